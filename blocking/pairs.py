@@ -31,3 +31,60 @@ def attribute_names(pairs: pd.DataFrame, where: str = "pairs") -> list[str]:
             + ". Rename them so that every left_<attr> has a right_<attr>."
         )
     return [a for a in left if a not in ("id",)]
+
+
+def join_pairs(
+    candidates: pd.DataFrame,
+    A: pd.DataFrame,
+    B: pd.DataFrame | None = None,
+    matches: pd.DataFrame | None = None,
+    id_column: str = "id",
+    where: str = "join_pairs",
+) -> pd.DataFrame:
+    """Flatten candidate id pairs into the pair layout: ltable_id, rtable_id, left_<attr>...,
+    right_<attr>... (+ `label` = 1 for pairs in `matches`, else 0, when `matches` is given).
+
+    B=None means both sides come from A (de-duplication; matches count in either order).
+    """
+    import numpy as np
+
+    from blocking._arrays import check_table
+    from blocking.quality import pairs_in
+
+    check_table(A, id_column, f"{where}: table A")
+    right = A if B is None else B
+    if B is not None:
+        check_table(B, id_column, f"{where}: table B")
+    attrs = [c for c in A.columns if c != id_column]
+    other = [c for c in right.columns if c != id_column]
+    if set(attrs) != set(other):
+        raise ValueError(
+            f"{where}: tables A and B must have the same attributes; only in A: "
+            f"{sorted(set(attrs) - set(other))}, only in B: {sorted(set(other) - set(attrs))}"
+        )
+    for col in ("ltable_id", "rtable_id"):
+        if not isinstance(candidates, pd.DataFrame) or col not in candidates.columns:
+            raise ValueError(f"{where}: the candidate pairs need columns ltable_id and rtable_id")
+    positions = []
+    sides = (("ltable_id", A, "A"), ("rtable_id", right, "A" if B is None else "B"))
+    for col, table, name in sides:
+        pos = pd.Index(table[id_column]).get_indexer(candidates[col])
+        if (pos < 0).any():
+            unknown = candidates[col].to_numpy()[pos < 0]
+            raise ValueError(
+                f"{where}: {int((pos < 0).sum())} {col} value(s) are not ids of table {name}, "
+                f"e.g. {list(unknown[:5])}; check that the pairs belong to these tables"
+            )
+        positions.append(pos)
+    left = A.iloc[positions[0]][attrs].add_prefix(LEFT).reset_index(drop=True)
+    right_part = right.iloc[positions[1]][attrs].add_prefix(RIGHT).reset_index(drop=True)
+    ids = pd.DataFrame(
+        {
+            "ltable_id": candidates["ltable_id"].to_numpy(),
+            "rtable_id": candidates["rtable_id"].to_numpy(),
+        }
+    )
+    out = pd.concat([ids, left, right_part], axis=1)
+    if matches is not None:
+        out["label"] = pairs_in(ids, matches, dedup=B is None).astype(np.int64)
+    return out

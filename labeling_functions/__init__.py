@@ -4,4 +4,55 @@ MATCH = 1
 NON_MATCH = 0
 ABSTAIN = -1
 
-__all__ = ["MATCH", "NON_MATCH", "ABSTAIN"]
+from labeling_functions.analysis import lf_summary  # noqa: E402
+from labeling_functions.apply import apply_lfs  # noqa: E402
+from labeling_functions.core import (  # noqa: E402
+    ExpertLF,
+    LFError,
+    LFVoteError,
+    as_expert_lf,
+    labeling_function,
+)
+from labeling_functions.loading import load_lfs  # noqa: E402
+from labeling_functions.similarity import similarity_features  # noqa: E402
+from labeling_functions.templates import (  # noqa: E402
+    model_numbers_conflict,
+    model_numbers_shared,
+    numbers_close,
+    numbers_differ,
+    rule,
+    similarity,
+    similarity_at_least,
+    similarity_below,
+    similarity_vote,
+    values_differ,
+    values_equal,
+    years_differ,
+)
+
+__all__ = [
+    "ABSTAIN",
+    "MATCH",
+    "NON_MATCH",
+    "ExpertLF",
+    "LFError",
+    "LFVoteError",
+    "apply_lfs",
+    "as_expert_lf",
+    "labeling_function",
+    "lf_summary",
+    "load_lfs",
+    "model_numbers_conflict",
+    "model_numbers_shared",
+    "numbers_close",
+    "numbers_differ",
+    "rule",
+    "similarity",
+    "similarity_at_least",
+    "similarity_below",
+    "similarity_features",
+    "similarity_vote",
+    "values_differ",
+    "values_equal",
+    "years_differ",
+]

@@ -1,0 +1,114 @@
+"""What a loop run leaves behind: PNG plots, the output files and a short terminal report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+def _figure(figsize=(6.4, 4.0)):
+    from matplotlib.figure import Figure  # no pyplot: works without a display
+
+    figure = Figure(figsize=figsize, layout="constrained")
+    return figure, figure.add_subplot()
+
+
+def plot_learning_curve(history: pd.DataFrame, path: str | Path) -> Path:
+    """F1 of the matcher (pool and held-out) and of the label model against expert labels."""
+    figure, ax = _figure()
+    for column, label in [("eval_f1", "matcher, held-out pairs"), ("matcher_f1", "matcher, pool"),
+                          ("lm_f1", "label model, pool")]:
+        if column in history and history[column].notna().any():
+            ax.plot(history["n_labels"], history[column], marker="o", label=label)
+    ax.set(xlabel="expert labels", ylabel="F1", ylim=(0, 1.02), title="learning curve")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize="small")
+    figure.savefig(path, dpi=120)
+    return Path(path)
+
+
+def plot_models(history: pd.DataFrame, path: str | Path) -> Path:
+    """Label model against matcher: precision, recall and F1 on the pool per iteration."""
+    figure, ax = _figure()
+    styles = {"precision": ":", "recall": "--", "f1": "-"}
+    for model, color in [("lm", "tab:orange"), ("matcher", "tab:blue")]:
+        for metric, style in styles.items():
+            column = f"{model}_{metric}"
+            if column in history and history[column].notna().any():
+                name = "label model" if model == "lm" else "matcher"
+                ax.plot(history["n_labels"], history[column], style, color=color,
+                        label=f"{name} {metric}")
+    ax.set(xlabel="expert labels", ylabel="score on the pool", ylim=(0, 1.02),
+           title="label model vs matcher")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize="small", ncol=2)
+    figure.savefig(path, dpi=120)
+    return Path(path)
+
+
+def plot_bucket_kl(bucket_kl: pd.DataFrame, path: str | Path, top: int = 8) -> Path:
+    """KL divergence between label model and expert labels for the largest buckets."""
+    figure, ax = _figure()
+    if not bucket_kl.empty:
+        largest = (bucket_kl.groupby("bucket")["size"].max().sort_values(ascending=False)
+                   .index[:top])
+        for bucket in largest:
+            rows = bucket_kl[bucket_kl["bucket"] == bucket]
+            ax.plot(rows["n_labels"], rows["kl"], marker=".",
+                    label=f"{bucket} (n={int(rows['size'].iloc[0])})")
+        ax.legend(loc="upper right", fontsize="x-small", title="LF votes (bucket)")
+    ax.set(xlabel="expert labels", ylabel="KL(label model || expert)", title="bucket KL")
+    ax.set_yscale("symlog", linthresh=1e-3)
+    ax.grid(alpha=0.3)
+    figure.savefig(path, dpi=120)
+    return Path(path)
+
+
+def write_outputs(loop, out: str | Path, dedup: bool = True) -> dict[str, Path]:
+    """Write scored pairs, the match set, clusters, labels, history and plots into `out`."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    files: dict[str, Path] = {}
+    scored = loop.scored_pairs()
+    files["scored_pairs"] = out / "scored_pairs.csv"
+    scored.to_csv(files["scored_pairs"], index=False)
+    files["matches"] = out / "matches.csv"
+    id_cols = [c for c in ("ltable_id", "rtable_id") if c in scored.columns]
+    scored.loc[scored["prediction"] == 1, [*id_cols, "score"]].to_csv(files["matches"], index=False)
+    if len(id_cols) == 2:
+        files["clusters"] = out / "clusters.csv"
+        loop.clusters(dedup=dedup).to_csv(files["clusters"], index=False)
+    files["labels"] = out / "labels.csv"
+    loop.store.records().to_csv(files["labels"], index=False)
+    history = loop.history_frame()
+    files["history"] = out / "history.csv"
+    history.to_csv(files["history"], index=False)
+    files["learning_curve"] = plot_learning_curve(history, out / "learning_curve.png")
+    files["label_model_vs_matcher"] = plot_models(history, out / "label_model_vs_matcher.png")
+    if not loop.bucket_kl.empty:
+        files["bucket_kl"] = plot_bucket_kl(loop.bucket_kl, out / "bucket_kl.png")
+    return files
+
+
+def history_table(history: pd.DataFrame):
+    """A rich table of the loop's history: labels, quality per model, time per stage."""
+    from rich.table import Table
+
+    table = Table(title="active loop", show_edge=False, header_style="bold")
+    columns = [("n_labels", "labels", "{:d}"), ("lm_f1", "LM F1", "{:.3f}"),
+               ("matcher_f1", "matcher F1", "{:.3f}"), ("eval_f1", "held-out F1", "{:.3f}"),
+               ("threshold", "threshold", "{:.2f}"), ("selector", "selector", "{}"),
+               ("t_matcher", "fit s", "{:.1f}"), ("t_select", "select s", "{:.2f}")]
+    present = [c for c in columns if c[0] in history]
+    for _, title, _ in present:
+        table.add_column(title, justify="right")
+    for _, row in history.iterrows():
+        cells = []
+        for column, _, fmt in present:
+            value = row[column]
+            missing = value is None or (isinstance(value, float) and np.isnan(value))
+            cells.append("" if missing else fmt.format(int(value) if fmt == "{:d}" else value))
+        table.add_row(*cells)
+    return table

@@ -1,0 +1,289 @@
+"""The persistent label store: an append-only SQLite log of every expert answer.
+
+Every answer is committed (WAL journal, ``synchronous=FULL``) before the caller gets control
+back, so a crash at any moment loses no acknowledged label. Nothing is ever updated or
+deleted: relabelling appends a new row (the latest row wins when reading), and undo appends an
+``undo`` row that cancels the latest not-yet-undone answer for that pair.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+APPLICATION_ID = 0x52575354  # "RWST": marks a file as a riskweasul label store
+SCHEMA_VERSION = 1
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    pair_key TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('label', 'undo')),
+    label INTEGER CHECK (label IS NULL OR label IN (0, 1)),
+    stream TEXT NOT NULL,
+    time REAL NOT NULL,
+    selector TEXT,
+    iteration INTEGER,
+    position INTEGER,
+    score REAL,
+    matcher_proba REAL
+);
+CREATE INDEX IF NOT EXISTS events_key ON events (stream, pair_key, seq);
+"""
+_COLUMNS = ["seq", "pair_key", "kind", "label", "stream", "time", "selector", "iteration",
+            "position", "score", "matcher_proba"]
+
+
+class LabelStoreError(ValueError):
+    """The file is not a usable label store (corrupted, foreign, or a newer schema)."""
+
+
+@dataclass(frozen=True)
+class LabelRecord:
+    """One expert answer with the context in which it was asked."""
+
+    key: str
+    label: int | None
+    selector: str | None = None
+    iteration: int | None = None
+    position: int | None = None
+    score: float | None = None
+    matcher_proba: float | None = None
+
+
+def pair_keys(pairs: pd.DataFrame) -> np.ndarray:
+    """Stable string keys for the rows of a pair table: ``ltable_id|rtable_id``, else ``id``,
+    else the row index. Raises a ValueError when two rows share a key."""
+    if {"ltable_id", "rtable_id"}.issubset(pairs.columns):
+        keys = pairs["ltable_id"].astype(str) + "|" + pairs["rtable_id"].astype(str)
+        source = "ltable_id|rtable_id"
+    elif "id" in pairs.columns:
+        keys, source = pairs["id"].astype(str), "id"
+    else:
+        keys, source = pd.Series(pairs.index.astype(str), index=pairs.index), "the row index"
+    duplicated = keys[keys.duplicated()]
+    if len(duplicated):
+        raise ValueError(
+            f"pairs: {len(duplicated)} rows share a key built from {source} "
+            f"(e.g. {duplicated.iloc[0]!r}); the label store needs one key per pair. "
+            "Drop duplicate pairs or give each row a unique 'id' column."
+        )
+    return keys.to_numpy(dtype=object)
+
+
+def _check_label(key: str, label: object) -> int | None:
+    if label is None or (isinstance(label, float) and np.isnan(label)):
+        return None
+    if isinstance(label, bool | np.bool_) or not isinstance(label, int | np.integer):
+        raise ValueError(
+            f"label store: label for pair {key!r} must be 0, 1 or None (unsure), got {label!r}"
+        )
+    if int(label) not in (0, 1):
+        raise ValueError(
+            f"label store: label for pair {key!r} must be 0, 1 or None (unsure), got {label!r}"
+        )
+    return int(label)
+
+
+def _opt_float(x: float | None) -> float | None:
+    return None if x is None else float(x)
+
+
+def _opt_int(x: int | None) -> int | None:
+    return None if x is None else int(x)
+
+
+class LabelStore:
+    """An append-only, crash-safe log of expert labels in an SQLite file (":memory:" for none).
+
+    ``stream`` separates the training labels of the active loop ("train") from, e.g., the
+    OASIS evaluation answers ("evaluate") kept in the same file.
+    """
+
+    def __init__(self, path: str | Path = ":memory:") -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            self._check_file(Path(self.path))
+        try:
+            self._conn = sqlite3.connect(self.path, isolation_level=None)
+            self._open()
+        except sqlite3.DatabaseError as exc:
+            if hasattr(self, "_conn"):
+                self._conn.close()
+            raise LabelStoreError(
+                f"label store {self.path!r} is corrupted or not a riskweasul label store "
+                f"({exc}); the file was left untouched. Point to another file, or restore it "
+                "from a backup."
+            ) from exc
+
+    @staticmethod
+    def _check_file(path: Path) -> None:
+        if path.is_dir():
+            raise LabelStoreError(f"label store {str(path)!r} is a directory; give a file path")
+        if not path.parent.exists():
+            raise FileNotFoundError(
+                f"label store {str(path)!r}: folder {str(path.parent)!r} does not exist"
+            )
+        if path.exists() and path.stat().st_size > 0:
+            with path.open("rb") as fh:
+                head = fh.read(len(_SQLITE_MAGIC))
+            if head != _SQLITE_MAGIC:
+                raise LabelStoreError(
+                    f"label store {str(path)!r} is not an SQLite database (corrupted or a "
+                    "different kind of file); it was left untouched. Choose another path."
+                )
+
+    def _open(self) -> None:
+        conn = self._conn
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if app_id != APPLICATION_ID and tables:
+            raise LabelStoreError(
+                f"label store {self.path!r} is an SQLite database of another application "
+                f"(tables {sorted(tables)[:5]}); it was left untouched. Choose another path."
+            )
+        if app_id == APPLICATION_ID:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise LabelStoreError(
+                    f"label store {self.path!r} has schema version {version}, newer than this "
+                    f"riskweasul ({SCHEMA_VERSION}); upgrade riskweasul to read it."
+                )
+            check = conn.execute("PRAGMA quick_check").fetchone()[0]
+            if check != "ok":
+                raise sqlite3.DatabaseError(f"integrity check failed: {check}")
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        if app_id != APPLICATION_ID:
+            conn.executescript(
+                f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA application_id={APPLICATION_ID}; "
+                f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
+            )
+
+    # writing ------------------------------------------------------------------------------
+
+    def add(self, key: str, label: int | None, *, stream: str = "train", **context) -> None:
+        """Append one answer (0, 1 or None = unsure) and commit it before returning."""
+        self.add_many([LabelRecord(str(key), label, **context)], stream=stream)
+
+    def add_many(self, records: Iterable[LabelRecord], *, stream: str = "train") -> None:
+        """Append several answers in one committed transaction (all or none)."""
+        now = time.time()
+        rows = [
+            (str(r.key), "label", _check_label(r.key, r.label), stream, now, r.selector,
+             _opt_int(r.iteration), _opt_int(r.position), _opt_float(r.score),
+             _opt_float(r.matcher_proba))
+            for r in records
+        ]
+        self._write(rows)
+
+    def undo(self, key: str, *, stream: str = "train") -> bool:
+        """Cancel the latest standing answer for `key` by appending an undo record.
+
+        Returns False (and writes nothing) when the pair has no standing answer.
+        """
+        if str(key) not in self._standing(stream, key=str(key)):
+            return False
+        self._write([(str(key), "undo", None, stream, time.time(), None, None, None, None, None)])
+        return True
+
+    def _write(self, rows: list[tuple]) -> None:
+        if not rows:
+            return
+        with self._transaction():
+            self._conn.executemany(
+                "INSERT INTO events (pair_key, kind, label, stream, time, selector, iteration, "
+                "position, score, matcher_proba) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    def _transaction(self):
+        conn = self._conn
+
+        class _Tx:
+            def __enter__(self):
+                conn.execute("BEGIN IMMEDIATE")
+
+            def __exit__(self, exc_type, exc, tb):
+                conn.execute("ROLLBACK" if exc_type else "COMMIT")
+                return False
+
+        return _Tx()
+
+    # reading ------------------------------------------------------------------------------
+
+    def _standing(self, stream: str, key: str | None = None) -> dict[str, dict]:
+        """Replay the log: per key, a stack of answers that undo records pop."""
+        sql = "SELECT * FROM events WHERE stream = ?"
+        args: list = [stream]
+        if key is not None:
+            sql += " AND pair_key = ?"
+            args.append(key)
+        stacks: dict[str, list[dict]] = {}
+        for row in self._conn.execute(sql + " ORDER BY seq", args):
+            rec = dict(zip(_COLUMNS, row, strict=True))
+            stack = stacks.setdefault(rec["pair_key"], [])
+            if rec["kind"] == "undo":
+                if stack:
+                    stack.pop()
+            else:
+                stack.append(rec)
+        return {k: s[-1] for k, s in stacks.items() if s}
+
+    def labels(self, stream: str = "train") -> dict[str, int | None]:
+        """The standing answer per pair key (0, 1, or None for unsure), latest answer wins."""
+        return {k: rec["label"] for k, rec in self._standing(stream).items()}
+
+    def records(self, stream: str = "train") -> pd.DataFrame:
+        """The standing answer per pair with its selection context, in the order answered."""
+        standing = sorted(self._standing(stream).values(), key=lambda r: r["seq"])
+        return pd.DataFrame(standing, columns=_COLUMNS)
+
+    def history(self, stream: str | None = None) -> pd.DataFrame:
+        """The whole log, undo records and relabels included, oldest first."""
+        sql, args = "SELECT * FROM events", []
+        if stream is not None:
+            sql, args = sql + " WHERE stream = ?", [stream]
+        return pd.read_sql_query(sql + " ORDER BY seq", self._conn, params=args)
+
+    def __len__(self) -> int:
+        return len(self._standing("train"))
+
+    def __contains__(self, key: object) -> bool:
+        return str(key) in self._standing("train", key=str(key))
+
+    def close(self) -> None:
+        """Close the database connection (every answer is already committed)."""
+        self._conn.close()
+
+    def __enter__(self) -> LabelStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"LabelStore({self.path!r}, {len(self)} labels)"
+
+
+def as_store(store: LabelStore | str | Path | None) -> LabelStore:
+    """A LabelStore from a path, an existing store, or None (an in-memory store)."""
+    if isinstance(store, LabelStore):
+        return store
+    if store is None:
+        return LabelStore(":memory:")
+    if isinstance(store, str | Path):
+        return LabelStore(store)
+    raise TypeError(f"store: expected a LabelStore or a file path, got {type(store).__name__}")
+
+
+def labels_by_position(labels: Mapping[str, int | None], keys: np.ndarray) -> dict[int, int | None]:
+    """Translate key -> label into pool position -> label for the keys present in `keys`."""
+    index = {k: i for i, k in enumerate(keys)}
+    return {index[k]: v for k, v in labels.items() if k in index}

@@ -1,0 +1,97 @@
+"""Internal helpers: normalised column text, table checks and vectorized pair arithmetic."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+
+def as_columns(on: str | Sequence[str], what: str = "on") -> list[str]:
+    """Return `on` as a non-empty list of column names."""
+    cols = [on] if isinstance(on, str) else list(on)
+    if not cols or not all(isinstance(c, str) for c in cols):
+        raise TypeError(f"{what}: expected a column name or a list of column names, got {on!r}")
+    return cols
+
+
+def check_table(df: pd.DataFrame, id_column: str, where: str, columns: Sequence[str] = ()) -> None:
+    """Raise a clear error unless `df` is non-empty with unique ids and the given columns."""
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"{where}: expected a pandas DataFrame, got {type(df).__name__}")
+    if len(df) == 0:
+        raise ValueError(f"{where}: the table is empty; give a table with at least one record")
+    missing = [c for c in [id_column, *columns] if c not in df.columns]
+    if missing:
+        raise ValueError(
+            f"{where}: no column {', '.join(map(repr, missing))} among {list(df.columns)}; "
+            "check the spelling or pass the right id_column / on="
+        )
+    ids = df[id_column]
+    if ids.isna().any():
+        raise ValueError(
+            f"{where}: id column {id_column!r} is missing at row positions "
+            f"{np.flatnonzero(ids.isna().to_numpy())[:5].tolist()}; every record needs an id"
+        )
+    dup = ids[ids.duplicated()]
+    if len(dup):
+        raise ValueError(
+            f"{where}: id column {id_column!r} has {len(dup)} duplicate ids, e.g. "
+            f"{dup.unique()[:5].tolist()}; ids must be unique"
+        )
+
+
+def column_text(series: pd.Series) -> pd.Series:
+    """Lower-cased, space-normalised strings; missing values become ''. Whole floats lose '.0'."""
+    s = series
+    if pd.api.types.is_float_dtype(s):
+        finite = s.dropna()
+        if len(finite) and np.all(np.mod(finite.to_numpy(), 1) == 0):
+            s = s.astype("Int64")
+    out = s.astype("string").fillna("").str.lower().str.split().str.join(" ")
+    return out.fillna("").astype(object)
+
+
+def joined_text(df: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
+    """The normalised text of `columns`, joined by single spaces, one string per record."""
+    parts = [column_text(df[c]) for c in columns]
+    out = parts[0]
+    for p in parts[1:]:
+        out = (out + " " + p).str.strip()
+    return out
+
+
+def expand_ranges(left: np.ndarray, lo: np.ndarray, hi: np.ndarray, right: np.ndarray):
+    """For each i, pair left[i] with every right[lo[i]:hi[i]]; returns (left, right) arrays."""
+    counts = np.maximum(hi - lo, 0)
+    total = int(counts.sum())
+    if total == 0:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty
+    starts = np.cumsum(counts) - counts
+    offsets = np.arange(total, dtype=np.int64) - np.repeat(starts, counts)
+    return np.repeat(left, counts), right[np.repeat(lo, counts) + offsets]
+
+
+def unique_pairs(li: np.ndarray, ri: np.ndarray, n_right: int, dedup: bool):
+    """Sorted unique (left, right) position pairs; for dedup i < j and no self pairs."""
+    li = np.asarray(li, dtype=np.int64)
+    ri = np.asarray(ri, dtype=np.int64)
+    if dedup:
+        li, ri = np.minimum(li, ri), np.maximum(li, ri)
+        keep = li != ri
+        li, ri = li[keep], ri[keep]
+    codes = np.unique(li * np.int64(n_right) + ri)
+    return codes // n_right, codes % n_right
+
+
+def within_groups(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """All position pairs (i, j), i < j, of records sharing a group code; code -1 = no group."""
+    codes = np.asarray(codes)
+    members = np.flatnonzero(codes >= 0)
+    order = members[np.argsort(codes[members], kind="stable")]
+    sorted_codes = codes[order]
+    hi = np.searchsorted(sorted_codes, sorted_codes, side="right")
+    li, ri = expand_ranges(order, np.arange(1, len(order) + 1), hi, order)
+    return np.minimum(li, ri), np.maximum(li, ri)

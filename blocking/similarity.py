@@ -1,0 +1,189 @@
+"""Sparse text-similarity blocking: token overlap and TF-IDF cosine top-k nearest neighbours.
+
+Both tables are vectorised once; the similarity matrix is computed in chunks of left rows
+(sparse matrix products), and each chunk keeps only its selected entries, so memory stays
+bounded by `chunk_size` x len(B) whatever the table sizes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from blocking._arrays import as_columns, joined_text
+from blocking.base import Blocker
+
+MAX_CHUNK_CELLS = 20_000_000
+
+
+def top_k_per_row(
+    S: sp.csr_matrix, k: int | None, min_value: float, diagonal: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(row, column) of the `k` largest entries >= `min_value` in each row of a sparse matrix.
+
+    With `diagonal=d`, entries at column row + d are ignored (a record's similarity to itself).
+    """
+    rows = np.repeat(np.arange(S.shape[0], dtype=np.int64), np.diff(S.indptr))
+    keep = S.data >= min_value
+    if diagonal is not None:
+        keep &= S.indices != rows + diagonal
+    rows, cols, data = rows[keep], S.indices[keep].astype(np.int64), S.data[keep]
+    if k is None:
+        return rows, cols
+    order = np.lexsort((cols, -data, rows))
+    rows, cols = rows[order], cols[order]
+    starts = np.searchsorted(rows, rows, side="left")
+    rank = np.arange(len(rows)) - starts
+    return rows[rank < k], cols[rank < k]
+
+
+class _SparseSimilarityBlocker(Blocker):
+    """Shared machinery: vectorise `on`, multiply in chunks, select entries per left record."""
+
+    k: int | None
+    min_value: float
+    chunk_size: int | None
+    symmetric: bool
+
+    def _vectorizer(self):
+        raise NotImplementedError
+
+    def _matrices(self, A, B):
+        cols = list(self.columns)
+        ta = joined_text(A, cols)
+        tb = None if B is None else joined_text(B, cols)
+        vec = self._vectorizer()
+        try:
+            vec.fit(ta if tb is None else pd.concat([ta, tb], ignore_index=True))
+        except ValueError as err:  # sklearn: empty vocabulary / all terms pruned
+            raise ValueError(
+                f"{type(self).__name__}: no usable tokens in column(s) {cols} ({err}); "
+                "check that the columns hold text, or relax max_df / the analyzer"
+            ) from None
+        Xa = vec.transform(ta).tocsr()
+        Xb = Xa if tb is None else vec.transform(tb).tocsr()
+        return Xa, Xb
+
+    def _neighbours(self, Xa, Xb, dedup: bool):
+        right_t = Xb.T.tocsr()
+        chunk = self.chunk_size or max(1, MAX_CHUNK_CELLS // max(Xb.shape[0], 1))
+        lefts, rights = [], []
+        for start in range(0, Xa.shape[0], chunk):
+            S = (Xa[start : start + chunk] @ right_t).tocsr()
+            r, c = top_k_per_row(S, self.k, self.min_value, diagonal=start if dedup else None)
+            lefts.append(r + start)
+            rights.append(c)
+        return np.concatenate(lefts), np.concatenate(rights)
+
+    def _positions(self, A, B):
+        Xa, Xb = self._matrices(A, B)
+        li, ri = self._neighbours(Xa, Xb, dedup=B is None)
+        if self.symmetric and B is not None:
+            rb, ra = self._neighbours(Xb, Xa, dedup=False)
+            li, ri = np.concatenate([li, ra]), np.concatenate([ri, rb])
+        return li, ri
+
+
+class TokenOverlapBlocker(_SparseSimilarityBlocker):
+    """Pair records sharing at least `min_shared` distinct tokens of `on`.
+
+    Tokens in more than `max_df` (a fraction of records, or a count if an int) are ignored, like
+    stop words. With `k`, keep only each left record's `k` partners sharing most tokens.
+    """
+
+    def __init__(
+        self,
+        on: str | Sequence[str],
+        min_shared: int = 2,
+        k: int | None = None,
+        max_df: float | int = 1.0,
+        symmetric: bool = False,
+        chunk_size: int | None = None,
+        id_column: str = "id",
+    ):
+        if not isinstance(min_shared, int) or min_shared < 1:
+            raise ValueError(
+                f"TokenOverlapBlocker: min_shared must be an integer >= 1, got {min_shared!r}"
+            )
+        _check_k(k, "TokenOverlapBlocker")
+        self.on = on
+        self.min_shared = min_shared
+        self.k = k
+        self.max_df = max_df
+        self.symmetric = symmetric
+        self.chunk_size = chunk_size
+        self.id_column = id_column
+        self.columns = tuple(as_columns(on))
+
+    @property
+    def min_value(self) -> float:
+        return float(self.min_shared)
+
+    def _vectorizer(self):
+        from sklearn.feature_extraction.text import CountVectorizer  # slow import, paid on use
+
+        return CountVectorizer(
+            binary=True, token_pattern=r"(?u)\b\w+\b", max_df=self.max_df, dtype=np.float32
+        )
+
+
+class TfidfKNNBlocker(_SparseSimilarityBlocker):
+    """For each left record keep its `k` most similar right records (TF-IDF cosine on `on`).
+
+    `analyzer="word"` suits titles and names; `"char_wb"` with `ngram_range=(3, 3)` tolerates
+    typos. `symmetric=True` also keeps each right record's `k` nearest left records.
+    """
+
+    def __init__(
+        self,
+        on: str | Sequence[str],
+        k: int = 10,
+        analyzer: str = "word",
+        ngram_range: tuple[int, int] = (1, 1),
+        min_similarity: float = 1e-9,
+        max_df: float | int = 1.0,
+        symmetric: bool = False,
+        chunk_size: int | None = None,
+        id_column: str = "id",
+    ):
+        _check_k(k, "TfidfKNNBlocker")
+        if k is None:
+            raise ValueError("TfidfKNNBlocker: k must be a positive integer, got None")
+        if analyzer not in ("word", "char", "char_wb"):
+            raise ValueError(
+                f"TfidfKNNBlocker: analyzer must be 'word', 'char' or 'char_wb', got {analyzer!r}"
+            )
+        self.on = on
+        self.k = k
+        self.analyzer = analyzer
+        self.ngram_range = tuple(ngram_range)
+        self.min_similarity = min_similarity
+        self.max_df = max_df
+        self.symmetric = symmetric
+        self.chunk_size = chunk_size
+        self.id_column = id_column
+        self.columns = tuple(as_columns(on))
+
+    @property
+    def min_value(self) -> float:
+        return float(self.min_similarity)
+
+    def _vectorizer(self):
+        from sklearn.feature_extraction.text import TfidfVectorizer  # slow import, paid on use
+
+        return TfidfVectorizer(
+            analyzer=self.analyzer,
+            ngram_range=self.ngram_range,
+            token_pattern=r"(?u)\b\w+\b" if self.analyzer == "word" else None,
+            max_df=self.max_df,
+            sublinear_tf=True,
+            dtype=np.float32,
+        )
+
+
+def _check_k(k, who: str) -> None:
+    if k is not None and (not isinstance(k, int | np.integer) or k < 1):
+        raise ValueError(f"{who}: k must be a positive integer or None, got {k!r}")

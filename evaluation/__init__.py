@@ -1,0 +1,23 @@
+"""Estimating a matcher's precision, recall and F-measure from few oracle labels (OASIS)."""
+
+from evaluation.base import Sampler
+from evaluation.baselines import PassiveSampler, StratifiedSampler
+from evaluation.metrics import f_measure
+from evaluation.oasis import ImportanceSampler, OASISSampler
+from evaluation.plot import plot_estimate
+from evaluation.predictions import read_predictions
+from evaluation.strata import Strata, calibrate_scores, stratify
+
+__all__ = [
+    "ImportanceSampler",
+    "OASISSampler",
+    "PassiveSampler",
+    "Sampler",
+    "StratifiedSampler",
+    "Strata",
+    "calibrate_scores",
+    "f_measure",
+    "plot_estimate",
+    "read_predictions",
+    "stratify",
+]

@@ -1,0 +1,250 @@
+"""Shared machinery of the F-measure samplers: input checks, the draw loop, the label cache,
+the importance-weighted ratio estimator and its confidence interval."""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+from evaluation.strata import Strata, calibrate_scores, stratify
+
+Oracle = Callable[[int], Any]
+UNQUERIED, UNSURE = -1, -2
+_BUFFER = 4096
+# rows of the per-stratum accumulators: sums of w*x and of w^2*x for x = TP, predicted 1, true 1
+_F, _P, _T, _F2, _P2, _T2 = range(6)
+
+
+def check_answer(answer: Any, i: int) -> int | None:
+    """Validate an oracle answer: 1 / 0 (bools and numbers equal to them too) or None (unsure)."""
+    if answer is None:
+        return None
+    if isinstance(answer, numbers.Number) and answer in (0, 1):
+        return int(answer)
+    raise ValueError(
+        f"oracle answered {answer!r} for pair {i}; an oracle must return 1 (match), "
+        "0 (non-match) or None (unsure)"
+    )
+
+
+def _check_inputs(predictions: Any, scores: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Validate predictions (0/1 vector) and scores (vector or one column per classifier)."""
+    predictions, scores = np.asarray(predictions), np.asarray(scores)
+    if predictions.ndim != 1 or predictions.size == 0:
+        raise ValueError(f"predictions must be a non-empty 1-D array, got shape {predictions.shape}")
+    if not np.isin(predictions, [0, 1]).all():
+        bad = predictions[~np.isin(predictions, [0, 1])][:3]
+        raise ValueError(f"predictions must be 0 or 1 (the matcher's decisions), found {bad!r}")
+    if scores.ndim not in (1, 2) or scores.shape[0] != predictions.shape[0]:
+        raise ValueError(
+            f"scores must have one row per prediction ({predictions.shape[0]}), as a vector or an "
+            f"(n, n_classifiers) array, got shape {scores.shape}"
+        )
+    if not np.issubdtype(scores.dtype, np.number) or np.issubdtype(scores.dtype, np.complexfloating):
+        raise TypeError(f"scores must be real numbers, got dtype {scores.dtype}")
+    scores = scores.astype(float)
+    if not np.isfinite(scores).all():
+        where = np.flatnonzero(~np.isfinite(scores).reshape(len(scores), -1).all(axis=1))
+        raise ValueError(
+            f"scores contain NaN or infinite values ({where.size} pairs, first at positions "
+            f"{where[:5].tolist()}); fill or drop those pairs first"
+        )
+    return predictions.astype(np.int8), scores
+
+
+class Sampler:
+    """Base of the samplers: draw a stratum, a pair in it, ask or reuse its label, update.
+
+    Subclasses say how a stratum is drawn (`_draw_stratum`) and may learn from labels
+    (`_observe`). Draws are with replacement: a pair drawn again reuses its cached label and
+    counts again in the estimator, but only a new pair costs an oracle query. An unsure answer
+    (None) costs a query; the pair is then treated as outside the population: that draw and any
+    later draw of it is discarded and drawn again, so the estimate refers to the pairs the
+    oracle can label. The sequence of queries depends only on the seed and the answers.
+    """
+
+    def __init__(
+        self,
+        predictions: Any,
+        scores: Any,
+        oracle: Oracle,
+        alpha: float = 0.5,
+        n_strata: int | str = "auto",
+        seed: int | None = None,
+    ) -> None:
+        if not callable(oracle):
+            raise TypeError(f"oracle must be callable as oracle(i) -> 0 | 1 | None, got {oracle!r}")
+        if not 0.0 <= alpha <= 1.0:
+            raise ValueError(f"alpha must lie in [0, 1] (0.5 = F1), got {alpha}")
+        self.predictions, self.scores = _check_inputs(predictions, scores)
+        self.oracle, self.alpha, self.seed = oracle, float(alpha), seed
+        self.calibrated = calibrate_scores(self.scores, self.predictions)
+        self.strata: Strata = stratify(self.calibrated, self.predictions, n_strata)
+        self.labels = np.full(self.predictions.size, UNQUERIED, dtype=np.int8)
+        self.n_queries = self.n_draws = 0
+        self._sums = np.zeros((6, self.strata.n_strata))
+        self.draws_per_stratum = np.zeros(self.strata.n_strata, dtype=np.int64)
+        # distinct answered pairs per stratum: labelled (0/1), of which matches, and unsure
+        self.labelled = np.zeros(self.strata.n_strata, dtype=np.int64)
+        self.matches = np.zeros(self.strata.n_strata, dtype=np.int64)
+        self.unsure = np.zeros(self.strata.n_strata, dtype=np.int64)
+        self._rng = np.random.default_rng(seed)
+        self._uniforms, self._next = np.empty(0), 0
+        self._rows: list[tuple[float, ...]] = []
+        self.no_predicted_matches = not self.predictions.any()
+        if self.no_predicted_matches:
+            warnings.warn(
+                "all predictions are 0: the matcher finds no match, so its F-measure, precision "
+                "and recall are 0 by definition; sample() will not query the oracle",
+                UserWarning,
+                stacklevel=2,
+            )
+
+    # --- drawing -------------------------------------------------------------------------------
+    def _uniform(self) -> float:
+        """Next U(0, 1) number; buffered, so the stream does not depend on how sample() is split."""
+        if self._next == self._uniforms.size:
+            self._uniforms, self._next = self._rng.random(_BUFFER), 0
+        self._next += 1
+        return float(self._uniforms[self._next - 1])
+
+    def _draw_stratum(self) -> tuple[int, float]:
+        """Pick a stratum; return it with the importance weight p(stratum) / q(stratum)."""
+        raise NotImplementedError
+
+    def _observe(self, stratum: int, label: int | None) -> None:
+        """Learn from a new answer, None if unsure (adaptive samplers override this)."""
+
+    def _draw_pair(self, stratum: int) -> int:
+        """A pair drawn uniformly from a stratum."""
+        offset = int(self._uniform() * self.strata.sizes[stratum])
+        return int(self.strata.order[self.strata.starts[stratum] + offset])
+
+    def sample(self, n: int) -> Sampler:
+        """Draw until n new oracle queries have been made (re-draws reuse cached labels)."""
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
+            raise ValueError(f"n must be a non-negative integer number of oracle queries, got {n!r}")
+        if self.no_predicted_matches:
+            return self
+        remaining = int(np.sum(self.labels == UNQUERIED))
+        if n > remaining:
+            raise ValueError(
+                f"asked for {n} new oracle queries but only {remaining} pairs are still unlabelled"
+            )
+        target = self.n_queries + int(n)
+        while self.n_queries < target:
+            stratum, weight = self._draw_stratum()
+            i = self._draw_pair(stratum)
+            new = self.labels[i] == UNQUERIED
+            if new:
+                answer = check_answer(self.oracle(i), i)
+                self.labels[i] = UNSURE if answer is None else answer
+                self.n_queries += 1
+                if answer is None:
+                    self.unsure[stratum] += 1
+                else:
+                    self.labelled[stratum] += 1
+                    self.matches[stratum] += answer
+            label = int(self.labels[i])
+            if label != UNSURE:
+                self._add(stratum, weight, label, int(self.predictions[i]))
+            if new:
+                self._observe(stratum, None if label == UNSURE else label)
+                self._record()
+        return self
+
+    def _add(self, stratum: int, weight: float, label: int, prediction: int) -> None:
+        """Add one accepted draw to the stratum's weighted sums."""
+        self.n_draws += 1
+        self.draws_per_stratum[stratum] += 1
+        first = np.array([label * prediction, prediction, label], dtype=float)
+        self._sums[:3, stratum] += weight * first
+        self._sums[3:, stratum] += weight * weight * first
+
+    def _record(self) -> None:
+        low, high = self.interval(0.95)
+        self._rows.append(
+            (self.n_queries, self.n_draws, self.estimate, low, high, self.precision, self.recall)
+        )
+
+    # --- estimation ----------------------------------------------------------------------------
+    def _ratio(self, alpha: float) -> tuple[float, float]:
+        """Importance-weighted F_alpha = sum w TP / sum w (alpha pred + (1 - alpha) true), and the
+        asymptotic (delta-method) variance of that ratio; (0, nan) while undefined."""
+        s = self._sums.sum(axis=1)
+        denominator = alpha * s[_P] + (1 - alpha) * s[_T]
+        if denominator <= 0:
+            return 0.0, float("nan")
+        f = s[_F] / denominator
+        g2 = alpha**2 * s[_P2] + (1 - alpha) ** 2 * s[_T2] + 2 * alpha * (1 - alpha) * s[_F2]
+        # sum of w^2 (TP - f * g)^2, using TP^2 = TP * g = TP for 0/1 labels
+        return float(f), float((s[_F2] * (1 - 2 * f) + f * f * g2) / denominator**2)
+
+    def _metric(self, alpha: float) -> float:
+        if self.no_predicted_matches:
+            return 0.0
+        if self.n_draws == 0:
+            return float("nan")
+        return self._ratio(alpha)[0]
+
+    @property
+    def estimate(self) -> float:
+        """Estimated F_alpha of the predictions (nan before any label)."""
+        return self._metric(self.alpha)
+
+    @property
+    def precision(self) -> float:
+        """Estimated precision TP / (TP + FP)."""
+        return self._metric(1.0)
+
+    @property
+    def recall(self) -> float:
+        """Estimated recall TP / (TP + FN)."""
+        return self._metric(0.0)
+
+    def interval(self, level: float = 0.95) -> tuple[float, float]:
+        """Confidence interval for F_alpha from the asymptotic normality of the ratio estimator.
+
+        Built on the logit scale (so it stays inside [0, 1] and is skewed like the estimator
+        near the bounds); (0, 1) while there is not enough information, (0, 0) when all
+        predictions are 0.
+        """
+        if not 0.0 < level < 1.0:
+            raise ValueError(f"level must lie strictly between 0 and 1, got {level}")
+        if self.no_predicted_matches:
+            return 0.0, 0.0
+        value, variance = self._ratio(self.alpha) if self.n_draws else (0.0, float("nan"))
+        return _logit_interval(value, variance, level)
+
+    @property
+    def history(self) -> pd.DataFrame:
+        """One row per oracle query: n_labels, n_draws, estimate, 95% low/high, precision, recall."""
+        columns = ["n_labels", "n_draws", "estimate", "low", "high", "precision", "recall"]
+        return pd.DataFrame(self._rows, columns=columns)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(n_pairs={self.predictions.size}, "
+            f"n_strata={self.strata.n_strata}, n_queries={self.n_queries}, "
+            f"estimate={self.estimate:.4f})"
+        )
+
+
+def _logit_interval(value: float, variance: float, level: float) -> tuple[float, float]:
+    """Normal interval for a proportion-like value on the logit scale (delta method)."""
+    if not np.isfinite(variance):
+        return 0.0, 1.0
+    z = float(norm.ppf(0.5 + level / 2))
+    se = np.sqrt(max(variance, 0.0))
+    clipped = min(max(value, 1e-6), 1 - 1e-6)
+    half = z * se / (clipped * (1 - clipped))
+    center = np.log(clipped / (1 - clipped))
+    low, high = 1 / (1 + np.exp(-(center - half))), 1 / (1 + np.exp(-(center + half)))
+    return float(low), float(high)
+

@@ -1,0 +1,73 @@
+"""Non-adaptive baselines for F-measure estimation: passive and stratified proportional sampling."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from evaluation.base import Oracle, Sampler
+
+
+class PassiveSampler(Sampler):
+    """Passive sampling: pairs drawn uniformly from the pool; the estimate is the sample's F."""
+
+    def __init__(
+        self,
+        predictions: Any,
+        scores: Any,
+        oracle: Oracle,
+        alpha: float = 0.5,
+        n_strata: int | str = "auto",
+        seed: int | None = None,
+    ) -> None:
+        super().__init__(predictions, scores, oracle, alpha=alpha, n_strata=n_strata, seed=seed)
+        self._cumulative = np.cumsum(self.strata.weights)
+
+    def _draw_stratum(self) -> tuple[int, float]:
+        # a stratum with probability proportional to its size, then a uniform pair in it
+        k = int(np.searchsorted(self._cumulative, self._uniform() * self._cumulative[-1], "right"))
+        return min(k, self.strata.n_strata - 1), 1.0
+
+
+class StratifiedSampler(Sampler):
+    """Stratified sampling with proportional allocation and the combined (post-stratified)
+    ratio estimator.
+
+    Draw t goes to the stratum furthest behind its share of t draws, so strata are filled in
+    proportion to their size without randomness in the allocation; pairs within a stratum are
+    drawn uniformly. Strata not drawn yet are left out of the estimate (their share is spread
+    over the drawn strata).
+    """
+
+    def __init__(
+        self,
+        predictions: Any,
+        scores: Any,
+        oracle: Oracle,
+        alpha: float = 0.5,
+        n_strata: int | str = "auto",
+        seed: int | None = None,
+    ) -> None:
+        super().__init__(predictions, scores, oracle, alpha=alpha, n_strata=n_strata, seed=seed)
+        self._allocated = np.zeros(self.strata.n_strata)
+
+    def _draw_stratum(self) -> tuple[int, float]:
+        # attempts (discarded unsure draws included) so that an all-unsure stratum cannot stall
+        k = int(np.argmax(self.strata.weights * (self._allocated.sum() + 1) - self._allocated))
+        self._allocated[k] += 1
+        return k, 1.0
+
+    def _ratio(self, alpha: float) -> tuple[float, float]:
+        drawn = self.draws_per_stratum > 0
+        n = self.draws_per_stratum[drawn]
+        share = self.strata.weights[drawn] / self.strata.weights[drawn].sum()
+        tp, pred, true = self._sums[:3, drawn] / n  # unit weights: sums of squares equal sums
+        g = alpha * pred + (1 - alpha) * true
+        denominator = float(np.sum(share * g))
+        if denominator <= 0:
+            return 0.0, float("nan")
+        f = float(np.sum(share * tp)) / denominator
+        g2 = alpha**2 * pred + (1 - alpha) ** 2 * true + 2 * alpha * (1 - alpha) * tp
+        within = tp * (1 - 2 * f) + f * f * g2 - (tp - f * g) ** 2
+        return f, float(np.sum(share**2 * within / n) / denominator**2)

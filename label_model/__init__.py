@@ -1,0 +1,16 @@
+"""Label models: Snorkel's LabelModel and Active WeaSuL's penalized label model."""
+
+from label_model.baselines import NashaatLabelModel, nashaat_correct
+from label_model.buckets import bucket_ids, bucket_keys, buckets, check_label_matrix
+from label_model.penalized import PenalizedLabelModel, one_hot_votes
+
+__all__ = [
+    "NashaatLabelModel",
+    "PenalizedLabelModel",
+    "bucket_ids",
+    "bucket_keys",
+    "buckets",
+    "check_label_matrix",
+    "nashaat_correct",
+    "one_hot_votes",
+]

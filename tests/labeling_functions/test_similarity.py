@@ -1,0 +1,83 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from labeling_functions import similarity as S
+
+LEFT = pd.Series(["Apple iPhone 12 Pro", None, "lg lds4821ww dishwasher", "  ", "abc", 2001.0])
+RIGHT = pd.Series(["apple iphone 12", "x", "LG LDS-4821WW", "y", "abd", "2001"])
+PAIRWISE = [
+    S.jaccard, S.overlap, S.tfidf_cosine, S.levenshtein_sim, S.jaro_winkler, S.exact, S.prefix,
+]
+
+
+@pytest.mark.parametrize("metric", PAIRWISE)
+def test_missing_or_empty_gives_nan_and_values_in_unit_interval(metric):
+    out = metric(LEFT, RIGHT)
+    assert out.dtype == np.float64 and out.shape == (6,)
+    assert np.isnan(out[1]) and np.isnan(out[3])
+    ok = out[~np.isnan(out)]
+    assert ((ok >= 0) & (ok <= 1)).all()
+    # integral float 2001.0 reads as the text "2001": identical on every metric
+    assert out[5] == pytest.approx(1.0)
+
+
+def test_token_metrics_match_hand_computation():
+    assert S.jaccard(LEFT, RIGHT)[0] == pytest.approx(3 / 4)
+    assert S.overlap(LEFT, RIGHT)[0] == pytest.approx(1.0)
+    assert S.jaccard(LEFT, RIGHT)[4] == 0.0
+    assert 0 < S.tfidf_cosine(LEFT, RIGHT)[0] < 1
+
+
+def test_string_metrics_agree_with_rapidfuzz_scalar():
+    from rapidfuzz.distance import JaroWinkler, Levenshtein
+
+    assert S.levenshtein_sim(LEFT, RIGHT)[4] == pytest.approx(
+        Levenshtein.normalized_similarity("abc", "abd"))
+    assert S.jaro_winkler(LEFT, RIGHT)[4] == pytest.approx(
+        JaroWinkler.normalized_similarity("abc", "abd"))
+
+
+def test_relative_difference_reads_numbers_out_of_text():
+    a = pd.Series(["$ 1.29", "5.60 %", None, "0", "1,299.00"])
+    b = pd.Series(["$ 1.29", "2.80 %", "3", "0", "1299"])
+    out = S.relative_difference(a, b)
+    np.testing.assert_allclose(out, [0.0, 0.5, np.nan, 0.0, 0.0])
+
+
+def test_years_numbers_and_model_numbers():
+    s = pd.Series(["vldb 1998 proceedings", None, "42 and 7.5", "lg lds-4821ww white"])
+    assert np.isnan(S.extract_year(s)[1]) and S.extract_year(s)[0] == 1998
+    assert S.extract_numbers(s).tolist()[2] == (42.0, 7.5)
+    assert S.model_numbers(s).tolist()[3] == frozenset({"lds4821ww"})
+    out = S.model_number_overlap(s, pd.Series(["a", "b", "c", "LDS4821WW dishwasher"]))
+    assert out[3] == 1.0 and np.isnan(out[:3]).all()
+    np.testing.assert_allclose(
+        S.year_difference(pd.Series([2001, 1999]), pd.Series(["in 2003", "none"])), [2, np.nan])
+
+
+def test_lengths_must_agree():
+    with pytest.raises(ValueError, match="same length"):
+        S.jaccard(pd.Series(["a"]), pd.Series(["a", "b"]))
+
+
+def test_similarity_features_picks_metrics_by_content():
+    pairs = pd.DataFrame({
+        "left_title": ["sony tv kdl40", "apple ipod nano", None],
+        "right_title": ["sony kdl40 television", "ipod nano 8gb", "x"],
+        "left_price": [100.0, None, 20.0],
+        "right_price": ["$ 100", "5", "$ 10"],
+        "left_description": ["a long description " * 10, "b", "c"],
+        "right_description": ["another long description " * 10, "b", None],
+        "label": [1, 1, 0],
+    }, index=[10, 11, 12])
+    f = S.similarity_features(pairs)
+    assert list(f.index) == [10, 11, 12]
+    assert {"title__jaccard", "title__jaro_winkler", "price__reldiff",
+            "description__tfidf_cosine"} <= set(f.columns)
+    assert "price__jaccard" not in f.columns and "description__levenshtein" not in f.columns
+    assert np.isnan(f.loc[12, "title__jaccard"]) and np.isnan(f.loc[11, "price__reldiff"])
+    assert f.loc[10, "price__exact"] == 1.0
+    assert S.similarity_features(pairs, ["title"]).columns.str.startswith("title__").all()
+    with pytest.raises(ValueError, match="unknown attributes"):
+        S.similarity_features(pairs, ["nope"])
