@@ -49,18 +49,26 @@ def _check_fixed(fixed, n: int) -> np.ndarray:
 
 
 class _Geometry:
-    """Centred points on a device, with squared norms, for blocked Euclidean distances."""
+    """Weighted Euclidean distances w_i * ||x_i - x_c|| in blocks of columns c, from one matrix
+    product per block: [x, |x|^2, 1] w^2 . [-2 x_c, 1, |x_c|^2] = w_i^2 ||x_i - x_c||^2."""
 
-    def __init__(self, X: np.ndarray, device: torch.device, dtype: torch.dtype) -> None:
+    def __init__(self, X: np.ndarray, w: np.ndarray, device: torch.device,
+                 dtype: torch.dtype) -> None:
         Xc = X - X.mean(axis=0, keepdims=True)  # centring reduces cancellation in the norm trick
-        self.X = torch.as_tensor(Xc, dtype=dtype, device=device)
-        self.sq = (self.X * self.X).sum(1)
+        sq = (Xc * Xc).sum(1, keepdims=True)
+        one = np.ones_like(sq)
+        self.left = torch.as_tensor(np.hstack([Xc, sq, one]) * (w * w)[:, None], dtype=dtype,
+                                    device=device)
+        self.right = torch.as_tensor(np.hstack([-2.0 * Xc, one, sq]), dtype=dtype, device=device)
 
-    def to(self, rows: torch.Tensor) -> torch.Tensor:
-        """(n, len(rows)) distances from every point to the points `rows`."""
-        d2 = torch.addmm(self.sq[rows][None, :], self.X, self.X.index_select(0, rows).T, alpha=-2.0)
-        d2.add_(self.sq[:, None])
-        return d2.clamp_min_(0.0).sqrt_()
+    @property
+    def n(self) -> int:
+        return self.left.shape[0]
+
+    def to(self, cols: torch.Tensor) -> torch.Tensor:
+        """(n, len(cols)) weighted distances from every point to the points `cols`."""
+        d2 = self.left @ self.right.index_select(0, cols).T
+        return d2.abs_().sqrt_()  # abs: rounding can leave tiny negatives
 
 
 def _blocks(n: int, size: int, device: torch.device, order: torch.Tensor | None = None):
@@ -69,113 +77,117 @@ def _blocks(n: int, size: int, device: torch.device, order: torch.Tensor | None 
         yield idx[start : start + size]
 
 
-def _build(geo: _Geometry, w: torch.Tensor, fixed: np.ndarray, n_select: int, block: int):
-    """Weighted greedy BUILD with lazy (batched) gain re-evaluation; returns (medoids, Dm)."""
-    n = geo.X.shape[0]
-    dev, dt = geo.X.device, geo.X.dtype
+def _build(geo: _Geometry, fixed: np.ndarray, n_select: int, block: int):
+    """Weighted greedy BUILD with lazy (batched) gain re-evaluation.
+
+    Returns the medoids and WDm (n, k), the weighted distances of every point to each medoid.
+    """
+    n, dev, dt = geo.n, geo.left.device, geo.left.dtype
     k = fixed.size + n_select
-    Dm = torch.empty((n, k), dtype=dt, device=dev)
+    WDm = torch.empty((n, k), dtype=dt, device=dev)
     is_med = torch.zeros(n, dtype=torch.bool, device=dev)
     medoids = list(fixed.tolist())
     if fixed.size:
         fx = torch.as_tensor(fixed, device=dev)
-        for rows in _blocks(fixed.size, block, dev):
-            Dm[:, rows] = geo.to(fx[rows])
-        dn = Dm[:, : fixed.size].min(1).values
+        for cols in _blocks(fixed.size, block, dev):
+            WDm[:, cols] = geo.to(fx[cols])
+        wdn = WDm[:, : fixed.size].min(1).values
         is_med[fx] = True
     else:
         # No fixed medoid: the first one is the weighted 1-medoid of all points.
         cost = torch.empty(n, dtype=dt, device=dev)
-        for rows in _blocks(n, block, dev):
-            cost[rows] = w @ geo.to(rows)
+        for cols in _blocks(n, block, dev):
+            cost[cols] = geo.to(cols).sum(0)
         first = int(torch.argmin(cost))
-        Dm[:, 0] = geo.to(torch.tensor([first], device=dev))[:, 0]
-        dn = Dm[:, 0].clone()
+        WDm[:, 0] = geo.to(torch.tensor([first], device=dev))[:, 0]
+        wdn = WDm[:, 0].clone()
         medoids.append(first)
         is_med[first] = True
 
-    def gains(D: torch.Tensor) -> torch.Tensor:
-        # sum_i w_i * max(dn_i - d_ic, 0) = w.dn - w.min(d_ic, dn_i)
-        return w @ dn - w @ torch.minimum(D, dn[:, None])
+    def gains(WD: torch.Tensor) -> torch.Tensor:
+        # sum_i w_i * max(dn_i - d_ic, 0) = sum_i w_i dn_i - sum_i min(w_i d_ic, w_i dn_i)
+        return wdn.sum() - torch.minimum(WD, wdn[:, None]).sum(0)
 
     # Gains only shrink as medoids are added, so stale gains are upper bounds (lazy greedy).
     ub = torch.empty(n, dtype=dt, device=dev)
-    for rows in _blocks(n, block, dev):
-        ub[rows] = gains(geo.to(rows))
+    for cols in _blocks(n, block, dev):
+        ub[cols] = gains(geo.to(cols))
     ub[is_med] = -torch.inf
     batch = min(32, n)
     while len(medoids) < k:
         top = torch.topk(ub, batch).indices
-        D = geo.to(top)
-        exact = gains(D).masked_fill_(is_med[top], -torch.inf)
+        WD = geo.to(top)
+        exact = gains(WD).masked_fill_(is_med[top], -torch.inf)
         ub[top] = exact
         best = int(torch.argmax(exact))
         if batch < n and exact[best] < torch.topk(ub, batch + 1).values[-1]:
             continue  # an unevaluated candidate may still beat the best evaluated one
         c = int(top[best])
-        Dm[:, len(medoids)] = D[:, best]
-        dn = torch.minimum(dn, D[:, best])
+        WDm[:, len(medoids)] = WD[:, best]
+        wdn = torch.minimum(wdn, WD[:, best])
         medoids.append(c)
         is_med[c] = True
         ub[c] = -torch.inf
-    return np.asarray(medoids, dtype=np.int64), Dm
+    return np.asarray(medoids, dtype=np.int64), WDm
 
 
-def _nearest_two(Dm: torch.Tensor):
-    if Dm.shape[1] == 1:
-        return (torch.zeros(Dm.shape[0], dtype=torch.long, device=Dm.device), Dm[:, 0],
-                torch.full_like(Dm[:, 0], torch.inf))
-    vals, idx = torch.topk(Dm, 2, dim=1, largest=False)
+def _nearest_two(WDm: torch.Tensor):
+    if WDm.shape[1] == 1:
+        return (torch.zeros(WDm.shape[0], dtype=torch.long, device=WDm.device), WDm[:, 0],
+                torch.full_like(WDm[:, 0], torch.inf))
+    vals, idx = torch.topk(WDm, 2, dim=1, largest=False)
     return idx[:, 0], vals[:, 0], vals[:, 1]
 
 
-def _swap(geo, w, medoids, Dm, n_fixed, block, rng, max_passes, tol):
+def _swap(geo, medoids, WDm, n_fixed, block, rng, max_passes, tol):
     """Eager SWAP: for each block of candidates, apply the best improving swap while one exists.
 
-    With n(i), d1(i), d2(i) the nearest medoid, its distance and the second distance, swapping
-    candidate c in for medoid m changes the objective by
-        sum_i w_i (min(d_ic, d1_i) - d1_i)
-        + sum_{i: n(i) = m} w_i (min(d_ic, d2_i) - min(d_ic, d1_i)),
+    With n(i) the nearest medoid of point i and d1_i, d2_i its weighted distances to the nearest
+    and second nearest, swapping candidate c in for medoid m changes the objective by
+        sum_i (min(d_ic, d1_i) - d1_i) + sum_{i: n(i) = m} (clamp(d_ic, d1_i, d2_i) - d1_i),
     O(n) per candidate for all k medoids at once (the second sum is one index_add).
     """
-    n, k = Dm.shape
-    dev = Dm.device
+    n, k = WDm.shape
+    dev = WDm.device
     is_med = torch.zeros(n, dtype=torch.bool, device=dev)
     is_med[torch.as_tensor(medoids, device=dev)] = True
-    nearest, dn, ds = _nearest_two(Dm)
-    td = float(w @ dn)
     fixed_slot = torch.zeros(k, dtype=torch.bool, device=dev)
     fixed_slot[:n_fixed] = True
+
+    def caches():
+        nearest, d1, d2 = _nearest_two(WDm)
+        base = torch.zeros(k, dtype=WDm.dtype, device=dev).index_add_(0, nearest, d1)
+        return nearest, d1[:, None], d2[:, None], base[:, None], float(d1.sum())
+
+    nearest, d1, d2, base, td = caches()
     n_cand = n - k
     since_swap, swaps, evaluated = 0, 0, 0
     while since_swap < n_cand and evaluated < max_passes * n_cand:
         order = torch.as_tensor(rng.permutation(n), device=dev)
         order = order[~is_med[order]]
-        for rows in _blocks(order.numel(), block, dev, order):
-            D = geo.to(rows)
+        for cols in _blocks(order.numel(), block, dev, order):
+            WD = geo.to(cols)
             improved = False
             while True:
-                near = torch.minimum(D, dn[:, None])
-                second = torch.minimum(D, ds[:, None]).sub_(near).mul_(w[:, None])
-                delta = torch.zeros((k, rows.numel()), dtype=D.dtype, device=dev)
-                delta.index_add_(0, nearest, second).add_(w @ near - td)
+                shared = torch.minimum(WD, d1).sum(0) - td
+                delta = torch.zeros((k, cols.numel()), dtype=WD.dtype, device=dev)
+                delta.index_add_(0, nearest, torch.clamp(WD, d1, d2))
+                delta.sub_(base).add_(shared[None, :])
                 delta.masked_fill_(fixed_slot[:, None], torch.inf)
-                delta.masked_fill_(is_med[rows][None, :], torch.inf)
+                delta.masked_fill_(is_med[cols][None, :], torch.inf)
                 flat = int(torch.argmin(delta))
-                slot, r = divmod(flat, rows.numel())
-                gain = float(delta[slot, r])
-                if not gain < -tol * max(td, 1e-300):
+                slot, r = divmod(flat, cols.numel())
+                if not float(delta[slot, r]) < -tol * max(td, 1e-300):
                     break
-                old, new = int(medoids[slot]), int(rows[r])
+                old, new = int(medoids[slot]), int(cols[r])
                 medoids[slot] = new
                 is_med[old], is_med[new] = False, True
-                Dm[:, slot] = D[:, r]
-                nearest, dn, ds = _nearest_two(Dm)
-                td = float(w @ dn)
+                WDm[:, slot] = WD[:, r]
+                nearest, d1, d2, base, td = caches()
                 swaps += 1
                 improved = True
-            evaluated += rows.numel()
-            since_swap = 0 if improved else since_swap + rows.numel()
+            evaluated += cols.numel()
+            since_swap = 0 if improved else since_swap + cols.numel()
             if since_swap >= n_cand or evaluated >= max_passes * n_cand:
                 break
     return medoids, swaps, evaluated / max(n_cand, 1)
@@ -189,6 +201,7 @@ def weighted_kmedoids(
     seed: int | None = 0,
     block_size: int = 512,
     max_passes: int = 10,
+    n_init: int = 1,
     tol: float = 1e-7,
     device: str | torch.device | None = None,
     dtype: torch.dtype = torch.float32,
@@ -199,7 +212,8 @@ def weighted_kmedoids(
 
     Returns (chosen, objective): chosen is an (n_select,) array of new positions (never in
     `fixed`), objective the weighted total deviation in float64. With `return_info=True` a
-    third item reports the BUILD objective, the number of swaps and of SWAP passes.
+    third item reports, for the best of the `n_init` starts (BUILD, then fixed + random
+    medoids), its starting objective, the number of swaps and of SWAP passes.
     """
     X = _as_matrix(X)
     n = X.shape[0]
@@ -219,24 +233,36 @@ def weighted_kmedoids(
         )
     if block_size < 1:
         raise ValueError(f"block_size must be >= 1, got {block_size}")
+    if n_init < 1:
+        raise ValueError(f"n_init must be >= 1, got {n_init}")
     if n_select == 0:
         chosen = np.zeros(0, dtype=np.int64)
         obj = _objective(X, w_np, fixed) if fixed.size else float("inf")
         return (chosen, obj, {}) if return_info else (chosen, obj)
     dev = _device(device)
     rng = np.random.default_rng(seed)
-    geo = _Geometry(X, dev, dtype)
-    w = torch.as_tensor(w_np, dtype=dtype, device=dev)
+    geo = _Geometry(X, w_np, dev, dtype)
+    best = None
     with torch.no_grad():
-        medoids, Dm = _build(geo, w, fixed, n_select, block_size)
-        build_obj = _objective(X, w_np, medoids)
-        medoids, swaps, passes = _swap(geo, w, medoids, Dm, fixed.size, block_size, rng,
-                                       max_passes, tol)
-    chosen = np.asarray(medoids[fixed.size :], dtype=np.int64)
-    obj = _objective(X, w_np, medoids)
-    if return_info:
-        return chosen, obj, {"build_objective": build_obj, "swaps": swaps, "passes": passes}
-    return chosen, obj
+        for start in range(n_init):
+            if start == 0:
+                medoids, WDm = _build(geo, fixed, n_select, block_size)
+            else:  # further starts: fixed + random medoids, to escape a poor local optimum
+                free = np.setdiff1d(np.arange(n), fixed)
+                medoids = np.r_[fixed, rng.choice(free, n_select, replace=False)]
+                WDm = torch.empty((n, medoids.size), dtype=dtype, device=dev)
+                m_t = torch.as_tensor(medoids, device=dev)
+                for cols in _blocks(medoids.size, block_size, dev):
+                    WDm[:, cols] = geo.to(m_t[cols])
+            start_obj = _objective(X, w_np, medoids)
+            medoids, swaps, passes = _swap(geo, list(medoids), WDm, fixed.size, block_size, rng,
+                                           max_passes, tol)
+            obj = _objective(X, w_np, medoids)
+            if best is None or obj < best[1]:
+                best = (np.asarray(medoids[fixed.size :], dtype=np.int64), obj,
+                        {"start": start, "start_objective": start_obj, "swaps": swaps,
+                         "passes": passes})
+    return best if return_info else best[:2]
 
 
 def _objective(X: np.ndarray, w: np.ndarray, medoids: np.ndarray, block: int = 4096) -> float:

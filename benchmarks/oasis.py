@@ -15,6 +15,7 @@ import datetime as dt
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -34,14 +35,17 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 SAMPLERS = {
     "OASIS": OASISSampler,
+    "OASIS (AIS estimator)": partial(OASISSampler, estimator="importance"),
     "importance": ImportanceSampler,
     "stratified": StratifiedSampler,
     "passive": PassiveSampler,
 }
 BUDGETS = [250, 500, 1000, 2000, 5000]
 # reference OASIS / passive MAE on a pool with 0.49% positives (from the issue)
-REFERENCE = {"OASIS": [0.083, 0.043, 0.028, 0.014, 0.0033],
-             "passive": [0.377, 0.220, 0.158, 0.100, 0.057]}
+REFERENCE = {
+    "OASIS": [0.083, 0.043, 0.028, 0.014, 0.0033],
+    "passive": [0.377, 0.220, 0.158, 0.100, 0.057],
+}
 
 
 def synthetic_pool(n: int, positive_rate: float, seed: int = 0) -> tuple[np.ndarray, ...]:
@@ -70,7 +74,11 @@ def _run_one(task: tuple[str, float, int, int]) -> list[dict]:
     history = sampler.history.set_index("n_labels")
     return [
         {
-            "rate": rate, "sampler": name, "seed": seed, "budget": b, "truth": truth,
+            "rate": rate,
+            "sampler": name,
+            "seed": seed,
+            "budget": b,
+            "truth": truth,
             "estimate": history.at[b, "estimate"],
             "covered": history.at[b, "low"] <= truth <= history.at[b, "high"],
             "seconds": seconds,
@@ -80,8 +88,12 @@ def _run_one(task: tuple[str, float, int, int]) -> list[dict]:
 
 
 def synthetic(reps: int, n_pairs: int, jobs: int) -> pd.DataFrame:
-    tasks = [(name, rate, seed, n_pairs) for rate in (0.005, 0.05) for name in SAMPLERS
-             for seed in range(reps)]
+    tasks = [
+        (name, rate, seed, n_pairs)
+        for rate in (0.005, 0.05)
+        for name in SAMPLERS
+        for seed in range(reps)
+    ]
     with ProcessPoolExecutor(jobs) as pool:
         rows = [row for chunk in pool.map(_run_one, tasks) for row in chunk]
     frame = pd.DataFrame(rows)
@@ -96,9 +108,13 @@ def synthetic_table(frame: pd.DataFrame) -> str:
         lines += [
             f"\n**{rate:.1%} positives** (pool: {labels.sum()} matches, {predictions.sum()} "
             f"predicted; true F1 = {part['truth'].iloc[0]:.4f})\n",
-            "| sampler | " + " | ".join(f"MAE@{b}" for b in BUDGETS) + " | "
-            + " | ".join(f"P90@{b}" for b in BUDGETS) + " | "
-            + " | ".join(f"cov@{b}" for b in BUDGETS) + " | s/run |",
+            "| sampler | "
+            + " | ".join(f"MAE@{b}" for b in BUDGETS)
+            + " | "
+            + " | ".join(f"P90@{b}" for b in BUDGETS)
+            + " | "
+            + " | ".join(f"cov@{b}" for b in BUDGETS)
+            + " | s/run |",
             "|---" * (3 * len(BUDGETS) + 2) + "|",
         ]
         for name in SAMPLERS:
@@ -106,14 +122,19 @@ def synthetic_table(frame: pd.DataFrame) -> str:
             mae, p90 = g["error"].mean(), g["error"].quantile(0.9)
             cover = g["covered"].mean()
             lines.append(
-                f"| {name} | " + " | ".join(f"{mae[b]:.4f}" for b in BUDGETS) + " | "
-                + " | ".join(f"{p90[b]:.4f}" for b in BUDGETS) + " | "
-                + " | ".join(f"{cover[b]:.0%}" for b in BUDGETS) + " | "
+                f"| {name} | "
+                + " | ".join(f"{mae[b]:.4f}" for b in BUDGETS)
+                + " | "
+                + " | ".join(f"{p90[b]:.4f}" for b in BUDGETS)
+                + " | "
+                + " | ".join(f"{cover[b]:.0%}" for b in BUDGETS)
+                + " | "
                 + f"{part[part['sampler'] == name]['seconds'].mean():.1f} |"
             )
     lines.append(
         "\nReference (issue), 0.49% positives, MAE: OASIS "
-        + " / ".join(map(str, REFERENCE["OASIS"])) + "; passive "
+        + " / ".join(map(str, REFERENCE["OASIS"]))
+        + "; passive "
         + " / ".join(map(str, REFERENCE["passive"]))
     )
     return "\n".join(lines)
@@ -139,8 +160,9 @@ def _features(pairs: pd.DataFrame) -> np.ndarray:
     from rapidfuzz import fuzz
     from rapidfuzz.process import cpdist
 
-    attributes = [c[5:] for c in pairs.columns if c.startswith("left_") and f"right_{c[5:]}"
-                  in pairs.columns]
+    attributes = [
+        c[5:] for c in pairs.columns if c.startswith("left_") and f"right_{c[5:]}" in pairs.columns
+    ]
     columns = []
     for a in attributes:
         left = pairs[f"left_{a}"].fillna("").astype(str).tolist()
@@ -170,9 +192,12 @@ def _matcher_scores(folder: Path) -> tuple[np.ndarray, np.ndarray, str]:
 
 
 def real(datasets: Path, reps: int, budgets: list[int]) -> tuple[str, Figure | None]:
-    lines = ["| dataset | test pairs / matches | true F1 | matcher | "
-             + " | ".join(f"OASIS@{b} (mean ± sd, cov) | passive@{b}" for b in budgets) + " |",
-             "|---" * (4 + 2 * len(budgets)) + "|"]
+    lines = [
+        "| dataset | test pairs / matches | true F1 | matcher | "
+        + " | ".join(f"OASIS@{b} (mean ± sd, cov) | passive@{b}" for b in budgets)
+        + " |",
+        "|---" * (4 + 2 * len(budgets)) + "|",
+    ]
     figure, plotted = Figure(figsize=(6.4, 4), layout="constrained"), False
     for folder in sorted(p for p in datasets.iterdir() if (p / "pairs" / "test.csv").is_file()):
         scores, labels, matcher = _matcher_scores(folder)
@@ -184,18 +209,23 @@ def real(datasets: Path, reps: int, budgets: list[int]) -> tuple[str, Figure | N
                 cells += ["pool too small", "-"]
                 continue
             for cls in (OASISSampler, PassiveSampler):
-                runs = [cls(predictions, scores, lambda i: int(labels[i]), seed=s).sample(b)
-                        for s in range(reps)]
+                oracle = labels.__getitem__
+                runs = [cls(predictions, scores, oracle, seed=s).sample(b) for s in range(reps)]
                 est = np.array([r.estimate for r in runs])
                 cov = np.mean([lo <= truth <= hi for lo, hi in (r.interval(0.95) for r in runs)])
-                cells.append(f"{est.mean():.3f} ± {est.std():.3f} ({cov:.0%})" if cls is
-                             OASISSampler else f"{est.mean():.3f} ± {est.std():.3f}")
+                cells.append(
+                    f"{est.mean():.3f} ± {est.std():.3f} ({cov:.0%})"
+                    if cls is OASISSampler
+                    else f"{est.mean():.3f} ± {est.std():.3f}"
+                )
                 if cls is OASISSampler and not plotted and folder.name == "amazon_google":
                     plot_estimate(runs[0], truth, ax=figure.add_subplot(), label="OASIS")
                     figure.axes[0].set_title(f"{folder.name} test split, {matcher}")
                     plotted = True
-        lines.append(f"| {folder.name} | {len(labels)} / {labels.sum()} | {truth:.3f} | "
-                     f"{matcher} | " + " | ".join(cells) + " |")
+        lines.append(
+            f"| {folder.name} | {len(labels)} / {labels.sum()} | {truth:.3f} | "
+            f"{matcher} | " + " | ".join(cells) + " |"
+        )
     return "\n".join(lines), figure if plotted else None
 
 
@@ -213,23 +243,32 @@ def main() -> None:
     table = synthetic_table(frame)
     print(table)
     plot_synthetic(frame, RESULTS / "oasis.png")
-    sections = [f"# OASIS F1 estimation benchmark\n\n`{command}` on "
-                f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC (2 shared CPU cores)\n",
-                f"## Synthetic pools ({n_pairs:,} pairs, {reps} repetitions)\n"
-                "MAE / P90 = mean / 90th percentile of |estimated - true F1|; cov = share of "
-                "runs whose 95% interval holds the true F1.", table, "\n![MAE](oasis.png)\n"]
+    sections = [
+        f"# OASIS F1 estimation benchmark\n\n`{command}` on "
+        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC (2 shared CPU cores)\n",
+        f"## Synthetic pools ({n_pairs:,} pairs, {reps} repetitions)\n"
+        "MAE / P90 = mean / 90th percentile of |estimated - true F1|; cov = share of "
+        "runs whose 95% interval holds the true F1.",
+        table,
+        "\n![MAE](oasis.png)\n",
+    ]
     if args.datasets.is_dir():
         real_table, figure = real(args.datasets, 5 if args.quick else 20, [200, 500])
         print(real_table)
-        sections += ["## Real test splits\nOASIS and passive sampling, "
-                     f"{5 if args.quick else 20} seeds each; cov = 95% interval coverage.\n",
-                     real_table]
+        sections += [
+            "## Real test splits\nOASIS and passive sampling, "
+            f"{5 if args.quick else 20} seeds each; cov = 95% interval coverage.\n",
+            real_table,
+        ]
         if figure is not None:
             figure.savefig(RESULTS / "oasis_amazon_google.png", dpi=120)
             sections.append("\n![amazon_google](oasis_amazon_google.png)\n")
     else:
-        print(f"datasets folder {args.datasets} not found: skipping the real test splits "
-              "(pass --datasets PATH)", file=sys.stderr)
+        print(
+            f"datasets folder {args.datasets} not found: skipping the real test splits "
+            "(pass --datasets PATH)",
+            file=sys.stderr,
+        )
     sections.append(f"\nTotal time {time.perf_counter() - start:.0f} s.")
     (RESULTS / "oasis.md").write_text("\n".join(sections) + "\n")
 

@@ -2,7 +2,7 @@
 or for de-duplicating one, blocking quality, and demo data (synthetic and FEBRL)."""
 
 from blocking.base import Blocker
-from blocking.demo import DemoDataset, default_person_blocker, demo_dataset
+from blocking.demo import DemoDataset, default_person_blocker, demo_dataset, large_person_blocker
 from blocking.equivalence import AttributeEquivalenceBlocker, prefix
 from blocking.febrl import load_febrl, load_febrl_linkage
 from blocking.io import known_matches, load_exp_data, load_exp_tables, load_pairs, read_table
@@ -29,6 +29,7 @@ __all__ = [
     "demo_dataset",
     "join_pairs",
     "known_matches",
+    "large_person_blocker",
     "load_exp_data",
     "load_exp_tables",
     "load_febrl",

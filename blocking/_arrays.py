@@ -34,6 +34,12 @@ def check_table(df: pd.DataFrame, id_column: str, where: str, columns: Sequence[
             f"{where}: id column {id_column!r} is missing at row positions "
             f"{np.flatnonzero(ids.isna().to_numpy())[:5].tolist()}; every record needs an id"
         )
+    empty = [c for c in columns if df[c].isna().all()]
+    if empty:
+        raise ValueError(
+            f"{where}: column(s) {empty} hold no values (all missing); "
+            "block on columns that are filled in for at least some records"
+        )
     dup = ids[ids.duplicated()]
     if len(dup):
         raise ValueError(

@@ -22,22 +22,29 @@ MAX_CHUNK_CELLS = 20_000_000
 def top_k_per_row(
     S: sp.csr_matrix, k: int | None, min_value: float, diagonal: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(row, column) of the `k` largest entries >= `min_value` in each row of a sparse matrix.
-
-    With `diagonal=d`, entries at column row + d are ignored (a record's similarity to itself).
+    """(row, column) of the `k` largest entries >= `min_value` in each row of a sparse matrix
+    (all such entries when `k` is None). With `diagonal=d`, the entry at column row + d (a
+    record's similarity to itself) is ignored. Ties at the k-th place are broken arbitrarily.
     """
-    rows = np.repeat(np.arange(S.shape[0], dtype=np.int64), np.diff(S.indptr))
-    keep = S.data >= min_value
-    if diagonal is not None:
-        keep &= S.indices != rows + diagonal
-    rows, cols, data = rows[keep], S.indices[keep].astype(np.int64), S.data[keep]
+    n_rows, n_cols = S.shape
     if k is None:
-        return rows, cols
-    order = np.lexsort((cols, -data, rows))
-    rows, cols = rows[order], cols[order]
-    starts = np.searchsorted(rows, rows, side="left")
-    rank = np.arange(len(rows)) - starts
-    return rows[rank < k], cols[rank < k]
+        rows = np.repeat(np.arange(n_rows, dtype=np.int64), np.diff(S.indptr))
+        keep = S.data >= min_value
+        if diagonal is not None:
+            keep &= S.indices != rows + diagonal
+        return rows[keep], S.indices[keep].astype(np.int64)
+    # negated, so the k best come first (argpartition is faster that way round); the chunk
+    # size keeps this dense block to at most MAX_CHUNK_CELLS values
+    cost = np.negative(S.toarray())
+    if diagonal is not None:
+        own = np.arange(n_rows)
+        inside = own + diagonal < n_cols
+        cost[own[inside], own[inside] + diagonal] = np.inf
+    k = min(k, n_cols)
+    top = np.argpartition(cost, k - 1, axis=1)[:, :k]
+    keep = -np.take_along_axis(cost, top, axis=1) >= min_value
+    rows = np.broadcast_to(np.arange(n_rows, dtype=np.int64)[:, None], top.shape)
+    return rows[keep], top[keep].astype(np.int64)
 
 
 class _SparseSimilarityBlocker(Blocker):

@@ -4,13 +4,14 @@ the importance-weighted ratio estimator and its confidence interval."""
 from __future__ import annotations
 
 import numbers
+from statistics import NormalDist
 import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+from scipy.special import expit
 
 from evaluation.strata import Strata, calibrate_scores, stratify
 
@@ -37,7 +38,9 @@ def _check_inputs(predictions: Any, scores: Any) -> tuple[np.ndarray, np.ndarray
     """Validate predictions (0/1 vector) and scores (vector or one column per classifier)."""
     predictions, scores = np.asarray(predictions), np.asarray(scores)
     if predictions.ndim != 1 or predictions.size == 0:
-        raise ValueError(f"predictions must be a non-empty 1-D array, got shape {predictions.shape}")
+        raise ValueError(
+            f"predictions must be a non-empty 1-D array, got shape {predictions.shape}"
+        )
     if not np.isin(predictions, [0, 1]).all():
         bad = predictions[~np.isin(predictions, [0, 1])][:3]
         raise ValueError(f"predictions must be 0 or 1 (the matcher's decisions), found {bad!r}")
@@ -46,7 +49,7 @@ def _check_inputs(predictions: Any, scores: Any) -> tuple[np.ndarray, np.ndarray
             f"scores must have one row per prediction ({predictions.shape[0]}), as a vector or an "
             f"(n, n_classifiers) array, got shape {scores.shape}"
         )
-    if not np.issubdtype(scores.dtype, np.number) or np.issubdtype(scores.dtype, np.complexfloating):
+    if not np.issubdtype(scores.dtype, np.number) or np.iscomplexobj(scores):
         raise TypeError(f"scores must be real numbers, got dtype {scores.dtype}")
     scores = scores.astype(float)
     if not np.isfinite(scores).all():
@@ -129,7 +132,7 @@ class Sampler:
     def sample(self, n: int) -> Sampler:
         """Draw until n new oracle queries have been made (re-draws reuse cached labels)."""
         if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
-            raise ValueError(f"n must be a non-negative integer number of oracle queries, got {n!r}")
+            raise ValueError(f"n must be a non-negative integer (oracle queries), got {n!r}")
         if self.no_predicted_matches:
             return self
         remaining = int(np.sum(self.labels == UNQUERIED))
@@ -168,10 +171,13 @@ class Sampler:
         self._sums[3:, stratum] += weight * weight * first
 
     def _record(self) -> None:
-        low, high = self.interval(0.95)
-        self._rows.append(
-            (self.n_queries, self.n_draws, self.estimate, low, high, self.precision, self.recall)
-        )
+        if self.n_draws:
+            value, variance = self._ratio(self.alpha)
+            precision, recall = self._ratio(1.0)[0], self._ratio(0.0)[0]
+        else:
+            value = precision = recall = variance = float("nan")
+        low, high = _logit_interval(value, variance, 0.95)
+        self._rows.append((self.n_queries, self.n_draws, value, low, high, precision, recall))
 
     # --- estimation ----------------------------------------------------------------------------
     def _ratio(self, alpha: float) -> tuple[float, float]:
@@ -224,7 +230,7 @@ class Sampler:
 
     @property
     def history(self) -> pd.DataFrame:
-        """One row per oracle query: n_labels, n_draws, estimate, 95% low/high, precision, recall."""
+        """Per oracle query: n_labels, n_draws, estimate, 95% low / high, precision, recall."""
         columns = ["n_labels", "n_draws", "estimate", "low", "high", "precision", "recall"]
         return pd.DataFrame(self._rows, columns=columns)
 
@@ -240,11 +246,10 @@ def _logit_interval(value: float, variance: float, level: float) -> tuple[float,
     """Normal interval for a proportion-like value on the logit scale (delta method)."""
     if not np.isfinite(variance):
         return 0.0, 1.0
-    z = float(norm.ppf(0.5 + level / 2))
+    z = NormalDist().inv_cdf(0.5 + level / 2)
     se = np.sqrt(max(variance, 0.0))
     clipped = min(max(value, 1e-6), 1 - 1e-6)
     half = z * se / (clipped * (1 - clipped))
     center = np.log(clipped / (1 - clipped))
-    low, high = 1 / (1 + np.exp(-(center - half))), 1 / (1 + np.exp(-(center + half)))
+    low, high = expit(center - half), expit(center + half)
     return float(low), float(high)
-

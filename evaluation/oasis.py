@@ -25,9 +25,10 @@ def optimal_distribution(
     pred_k [(1 - F)^2 pi_k + alpha^2 F^2 (1 - pi_k)] + (1 - pred_k) (1 - alpha)^2 F^2 pi_k;
     the optimal q is proportional to the stratum weight times its square root.
     """
-    second_moment = mean_prediction * (
-        (1 - f) ** 2 * match_rate + alpha**2 * f**2 * (1 - match_rate)
-    ) + (1 - mean_prediction) * (1 - alpha) ** 2 * f**2 * match_rate
+    second_moment = (
+        mean_prediction * ((1 - f) ** 2 * match_rate + alpha**2 * f**2 * (1 - match_rate))
+        + (1 - mean_prediction) * (1 - alpha) ** 2 * f**2 * match_rate
+    )
     q = weights * np.sqrt(second_moment)
     total = q.sum()
     q = q / total if total > 0 else weights
@@ -78,11 +79,11 @@ class _ImportanceBase(Sampler):
             raise ValueError(f'estimator must be "stratified" or "importance", got {estimator!r}')
         self.estimator = estimator
         if not 0.0 < epsilon <= 1.0:
-            raise ValueError(f"epsilon must lie in (0, 1] (the share of uniform draws), got {epsilon}")
+            raise ValueError(f"epsilon must lie in (0, 1] (share of uniform draws), got {epsilon}")
         if prior_strength is None:
             prior_strength = 2.0 * self.strata.n_strata
         if not prior_strength > 0:
-            raise ValueError(f"prior_strength must be positive (pseudo-labels), got {prior_strength}")
+            raise ValueError(f"prior_strength must be positive got {prior_strength!r}")
         self.epsilon, self.prior_strength = float(epsilon), float(prior_strength)
         # keep the prior strictly inside (0, 1) so that no stratum is ruled out for good
         prior = np.clip(self.strata.mean_score, 1e-3, 1 - 1e-3)
@@ -97,9 +98,7 @@ class _ImportanceBase(Sampler):
             f = self._ratio(self.alpha)[0]
         else:
             f = _model_f(s.weights, s.mean_prediction, rate, self.alpha)
-        return optimal_distribution(
-            s.weights, s.mean_prediction, rate, f, self.alpha, self.epsilon
-        )
+        return optimal_distribution(s.weights, s.mean_prediction, rate, f, self.alpha, self.epsilon)
 
     def _ratio(self, alpha: float) -> tuple[float, float]:
         if self.estimator == "importance":
@@ -122,11 +121,23 @@ class _ImportanceBase(Sampler):
         f = float(np.sum(predicted * rate)) / denominator
         # strata are pure in prediction, so TP - f g = (pred - f (1 - alpha)) * label there;
         # its variance uses the prior-smoothed rate so an all-0 sample does not claim certainty
-        smooth = self.model.mean
+        smooth = self._variance_rate(rate, n)
         spread = (s.mean_prediction - f * (1 - alpha)) ** 2 * smooth * (1 - smooth)
         fpc = np.clip(1 - n / np.maximum(size, 1), 0, 1)
         variance = np.sum(size**2 * spread * fpc / np.maximum(n, 1))
         return f, float(variance) / denominator**2
+
+    _VAR = "prior"
+
+    def _variance_rate(self, rate, n):
+        if self._VAR == "prior":
+            return self.model.mean
+        if self._VAR == "empirical":
+            return rate * n / np.maximum(n - 1, 1)
+        # decaying prior: gamma / (1 + n) pseudo-labels
+        g = self.prior_strength / self.strata.n_strata / (1 + n)
+        prior = np.clip(self.strata.mean_score, 1e-3, 1 - 1e-3)
+        return (g * prior + self.matches) / (g + n)
 
     def _draw_from(self, q: np.ndarray) -> tuple[int, float]:
         cumulative = np.cumsum(q)

@@ -30,7 +30,11 @@ def plot_estimate(
     name = label or type(sampler).__name__
     line = ax.plot(history["n_labels"], history["estimate"], label=f"{name} estimate")[0]
     ax.fill_between(
-        history["n_labels"], history["low"], history["high"], color=line.get_color(), alpha=0.2,
+        history["n_labels"],
+        history["low"],
+        history["high"],
+        color=line.get_color(),
+        alpha=0.2,
         label=f"{name} 95% interval",
     )
     if true_value is not None:

@@ -43,8 +43,8 @@ def read_predictions(
     bad = ~frame[prediction_column].isin([0, 1])
     if bad.any():
         raise ValueError(
-            f"{path}: column {prediction_column!r} must hold 0/1 predictions; row {int(np.argmax(bad))} "
-            f"has {frame[prediction_column][bad].iloc[0]!r}"
+            f"{path}: column {prediction_column!r} must hold 0/1 predictions; row "
+            f"{int(np.argmax(bad))} has {frame[prediction_column][bad].iloc[0]!r}"
         )
     for column in scores:
         values = pd.to_numeric(frame[column], errors="coerce")

@@ -33,7 +33,7 @@ def check_label_matrix(L: np.ndarray, name: str = "L", min_lfs: int = 1) -> np.n
             rows, cols = np.nonzero((L < -1) | (L > 1) | (L != np.round(L)))
             raise ValueError(
                 f"{name} must hold only -1 (abstain), 0 (non-match) and 1 (match); found "
-                f"{L[rows[0], cols[0]]!r} at row {rows[0]}, LF column {cols[0]}"
+                f"{L[rows[0], cols[0]].item()!r} at row {rows[0]}, LF column {cols[0]}"
             )
     return L.astype(np.int8, copy=False)
 

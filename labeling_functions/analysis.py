@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -54,7 +55,9 @@ def lf_summary(
     L = np.asarray(L)
     if L.ndim != 2 or L.shape[1] != len(lfs):
         raise ValueError(f"L has shape {L.shape}; expected (n pairs, {len(lfs)} LFs)")
-    table = LFAnalysis(L, lfs).lf_summary()
+    with warnings.catch_warnings():  # Snorkel 0.10 calls scipy.sparse.diags the old way
+        warnings.filterwarnings("ignore", category=FutureWarning, module="scipy.sparse")
+        table = LFAnalysis(L, lfs).lf_summary()
     table["declared_polarity"] = pd.Series(
         [lf.polarity for lf in lfs], index=table.index, dtype=object
     )

@@ -136,7 +136,8 @@ def apply_lfs(
         raise TypeError(f"apply_lfs: pairs must be a pandas DataFrame, got {type(pairs).__name__}")
     lfs = _check_lfs(lfs)
     n = len(pairs)
-    frame = pairs.reset_index(drop=True)
+    frame = pairs.copy(deep=False)  # positional index; no copy of the data
+    frame.index = pd.RangeIndex(n)
     L = np.full((n, len(lfs)), ABSTAIN, dtype=np.int64)
     faults = {lf.name: 0 for lf in lfs}
     row_cols = [j for j, lf in enumerate(lfs) if not lf.vectorized]

@@ -7,8 +7,6 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-import pandas as pd
-
 _CACHE: ContextVar[dict | None] = ContextVar("labeling_functions_similarity_cache", default=None)
 
 
@@ -23,14 +21,20 @@ def similarity_cache() -> Iterator[None]:
             _CACHE.reset(token)
 
 
-def cached(df: pd.DataFrame, key: Hashable, compute: Callable[[], Any]) -> Any:
-    """compute(), memoized per (DataFrame object, key) inside a `similarity_cache` block."""
+def cached(owners: Any, key: Hashable, compute: Callable[[], Any]) -> Any:
+    """compute(), memoized per (owner objects, key) inside a `similarity_cache` block.
+
+    `owners` is the object (or tuple of objects, e.g. a DataFrame or two Series) the result
+    belongs to; they are compared by identity.
+    """
     cache = _CACHE.get()
     if cache is None:
         return compute()
-    # The entry keeps `df` alive, so its id cannot be reused by another frame meanwhile.
-    entry = cache.get((id(df), key))
-    if entry is None or entry[0] is not df:
-        entry = (df, compute())
-        cache[(id(df), key)] = entry
+    owners = owners if isinstance(owners, tuple) else (owners,)
+    full_key = (tuple(map(id, owners)), key)
+    # The entry keeps the owners alive, so their ids cannot be reused by other objects meanwhile.
+    entry = cache.get(full_key)
+    if entry is None or any(a is not b for a, b in zip(entry[0], owners, strict=True)):
+        entry = (owners, compute())
+        cache[full_key] = entry
     return entry[1]

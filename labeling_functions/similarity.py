@@ -20,6 +20,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
 from blocking.pairs import attribute_names
+from labeling_functions.cache import cached
 
 WORD = r"\w+"
 _WORD_RE = re.compile(WORD)
@@ -87,8 +88,11 @@ def _factorized(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
     Work per distinct value instead of per pair: candidate pairs repeat each record many times.
     """
-    codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    return codes.astype(np.int64), _text_of(np.asarray(uniques, dtype=object))
+    def compute() -> tuple[np.ndarray, np.ndarray]:
+        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+        return codes.astype(np.int64), _text_of(np.asarray(uniques, dtype=object))
+
+    return cached(s, "factorized", compute)
 
 
 def _raw_text(s: pd.Series) -> np.ndarray:
@@ -99,6 +103,10 @@ def _raw_text(s: pd.Series) -> np.ndarray:
 
 def _normalized_pair(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Normalized text codes of both sides over one table of distinct texts (last entry '')."""
+    return cached((a, b), "normalized", lambda: _normalize_pair(a, b))
+
+
+def _normalize_pair(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     ca, ta = _factorized(a)
     cb, tb = _factorized(b)
     findall = _WORD_RE.findall
@@ -170,25 +178,27 @@ class TokenSets:
             (np.ones(len(idx), np.float64), idx, indptr), shape=(len(counts), max(len(terms), 1))
         )
         table.sum_duplicates()
-        binary = _binary(table)
-        df = np.bincount(binary.indices, minlength=table.shape[1])
         self.terms = terms
+        df = np.bincount(table.indices, minlength=table.shape[1])
         self.idf = np.log((1.0 + len(docs)) / (1.0 + df)) + 1.0
-        self._table, self._binary = table, binary
+        self._table = table
         missing = len(counts) - 1
         self._rows_a = np.where(ca < 0, missing, ca)
         self._rows_b = np.where(cb < 0, missing, cb + len(ta))
         size = np.diff(table.indptr).astype(np.float64)
         self.left_size, self.right_size = size[self._rows_a], size[self._rows_b]
         self.missing = (self.left_size == 0) | (self.right_size == 0)
-        self._intersection: np.ndarray | None = None
+        self._shared: sp.csr_matrix | None = None
+
+    def shared(self) -> sp.csr_matrix:
+        """Per pair, the tokens both sides contain, valued count_left * count_right."""
+        if self._shared is None:
+            self._shared = self._table[self._rows_a].multiply(self._table[self._rows_b]).tocsr()
+        return self._shared
 
     def intersection(self) -> np.ndarray:
-        """Number of distinct tokens the two sides share, per pair (computed once)."""
-        if self._intersection is None:
-            left, right = self._binary[self._rows_a], self._binary[self._rows_b]
-            self._intersection = _rowsum(left.multiply(right))
-        return self._intersection
+        """Number of distinct tokens the two sides share, per pair."""
+        return np.diff(self.shared().indptr).astype(np.float64)
 
     def jaccard(self) -> np.ndarray:
         inter = self.intersection()
@@ -204,20 +214,18 @@ class TokenSets:
         return out
 
     def tfidf_cosine(self) -> np.ndarray:
+        shared = self.shared()
+        dot = np.add.reduceat(
+            np.append(shared.data * self.idf[shared.indices] ** 2, 0.0), shared.indptr[:-1]
+        ) if shared.nnz else np.zeros(shared.shape[0])
+        dot[np.diff(shared.indptr) == 0] = 0.0
         weighted = self._table.copy()
         weighted.data *= self.idf[weighted.indices]
         norm = np.sqrt(_rowsum(weighted.multiply(weighted)))
-        dot = _rowsum(weighted[self._rows_a].multiply(weighted[self._rows_b]))
         with np.errstate(invalid="ignore", divide="ignore"):
             out = dot / (norm[self._rows_a] * norm[self._rows_b])
         out[self.missing] = np.nan
         return np.minimum(out, 1.0)
-
-
-def _binary(m: sp.csr_matrix) -> sp.csr_matrix:
-    b = m.copy()
-    b.data[:] = 1.0
-    return b
 
 
 def _rowsum(m: sp.spmatrix) -> np.ndarray:
@@ -239,29 +247,43 @@ def tfidf_cosine(a: pd.Series, b: pd.Series, pattern: str = WORD) -> np.ndarray:
     return TokenSets(a, b, pattern).tfidf_cosine()
 
 
-def _string_metric(a: pd.Series, b: pd.Series, scorer: Callable) -> np.ndarray:
+def _string_metric(
+    a: pd.Series, b: pd.Series, scorer: Callable, score_cutoff: float | None
+) -> np.ndarray:
     a, b = _pair(a, b)
     ca, cb, texts = _normalized_pair(a, b)
     # Score each distinct (left text, right text) combination once.
-    keys, inverse = np.unique(ca * len(texts) + cb, return_inverse=True)
+    inverse, keys = pd.factorize(ca * len(texts) + cb)
     ua, ub = keys // len(texts), keys % len(texts)
     scores = np.asarray(
-        process.cpdist(texts[ua], texts[ub], scorer=scorer, workers=-1, dtype=np.float64),
+        process.cpdist(
+            texts[ua], texts[ub], scorer=scorer, workers=-1, dtype=np.float64,
+            score_cutoff=score_cutoff,
+        ),
         dtype=np.float64,
     )
     empty = _empty(texts)
     scores[empty[ua] | empty[ub]] = np.nan
-    return scores[inverse.ravel()]
+    return scores[inverse]
 
 
-def levenshtein_sim(a: pd.Series, b: pd.Series) -> np.ndarray:
-    """1 - Levenshtein distance / longer length, on normalized text (rapidfuzz, C++)."""
-    return _string_metric(a, b, Levenshtein.normalized_similarity)
+def levenshtein_sim(
+    a: pd.Series, b: pd.Series, score_cutoff: float | None = None
+) -> np.ndarray:
+    """1 - Levenshtein distance / longer length, on normalized text (rapidfuzz, C++).
+
+    With `score_cutoff`, similarities below it are reported as 0 (computed much faster):
+    enough for a threshold rule.
+    """
+    return _string_metric(a, b, Levenshtein.normalized_similarity, score_cutoff)
 
 
-def jaro_winkler(a: pd.Series, b: pd.Series) -> np.ndarray:
-    """Jaro-Winkler similarity on normalized text (rapidfuzz, C++): favours shared prefixes."""
-    return _string_metric(a, b, JaroWinkler.normalized_similarity)
+def jaro_winkler(a: pd.Series, b: pd.Series, score_cutoff: float | None = None) -> np.ndarray:
+    """Jaro-Winkler similarity on normalized text (rapidfuzz, C++): favours shared prefixes.
+
+    With `score_cutoff`, similarities below it are reported as 0 (computed faster).
+    """
+    return _string_metric(a, b, JaroWinkler.normalized_similarity, score_cutoff)
 
 
 def _compare_codes(a: pd.Series, b: pd.Series, key: Callable[[np.ndarray], np.ndarray]):

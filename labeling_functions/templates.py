@@ -28,6 +28,7 @@ _PAIR_METRICS: dict[str, Callable[[pd.Series, pd.Series], np.ndarray]] = {
     "reldiff": sim.relative_difference,
     "year_diff": sim.year_difference,
 }
+_CUTOFF_METRICS = {"levenshtein", "jaro_winkler"}
 METRICS = tuple(sorted(_TOKEN_METRICS | set(_PAIR_METRICS)))
 
 
@@ -45,16 +46,25 @@ def _check_metric(metric: str) -> None:
         raise ValueError(f"unknown similarity metric {metric!r}; choose one of {METRICS}")
 
 
-def similarity(df: pd.DataFrame, attr: str, metric: str = "jaccard") -> np.ndarray:
+def pair_similarity(
+    df: pd.DataFrame, attr: str, metric: str = "jaccard", score_cutoff: float | None = None
+) -> np.ndarray:
     """`metric` between left_<attr> and right_<attr> of every pair (NaN where either is missing).
 
     Inside apply_lfs, results (and the token sets behind the token metrics) are computed once
-    per attribute and shared by all LFs.
+    per attribute and shared by all LFs. `score_cutoff` (levenshtein, jaro_winkler only) reports
+    scores below it as 0, which is much faster and enough for a threshold.
     """
     _check_metric(metric)
     if metric in _TOKEN_METRICS:
         tokens = cached(df, (attr, "tokens"), lambda: sim.TokenSets(*_sides(df, attr)))
         return cached(df, (attr, metric), getattr(tokens, metric))
+    if metric in _CUTOFF_METRICS and score_cutoff is not None:
+        return cached(
+            df,
+            (attr, metric, score_cutoff),
+            lambda: _PAIR_METRICS[metric](*_sides(df, attr), score_cutoff=score_cutoff),
+        )
     return cached(df, (attr, metric), lambda: _PAIR_METRICS[metric](*_sides(df, attr)))
 
 
@@ -93,7 +103,7 @@ def similarity_at_least(
     return rule(
         name or f"{attr}_{metric}_at_least_{_fmt(threshold)}",
         polarity,
-        lambda df: similarity(df, attr, metric) >= threshold,
+        lambda df: pair_similarity(df, attr, metric, score_cutoff=threshold) >= threshold,
     )
 
 
@@ -106,7 +116,7 @@ def similarity_below(
     return rule(
         name or f"{attr}_{metric}_below_{_fmt(threshold)}",
         polarity,
-        lambda df: similarity(df, attr, metric) < threshold,
+        lambda df: pair_similarity(df, attr, metric, score_cutoff=threshold) < threshold,
     )
 
 
@@ -123,7 +133,7 @@ def similarity_vote(
     _check_metric(metric)
 
     def f(df: pd.DataFrame) -> np.ndarray:
-        s = similarity(df, attr, metric)
+        s = pair_similarity(df, attr, metric)
         return np.select([s >= match_at_least, s < non_match_below], [MATCH, NON_MATCH], ABSTAIN)
 
     return ExpertLF(
@@ -133,12 +143,16 @@ def similarity_vote(
 
 def values_equal(attr: str, polarity: int = MATCH, name: str | None = None) -> ExpertLF:
     """Votes `polarity` (default MATCH) where both values are present and equal (normalized)."""
-    return rule(name or f"{attr}_equal", polarity, lambda df: similarity(df, attr, "exact") == 1)
+    return rule(
+        name or f"{attr}_equal", polarity, lambda df: pair_similarity(df, attr, "exact") == 1
+    )
 
 
 def values_differ(attr: str, polarity: int = NON_MATCH, name: str | None = None) -> ExpertLF:
     """Votes `polarity` (default NON_MATCH) where both values are present and differ."""
-    return rule(name or f"{attr}_differ", polarity, lambda df: similarity(df, attr, "exact") == 0)
+    return rule(
+        name or f"{attr}_differ", polarity, lambda df: pair_similarity(df, attr, "exact") == 0
+    )
 
 
 def numbers_close(
@@ -148,7 +162,7 @@ def numbers_close(
     return rule(
         name or f"{attr}_within_{_fmt(tolerance)}",
         polarity,
-        lambda df: similarity(df, attr, "reldiff") <= tolerance,
+        lambda df: pair_similarity(df, attr, "reldiff") <= tolerance,
     )
 
 
@@ -159,7 +173,7 @@ def numbers_differ(
     return rule(
         name or f"{attr}_differ_by_more_than_{_fmt(tolerance)}",
         polarity,
-        lambda df: similarity(df, attr, "reldiff") > tolerance,
+        lambda df: pair_similarity(df, attr, "reldiff") > tolerance,
     )
 
 
@@ -170,7 +184,7 @@ def years_differ(
     return rule(
         name or f"{attr}_years_differ",
         polarity,
-        lambda df: similarity(df, attr, "year_diff") >= min_gap,
+        lambda df: pair_similarity(df, attr, "year_diff") >= min_gap,
     )
 
 
@@ -179,7 +193,7 @@ def model_numbers_shared(attr: str, polarity: int = MATCH, name: str | None = No
     return rule(
         name or f"{attr}_model_numbers_shared",
         polarity,
-        lambda df: similarity(df, attr, "model_numbers") > 0,
+        lambda df: pair_similarity(df, attr, "model_numbers") > 0,
     )
 
 
@@ -190,5 +204,5 @@ def model_numbers_conflict(
     return rule(
         name or f"{attr}_model_numbers_conflict",
         polarity,
-        lambda df: similarity(df, attr, "model_numbers") == 0,
+        lambda df: pair_similarity(df, attr, "model_numbers") == 0,
     )

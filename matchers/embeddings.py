@@ -24,7 +24,9 @@ def ngram_buckets(
     as model numbers still share n-grams with seen ones. The hash (FNV-1a over code points) is
     deterministic across processes, unlike Python's `hash`.
     """
-    words = np.char.add(np.char.add("<", np.asarray(vocab, dtype=str).astype(f"<U{max_chars}")), ">")
+    words = np.char.add(
+        np.char.add("<", np.asarray(vocab, dtype=str).astype(f"<U{max_chars}")), ">"
+    )
     width = words.dtype.itemsize // 4
     codes = words.view(np.uint32).reshape(len(words), width).astype(np.uint64)
     lengths = np.char.str_len(words)

@@ -1,4 +1,4 @@
-"""The torch network of the RNN matcher (Definition 2 of the risk-sampling paper, DeepMatcher RNN)."""
+"""The torch network of the RNN matcher (Definition 2 of the risk-sampling paper)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,9 @@ class PairNetwork(nn.Module):
     ) -> None:
         super().__init__()
         self.n_attributes = n_attributes
-        self.ngrams = nn.EmbeddingBag(n_buckets + 1, hash_dim, mode="mean", padding_idx=0)
+        self.ngrams = nn.EmbeddingBag(
+            n_buckets + 1, hash_dim, mode="mean", padding_idx=0, sparse=True
+        )
         self.gru = nn.GRU(hash_dim + pretrained_dim, hidden, batch_first=True, bidirectional=True)
         compare_dim = n_attributes * 4 * hidden + n_lexical
         self.mlp = nn.Sequential(

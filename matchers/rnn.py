@@ -120,15 +120,20 @@ class RNNMatcher(BaseEstimator):
             torch.manual_seed(int(self._rng.integers(2**31)))
             if not warm:
                 self.network_ = self._build_network()
-            self._train(data, targets, weights, valid_data, self.warm_epochs if warm else self.epochs)
+            self._train(
+                data, targets, weights, valid_data, self.warm_epochs if warm else self.epochs
+            )
         return self
 
     def _check_hyper_parameters(self) -> None:
         if self.embedding not in ("auto", "hash", "glove"):
-            raise ValueError(f"RNNMatcher: embedding must be 'auto', 'hash' or 'glove', got {self.embedding!r}")
+            raise ValueError(
+                f"RNNMatcher: embedding must be 'auto', 'hash' or 'glove', got {self.embedding!r}"
+            )
         if self.class_weight not in ("balanced", "sqrt", None):
             raise ValueError(
-                f"RNNMatcher: class_weight must be 'balanced', 'sqrt' or None, got {self.class_weight!r}"
+                "RNNMatcher: class_weight must be 'balanced', 'sqrt' or None, "
+                f"got {self.class_weight!r}"
             )
         for name in ("hash_dim", "n_buckets", "hidden", "mlp_hidden", "max_tokens", "batch_size"):
             if int(getattr(self, name)) < 1:
@@ -197,7 +202,11 @@ class RNNMatcher(BaseEstimator):
 
     def _train(self, data: dict, y: np.ndarray, w: np.ndarray, valid, epochs: int) -> None:
         net = self.network_
-        opt = torch.optim.Adam(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        dense = [p for name, p in net.named_parameters() if not name.startswith("ngrams.")]
+        optimizers = [
+            torch.optim.Adam(dense, lr=self.lr, weight_decay=self.weight_decay),
+            torch.optim.SparseAdam(list(net.ngrams.parameters()), lr=self.lr),
+        ]
         pos_weight = torch.tensor(self._pos_weight(y, w), dtype=torch.float32)
         y_t = torch.from_numpy(y.astype(np.float32))
         w_t = torch.from_numpy((w / w.mean()).astype(np.float32))
@@ -215,12 +224,17 @@ class RNNMatcher(BaseEstimator):
                     loss = F.binary_cross_entropy_with_logits(
                         logits, y_t[idx], weight=w_t[idx], pos_weight=pos_weight, reduction="sum"
                     ) / len(rows)
-                    opt.zero_grad()
+                    for opt in optimizers:
+                        opt.zero_grad()
                     loss.backward()
-                    opt.step()
-                    total += float(loss) * len(rows)
-                record = {"epoch": epoch + 1, "loss": total / len(y),
-                          "seconds": time.perf_counter() - start}
+                    for opt in optimizers:
+                        opt.step()
+                    total += loss.item() * len(rows)
+                record = {
+                    "epoch": epoch + 1,
+                    "loss": total / len(y),
+                    "seconds": time.perf_counter() - start,
+                }
                 if valid is not None:
                     vdata, vy = valid
                     p = self._predict(vdata)
@@ -298,7 +312,9 @@ class RNNMatcher(BaseEstimator):
         model.caps_ = blob["caps"]
         model.embedding_ = blob["embedding"]
         if model.embedding_ == "glove" and not glove_available():
-            raise ImportError(f"RNNMatcher.load: {path} uses GloVe; pip install 'riskweasul[glove]'")
+            raise ImportError(
+                f"RNNMatcher.load: {path} uses GloVe; pip install 'riskweasul[glove]'"
+            )
         model._rng = np.random.default_rng(model.seed)
         model.network_ = model._build_network()
         model.network_.load_state_dict(blob["state"])

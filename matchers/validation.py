@@ -13,7 +13,7 @@ from blocking.pairs import attribute_names
 def check_pairs(
     pairs: pd.DataFrame, where: str, expected: Sequence[str] | None = None
 ) -> list[str]:
-    """Return the attributes of a non-empty pair table; with `expected`, require those attributes."""
+    """Return the attributes of a non-empty pair table; with `expected`, require those."""
     found = attribute_names(pairs, where=where)
     if len(pairs) == 0:
         raise ValueError(f"{where}: the pair table is empty; pass at least one record pair")
@@ -34,10 +34,11 @@ def check_pairs(
 
 
 def check_targets(y: Sequence[float] | np.ndarray | pd.Series, n: int, where: str) -> np.ndarray:
-    """Return `y` as a float array of length `n` with every value in [0, 1] (hard or soft labels)."""
-    arr = np.asarray(y, dtype=float).reshape(-1) if not isinstance(y, pd.Series) else y.to_numpy(
-        dtype=float
-    )
+    """Return `y` as a float array of length `n`, every value in [0, 1] (hard or soft)."""
+    try:
+        arr = np.asarray(y, dtype=float).reshape(-1)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{where}: labels must be numbers in [0, 1] ({err})") from None
     if arr.shape[0] != n:
         raise ValueError(f"{where}: got {arr.shape[0]} labels for {n} pairs; pass one per pair")
     if not np.all(np.isfinite(arr)):
@@ -56,7 +57,9 @@ def check_sample_weight(sample_weight: Sequence[float] | np.ndarray | None, n: i
         return np.ones(n)
     w = np.asarray(sample_weight, dtype=float).reshape(-1)
     if w.shape[0] != n:
-        raise ValueError(f"sample_weight: got {w.shape[0]} weights for {n} pairs; pass one per pair")
+        raise ValueError(
+            f"sample_weight: got {w.shape[0]} weights for {n} pairs; pass one per pair"
+        )
     if not np.all(np.isfinite(w)) or w.min() < 0:
         raise ValueError("sample_weight: weights must be finite and non-negative")
     if w.sum() == 0:

@@ -64,7 +64,8 @@ def expected(pairs):
     y = np.where(pairs.left_year != pairs.right_year, NON_MATCH, ABSTAIN)
     t = np.where(pairs.left_title.notna() & (pairs.left_title == pairs.right_title), MATCH, ABSTAIN)
     both = pairs.left_title.notna() & pairs.right_title.notna()
-    two = np.where(~both, ABSTAIN, np.where(pairs.left_title == pairs.right_title, MATCH, NON_MATCH))
+    equal = pairs.left_title == pairs.right_title
+    two = np.where(~both, ABSTAIN, np.where(equal, MATCH, NON_MATCH))
     return np.column_stack([y, t, two])
 
 
@@ -221,7 +222,8 @@ def test_lf_summary_adds_polarity_expert_and_label_model_accuracy(pairs):
     L = apply_lfs(lfs, pairs)
     truth = expected(pairs)[:, 2]  # the two-sided LF is "right" by construction
     expert = {i: int(truth[i]) for i in range(10) if truth[i] != ABSTAIN}
-    lm = LabelModel(cardinality=2, verbose=False).fit(L, n_epochs=20, seed=0)
+    lm = LabelModel(cardinality=2, verbose=False)
+    lm.fit(L, n_epochs=20, seed=0, progress_bar=False)
     table = lf_summary(lfs, L, expert_labels=expert, label_model=lm)
     for col in ["Polarity", "Coverage", "Overlaps", "Conflicts", "declared_polarity",
                 "expert_votes", "expert_accuracy", "lm_accuracy"]:

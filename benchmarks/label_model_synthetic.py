@@ -1,0 +1,145 @@
+"""Active WeaSuL's synthetic experiment: label-model test accuracy against expert labels for
+Active WeaSuL (penalized label model + maxKL), Nashaat correction, margin, random-bucket
+sampling and plain active learning (logistic regression + margin sampling)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from label_model_common import REPO, margin_active_learning, weasul_curve  # noqa: E402
+
+from active.maxkl import MarginSelector, MaxKLSelector, RandomBucketSelector  # noqa: E402
+from label_model import NashaatLabelModel, PenalizedLabelModel  # noqa: E402
+
+OUT = REPO / "benchmarks" / "results"
+
+
+def make_data(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Two Gaussian classes and the paper's three LFs (no abstains; the last two share x1)."""
+    rng = np.random.default_rng(seed)
+    y = (rng.random(n) < 0.5).astype(int)
+    centre = np.where(y[:, None] == 1, [0.1, 1.3], [-0.8, -0.5])
+    X = centre + 0.5 * rng.standard_normal((n, 2))
+    # each LF votes class 0 where its threshold rule holds, class 1 otherwise
+    L = np.stack([X[:, 1] >= 0.4, X[:, 0] >= -0.3, X[:, 0] >= -1.0], axis=1).astype(int)
+    return X, y, L
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--reps", type=int, default=10)
+    parser.add_argument("--budget", type=int, default=30)
+    parser.add_argument("--epochs", type=int, default=100)
+    parser.add_argument("--lr", type=float, default=0.01)
+    parser.add_argument("--penalty", default="auto")
+    parser.add_argument("--prior-weight", type=float, default=1.0)
+    parser.add_argument("--methods", default="all")
+    parser.add_argument("--quick", action="store_true", help="3 repetitions, 10 labels")
+    parser.add_argument("--tag", default="", help="suffix for the result files")
+    args = parser.parse_args()
+    if args.quick:
+        args.reps, args.budget = 3, 10
+    torch.set_num_threads(1)
+    penalty = args.penalty if args.penalty == "auto" else float(args.penalty)
+    X, y, L = make_data(10_000, seed=0)
+    Xt, yt, Lt = make_data(3_000, seed=1)
+    fit_kwargs = {"n_epochs": args.epochs, "lr": args.lr, "optimizer": "adam"}
+
+    def lm_accuracy(model, labels, proba) -> float:
+        return float(((model.predict_proba(Lt)[:, 1] > 0.5) == yt).mean())
+
+    def al_accuracy(model, guess) -> float:
+        pred = np.full(yt.shape, guess) if model is None else model.predict(Xt)
+        return float((pred == yt).mean())
+
+    methods = {
+        "active_weasul": lambda s: (
+            PenalizedLabelModel(penalty=penalty, seed=s),
+            MaxKLSelector(seed=s, prior_weight=args.prior_weight),
+        ),
+        "active_weasul_paper_q": lambda s: (
+            PenalizedLabelModel(penalty=penalty, seed=s),
+            MaxKLSelector(seed=s, prior_weight=0.0),
+        ),
+        "margin": lambda s: (PenalizedLabelModel(penalty=penalty, seed=s), MarginSelector(seed=s)),
+        "random_bucket": lambda s: (
+            PenalizedLabelModel(penalty=penalty, seed=s),
+            RandomBucketSelector(seed=s),
+        ),
+        "nashaat": lambda s: (NashaatLabelModel(seed=s), MarginSelector(seed=s)),
+    }
+    wanted = list(methods) + ["active_learning"] if args.methods == "all" else args.methods.split(",")
+    curves: dict[str, np.ndarray] = {}
+    for name in wanted:
+        t0 = time.time()
+        runs = []
+        for s in range(args.reps):
+            if name == "active_learning":
+                runs.append(margin_active_learning(X, y, args.budget, al_accuracy, seed=s))
+            else:
+                model, selector = methods[name](s)
+                runs.append(
+                    weasul_curve(L, y, model, selector, args.budget, lm_accuracy, fit_kwargs)
+                )
+        curves[name] = np.asarray(runs)
+        print(f"{name}: {time.time() - t0:.1f}s", np.round(curves[name].mean(0)[:8], 3), flush=True)
+    write_results(curves, args)
+
+
+def first_reaching(mean: np.ndarray, level: float) -> str:
+    hit = np.flatnonzero(mean >= level)
+    return str(int(hit[0])) if hit.size else f"> {mean.size - 1}"
+
+
+def write_results(curves: dict[str, np.ndarray], args: argparse.Namespace) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    stem = "label_model_synthetic" + (f"_{args.tag}" if args.tag else "")
+    points = [b for b in (0, 1, 2, 3, 4, 5, 10, 20, 30) if b <= args.budget]
+    lines = [
+        "# Synthetic experiment (Active WeaSuL paper, 4.1): label-model test accuracy",
+        "",
+        f"Command: `.venv/bin/python benchmarks/label_model_synthetic.py {' '.join(sys.argv[1:])}`"
+        f"  ({dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC)",
+        "",
+        f"10,000 train / 3,000 test points, {args.reps} repetitions (seeds 0..{args.reps - 1}: "
+        f"label-model init and sampling), one expert label per iteration; label model "
+        f"{args.epochs} Adam epochs, lr {args.lr}, penalty {args.penalty}, maxKL prior weight "
+        f"{args.prior_weight}. Active learning = logistic regression on x with margin sampling "
+        "(accuracy of that classifier). Mean (std) accuracy after b labels:",
+        "",
+        "| method | " + " | ".join(f"b={b}" for b in points) + " | labels to mean >= 0.95 |",
+        "|---" * (len(points) + 2) + "|",
+    ]
+    for name, runs in curves.items():
+        mean, std = runs.mean(0), runs.std(0)
+        cells = " | ".join(f"{mean[b]:.3f} ({std[b]:.3f})" for b in points)
+        lines.append(f"| {name} | {cells} | {first_reaching(mean, 0.95)} |")
+    (OUT / f"{stem}.md").write_text("\n".join(lines) + "\n")
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for name, runs in curves.items():
+        mean, std = runs.mean(0), runs.std(0)
+        ax.plot(mean, label=name)
+        ax.fill_between(np.arange(mean.size), mean - std, mean + std, alpha=0.15)
+    ax.set_xlabel("expert labels")
+    ax.set_ylabel("test accuracy")
+    ax.set_ylim(0.5, 1.0)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(OUT / f"{stem}.png", dpi=110)
+    print((OUT / f"{stem}.md").read_text())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,190 @@
+"""Risk quality: how well LearnRisk's risk finds a matcher's mispredictions on each benchmark.
+
+Per data set and seed: a SimilarityMatcher is trained on 200 random labelled train pairs; the
+risk model is fitted on a further labelled sample (up to 500 other train/valid pairs, on which
+the matcher's predictions are out-of-sample) with the data set's expert LFs
+(examples/lfs/<dataset>.py, with the Snorkel label model's LF accuracies as priors) plus mined
+rules; then the AUROC of the risk for the matcher's mispredictions on the test split is compared
+with the uncertainty baselines 1 - |2p - 1| and p (1 - p) (the label-free reading of |label - p|).
+
+    .venv/bin/python benchmarks/risk_quality.py [--datasets ../shared/datasets] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.metrics import roc_auc_score
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+# Other scripts here are named like the packages (blocking.py, ...): import the packages.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != RESULTS.parent]
+
+
+def identity(df: pd.DataFrame) -> pd.DataFrame:
+    return df
+
+
+def lf_priors(L: np.ndarray, seed: int) -> np.ndarray:
+    """The label model's estimate of each LF's precision (Snorkel LabelModel accuracies)."""
+    from snorkel.labeling.model import LabelModel
+
+    lm = LabelModel(cardinality=2, verbose=False)
+    lm.fit(L, n_epochs=200, seed=seed, progress_bar=False)
+    return np.clip(lm.get_weights(), 0.0, 1.0)
+
+
+def auroc(wrong: np.ndarray, score: np.ndarray) -> float:
+    return float(roc_auc_score(wrong, score)) if 0 < wrong.sum() < wrong.size else float("nan")
+
+
+def run_dataset(folder: Path, seeds: list[int], n_matcher: int, n_risk: int) -> list[dict]:
+    from labeling_functions import apply_lfs, load_lfs, similarity_features
+    from matchers import SimilarityMatcher
+    from risk import RiskModel
+
+    pool = pd.concat([pd.read_csv(folder / "pairs" / f"{s}.csv") for s in ("train", "valid")],
+                     ignore_index=True)
+    test = pd.read_csv(folder / "pairs" / "test.csv")
+    # One call, so that pool and test get the same feature columns.
+    F_all = similarity_features(pd.concat([pool, test], ignore_index=True))
+    F_pool = F_all.iloc[: len(pool)].reset_index(drop=True)
+    F_test = F_all.iloc[len(pool) :].reset_index(drop=True)
+    lf_file = ROOT / "examples" / "lfs" / f"{folder.name}.py"
+    lfs = load_lfs(lf_file) if lf_file.is_file() else None
+    if lfs:
+        L_pool, L_test = apply_lfs(lfs, pool), apply_lfs(lfs, test)
+        prec = lf_priors(np.vstack([L_pool, L_test]), 0)
+    y_pool, y_test = pool.label.to_numpy(), test.label.to_numpy()
+    rows = []
+    for seed in seeds:
+        rng = np.random.default_rng(seed)
+        order = rng.permutation(len(pool))
+        m_idx, r_idx = order[:n_matcher], order[n_matcher : n_matcher + n_risk]
+        t0 = time.perf_counter()
+        try:
+            matcher = SimilarityMatcher(seed=seed).fit(pool.iloc[m_idx], y_pool[m_idx])
+            p_r, p_t = matcher.predict_proba(pool.iloc[r_idx]), matcher.predict_proba(test)
+            matcher_name = "SimilarityMatcher"
+        except ValueError as err:  # e.g. an all-missing feature column in the sample
+            print(f"SimilarityMatcher failed on {folder.name} ({err}); using the same "
+                  "gradient boosting on the non-empty similarity features", file=sys.stderr)
+            keep = F_pool.columns[F_pool.iloc[m_idx].notna().any()]
+            hgb = HistGradientBoostingClassifier(random_state=seed)
+            hgb.fit(F_pool.iloc[m_idx][keep], y_pool[m_idx])
+            p_r = hgb.predict_proba(F_pool.iloc[r_idx][keep])[:, 1]
+            p_t = hgb.predict_proba(F_test[keep])[:, 1]
+            matcher_name = "HistGradientBoosting"
+        wrong = (p_t >= 0.5) != y_test
+        row = {"dataset": folder.name, "seed": seed, "matcher": matcher_name,
+               "lfs": len(lfs) if lfs else 0,
+               "risk_pairs": len(r_idx), "test_errors": int(wrong.sum()),
+               "auc_uncertainty": auroc(wrong, 1 - np.abs(2 * p_t - 1)),
+               "auc_p1mp": auroc(wrong, p_t * (1 - p_t))}
+        variants = {"mined": dict(lfs=None, L=None, Lt=None, prec=None)}
+        if lfs:
+            variants["lfs+mined"] = dict(lfs=lfs, L=L_pool[r_idx], Lt=L_test, prec=prec)
+        for name, v in variants.items():
+            rm = RiskModel(lfs=v["lfs"], featurizer=identity, seed=seed)
+            rm.fit(F_pool.iloc[r_idx].reset_index(drop=True), y_pool[r_idx], p_r, L=v["L"],
+                   lf_precision=v["prec"])
+            r = rm.risk(F_test, p_t, L=v["Lt"])
+            row[f"auc_{name}"] = auroc(wrong, r)
+            row[f"rules_{name}"] = len(rm.rules_)
+        row["seconds"] = time.perf_counter() - t0
+        print(row, flush=True)
+        rows.append(row)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--datasets", default=str(ROOT.parent / "shared" / "datasets"))
+    ap.add_argument("--quick", action="store_true", help="one seed, two small data sets")
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--matcher-pairs", type=int, default=200)
+    ap.add_argument("--risk-pairs", type=int, default=500)
+    ap.add_argument("--out", default=str(RESULTS / "risk_quality.md"))
+    args = ap.parse_args(argv)
+    root = Path(args.datasets)
+    if not root.is_dir():
+        print(f"data sets folder {root} not found: pass --datasets PATH", file=sys.stderr)
+        return 2
+    folders = sorted(p for p in root.iterdir() if (p / "pairs" / "test.csv").is_file())
+    if args.quick:
+        folders = [f for f in folders if f.name in ("beer", "fodors_zagats")]
+        args.seeds = 1
+    rows = []
+    for folder in folders:
+        rows += run_dataset(folder, list(range(args.seeds)), args.matcher_pairs, args.risk_pairs)
+    df = pd.DataFrame(rows)
+    summary = write(df, args, argv)
+    print(summary)
+    return 0
+
+
+def write(df: pd.DataFrame, args, argv) -> str:
+    cols = ["auc_lfs+mined", "auc_mined", "auc_uncertainty", "auc_p1mp"]
+    cols = [c for c in cols if c in df]
+    g = df.groupby("dataset")
+    mean, sd = g[cols].mean(), g[cols].std().fillna(0.0)
+    best = "auc_lfs+mined" if "auc_lfs+mined" in df else "auc_mined"
+    lines = [
+        "# Risk quality: AUROC of risk for the matcher's test mispredictions",
+        "",
+        f"Command: `.venv/bin/python benchmarks/risk_quality.py {' '.join(argv or sys.argv[1:])}`"
+        "  ",
+        f"Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Matcher: SimilarityMatcher on "
+        f"{args.matcher_pairs} random train/valid pairs; risk model fitted on up to "
+        f"{args.risk_pairs} further labelled pairs; mean (sd) over {df.seed.nunique()} seeds.",
+        "The two uncertainty baselines are monotone in |2p - 1|, so their AUROCs coincide.",
+        "",
+        "| dataset | LFs | test errors | risk: LFs + mined | risk: mined only | "
+        "1 - abs(2p - 1) | p (1 - p) | risk beats both |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for ds in mean.index:
+        sub = df[df.dataset == ds]
+        cell = {c: f"{mean.loc[ds, c]:.3f} ({sd.loc[ds, c]:.3f})" for c in cols}
+        wins = bool((sub[best] > sub[["auc_uncertainty", "auc_p1mp"]].max(axis=1)).all())
+        lines.append(
+            f"| {ds} | {int(sub.lfs.iloc[0])} | {sub.test_errors.mean():.1f} | "
+            f"{cell.get('auc_lfs+mined', 'n/a')} | {cell['auc_mined']} | "
+            f"{cell['auc_uncertainty']} | {cell['auc_p1mp']} | "
+            f"{'yes' if wins else 'no'} (every seed) |")
+    per_seed = df.round(3).astype(str)
+    lines += ["", "Per seed:", "", "| " + " | ".join(per_seed.columns) + " |",
+              "|" + "---|" * per_seed.shape[1]]
+    lines += ["| " + " | ".join(r) + " |" for r in per_seed.itertuples(index=False)] + [""]
+    text = "\n".join(lines)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(text)
+    plot(mean, cols, Path(args.out).with_suffix(".png"))
+    return text
+
+
+def plot(mean: pd.DataFrame, cols: list[str], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ax = mean[cols].plot.bar(figsize=(9, 4), ylim=(0.4, 1.0), rot=20)
+    ax.set_ylabel("AUROC for mispredictions (test)")
+    ax.legend(["risk: LFs + mined", "risk: mined", "1 - |2p - 1|", "p (1 - p)"][-len(cols):]
+              if len(cols) == 4 else cols, fontsize=8)
+    plt.tight_layout()
+    plt.savefig(path, dpi=120)
+    plt.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""SimilarityMatcher: gradient boosting on the LF similarity primitives, a fast matcher baseline."""
+
+from __future__ import annotations
+
+import os
+import pickle
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.ensemble import HistGradientBoostingClassifier
+
+from labeling_functions.similarity import similarity_features
+from matchers.validation import check_pairs, check_sample_weight, check_targets
+
+
+class SimilarityMatcher(BaseEstimator):
+    """Histogram gradient boosting over per-attribute similarity features (NaN = missing).
+
+    Soft labels are learned exactly: each pair enters twice, as a match with weight p and as a
+    non-match with weight 1 - p (times its sample weight), so the classifier's log-loss equals the
+    cross-entropy with probabilistic targets.
+    """
+
+    def __init__(
+        self,
+        seed: int = 0,
+        max_iter: int = 200,
+        learning_rate: float = 0.1,
+        max_leaf_nodes: int = 31,
+        l2_regularization: float = 0.0,
+    ) -> None:
+        self.seed = seed
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.max_leaf_nodes = max_leaf_nodes
+        self.l2_regularization = l2_regularization
+
+    def fit(
+        self,
+        pairs: pd.DataFrame,
+        y: np.ndarray | pd.Series,
+        sample_weight: np.ndarray | None = None,
+        valid: tuple[pd.DataFrame, np.ndarray | pd.Series] | None = None,
+        warm_start: bool = False,
+    ) -> SimilarityMatcher:
+        """Fit on pairs with labels in [0, 1]; `valid` and `warm_start` are accepted and unused
+        (boosting refits from scratch in well under a second), so the matchers are swappable."""
+        self.attributes_ = check_pairs(pairs, "SimilarityMatcher.fit pairs")
+        targets = check_targets(y, len(pairs), "SimilarityMatcher.fit y")
+        weights = check_sample_weight(sample_weight, len(pairs))
+        features = similarity_features(pairs, self.attributes_)
+        self.columns_ = list(features.columns)
+        X = features.to_numpy(dtype=float)
+        seen = np.maximum((~np.isnan(X)).sum(axis=0), 1)
+        self.mean_ = np.nansum(X, axis=0) / seen
+        spread = np.sqrt(np.nansum((X - self.mean_) ** 2, axis=0) / seen)
+        self.scale_ = np.where(spread > 0, spread, 1.0)
+        X2 = np.vstack([X, X])
+        y2 = np.concatenate([np.ones(len(X)), np.zeros(len(X))])
+        w2 = np.concatenate([weights * targets, weights * (1 - targets)])
+        keep = w2 > 0
+        if np.unique(y2[keep]).size < 2:
+            raise ValueError(
+                "SimilarityMatcher.fit y: all labels are of one class; include matches and "
+                "non-matches (or soft labels strictly between 0 and 1)"
+            )
+        self.model_ = HistGradientBoostingClassifier(
+            max_iter=self.max_iter,
+            learning_rate=self.learning_rate,
+            max_leaf_nodes=self.max_leaf_nodes,
+            l2_regularization=self.l2_regularization,
+            random_state=self.seed,
+        ).fit(X2[keep], y2[keep], sample_weight=w2[keep])
+        return self
+
+    def _features(self, pairs: pd.DataFrame, where: str) -> np.ndarray:
+        if not hasattr(self, "model_"):
+            raise RuntimeError(f"SimilarityMatcher.{where}: call fit(pairs, y) or load first")
+        check_pairs(pairs, f"SimilarityMatcher.{where} pairs", self.attributes_)
+        features = similarity_features(pairs, self.attributes_)
+        # feature kinds are inferred per table; columns a table lacks count as missing (NaN)
+        return features.reindex(columns=self.columns_).to_numpy(dtype=float)
+
+    def predict_proba(self, pairs: pd.DataFrame) -> np.ndarray:
+        """P(match) of every pair, shape (n,)."""
+        return self.model_.predict_proba(self._features(pairs, "predict_proba"))[:, 1]
+
+    def embed(self, pairs: pd.DataFrame) -> np.ndarray:
+        """Standardized similarity features (missing = the fitted mean), shape (n, n_features)."""
+        X = self._features(pairs, "embed")
+        return (np.where(np.isnan(X), self.mean_, X) - self.mean_) / self.scale_
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Pickle the fitted matcher (scikit-learn models are stored by pickling)."""
+        with open(path, "wb") as fh:
+            pickle.dump(self, fh)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> SimilarityMatcher:
+        """Read a matcher written by `save` (only load files you trust: this unpickles)."""
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"SimilarityMatcher.load: no file at {path}")
+        with open(path, "rb") as fh:
+            model = pickle.load(fh)
+        if not isinstance(model, cls):
+            raise TypeError(f"SimilarityMatcher.load: {path} holds a {type(model).__name__}")
+        return model

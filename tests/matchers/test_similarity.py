@@ -1,0 +1,45 @@
+"""Behaviour of SimilarityMatcher: learning, soft labels, column alignment, persistence, errors."""
+
+import numpy as np
+import pytest
+
+from matchers import SimilarityMatcher
+
+
+def test_learns_and_shapes(train_pairs, test_pairs):
+    pairs, y = train_pairs
+    tpairs, ty = test_pairs
+    s = SimilarityMatcher(seed=0, max_iter=30).fit(pairs, y)
+    p = s.predict_proba(tpairs)
+    assert p.shape == (len(tpairs),)
+    assert ((p >= 0.5) == ty).mean() >= 0.9
+    z = s.embed(tpairs)
+    assert z.shape == (len(tpairs), len(s.columns_))
+    assert np.isfinite(z).all()
+
+
+def test_soft_labels_move_probabilities(train_pairs):
+    pairs, y = train_pairs
+    hard = SimilarityMatcher(max_iter=30).fit(pairs, y).predict_proba(pairs)
+    soft = (
+        SimilarityMatcher(max_iter=30).fit(pairs, np.where(y == 1, 0.7, 0.3)).predict_proba(pairs)
+    )
+    assert soft[y == 1].mean() < hard[y == 1].mean()
+    assert soft[y == 1].mean() > soft[y == 0].mean()
+
+
+def test_save_load_and_errors(train_pairs, tmp_path):
+    pairs, y = train_pairs
+    s = SimilarityMatcher(max_iter=10).fit(pairs, y)
+    s.save(tmp_path / "s.pkl")
+    np.testing.assert_array_equal(
+        SimilarityMatcher.load(tmp_path / "s.pkl").predict_proba(pairs), s.predict_proba(pairs)
+    )
+    with pytest.raises(ValueError, match="one class"):
+        SimilarityMatcher().fit(pairs, np.zeros(len(pairs)))
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        SimilarityMatcher().fit(pairs, y - 1)
+    with pytest.raises(ValueError, match="brand"):
+        s.predict_proba(pairs.drop(columns=["left_brand", "right_brand"]))
+    with pytest.raises(RuntimeError, match="fit"):
+        SimilarityMatcher().embed(pairs)
