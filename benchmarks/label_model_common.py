@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
+import torch
 from sklearn.linear_model import LogisticRegression
 
 REPO = Path(__file__).resolve().parents[1]
@@ -87,7 +88,7 @@ def margin_active_learning(
         labelled.append(nxt)
         ys = oracle[labelled]
         if len(np.unique(ys)) == 2:
-            model = LogisticRegression(C=C, max_iter=1000).fit(X[labelled], ys)
+            model = LogisticRegression(C=C, solver="liblinear").fit(X[labelled], ys)
         if checkpoints is not None and len(labelled) not in checkpoints:
             scores.append(float("nan"))
         else:
@@ -95,29 +96,64 @@ def margin_active_learning(
     return scores
 
 
+class SoftLogisticRegression:
+    """L2-regularised logistic regression trained on soft targets in [0, 1] (full-batch
+    L-BFGS in torch on a sparse X): the cross-entropy with probabilistic labels of the paper."""
+
+    def __init__(self, C: float = 1.0, max_iter: int = 100) -> None:
+        self.C = C
+        self.max_iter = max_iter
+
+    @staticmethod
+    def _tensor(X: sp.spmatrix | np.ndarray) -> torch.Tensor:
+        if sp.issparse(X):
+            X = X.tocsr().astype(np.float32)
+            return torch.sparse_csr_tensor(
+                torch.from_numpy(X.indptr.astype(np.int64)),
+                torch.from_numpy(X.indices.astype(np.int64)),
+                torch.from_numpy(X.data),
+                size=X.shape,
+            )
+        return torch.from_numpy(np.asarray(X, dtype=np.float32))
+
+    def fit(self, X: sp.spmatrix | np.ndarray, target: np.ndarray) -> SoftLogisticRegression:
+        Xt = self._tensor(X)
+        t = torch.from_numpy(np.asarray(target, dtype=np.float32))
+        w = torch.zeros(X.shape[1], requires_grad=True)
+        b = torch.zeros(1, requires_grad=True)
+        opt = torch.optim.LBFGS([w, b], max_iter=self.max_iter, line_search_fn="strong_wolfe")
+        reg = 0.5 / (self.C * X.shape[0])
+
+        def closure() -> torch.Tensor:
+            opt.zero_grad()
+            logits = Xt @ w + b
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, t)
+            loss = loss + reg * (w @ w)
+            loss.backward()
+            return loss
+
+        opt.step(closure)
+        self.coef_, self.intercept_ = w.detach(), b.detach()
+        return self
+
+    def predict_proba(self, X: sp.spmatrix | np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return torch.sigmoid(self._tensor(X) @ self.coef_ + self.intercept_).numpy()
+
+    def predict(self, X: sp.spmatrix | np.ndarray) -> np.ndarray:
+        return (self.predict_proba(X) > 0.5).astype(int)
+
+
 def fit_soft_logreg(
     X: sp.spmatrix | np.ndarray,
     proba: np.ndarray,
     expert_labels: dict[int, int],
     C: float,
-    keep: np.ndarray | None = None,
-) -> LogisticRegression:
-    """Logistic regression trained on probabilistic labels (cross-entropy with soft targets).
-
-    Each row appears once as a match weighted P(match) and once as a non-match weighted
-    1 - P(match); expert-labelled rows use the expert's label (paper, appendix A.2).
-    `keep` restricts training to some rows (e.g. those where an LF fired).
-    """
+) -> SoftLogisticRegression:
+    """Discriminative model on probabilistic labels; expert-labelled rows use the expert's
+    label (paper, appendix A.2)."""
     target = proba.astype(float).copy()
     if expert_labels:
         rows = np.fromiter(expert_labels.keys(), dtype=np.int64)
         target[rows] = np.fromiter(expert_labels.values(), dtype=float)
-    idx = np.arange(X.shape[0]) if keep is None else np.flatnonzero(keep)
-    if expert_labels:
-        idx = np.union1d(idx, rows)
-    stack = sp.vstack if sp.issparse(X) else np.vstack
-    Xs = stack([X[idx], X[idx]])
-    ys = np.r_[np.ones(idx.size), np.zeros(idx.size)]
-    ws = np.r_[target[idx], 1 - target[idx]]
-    nz = ws > 0
-    return LogisticRegression(C=C, max_iter=2000).fit(Xs[nz], ys[nz], sample_weight=ws[nz])
+    return SoftLogisticRegression(C=C).fit(X, target)

@@ -55,8 +55,9 @@ def column_text(series: pd.Series) -> pd.Series:
         finite = s.dropna()
         if len(finite) and np.all(np.mod(finite.to_numpy(), 1) == 0):
             s = s.astype("Int64")
-    out = s.astype("string").fillna("").str.lower().str.split().str.join(" ")
-    return out.fillna("").astype(object)
+    # Arrow-backed strings: lower-casing and the regex run in C++, not per value in Python
+    text = s.astype("string[pyarrow]").fillna("").str.lower()
+    return text.str.replace(r"\s+", " ", regex=True).str.strip()
 
 
 def joined_text(df: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
@@ -88,8 +89,16 @@ def unique_pairs(li: np.ndarray, ri: np.ndarray, n_right: int, dedup: bool):
         li, ri = np.minimum(li, ri), np.maximum(li, ri)
         keep = li != ri
         li, ri = li[keep], ri[keep]
-    codes = np.unique(li * np.int64(n_right) + ri)
+    codes = sorted_unique(li * np.int64(n_right) + ri)
     return codes // n_right, codes % n_right
+
+
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """np.unique for integers by sorting (numpy's hash-based unique is slower on big arrays)."""
+    values = np.sort(values)
+    keep = np.ones(len(values), dtype=bool)
+    keep[1:] = values[1:] != values[:-1]
+    return values[keep]
 
 
 def within_groups(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

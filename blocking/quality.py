@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from blocking._arrays import sorted_unique
 from blocking.base import CANDIDATE_COLUMNS
 
 
@@ -74,7 +75,7 @@ def blocking_quality(
             raise ValueError(f"blocking_quality: {name} must be a positive integer, got {n!r}")
     dedup = n_right is None
     cand, known = pair_keys(candidates, matches, dedup, ("candidates", "matches"))
-    cand, known = np.unique(cand), np.unique(known)
+    cand, known = sorted_unique(cand), sorted_unique(known)
     n_found = int(np.isin(known, cand).sum())
     n_all = n_left * (n_left - 1) // 2 if dedup else n_left * n_right
     return BlockingQuality(

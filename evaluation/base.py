@@ -4,9 +4,9 @@ the importance-weighted ratio estimator and its confidence interval."""
 from __future__ import annotations
 
 import numbers
-from statistics import NormalDist
 import warnings
 from collections.abc import Callable
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -69,7 +69,9 @@ class Sampler:
     counts again in the estimator, but only a new pair costs an oracle query. An unsure answer
     (None) costs a query; the pair is then treated as outside the population: that draw and any
     later draw of it is discarded and drawn again, so the estimate refers to the pairs the
-    oracle can label. The sequence of queries depends only on the seed and the answers.
+    oracle can label. The sequence of queries depends only on the seed and the answers, so a
+    run interrupted inside the oracle resumes by re-running with the same seed and replaying
+    the stored answers. `labels[i]` holds pair i's answer (-1 not asked, -2 unsure).
     """
 
     def __init__(

@@ -83,12 +83,18 @@ class _ImportanceBase(Sampler):
         if prior_strength is None:
             prior_strength = 2.0 * self.strata.n_strata
         if not prior_strength > 0:
-            raise ValueError(f"prior_strength must be positive got {prior_strength!r}")
+            raise ValueError(f"prior_strength must be positive, got {prior_strength!r}")
         self.epsilon, self.prior_strength = float(epsilon), float(prior_strength)
         # keep the prior strictly inside (0, 1) so that no stratum is ruled out for good
         prior = np.clip(self.strata.mean_score, 1e-3, 1 - 1e-3)
         self.model = _BetaStrataModel(prior, self.prior_strength / self.strata.n_strata)
         self._q: np.ndarray | None = None
+        if estimator == "stratified":
+            # each stratum's pairs in an order fixed by the seed: taking them in turn samples the
+            # stratum without replacement, so every draw is a new label
+            key = self._rng.random(self.predictions.size)
+            self._queue = np.lexsort((key, self.strata.index))
+            self._taken = np.zeros(self.strata.n_strata, dtype=np.int64)
 
     def _distribution(self) -> np.ndarray:
         """Current instrumental distribution over strata."""
@@ -121,25 +127,22 @@ class _ImportanceBase(Sampler):
         f = float(np.sum(predicted * rate)) / denominator
         # strata are pure in prediction, so TP - f g = (pred - f (1 - alpha)) * label there;
         # its variance uses the prior-smoothed rate so an all-0 sample does not claim certainty
-        smooth = self._variance_rate(rate, n)
+        smooth = self.model.mean
         spread = (s.mean_prediction - f * (1 - alpha)) ** 2 * smooth * (1 - smooth)
         fpc = np.clip(1 - n / np.maximum(size, 1), 0, 1)
         variance = np.sum(size**2 * spread * fpc / np.maximum(n, 1))
         return f, float(variance) / denominator**2
 
-    _VAR = "prior"
-
-    def _variance_rate(self, rate, n):
-        if self._VAR == "prior":
-            return self.model.mean
-        if self._VAR == "empirical":
-            return rate * n / np.maximum(n - 1, 1)
-        # decaying prior: gamma / (1 + n) pseudo-labels
-        g = self.prior_strength / self.strata.n_strata / (1 + n)
-        prior = np.clip(self.strata.mean_score, 1e-3, 1 - 1e-3)
-        return (g * prior + self.matches) / (g + n)
+    def _draw_pair(self, stratum: int) -> int:
+        if self.estimator == "importance":
+            return super()._draw_pair(stratum)
+        i = self._queue[self.strata.starts[stratum] + self._taken[stratum]]
+        self._taken[stratum] += 1
+        return int(i)
 
     def _draw_from(self, q: np.ndarray) -> tuple[int, float]:
+        if self.estimator == "stratified":
+            q = np.where(self._taken < self.strata.sizes, q, 0.0)
         cumulative = np.cumsum(q)
         k = int(np.searchsorted(cumulative, self._uniform() * cumulative[-1], side="right"))
         k = min(k, q.size - 1)
@@ -153,9 +156,17 @@ class OASISSampler(_ImportanceBase):
     stratum's match rate starts from the calibrated scores (`prior_strength` pseudo-labels in
     all, default 2 per stratum) and learns from every new label. Each draw picks a stratum from
     the variance-minimizing instrumental distribution for the current F estimate, mixed with
-    the population distribution (share `epsilon`), then a pair uniformly within it; the
-    estimate is the importance-weighted ratio sum w TP / sum w (alpha pred + (1 - alpha) true).
-    Work per draw is O(number of strata).
+    the population distribution (share `epsilon`), then a pair uniformly within it. Work per
+    draw is O(number of strata).
+
+    estimator="importance" is the paper's importance-weighted ratio
+    sum w TP / sum w (alpha pred + (1 - alpha) true) over all draws, w = p / q.
+    estimator="stratified" (default) keeps the OASIS draws but estimates each stratum's match
+    rate from its distinct labelled pairs (a uniform sample of the stratum) and uses the known
+    number of predicted matches; a fully labelled stratum is then known exactly, which makes
+    it more accurate for the same number of labels (benchmarks/results/oasis.md). Its interval
+    uses the Beta model's rates for the variance, so a stratum whose sample has no match yet
+    still counts as uncertain (intervals err on the wide side).
     """
 
     def _draw_stratum(self) -> tuple[int, float]:
@@ -173,10 +184,23 @@ class OASISSampler(_ImportanceBase):
 
 class ImportanceSampler(_ImportanceBase):
     """Static importance sampling: the OASIS instrumental distribution computed once from the
-    prior (calibrated scores) and never updated."""
+    prior (calibrated scores) and never updated; importance-weighted estimate by default."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        predictions: Any,
+        scores: Any,
+        oracle: Oracle,
+        alpha: float = 0.5,
+        epsilon: float = 1e-3,
+        n_strata: int | str = "auto",
+        prior_strength: float | None = None,
+        seed: int | None = None,
+        estimator: str = "importance",
+    ) -> None:
+        super().__init__(
+            predictions, scores, oracle, alpha, epsilon, n_strata, prior_strength, seed, estimator
+        )
         self._q = self._distribution()
 
     def _draw_stratum(self) -> tuple[int, float]:

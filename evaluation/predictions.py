@@ -44,7 +44,7 @@ def read_predictions(
     if bad.any():
         raise ValueError(
             f"{path}: column {prediction_column!r} must hold 0/1 predictions; row "
-            f"{int(np.argmax(bad))} has {frame[prediction_column][bad].iloc[0]!r}"
+            f"{int(np.argmax(bad))} has {frame[prediction_column][bad].tolist()[0]!r}"
         )
     for column in scores:
         values = pd.to_numeric(frame[column], errors="coerce")
@@ -52,7 +52,7 @@ def read_predictions(
             row = int(np.argmax(~np.isfinite(values.to_numpy(dtype=float))))
             raise ValueError(
                 f"{path}: score column {column!r} must hold finite numbers; row {row} has "
-                f"{frame[column].iloc[row]!r}"
+                f"{frame[column].tolist()[row]!r}"
             )
         frame[column] = values.astype(float)
     frame[prediction_column] = frame[prediction_column].astype(np.int8)

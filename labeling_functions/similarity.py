@@ -9,8 +9,10 @@ a single regex pass and `pd.factorize`; string metrics use rapidfuzz's C++ pairw
 
 from __future__ import annotations
 
+import gc
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from itertools import chain
 
 import numpy as np
@@ -20,7 +22,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
 from blocking.pairs import attribute_names
-from labeling_functions.cache import cached
+from labeling_functions.cache import cached, similarity_cache
 
 WORD = r"\w+"
 _WORD_RE = re.compile(WORD)
@@ -70,6 +72,18 @@ def _pair(a: object, b: object) -> tuple[pd.Series, pd.Series]:
     return a, b
 
 
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector: building millions of token lists triggers it often."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _text_of(values: np.ndarray) -> np.ndarray:
     """Non-missing values as Python strings; integral floats print without '.0'."""
     out = np.empty(len(values), dtype=object)
@@ -110,8 +124,10 @@ def _normalize_pair(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray,
     ca, ta = _factorized(a)
     cb, tb = _factorized(b)
     findall = _WORD_RE.findall
-    texts = np.array([" ".join(findall(t.lower())) for t in np.concatenate([ta, tb])] + [""],
-                     dtype=object)
+    with _no_gc():
+        texts = np.array(
+            [" ".join(findall(t.lower())) for t in np.concatenate([ta, tb])] + [""], dtype=object
+        )
     empty = len(texts) - 1
     ca = np.where(ca < 0, empty, ca)
     cb = np.where(cb < 0, empty, cb + len(ta))
@@ -145,24 +161,34 @@ class TokenSets:
         canonical: Callable[[str], str] | None = None,
     ):
         a, b = _pair(a, b)
-        ca, ta = _factorized(a)
-        cb, tb = _factorized(b)
-        docs = np.concatenate([ta, tb])
-        findall = re.compile(pattern).findall
-        vocab: dict[str, int] = {}
-        indices, lengths = [], []
-        for start in range(0, len(docs), _CHUNK):
-            toks = [findall(t.lower()) for t in docs[start : start + _CHUNK]]
-            lengths.append(np.fromiter(map(len, toks), np.int64, count=len(toks)))
-            flat = np.fromiter(chain.from_iterable(toks), object, count=int(lengths[-1].sum()))
-            codes, uniques = pd.factorize(flat)
-            ids = np.fromiter(
-                (vocab.setdefault(u, len(vocab)) for u in uniques), np.int64, count=len(uniques)
-            )
-            indices.append(ids[codes])
-        counts = np.concatenate(lengths + [np.zeros(1, np.int64)])  # last row: missing value
-        idx = np.concatenate(indices) if indices else np.zeros(0, np.int64)
-        terms = np.array(list(vocab), dtype=object)
+        if pattern == WORD:
+            # Word tokens are the normalized text split on spaces (shared with string metrics).
+            rows_a, rows_b, docs = _normalized_pair(a, b)
+            tokenize: Callable[[str], list[str]] = str.split
+        else:
+            ca, ta = _factorized(a)
+            cb, tb = _factorized(b)
+            docs = np.concatenate([ta, tb, np.array([""], dtype=object)])
+            rows_a = np.where(ca < 0, len(docs) - 1, ca)
+            rows_b = np.where(cb < 0, len(docs) - 1, cb + len(ta))
+            findall = re.compile(pattern).findall
+
+            def tokenize(text: str) -> list[str]:
+                return findall(text.lower())
+
+        codes, uniques, lengths = [], [], []
+        with _no_gc():
+            for start in range(0, len(docs), _CHUNK):
+                toks = list(map(tokenize, docs[start : start + _CHUNK]))
+                lengths.append(np.fromiter(map(len, toks), np.int64, count=len(toks)))
+                flat = np.fromiter(chain.from_iterable(toks), object, count=int(lengths[-1].sum()))
+                chunk_codes, chunk_uniques = pd.factorize(flat)
+                codes.append(chunk_codes + sum(map(len, uniques)))
+                uniques.append(np.asarray(chunk_uniques, dtype=object))
+        global_ids, terms = pd.factorize(np.concatenate(uniques))
+        idx = global_ids[np.concatenate(codes)]
+        counts = np.concatenate(lengths)
+        terms = np.asarray(terms, dtype=object)
         if keep is not None or canonical is not None:
             # Filter / merge on the (small) vocabulary, then remap the token ids in one go.
             kept = [(t if canonical is None else canonical(t)) if keep is None or keep(t) else None
@@ -180,11 +206,10 @@ class TokenSets:
         table.sum_duplicates()
         self.terms = terms
         df = np.bincount(table.indices, minlength=table.shape[1])
-        self.idf = np.log((1.0 + len(docs)) / (1.0 + df)) + 1.0
+        n_docs = int((np.diff(table.indptr) > 0).sum())
+        self.idf = np.log((1.0 + n_docs) / (1.0 + df)) + 1.0
         self._table = table
-        missing = len(counts) - 1
-        self._rows_a = np.where(ca < 0, missing, ca)
-        self._rows_b = np.where(cb < 0, missing, cb + len(ta))
+        self._rows_a, self._rows_b = rows_a, rows_b
         size = np.diff(table.indptr).astype(np.float64)
         self.left_size, self.right_size = size[self._rows_a], size[self._rows_b]
         self.missing = (self.left_size == 0) | (self.right_size == 0)
@@ -258,7 +283,8 @@ def _string_metric(
     scores = np.asarray(
         process.cpdist(
             texts[ua], texts[ub], scorer=scorer, workers=-1, dtype=np.float64,
-            score_cutoff=score_cutoff,
+            # rapidfuzz may drop a score exactly at the cutoff: ask for a hair less.
+            score_cutoff=None if score_cutoff is None else max(score_cutoff - 1e-6, 0.0),
         ),
         dtype=np.float64,
     )
@@ -452,24 +478,29 @@ def similarity_features(pairs: pd.DataFrame, attributes: list[str] | None = None
             f"similarity_features: unknown attributes {unknown}; the pairs have {available}"
         )
     features: dict[str, np.ndarray] = {}
-    for attr in attributes:
-        left, right = pairs["left_" + attr], pairs["right_" + attr]
-        kind = _attribute_kind(left, right)
-        if kind == "numeric":
-            features[f"{attr}__reldiff"] = relative_difference(left, right)
-            features[f"{attr}__exact"] = np.where(
-                np.isnan(features[f"{attr}__reldiff"]), np.nan,
-                (features[f"{attr}__reldiff"] == 0).astype(np.float64),
-            )
-            continue
-        tokens = TokenSets(left, right)
-        features[f"{attr}__jaccard"] = tokens.jaccard()
-        if kind == "short":
-            features[f"{attr}__levenshtein"] = levenshtein_sim(left, right)
-            features[f"{attr}__jaro_winkler"] = jaro_winkler(left, right)
-            features[f"{attr}__exact"] = exact(left, right)
-        else:
-            features[f"{attr}__overlap"] = tokens.overlap()
-            features[f"{attr}__tfidf_cosine"] = tokens.tfidf_cosine()
-        features[f"{attr}__model_numbers"] = model_number_overlap(left, right)
+    with similarity_cache():
+        for attr in attributes:
+            _attribute_features(pairs["left_" + attr], pairs["right_" + attr], attr, features)
     return pd.DataFrame(features, index=pairs.index)
+
+
+def _attribute_features(
+    left: pd.Series, right: pd.Series, attr: str, features: dict[str, np.ndarray]
+) -> None:
+    """Add the features of one attribute (chosen by `_attribute_kind`) to `features`."""
+    kind = _attribute_kind(left, right)
+    if kind == "numeric":
+        reldiff = relative_difference(left, right)
+        features[f"{attr}__reldiff"] = reldiff
+        features[f"{attr}__exact"] = np.where(np.isnan(reldiff), np.nan, reldiff == 0)
+        return
+    tokens = TokenSets(left, right)
+    features[f"{attr}__jaccard"] = tokens.jaccard()
+    if kind == "short":
+        features[f"{attr}__levenshtein"] = levenshtein_sim(left, right)
+        features[f"{attr}__jaro_winkler"] = jaro_winkler(left, right)
+        features[f"{attr}__exact"] = exact(left, right)
+    else:
+        features[f"{attr}__overlap"] = tokens.overlap()
+        features[f"{attr}__tfidf_cosine"] = tokens.tfidf_cosine()
+    features[f"{attr}__model_numbers"] = model_number_overlap(left, right)

@@ -38,7 +38,8 @@ def _sides(df: pd.DataFrame, attr: str) -> tuple[pd.Series, pd.Series]:
         raise KeyError(
             f"the pairs have no {left!r} / {right!r} columns; columns: {list(df.columns)[:12]}"
         )
-    return df[left], df[right]
+    # The same Series objects every time, so that per-column work is cached across LFs.
+    return cached(df, ("sides", attr), lambda: (df[left], df[right]))
 
 
 def _check_metric(metric: str) -> None:

@@ -50,6 +50,7 @@ class SimilarityMatcher(BaseEstimator):
         targets = check_targets(y, len(pairs), "SimilarityMatcher.fit y")
         weights = check_sample_weight(sample_weight, len(pairs))
         features = similarity_features(pairs, self.attributes_)
+        features = features.loc[:, features.notna().any()]  # all-NaN columns carry nothing
         self.columns_ = list(features.columns)
         X = features.to_numpy(dtype=float)
         seen = np.maximum((~np.isnan(X)).sum(axis=0), 1)

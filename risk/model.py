@@ -56,7 +56,7 @@ class RiskModel:
         epochs: int = 300,
         lr: float = 0.05,
         temperature: float = 0.05,
-        l2: float = 1e-3,
+        l2: float = 0.1,
         max_rank_pairs: int = 100_000,
         seed: int | None = 0,
     ) -> None:
@@ -184,15 +184,15 @@ class RiskModel:
         self.rule_sigma0_ = np.sqrt(mu * (1 - mu) / (support + 3.0)) + 0.02
 
     # ----------------------------------------------------------------- training
-    def _forward(self, A: torch.Tensor, p: torch.Tensor, params: dict) -> torch.Tensor:
+    def _forward(self, A: torch.Tensor, p: torch.Tensor, params: dict):
+        """(risk, mean, std) of every pair."""
         bins = torch.as_tensor(self._bins(p.numpy()))
         mean, std = portfolio(
             A, params["log_w"].exp(), torch.as_tensor(self.rule_mu_), params["log_sigma"].exp(),
             params["log_w_bin"].exp().index_select(0, bins), p,
             params["log_sigma_bin"].exp().index_select(0, bins),
         )
-        self._last_mean, self._last_std = mean, std
-        return value_at_risk(mean, std, p >= 0.5, self.confidence)
+        return value_at_risk(mean, std, p >= 0.5, self.confidence), mean, std
 
     def _train(self, A: np.ndarray, y: np.ndarray, p: np.ndarray) -> None:
         """Rank the labelled pairs the matcher mispredicts above the others (pairwise logistic)."""
@@ -224,7 +224,7 @@ class RiskModel:
         opt = torch.optim.Adam(self.params_.values(), lr=self.lr)
         for _ in range(self.epochs):
             opt.zero_grad()
-            r = self._forward(At, pt, self.params_)
+            r = self._forward(At, pt, self.params_)[0]
             margin = r.index_select(0, i) - r.index_select(0, j)
             loss = torch.nn.functional.softplus(-margin / self.temperature).mean()
             reg = sum(((v - start[k]) ** 2).sum() for k, v in self.params_.items())
@@ -250,10 +250,10 @@ class RiskModel:
         A = activations(self.rules_, F, L)
         with torch.no_grad():
             pt = torch.as_tensor(p, dtype=torch.float64)
-            r = self._forward(torch.as_tensor(A, dtype=torch.float64), pt, self.params_)
-        self._last = {"A": A, "p": p, "risk": r.numpy().copy(),
-                      "mean": self._last_mean.numpy().copy(),
-                      "std": self._last_std.numpy().copy()}
+            r, mean, std = self._forward(torch.as_tensor(A, dtype=torch.float64), pt,
+                                         self.params_)
+        self._last = {"A": A, "p": p, "risk": r.numpy(), "mean": mean.numpy(),
+                      "std": std.numpy()}
         return self._last["risk"].copy()
 
     # ----------------------------------------------------------------- explanations

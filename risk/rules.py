@@ -5,7 +5,7 @@ matcher's prediction, the pair is risky.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -50,7 +50,6 @@ class Rule:
     n_match: int = 0
     class_coverage: float = float("nan")
     prior_mu: float | None = None
-    stats: dict = field(default_factory=dict)
 
     @property
     def text(self) -> str:

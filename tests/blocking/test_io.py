@@ -34,6 +34,7 @@ def test_read_parquet_round_trip(tmp_path):
         ("Id,name\n1,a\n", "did you mean 'Id'"),
         ("id,name\n1,a\n2,b\n1,c\n", "lines [2, 4]"),
         ("id,name\n1,a\n,b\n", "line(s) [3]"),
+        ('id,name\n1,a\n2,b,c,d\n"', "malformed CSV"),
     ],
 )
 def test_read_table_bad_input_names_file_and_fix(tmp_path, content, message):

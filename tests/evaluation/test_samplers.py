@@ -154,9 +154,12 @@ def test_bad_inputs_raise_clear_errors(pool):
         OASISSampler(predictions, scores.astype(str), oracle)
     with pytest.raises(TypeError, match="callable"):
         OASISSampler(predictions, scores, "oracle")
-    for kwargs, name in [({"alpha": 1.5}, "alpha"), ({"epsilon": 0}, "epsilon"),
-                         ({"prior_strength": -1}, "prior_strength"),
-                         ({"estimator": "magic"}, "estimator")]:
+    for kwargs, name in [
+        ({"alpha": 1.5}, "alpha"),
+        ({"epsilon": 0}, "epsilon"),
+        ({"prior_strength": -1}, "prior_strength"),
+        ({"estimator": "magic"}, "estimator"),
+    ]:
         with pytest.raises(ValueError, match=name):
             OASISSampler(predictions, scores, oracle, **kwargs)
     sampler = OASISSampler(predictions, scores, oracle)

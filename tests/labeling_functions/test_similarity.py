@@ -81,3 +81,22 @@ def test_similarity_features_picks_metrics_by_content():
     assert S.similarity_features(pairs, ["title"]).columns.str.startswith("title__").all()
     with pytest.raises(ValueError, match="unknown attributes"):
         S.similarity_features(pairs, ["nope"])
+
+
+def test_tfidf_cosine_equals_sklearn_on_distinct_texts():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    a = pd.Series(["the cat sat on the mat", "dogs bark", "a b c"])
+    b = pd.Series(["the cat sat", "cats meow loudly", "c b a d"])
+    vec = TfidfVectorizer(token_pattern=r"(?u)\w+").fit(pd.concat([a, b]))
+    expected = (vec.transform(a).multiply(vec.transform(b))).sum(axis=1).A1
+    np.testing.assert_allclose(S.tfidf_cosine(a, b), expected, rtol=1e-9)
+
+
+def test_score_cutoff_keeps_scores_at_the_threshold():
+    a = pd.Series(["parameterized complexity for the database theorist", "abc"])
+    b = pd.Series(["persistent threads", "xyz"])
+    full = S.jaro_winkler(a, b)
+    cut = S.jaro_winkler(a, b, score_cutoff=full[0])
+    assert cut[0] == full[0] and cut[1] == 0.0
+    assert S.levenshtein_sim(a, b, score_cutoff=0.99)[0] == 0.0
