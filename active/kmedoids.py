@@ -120,8 +120,8 @@ def _build(geo: _Geometry, fixed: np.ndarray, n_select: int, block: int):
         exact = gains(WD).masked_fill_(is_med[top], -torch.inf)
         ub[top] = exact
         best = int(torch.argmax(exact))
-        if batch < n and exact[best] < torch.topk(ub, batch + 1).values[-1]:
-            continue  # an unevaluated candidate may still beat the best evaluated one
+        if exact[best] < ub.index_fill(0, top, -torch.inf).max():
+            continue  # a candidate not evaluated now may still beat the best evaluated one
         c = int(top[best])
         WDm[:, len(medoids)] = WD[:, best]
         wdn = torch.minimum(wdn, WD[:, best])

@@ -14,6 +14,9 @@ from active.base import PoolState, Selector
 from active.oracles import OracleQuit, validate_answer
 from active.store import LabelRecord, LabelStore, as_store, labels_by_position, pair_keys
 
+# selectors that read PoolState.risk; others may set a `uses_risk` attribute
+_RISK_SELECTORS = ("hybrid", "risk_kmedoids")
+
 
 def _f1(pred: np.ndarray, gold: np.ndarray) -> tuple[float, float, float]:
     """Precision, recall, F1 of 0/1 predictions against 0/1 gold (NaN gold rows ignored)."""
@@ -230,7 +233,7 @@ class ActiveLoop:
         lf_precision = None
         if L is not None and self.label_model is not None:
             lf_precision = self.label_model.lf_precision(self.L)
-        self.risk_model = RiskModel().fit(
+        self.risk_model = RiskModel(lfs=self.lfs or None, seed=self.seed).fit(
             self.pairs.iloc[rows], ys, proba, L=None if L is None else L[rows],
             lf_precision=lf_precision,
         )
@@ -274,7 +277,10 @@ class ActiveLoop:
             if hasattr(self.matcher, "embed"):
                 self.embeddings = np.asarray(self.matcher.embed(self.pairs), dtype=np.float32)
         t2 = time.perf_counter()
-        self.risk = None if self.matcher_proba is None else self._fit_risk(labels)
+        uses_risk = getattr(self.selector, "uses_risk", self.selector.name in _RISK_SELECTORS)
+        self.risk = None
+        if uses_risk and self.matcher_proba is not None:
+            self.risk = self._fit_risk(labels)
         t3 = time.perf_counter()
         self._calibrate(labels)
         if previous is not None:

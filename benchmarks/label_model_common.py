@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -100,7 +101,7 @@ class SoftLogisticRegression:
     """L2-regularised logistic regression trained on soft targets in [0, 1] (full-batch
     L-BFGS in torch on a sparse X): the cross-entropy with probabilistic labels of the paper."""
 
-    def __init__(self, C: float = 1.0, max_iter: int = 100) -> None:
+    def __init__(self, C: float = 1.0, max_iter: int = 50) -> None:
         self.C = C
         self.max_iter = max_iter
 
@@ -108,6 +109,7 @@ class SoftLogisticRegression:
     def _tensor(X: sp.spmatrix | np.ndarray) -> torch.Tensor:
         if sp.issparse(X):
             X = X.tocsr().astype(np.float32)
+            warnings.filterwarnings("ignore", message="Sparse", category=UserWarning)
             return torch.sparse_csr_tensor(
                 torch.from_numpy(X.indptr.astype(np.int64)),
                 torch.from_numpy(X.indices.astype(np.int64)),

@@ -89,9 +89,10 @@ def main() -> None:
         runs = []
         for s in range(args.seeds):
             if name == "active_learning":
-                runs.append(
-                    margin_active_learning(X, y, args.budget, al_f1, s, C=C, checkpoints=checkpoints)
+                curve = margin_active_learning(
+                    X, y, args.budget, al_f1, s, C=C, checkpoints=checkpoints
                 )
+                runs.append(curve)
             elif name == "weak_supervision":
                 lm = PenalizedLabelModel(seed=s).fit(L, **fit_kwargs)
                 f1 = disc_f1(lm, {}, lm.predict_proba(L)[:, 1])

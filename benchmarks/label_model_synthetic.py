@@ -42,6 +42,7 @@ def main() -> None:
     parser.add_argument("--penalty", default="auto")
     parser.add_argument("--prior-weight", type=float, default=1.0)
     parser.add_argument("--methods", default="all")
+    parser.add_argument("--cliques", default="", help="dependent LFs, e.g. '1,2' (the x1 LFs)")
     parser.add_argument("--quick", action="store_true", help="3 repetitions, 10 labels")
     parser.add_argument("--tag", default="", help="suffix for the result files")
     args = parser.parse_args()
@@ -49,6 +50,11 @@ def main() -> None:
         args.reps, args.budget = 3, 10
     torch.set_num_threads(1)
     penalty = args.penalty if args.penalty == "auto" else float(args.penalty)
+    cliques = [tuple(int(j) for j in args.cliques.split(","))] if args.cliques else None
+
+    def penalized(s: int) -> PenalizedLabelModel:
+        return PenalizedLabelModel(penalty=penalty, seed=s, cliques=cliques)
+
     X, y, L = make_data(10_000, seed=0)
     Xt, yt, Lt = make_data(3_000, seed=1)
     fit_kwargs = {"n_epochs": args.epochs, "lr": args.lr, "optimizer": "adam"}
@@ -62,21 +68,21 @@ def main() -> None:
 
     methods = {
         "active_weasul": lambda s: (
-            PenalizedLabelModel(penalty=penalty, seed=s),
+            penalized(s),
             MaxKLSelector(seed=s, prior_weight=args.prior_weight),
         ),
         "active_weasul_paper_q": lambda s: (
-            PenalizedLabelModel(penalty=penalty, seed=s),
+            penalized(s),
             MaxKLSelector(seed=s, prior_weight=0.0),
         ),
-        "margin": lambda s: (PenalizedLabelModel(penalty=penalty, seed=s), MarginSelector(seed=s)),
+        "margin": lambda s: (penalized(s), MarginSelector(seed=s)),
         "random_bucket": lambda s: (
-            PenalizedLabelModel(penalty=penalty, seed=s),
+            penalized(s),
             RandomBucketSelector(seed=s),
         ),
-        "nashaat": lambda s: (NashaatLabelModel(seed=s), MarginSelector(seed=s)),
+        "nashaat": lambda s: (NashaatLabelModel(seed=s, cliques=cliques), MarginSelector(seed=s)),
     }
-    wanted = list(methods) + ["active_learning"] if args.methods == "all" else args.methods.split(",")
+    wanted = [*methods, "active_learning"] if args.methods == "all" else args.methods.split(",")
     curves: dict[str, np.ndarray] = {}
     for name in wanted:
         t0 = time.time()
@@ -116,7 +122,7 @@ def write_results(curves: dict[str, np.ndarray], args: argparse.Namespace) -> No
         f"10,000 train / 3,000 test points, {args.reps} repetitions (seeds 0..{args.reps - 1}: "
         f"label-model init and sampling), one expert label per iteration; label model "
         f"{args.epochs} Adam epochs, lr {args.lr}, penalty {args.penalty}, maxKL prior weight "
-        f"{args.prior_weight}. Active learning = logistic regression on x with margin sampling "
+        f"{args.prior_weight}, cliques {args.cliques or 'none'}. Active learning = logistic regression on x with margin sampling "
         "(accuracy of that classifier). Mean (std) accuracy after b labels:",
         "",
         "| method | " + " | ".join(f"b={b}" for b in points) + " | labels to mean >= 0.95 |",

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import math
+import os
 import re
 import resource
 import sys
@@ -233,7 +234,8 @@ def main() -> None:
     out.write_text(
         f"# LF application speed: vectorized vs Snorkel's PandasLFApplier\n\n"
         f"Command: `{cmd}`, run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on a shared 2-core "
-        "machine (other jobs running; timings are noisy).\n"
+        f"machine (other jobs running; load average {os.getloadavg()[0]:.1f} at the end; "
+        "timings are noisy).\n"
         f"Data: {len(pairs):,} random DBLP-ACM pairs ({data}). 10 LFs: jaccard >= 0.8 / < 0.3, "
         "tfidf >= 0.8, levenshtein >= 0.9, jaro-winkler < 0.6, exact title; authors overlap "
         ">= 0.5 / jaccard < 0.1; year differs; venue equal.\n"

@@ -15,7 +15,6 @@ import datetime as dt
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
-from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +34,6 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 SAMPLERS = {
     "OASIS": OASISSampler,
-    "OASIS (AIS estimator)": partial(OASISSampler, estimator="importance"),
     "importance": ImportanceSampler,
     "stratified": StratifiedSampler,
     "passive": PassiveSampler,
@@ -48,7 +46,7 @@ REFERENCE = {
 }
 
 
-def synthetic_pool(n: int, positive_rate: float, seed: int = 0) -> tuple[np.ndarray, ...]:
+def synthetic_pool(n: int, positive_rate: float, seed: int = 2024) -> tuple[np.ndarray, ...]:
     """Labels, probability scores and 0/1 predictions of an imperfect classifier.
 
     Logits are normal per class (matches N(1.5, 1.5), non-matches N(mu, 1.5), mu chosen per

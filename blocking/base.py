@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
-from blocking._arrays import check_table, unique_pairs
+from blocking._arrays import as_columns, check_table, unique_pairs
 
 CANDIDATE_COLUMNS = ["ltable_id", "rtable_id"]
 
@@ -18,7 +20,12 @@ class Blocker:
     """
 
     id_column: str = "id"
-    columns: tuple[str, ...] = ()
+    on: str | Sequence[str] = ()
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The columns this blocker reads (checked to exist in the tables)."""
+        return tuple(as_columns(self.on)) if self.on else ()
 
     def block(self, A: pd.DataFrame, B: pd.DataFrame | None = None) -> pd.DataFrame:
         """Return the candidate pairs as a DataFrame[ltable_id, rtable_id] of record ids."""

@@ -60,7 +60,7 @@ class AttributeEquivalenceBlocker(Blocker):
         self.key = key
         self.max_block_size = max_block_size
         self.id_column = id_column
-        self.columns = tuple(as_columns(on))
+        as_columns(on)  # fail early on a bad `on`
 
     def _positions(self, A, B):
         cols = list(self.columns)

@@ -123,7 +123,7 @@ class TokenOverlapBlocker(_SparseSimilarityBlocker):
         self.symmetric = symmetric
         self.chunk_size = chunk_size
         self.id_column = id_column
-        self.columns = tuple(as_columns(on))
+        as_columns(on)  # fail early on a bad `on`
 
     @property
     def min_value(self) -> float:
@@ -172,7 +172,7 @@ class TfidfKNNBlocker(_SparseSimilarityBlocker):
         self.symmetric = symmetric
         self.chunk_size = chunk_size
         self.id_column = id_column
-        self.columns = tuple(as_columns(on))
+        as_columns(on)  # fail early on a bad `on`
 
     @property
     def min_value(self) -> float:

@@ -33,7 +33,7 @@ class SortedNeighbourhoodBlocker(Blocker):
         self.window = window
         self.key = key
         self.id_column = id_column
-        self.columns = tuple(as_columns(on))
+        as_columns(on)  # fail early on a bad `on`
 
     def _positions(self, A, B):
         cols = list(self.columns)

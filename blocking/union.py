@@ -27,7 +27,10 @@ class UnionBlocker(Blocker):
             )
         self.blockers = blockers
         self.id_column = id_column or ids.pop()
-        self.columns = tuple(dict.fromkeys(c for b in blockers for c in b.columns))
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(c for b in self.blockers for c in b.columns))
 
     def _positions(self, A, B):
         parts = [b._positions(A, B) for b in self.blockers]

@@ -18,8 +18,9 @@ from evaluation.strata import Strata, calibrate_scores, stratify
 Oracle = Callable[[int], Any]
 UNQUERIED, UNSURE = -1, -2
 _BUFFER = 4096
-# rows of the per-stratum accumulators: sums of w*x and of w^2*x for x = TP, predicted 1, true 1
-_F, _P, _T, _F2, _P2, _T2 = range(6)
+# rows of the per-stratum accumulators: sums of w*x and of w^2*x for x = TP, predicted 1, true 1,
+# and the sum of w^2
+_F, _P, _T, _F2, _P2, _T2, _W2 = range(7)
 
 
 def check_answer(answer: Any, i: int) -> int | None:
@@ -64,14 +65,15 @@ def _check_inputs(predictions: Any, scores: Any) -> tuple[np.ndarray, np.ndarray
 class Sampler:
     """Base of the samplers: draw a stratum, a pair in it, ask or reuse its label, update.
 
-    Subclasses say how a stratum is drawn (`_draw_stratum`) and may learn from labels
-    (`_observe`). Draws are with replacement: a pair drawn again reuses its cached label and
-    counts again in the estimator, but only a new pair costs an oracle query. An unsure answer
-    (None) costs a query; the pair is then treated as outside the population: that draw and any
-    later draw of it is discarded and drawn again, so the estimate refers to the pairs the
-    oracle can label. The sequence of queries depends only on the seed and the answers, so a
-    run interrupted inside the oracle resumes by re-running with the same seed and replaying
-    the stored answers. `labels[i]` holds pair i's answer (-1 not asked, -2 unsure).
+    Subclasses say how a stratum is drawn (`_draw_stratum`); adaptive ones learn from the
+    per-stratum counts `labelled`, `matches` and `unsure`. Draws are with replacement: a pair
+    drawn again reuses its cached label and counts again in the estimator, but only a new pair
+    costs an oracle query. An unsure answer (None) costs a query; the pair is then treated as
+    outside the population: that draw and any later draw of it is discarded and drawn again,
+    so the estimate refers to the pairs the oracle can label. The sequence of queries depends
+    only on the seed and the answers, so a run interrupted inside the oracle resumes by
+    re-running with the same seed and replaying the stored answers. `labels[i]` holds pair
+    i's answer (-1 not asked, -2 unsure).
     """
 
     def __init__(
@@ -93,13 +95,14 @@ class Sampler:
         self.strata: Strata = stratify(self.calibrated, self.predictions, n_strata)
         self.labels = np.full(self.predictions.size, UNQUERIED, dtype=np.int8)
         self.n_queries = self.n_draws = 0
-        self._sums = np.zeros((6, self.strata.n_strata))
+        self._sums = np.zeros((7, self.strata.n_strata))
         self.draws_per_stratum = np.zeros(self.strata.n_strata, dtype=np.int64)
         # distinct answered pairs per stratum: labelled (0/1), of which matches, and unsure
         self.labelled = np.zeros(self.strata.n_strata, dtype=np.int64)
         self.matches = np.zeros(self.strata.n_strata, dtype=np.int64)
         self.unsure = np.zeros(self.strata.n_strata, dtype=np.int64)
-        self._rng = np.random.default_rng(seed)
+        # a stream of its own: the same integer seed used to make the data gives other numbers
+        self._rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1,)))
         self._uniforms, self._next = np.empty(0), 0
         self._rows: list[tuple[float, ...]] = []
         self.no_predicted_matches = not self.predictions.any()
@@ -122,9 +125,6 @@ class Sampler:
     def _draw_stratum(self) -> tuple[int, float]:
         """Pick a stratum; return it with the importance weight p(stratum) / q(stratum)."""
         raise NotImplementedError
-
-    def _observe(self, stratum: int, label: int | None) -> None:
-        """Learn from a new answer, None if unsure (adaptive samplers override this)."""
 
     def _draw_pair(self, stratum: int) -> int:
         """A pair drawn uniformly from a stratum."""
@@ -160,7 +160,6 @@ class Sampler:
             if label != UNSURE:
                 self._add(stratum, weight, label, int(self.predictions[i]))
             if new:
-                self._observe(stratum, None if label == UNSURE else label)
                 self._record()
         return self
 
@@ -170,7 +169,8 @@ class Sampler:
         self.draws_per_stratum[stratum] += 1
         first = np.array([label * prediction, prediction, label], dtype=float)
         self._sums[:3, stratum] += weight * first
-        self._sums[3:, stratum] += weight * weight * first
+        self._sums[3:6, stratum] += weight * weight * first
+        self._sums[_W2, stratum] += weight * weight
 
     def _record(self) -> None:
         if self.n_draws:

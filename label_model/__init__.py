@@ -2,15 +2,16 @@
 
 from label_model.baselines import NashaatLabelModel, nashaat_correct
 from label_model.buckets import bucket_ids, bucket_keys, buckets, check_label_matrix
-from label_model.penalized import PenalizedLabelModel, one_hot_votes
+from label_model.groups import VoteGroups
+from label_model.penalized import PenalizedLabelModel
 
 __all__ = [
     "NashaatLabelModel",
     "PenalizedLabelModel",
+    "VoteGroups",
     "bucket_ids",
     "bucket_keys",
     "buckets",
     "check_label_matrix",
     "nashaat_correct",
-    "one_hot_votes",
 ]

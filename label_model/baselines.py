@@ -48,7 +48,8 @@ class NashaatLabelModel(PenalizedLabelModel):
         """Fit Snorkel's label model on the corrected votes; returns self."""
         L = check_label_matrix(L, "L", min_lfs=MIN_LFS)
         self.corrections_ = check_expert_labels(expert_labels, L.shape[0])
-        super().fit(nashaat_correct(L, self.corrections_), None, class_balance, progress_bar, **kwargs)
+        corrected = nashaat_correct(L, self.corrections_)
+        super().fit(corrected, None, class_balance, progress_bar, **kwargs)
         self.expert_labels_ = self.corrections_
         return self
 

@@ -114,6 +114,6 @@ def buckets(
     n_expert = np.bincount(ids[rows], minlength=k)
     n_match = np.bincount(ids[rows], weights=ys, minlength=k)
     frame["n_expert"] = n_expert
-    with np.errstate(invalid="ignore", divide="ignore"):
-        frame["expert_match_rate"] = np.where(n_expert > 0, n_match / np.maximum(n_expert, 1), np.nan)
+    rate = n_match / np.maximum(n_expert, 1)
+    frame["expert_match_rate"] = np.where(n_expert > 0, rate, np.nan)
     return frame

@@ -3,28 +3,21 @@ P(y | LF votes) towards the expert's labels, so a few labels re-weight the LFs f
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import torch
-from snorkel.labeling.model.label_model import LabelModel, TrainConfig, _CliqueData
+from snorkel.labeling.model.label_model import LabelModel, TrainConfig
 from snorkel.utils.config_utils import merge_config
 from tqdm import trange
 
 from label_model.buckets import bucket_ids, check_expert_labels, check_label_matrix
+from label_model.groups import VoteGroups
 
 MIN_LFS = 3
-
-
-def one_hot_votes(L: np.ndarray) -> np.ndarray:
-    """(n, 2m) indicator matrix: column 2j + v is 1 where LF j voted v (Snorkel's L_ind)."""
-    n, m = L.shape
-    out = np.zeros((n, m, 2), dtype=np.float32)
-    out[:, :, 0] = L == 0
-    out[:, :, 1] = L == 1
-    return out.reshape(n, 2 * m)
 
 
 class PenalizedLabelModel(LabelModel):
@@ -36,6 +29,10 @@ class PenalizedLabelModel(LabelModel):
     diagonal entry of the completion loss's Hessian at the parameters the first penalized fit
     starts from (the paper's curvature rule). With ``warm_start`` a refit continues from the
     previous parameters instead of a fresh random start.
+
+    ``cliques`` lists groups of dependent LF columns (e.g. ``[(1, 2)]`` for two thresholds on
+    one feature): each group's joint vote is modelled as one source, as Snorkel 0.9 did for
+    higher-order cliques. Snorkel's ``get_weights``/``get_conditional_probs`` assume no cliques.
     """
 
     def __init__(
@@ -44,11 +41,13 @@ class PenalizedLabelModel(LabelModel):
         penalty: float | str = "auto",
         seed: int | None = None,
         warm_start: bool = True,
+        cliques: list[tuple[int, ...]] | None = None,
         **kwargs: Any,
     ) -> None:
         if cardinality != 2:
             raise ValueError(
-                f"PenalizedLabelModel supports binary labels only (cardinality=2), got {cardinality}"
+                "PenalizedLabelModel supports binary labels only (cardinality=2), "
+                f"got {cardinality}"
             )
         if not (penalty == "auto" or (isinstance(penalty, int | float) and penalty >= 0)):
             raise ValueError(f"penalty must be 'auto' or a number >= 0, got {penalty!r}")
@@ -57,24 +56,71 @@ class PenalizedLabelModel(LabelModel):
         self.penalty = penalty
         self.seed = seed
         self.warm_start = warm_start
+        self.cliques = [tuple(c) for c in cliques] if cliques else []
         self.penalty_: float | None = None
 
     # ---- statistics ---------------------------------------------------------------------------
+    def _buckets(self, L: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """bucket_ids(L), remembered for the last L seen: the loop refits and predicts on the
+        same pool after every label, and hashing L is far cheaper than grouping its rows."""
+        key = (L.shape, hashlib.blake2b(np.ascontiguousarray(L).data, digest_size=16).digest())
+        cached = getattr(self, "_bucket_cache", None)
+        if cached is None or cached[0] != key:
+            cached = (key, bucket_ids(L))
+            self._bucket_cache = cached
+        return cached[1]
+
+    def save(self, destination: str) -> None:
+        """Pickle the model (without the cached buckets of the last pool)."""
+        cache, self._bucket_cache = getattr(self, "_bucket_cache", None), None
+        try:
+            super().save(destination)
+        finally:
+            self._bucket_cache = cache
+
     def _set_statistics(self, L: np.ndarray) -> None:
-        """Overlap matrix O, coverage and clique bookkeeping, computed over buckets, not rows."""
-        _, unique, counts = bucket_ids(L)
-        U = one_hot_votes(unique).astype(np.float64)
+        """Overlap matrix O and coverage, computed once per bucket instead of once per row."""
+        _, unique, counts = self._buckets(L)
+        U = self.groups_.indicators(unique).astype(np.float64)
         self.d = U.shape[1]
         self.O = torch.from_numpy((U.T * counts) @ U / self.n).float().to(self.config.device)
         self.coverage = counts @ (unique != -1) / self.n
-        self.c_data = {
-            i: _CliqueData(
-                start_index=2 * i,
-                end_index=2 * i + 2,
-                max_cliques={j for j in self.c_tree.nodes() if i in self.c_tree.nodes[j]["members"]},
+
+    def _build_mask(self) -> None:
+        self.mask = torch.from_numpy(self.groups_.block_mask())
+
+    def _init_params(self) -> None:
+        if self.groups_.trivial:
+            super()._init_params()  # Snorkel's own start, so no-clique fits match Snorkel
+            return
+        # Snorkel's rule per joint-vote column: P(column | y = its majority vote) from the
+        # column's frequency and the prior precision of the group's first LF
+        prec = np.broadcast_to(np.asarray(self.train_config.prec_init, dtype=float), (self.m,))
+        lps = torch.diag(self.O).cpu().numpy()
+        mu_init = np.zeros((self.d, 2))
+        for g, members in enumerate(self.groups_.groups):
+            cols = np.arange(self.groups_.offsets[g], self.groups_.offsets[g + 1])
+            vote = self.groups_.column_vote[cols]
+            keep = vote >= 0
+            mu_init[cols[keep], vote[keep]] = np.clip(
+                lps[cols[keep]] * prec[members[0]] / self.p[vote[keep]], 0, 1
             )
-            for i in range(self.m)
-        }
+        self.mu_init = torch.from_numpy(mu_init).float()
+        self.mu = torch.nn.Parameter(self.mu_init.clone() * np.random.random())  # noqa: NPY002
+        self._build_mask()
+
+    def _break_col_permutation_symmetry(self) -> None:
+        if self.groups_.trivial:
+            super()._break_col_permutation_symmetry()
+            return
+        # with equal class priors, prefer the labelling under which the LFs are more accurate
+        if round(self.p[0], 3) != round(self.p[1], 3):
+            return
+        mu = self.mu.detach().cpu().numpy()
+        vote = self.groups_.column_vote
+        cols = np.flatnonzero(vote >= 0)
+        if mu[cols, 1 - vote[cols]].sum() > mu[cols, vote[cols]].sum():
+            self.mu = torch.nn.Parameter(torch.from_numpy(mu[:, ::-1].copy()).float())
 
     def _mu_eps(self) -> float:
         if self.train_config.mu_eps is not None:
@@ -122,17 +168,20 @@ class PenalizedLabelModel(LabelModel):
             raise ValueError("L has no rows: nothing to fit")
         if "Y_dev" in kwargs:
             raise TypeError("pass expert labels as expert_labels={row: label}, not Y_dev")
+        self.groups_ = VoteGroups(L.shape[1], self.cliques)
         previous = self.mu.detach().clone() if self._can_warm_start(L.shape[1]) else None
 
-        kwargs.setdefault("seed", self.seed if self.seed is not None else np.random.randint(1e6))
+        if self.seed is None:
+            kwargs.setdefault("seed", int(np.random.default_rng().integers(1_000_000)))
+        kwargs.setdefault("seed", self.seed)
         self.train_config = merge_config(TrainConfig(), kwargs)
         random.seed(self.train_config.seed)
-        np.random.seed(self.train_config.seed)
+        # Snorkel's _init_params draws its random start from numpy's global generator
+        np.random.seed(self.train_config.seed)  # noqa: NPY002
         torch.manual_seed(self.train_config.seed)
         self._set_logger()
         self._set_constants(L)
         self._set_class_balance(None if class_balance is None else list(class_balance), None)
-        self._create_tree()
         self._set_statistics(L)
         self._init_params()
         if previous is not None:
@@ -146,7 +195,7 @@ class PenalizedLabelModel(LabelModel):
         eps = self._mu_eps()
         strength = self._resolve_penalty() if labels else 0.0
         rows = np.fromiter(labels.keys(), dtype=np.int64, count=len(labels))
-        votes = torch.from_numpy(one_hot_votes(L[rows])).to(self.config.device)
+        votes = torch.from_numpy(self.groups_.indicators(L[rows])).to(self.config.device)
         target = torch.tensor(list(labels.values()), dtype=torch.float32, device=self.config.device)
 
         epochs = range(self.train_config.n_epochs)
@@ -182,7 +231,12 @@ class PenalizedLabelModel(LabelModel):
         return self
 
     def _can_warm_start(self, m: int) -> bool:
-        return self.warm_start and hasattr(self, "mu") and getattr(self, "m", None) == m
+        return (
+            self.warm_start
+            and hasattr(self, "mu")
+            and getattr(self, "m", None) == m
+            and self.mu.shape[0] == self.groups_.d
+        )
 
     def _resolve_penalty(self) -> float:
         if self.penalty != "auto":
@@ -203,9 +257,9 @@ class PenalizedLabelModel(LabelModel):
     def predict_proba(self, L: np.ndarray) -> np.ndarray:
         """P(y | L_i) for each row, (n, 2): Snorkel's formula, evaluated once per bucket."""
         L = self._check_fitted(L)
-        ids, unique, _ = bucket_ids(L)
+        ids, unique, _ = self._buckets(L)
         log_mu = np.log(self.mu.detach().cpu().numpy().astype(np.float64))
-        logits = one_hot_votes(unique).astype(np.float64) @ log_mu + np.log(self.p)
+        logits = self.groups_.indicators(unique).astype(np.float64) @ log_mu + np.log(self.p)
         logits -= logits.max(axis=1, keepdims=True)
         proba = np.exp(logits)
         proba /= proba.sum(axis=1, keepdims=True)
@@ -214,8 +268,9 @@ class PenalizedLabelModel(LabelModel):
     def lf_precision(self, L: np.ndarray) -> np.ndarray:
         """Estimated P(y = the LF's vote | the LF fires) per LF, (m,), weighted by L's votes."""
         L = self._check_fitted(L)
-        mu = self.mu.detach().cpu().numpy().reshape(self.m, 2, 2)  # [lf, vote, y]
-        joint = mu * self.p[None, None, :]  # P(lf = vote, y)
+        mu = self.mu.detach().cpu().numpy().astype(np.float64)
+        # P(lf = vote | y), summing a clique's joint-vote columns; then P(lf = vote, y)
+        joint = np.einsum("jvc,cy->jvy", self.groups_.lf_vote_map, mu) * self.p[None, None, :]
         vote_mass = joint.sum(axis=2)  # P(lf = vote)
         precision = np.stack([joint[:, 0, 0], joint[:, 1, 1]], axis=1) / vote_mass
         counts = np.stack([(L == 0).sum(axis=0), (L == 1).sum(axis=0)], axis=1).astype(float)

@@ -102,10 +102,8 @@ def _run_rowwise(
     from dask import dataframe as dd
     from snorkel.labeling.apply.dask import DaskLFApplier
 
-    # Snorkel's Dask applier returns rows in index order: a fresh RangeIndex (done by the
-    # caller) keeps that order equal to the input's row order.
-    if not frame.index.equals(pd.RangeIndex(len(frame))):
-        raise AssertionError("internal: the Dask path needs a RangeIndex")
+    # Snorkel's Dask applier returns rows sorted by index: the caller's fresh RangeIndex
+    # keeps that order equal to the input's row order.
     parts = n_partitions or max(1, min(64, len(frame) // 10_000))
     ddf = dd.from_pandas(frame, npartitions=parts, sort=True)
     return DaskLFApplier(wrapped).apply(ddf, scheduler="processes")
@@ -163,7 +161,7 @@ def apply_lfs(
         if err.position is not None and isinstance(err.position, (int, np.integer)):
             if 0 <= err.position < n:
                 where = f" [row position {err.position}, index label {pairs.index[err.position]!r}]"
-        raise LFError(f"{err}{where}", err.lf_name, err.position) from err
+        raise type(err)(f"{err}{where}", err.lf_name, err.position) from err
     faulty = {name: c for name, c in faults.items() if c}
     if faulty:
         msg = f"apply_lfs: faults (rows where the LF raised and abstained): {faulty}"

@@ -3,8 +3,10 @@
 Every pairwise primitive `f(a, b) -> np.ndarray` compares `a[i]` with `b[i]` by position and
 returns float64 with NaN wherever either side is missing (NaN/None) or empty after
 normalization, so that callers decide explicitly what a missing value means (an LF abstains,
-a feature table keeps NaN). Token metrics share one sparse token-by-document matrix built with
-a single regex pass and `pd.factorize`; string metrics use rapidfuzz's C++ pairwise `cpdist`.
+a feature table keeps NaN). Work is done once per distinct value (candidate pairs repeat each
+record many times): token metrics use one sparse token-by-value matrix, string metrics
+rapidfuzz's C++ pairwise `cpdist` on each distinct (left, right) combination. Inside
+`labeling_functions.cache.similarity_cache()` these intermediate results are shared.
 """
 
 from __future__ import annotations
@@ -30,10 +32,16 @@ _NUMBER_RE = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?")
 _YEAR_RE = r"\b(1[89]\d\d|20\d\d)\b"
 _MODEL_TOKEN = r"[^\s,;:()\[\]{}\"'`]+"
 _CHUNK = 1 << 18
+# Token overlaps via one product of distinct values when the table stays small (see TokenSets).
+_MAX_GRAM_CELLS = 20_000_000
+_GRAM_CELLS_PER_PAIR = 20
 # Text whose mean normalized length exceeds this is "long": edit distances are skipped there.
 LONG_TEXT_CHARS = 60
 
 __all__ = [
+    "KINDS",
+    "TokenSets",
+    "attribute_kinds",
     "exact",
     "extract_numbers",
     "extract_year",
@@ -213,17 +221,30 @@ class TokenSets:
         size = np.diff(table.indptr).astype(np.float64)
         self.left_size, self.right_size = size[self._rows_a], size[self._rows_b]
         self.missing = (self.left_size == 0) | (self.right_size == 0)
-        self._shared: sp.csr_matrix | None = None
+        self._intersection: np.ndarray | None = None
 
-    def shared(self) -> sp.csr_matrix:
-        """Per pair, the tokens both sides contain, valued count_left * count_right."""
-        if self._shared is None:
-            self._shared = self._table[self._rows_a].multiply(self._table[self._rows_b]).tocsr()
-        return self._shared
+    def _paired_dot(self, left: sp.csr_matrix, right: sp.csr_matrix) -> np.ndarray:
+        """Per pair, the dot product of its left row of `left` and right row of `right`.
+
+        When few distinct values meet in many pairs, all their dot products are one sparse
+        matrix product (a dense distinct-left x distinct-right table) read at each pair;
+        otherwise the rows are gathered per pair and multiplied element-wise.
+        """
+        pos_a, rows_a = pd.factorize(self._rows_a)
+        pos_b, rows_b = pd.factorize(self._rows_b)
+        cells = len(rows_a) * len(rows_b)
+        if cells <= min(_MAX_GRAM_CELLS, _GRAM_CELLS_PER_PAIR * len(pos_a)):
+            gram = (left[rows_a] @ right[rows_b].T).toarray()
+            return gram[pos_a, pos_b]
+        return _rowsum(left[self._rows_a].multiply(right[self._rows_b]))
 
     def intersection(self) -> np.ndarray:
-        """Number of distinct tokens the two sides share, per pair."""
-        return np.diff(self.shared().indptr).astype(np.float64)
+        """Number of distinct tokens the two sides share, per pair (computed once)."""
+        if self._intersection is None:
+            binary = self._table.copy()
+            binary.data[:] = 1.0
+            self._intersection = self._paired_dot(binary, binary)
+        return self._intersection
 
     def jaccard(self) -> np.ndarray:
         inter = self.intersection()
@@ -239,14 +260,10 @@ class TokenSets:
         return out
 
     def tfidf_cosine(self) -> np.ndarray:
-        shared = self.shared()
-        dot = np.add.reduceat(
-            np.append(shared.data * self.idf[shared.indices] ** 2, 0.0), shared.indptr[:-1]
-        ) if shared.nnz else np.zeros(shared.shape[0])
-        dot[np.diff(shared.indptr) == 0] = 0.0
         weighted = self._table.copy()
         weighted.data *= self.idf[weighted.indices]
         norm = np.sqrt(_rowsum(weighted.multiply(weighted)))
+        dot = self._paired_dot(weighted, weighted)
         with np.errstate(invalid="ignore", divide="ignore"):
             out = dot / (norm[self._rows_a] * norm[self._rows_b])
         out[self.missing] = np.nan
@@ -273,20 +290,31 @@ def tfidf_cosine(a: pd.Series, b: pd.Series, pattern: str = WORD) -> np.ndarray:
 
 
 def _string_metric(
-    a: pd.Series, b: pd.Series, scorer: Callable, score_cutoff: float | None
+    a: pd.Series,
+    b: pd.Series,
+    scorer: Callable,
+    score_cutoff: float | None,
+    length_bound: bool = False,
 ) -> np.ndarray:
+    """Scores of each distinct (left, right) text combination, spread back to the pairs.
+
+    `length_bound`: the metric is at most min(len) / max(len) (normalized edit distance), so
+    with a cutoff, combinations whose lengths differ too much are 0 without being scored.
+    """
     a, b = _pair(a, b)
     ca, cb, texts = _normalized_pair(a, b)
-    # Score each distinct (left text, right text) combination once.
     inverse, keys = pd.factorize(ca * len(texts) + cb)
     ua, ub = keys // len(texts), keys % len(texts)
-    scores = np.asarray(
-        process.cpdist(
-            texts[ua], texts[ub], scorer=scorer, workers=-1, dtype=np.float64,
-            # rapidfuzz may drop a score exactly at the cutoff: ask for a hair less.
-            score_cutoff=None if score_cutoff is None else max(score_cutoff - 1e-6, 0.0),
-        ),
-        dtype=np.float64,
+    scores = np.zeros(len(keys), dtype=np.float64)
+    todo = np.ones(len(keys), dtype=bool)
+    if score_cutoff is not None and length_bound:
+        lengths = np.fromiter(map(len, texts), np.float64, count=len(texts))
+        la, lb = lengths[ua], lengths[ub]
+        todo = np.minimum(la, lb) >= score_cutoff * np.maximum(la, lb) - 1e-9
+    scores[todo] = process.cpdist(
+        texts[ua[todo]], texts[ub[todo]], scorer=scorer, workers=-1, dtype=np.float64,
+        # rapidfuzz may drop a score exactly at the cutoff: ask for a hair less.
+        score_cutoff=None if score_cutoff is None else max(score_cutoff - 1e-6, 0.0),
     )
     empty = _empty(texts)
     scores[empty[ua] | empty[ub]] = np.nan
@@ -301,7 +329,9 @@ def levenshtein_sim(
     With `score_cutoff`, similarities below it are reported as 0 (computed much faster):
     enough for a threshold rule.
     """
-    return _string_metric(a, b, Levenshtein.normalized_similarity, score_cutoff)
+    return _string_metric(
+        a, b, Levenshtein.normalized_similarity, score_cutoff, length_bound=True
+    )
 
 
 def jaro_winkler(a: pd.Series, b: pd.Series, score_cutoff: float | None = None) -> np.ndarray:
@@ -464,12 +494,19 @@ def _attribute_kind(left: pd.Series, right: pd.Series) -> str:
     return "long" if text.str.len().mean() > LONG_TEXT_CHARS else "short"
 
 
-def similarity_features(pairs: pd.DataFrame, attributes: list[str] | None = None) -> pd.DataFrame:
-    """A numeric feature table, columns '<attr>__<metric>', one row per pair (NaN = missing).
+KINDS = ("numeric", "short", "long")
 
-    Numeric attributes get reldiff and exact; short text gets jaccard, levenshtein, jaro_winkler,
-    exact and model_numbers; long text gets jaccard, overlap, tfidf_cosine and model_numbers.
+
+def attribute_kinds(pairs: pd.DataFrame, attributes: list[str] | None = None) -> dict[str, str]:
+    """The kind ('numeric', 'short' or 'long' text) similarity_features infers per attribute.
+
+    Pass the result back as `kinds=` to compute the same columns on another table.
     """
+    attributes = _check_attributes(pairs, attributes)
+    return {a: _attribute_kind(pairs["left_" + a], pairs["right_" + a]) for a in attributes}
+
+
+def _check_attributes(pairs: pd.DataFrame, attributes: list[str] | None) -> list[str]:
     available = attribute_names(pairs, where="similarity_features")
     attributes = available if attributes is None else list(attributes)
     unknown = [a for a in attributes if a not in available]
@@ -477,18 +514,39 @@ def similarity_features(pairs: pd.DataFrame, attributes: list[str] | None = None
         raise ValueError(
             f"similarity_features: unknown attributes {unknown}; the pairs have {available}"
         )
+    return attributes
+
+
+def similarity_features(
+    pairs: pd.DataFrame,
+    attributes: list[str] | None = None,
+    kinds: dict[str, str] | None = None,
+) -> pd.DataFrame:
+    """A numeric feature table, columns '<attr>__<metric>', one row per pair (NaN = missing).
+
+    Numeric attributes get reldiff and exact; short text gets jaccard, levenshtein, jaro_winkler,
+    exact and model_numbers; long text gets jaccard, overlap, tfidf_cosine and model_numbers.
+    The kind of each attribute is inferred from the data unless given in `kinds` (see
+    `attribute_kinds`, e.g. to get the same columns at fit and predict time).
+    """
+    attributes = _check_attributes(pairs, attributes)
+    kinds = dict(kinds or {})
+    bad = {a: k for a, k in kinds.items() if k not in KINDS}
+    if bad:
+        raise ValueError(f"similarity_features: kinds must be one of {KINDS}, got {bad}")
     features: dict[str, np.ndarray] = {}
     with similarity_cache():
         for attr in attributes:
-            _attribute_features(pairs["left_" + attr], pairs["right_" + attr], attr, features)
+            left, right = pairs["left_" + attr], pairs["right_" + attr]
+            kind = kinds.get(attr) or _attribute_kind(left, right)
+            _attribute_features(left, right, attr, kind, features)
     return pd.DataFrame(features, index=pairs.index)
 
 
 def _attribute_features(
-    left: pd.Series, right: pd.Series, attr: str, features: dict[str, np.ndarray]
+    left: pd.Series, right: pd.Series, attr: str, kind: str, features: dict[str, np.ndarray]
 ) -> None:
-    """Add the features of one attribute (chosen by `_attribute_kind`) to `features`."""
-    kind = _attribute_kind(left, right)
+    """Add the features of one attribute of the given kind to `features`."""
     if kind == "numeric":
         reldiff = relative_difference(left, right)
         features[f"{attr}__reldiff"] = reldiff

@@ -212,6 +212,7 @@ class RNNMatcher(BaseEstimator):
         w_t = torch.from_numpy((w / w.mean()).astype(np.float32))
         best, best_state, stale = -np.inf, None, 0
         self.history_ = []
+        self.best_epoch_ = epochs  # the last epoch, unless validation picks another
         start = time.perf_counter()
         with _progress(self.progress) as bar:
             task = bar.add_task("RNNMatcher", total=epochs, status="")
@@ -253,6 +254,8 @@ class RNNMatcher(BaseEstimator):
                 bar.update(task, advance=1, status=status)
                 if valid is not None and stale >= self.patience:
                     break
+        if valid is None:
+            self.best_epoch_ = len(self.history_)
         if best_state is not None:
             net.load_state_dict(best_state)
 

@@ -131,3 +131,15 @@ def test_selector_returns_fewer_when_pool_is_exhausted():
                       embeddings=X, risk=np.ones(6), skipped={5})
     picked = RiskKMedoidsSelector().select(state, 10)
     assert sorted(picked) == [3, 4]
+
+
+def test_lazy_build_equals_plain_greedy():
+    X, w, _ = problem(7, n=150, d=3)
+    fixed = [0, 1]
+    medoids = list(fixed)
+    for _ in range(6):  # plain greedy: add the point that lowers the objective most
+        free = [c for c in range(len(X)) if c not in medoids]
+        medoids.append(min(free, key=lambda c: objective(X, w, medoids + [c])))
+    _, _, info = weighted_kmedoids(X, w, fixed=fixed, n_select=6, max_passes=0,
+                                   dtype=torch.float64, return_info=True)
+    assert info["start_objective"] == pytest.approx(objective(X, w, medoids), rel=1e-9)

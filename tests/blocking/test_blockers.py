@@ -179,3 +179,22 @@ def test_bad_input_gives_a_clear_error(make, message):
 def test_no_tokens_is_a_clear_error():
     with pytest.raises(ValueError, match=r"no usable tokens in column\(s\) \['name'\]"):
         TfidfKNNBlocker("name").block(table(["!", "?", None]))
+
+
+@settings(max_examples=20, deadline=None)
+@given(left=filled, right=filled)
+def test_linkage_token_overlap_matches_brute_force_and_k_caps(left, right):
+    A, B = table(left), table(right, start=100)
+    if not (any(left) and any(right)):
+        return
+    shared = {
+        (a, b)
+        for (a, x), (b, y) in itertools.product(
+            zip(A.id, A.name, strict=True), zip(B.id, B.name, strict=True)
+        )
+        if x and y and set(x.split()) & set(y.split())
+    }
+    assert pair_set(TokenOverlapBlocker("name", min_shared=1).block(A, B)) == shared
+    capped = TokenOverlapBlocker("name", min_shared=1, k=1).block(A, B)
+    assert capped["ltable_id"].value_counts().le(1).all()
+    assert pair_set(capped) <= shared

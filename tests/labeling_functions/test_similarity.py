@@ -100,3 +100,43 @@ def test_score_cutoff_keeps_scores_at_the_threshold():
     cut = S.jaro_winkler(a, b, score_cutoff=full[0])
     assert cut[0] == full[0] and cut[1] == 0.0
     assert S.levenshtein_sim(a, b, score_cutoff=0.99)[0] == 0.0
+
+
+def test_fixed_kinds_give_the_same_columns_on_another_table():
+    train = pd.DataFrame({"left_a": ["1", "2"], "right_a": ["1", "3"]})
+    other = pd.DataFrame({"left_a": ["one two", "x"], "right_a": ["one", "y"]})
+    kinds = S.attribute_kinds(train)
+    assert kinds == {"a": "numeric"}
+    assert list(S.similarity_features(other, kinds=kinds).columns) == ["a__reldiff", "a__exact"]
+    assert "a__jaccard" in S.similarity_features(other).columns
+    with pytest.raises(ValueError, match="kinds"):
+        S.similarity_features(other, kinds={"a": "text"})
+
+
+@pytest.mark.parametrize("metric", [S.levenshtein_sim, S.jaro_winkler])
+def test_cutoff_scores_equal_full_scores_above_the_cutoff(metric):
+    rng = np.random.default_rng(1)
+    words = ["ab", "abc", "abcd", "abd", "bcd", "xyz", "abcde", "a"]
+    a = pd.Series([" ".join(rng.choice(words, rng.integers(1, 4))) for _ in range(300)])
+    b = pd.Series([" ".join(rng.choice(words, rng.integers(1, 4))) for _ in range(300)])
+    full = metric(a, b)
+    for cutoff in (0.5, 0.8, 1.0):
+        cut = metric(a, b, score_cutoff=cutoff)
+        above = full >= cutoff
+        np.testing.assert_allclose(cut[above], full[above])
+        assert (cut[~above] < cutoff).all()
+    assert metric(pd.Series(["a"]), pd.Series(["abcdefgh"]), score_cutoff=0.9)[0] == 0.0
+
+
+def test_token_overlaps_agree_between_gram_and_gather_paths(monkeypatch):
+    rng = np.random.default_rng(2)
+    words = np.array(["ab", "cd", "ef", "gh", "ij", "kl"])
+    a = pd.Series([" ".join(rng.choice(words, rng.integers(1, 5))) for _ in range(200)])
+    b = pd.Series([" ".join(rng.choice(words, rng.integers(1, 5))) for _ in range(200)])
+    a[3] = None
+    gram = S.jaccard(a, b), S.tfidf_cosine(a, b)
+    monkeypatch.setattr(S, "_GRAM_CELLS_PER_PAIR", 0)
+    gather = S.jaccard(a, b), S.tfidf_cosine(a, b)
+    for x, y in zip(gram, gather, strict=True):
+        np.testing.assert_allclose(x, y, rtol=1e-12)
+    assert np.isnan(gram[0][3])

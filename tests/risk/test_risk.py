@@ -5,7 +5,14 @@ import torch
 from scipy.stats import truncnorm
 from sklearn.metrics import roc_auc_score
 
-from risk import RiskModel, mine_rules, portfolio, truncated_normal_quantile, value_at_risk
+from risk import (
+    RiskModel,
+    mine_rules,
+    out_of_fold_proba,
+    portfolio,
+    truncated_normal_quantile,
+    value_at_risk,
+)
 from risk.rules import _scan
 
 
@@ -163,3 +170,23 @@ def test_bad_input():
         RiskModel().risk(F, p)
     with pytest.raises(ValueError, match="confidence"):
         RiskModel(confidence=1.5)
+
+
+class MemorizingMatcher:
+    """A matcher that is perfect on its own training pairs and guesses elsewhere."""
+
+    def fit(self, pairs, y):
+        self.seen_ = dict(zip(pairs.index, y, strict=True))
+        return self
+
+    def predict_proba(self, pairs):
+        return np.array([float(self.seen_.get(i, 0.5)) for i in pairs.index])
+
+
+def test_out_of_fold_proba_never_scores_a_pair_with_its_own_label():
+    F, y, _ = synthetic(0, 40)
+    p = out_of_fold_proba(MemorizingMatcher(), F, y, n_folds=4, seed=0)
+    assert p.shape == (40,) and (p == 0.5).all()  # in-sample it would equal y
+    assert (out_of_fold_proba(MemorizingMatcher(), F, np.zeros(40, int)) == 0).all()
+    with pytest.raises(ValueError, match="rows"):
+        out_of_fold_proba(MemorizingMatcher(), F, y[:5])

@@ -1,0 +1,223 @@
+"""Ablation of the active loop's selectors on the DeepMatcher benchmark data.
+
+Pool = the train split (its gold hidden behind a SimulatedOracle), test F1 of the final matcher
+on the test split after 0, 50, 100 (and 200) expert labels, batches of 10. Compared: hybrid,
+maxKL only, risk k-medoids only, entropy, random, core-set (all with LFs), active learning
+without LFs (entropy, no label model) and weak supervision without labels.
+
+    .venv/bin/python benchmarks/active_loop.py                 # the reduced grid reported
+    .venv/bin/python benchmarks/active_loop.py --quick         # one small data set, budget 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # 2 busy cores: threads oversubscribe
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "results"
+SELECTORS = ["hybrid", "maxkl", "risk_kmedoids", "entropy", "random", "coreset"]
+BASELINES = ["al_no_lfs", "weak_only"]
+
+
+def _load(datasets: Path, name: str):
+    from blocking import load_pairs
+    from labeling_functions import apply_lfs, load_lfs
+
+    folder = datasets / name / "pairs"
+    pool = load_pairs(folder / "train.csv").reset_index(drop=True)
+    test = load_pairs(folder / "test.csv").reset_index(drop=True)
+    lfs = load_lfs(REPO / "examples" / "lfs" / f"{name}.py")
+    return pool, test, lfs, apply_lfs(lfs, pool)
+
+
+def _cache_features(pool: pd.DataFrame, test: pd.DataFrame) -> None:
+    """Compute the similarity features of the pool and test pairs once per data set and let
+    SimilarityMatcher look rows up (the loop refits it on row subsets of the same pool)."""
+    import matchers.similarity as module
+    from blocking.pairs import attribute_names
+    from labeling_functions import similarity_features
+
+    attrs = attribute_names(pool)
+    frames = [similarity_features(f, attrs) for f in (pool, test)]
+    columns = list(dict.fromkeys([*frames[0].columns, *frames[1].columns]))
+    table = pd.concat([f.reindex(columns=columns) for f in frames], ignore_index=True)
+    keys = pd.concat([_keys(f) for f in (pool, test)], ignore_index=True)
+    index = pd.Series(np.arange(len(keys)), index=keys)
+    index = index[~index.index.duplicated()]
+
+    def cached(pairs: pd.DataFrame, attributes) -> pd.DataFrame:
+        rows = index.reindex(_keys(pairs))
+        if rows.isna().any() or list(attributes) != attrs:
+            return similarity_features(pairs, attributes)
+        return table.iloc[rows.to_numpy(dtype=np.int64)].reset_index(drop=True)
+
+    module.similarity_features = cached
+
+
+def _keys(pairs: pd.DataFrame) -> pd.Series:
+    return pairs["ltable_id"].astype(str) + "|" + pairs["rtable_id"].astype(str)
+
+
+def _markdown(table: pd.DataFrame) -> str:
+    """A DataFrame as a markdown table (index columns first)."""
+    frame = table.reset_index()
+    header = "| " + " | ".join(str(c) for c in frame.columns) + " |"
+    rule = "|" + "---|" * len(frame.columns)
+    body = ["| " + " | ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in row) + " |"
+            for row in frame.itertuples(index=False)]
+    return "\n".join([header, rule, *body])
+
+
+def run_one(name, pool, test, lfs, L, config, seed, budget, batch) -> pd.DataFrame:
+    """One loop run; returns its history with the configuration attached."""
+    from active import ActiveLoop, SimulatedOracle
+    from matchers import SimilarityMatcher
+
+    gold = pool["label"].to_numpy()
+    with_lfs = config != "al_no_lfs"
+    selector = "entropy" if config == "al_no_lfs" else (
+        "hybrid" if config == "weak_only" else config)
+    loop = ActiveLoop(
+        pool, lfs if with_lfs else None, oracle=SimulatedOracle(gold), selector=selector,
+        matcher=SimilarityMatcher(seed=seed), L=L if with_lfs else None, batch_size=batch, gold=gold,
+        eval_pairs=test, eval_labels=test["label"], seed=seed,
+    )
+    started = time.perf_counter()
+    history = loop.run(0 if config == "weak_only" else budget)
+    history["wall"] = time.perf_counter() - started
+    history["dataset"], history["config"], history["seed"] = name, config, seed
+    return history
+
+
+def _at(history: pd.DataFrame, n: int) -> float:
+    rows = history[history["n_labels"] <= n]
+    return float(rows["eval_f1"].iloc[-1]) if len(rows) else float("nan")
+
+
+def summarise(runs: pd.DataFrame, checkpoints: list[int]) -> pd.DataFrame:
+    """Test F1 (x100, mean over seeds) per data set, configuration and label count."""
+    rows = []
+    for (dataset, config, seed), h in runs.groupby(["dataset", "config", "seed"]):
+        for n in checkpoints:
+            value = _at(h, n) if config != "weak_only" else float(h["eval_f1"].iloc[0])
+            rows.append({"dataset": dataset, "config": config, "seed": seed, "n": n, "f1": value})
+    table = pd.DataFrame(rows).groupby(["dataset", "config", "n"])["f1"].mean().unstack("n")
+    return (100 * table).round(1)
+
+
+def timing(runs: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    """Mean seconds per stage of one iteration, and the selection step's share of it."""
+    rows = runs[(runs["dataset"] == dataset) & runs["t_select"].notna()]
+    stages = ["t_label_model", "t_matcher", "t_risk", "t_select", "t_total"]
+    table = rows.groupby("config")[stages].mean()
+    table["select_share_%"] = 100 * table["t_select"] / table["t_total"]
+    return table.round(3)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", default=str(REPO.parent / "shared" / "datasets"))
+    parser.add_argument("--names", default="dblp_acm,abt_buy")
+    parser.add_argument("--configs", default=",".join(SELECTORS + BASELINES))
+    parser.add_argument("--seeds", default="0")
+    parser.add_argument("--budget", type=int, default=100)
+    parser.add_argument("--batch", type=int, default=10)
+    parser.add_argument("--quick", action="store_true", help="fodors_zagats, budget 30")
+    parser.add_argument("--out", default=str(RESULTS / "active_loop.md"))
+    args = parser.parse_args(argv)
+    datasets = Path(args.datasets)
+    if not datasets.is_dir():
+        print(f"data folder {datasets} not found; pass --datasets PATH (see "
+              "../shared/datasets/README.md)", file=sys.stderr)
+        return 2
+    if args.quick:
+        args.names, args.budget = "fodors_zagats", 30
+    import torch
+
+    torch.set_num_threads(1)
+    names = args.names.split(",")
+    configs = args.configs.split(",")
+    seeds = [int(s) for s in args.seeds.split(",")]
+    checkpoints = [n for n in (0, 50, 100, 200) if n <= args.budget]
+    raw = Path(args.out).with_suffix(".jsonl")
+    raw.parent.mkdir(parents=True, exist_ok=True)
+    histories = []
+    started = time.perf_counter()
+    with raw.open("w") as log:
+        for name in names:
+            pool, test, lfs, L = _load(datasets, name)
+            _cache_features(pool, test)
+            for seed in seeds:
+                for config in configs:
+                    h = run_one(name, pool, test, lfs, L, config, seed, args.budget, args.batch)
+                    histories.append(h)
+                    log.write(h.to_json(orient="records", lines=True))
+                    log.flush()
+                    print(f"{name} {config} seed {seed}: test F1 "
+                          f"{h['eval_f1'].iloc[-1]:.3f} after {h['n_labels'].iloc[-1]} labels "
+                          f"({h['wall'].iloc[0]:.0f} s)", flush=True)
+    runs = pd.concat(histories, ignore_index=True)
+    table = summarise(runs, checkpoints)
+    lines = [
+        "# Active loop: selector ablation",
+        "",
+        f"Command: `.venv/bin/python benchmarks/active_loop.py {' '.join(argv or sys.argv[1:])}`"
+        f"  \nDate: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; wall {time.perf_counter() - started:.0f}"
+        " s on the shared 2-core machine (other jobs running).",
+        "",
+        f"Data sets: {', '.join(names)}; seeds {seeds}; budget {args.budget}; batch "
+        f"{args.batch}. Pool = train split (gold behind a SimulatedOracle), F1 on the test "
+        "split (x100). Matcher: SimilarityMatcher (gradient boosting on similarity features, "
+        "features cached per data set); label model: PenalizedLabelModel(penalty='auto'); "
+        "LFs: examples/lfs/<dataset>.py.",
+        "",
+        "## Test F1 by expert labels",
+        "",
+        _markdown(table),
+        "",
+    ]
+    for n in checkpoints[1:]:
+        per_config = table[n].groupby(level="config").mean().sort_values(ascending=False)
+        lines += [f"Mean over data sets at {n} labels: "
+                  + ", ".join(f"{c} {v:.1f}" for c, v in per_config.items()), ""]
+    if "dblp_acm" in names:
+        lines += ["## Seconds per iteration on dblp_acm (mean over iterations)", "",
+                  _markdown(timing(runs, "dblp_acm")), ""]
+    Path(args.out).write_text("\n".join(lines))
+    _plot(runs, Path(args.out).with_suffix(".png"))
+    print("\n".join(lines))
+    return 0
+
+
+def _plot(runs: pd.DataFrame, path: Path) -> None:
+    from matplotlib.figure import Figure
+
+    names = list(dict.fromkeys(runs["dataset"]))
+    figure = Figure(figsize=(5 * len(names), 4), layout="constrained")
+    for k, name in enumerate(names):
+        ax = figure.add_subplot(1, len(names), k + 1)
+        for config, h in runs[runs["dataset"] == name].groupby("config"):
+            curve = h.groupby("n_labels")["eval_f1"].mean()
+            if config == "weak_only":
+                ax.axhline(curve.iloc[0], color="gray", linestyle="--", label=config)
+            else:
+                ax.plot(curve.index, curve.values, marker=".", label=config)
+        ax.set(title=name, xlabel="expert labels", ylabel="test F1")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="small")
+    figure.savefig(path, dpi=110)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""The combined loop: stores every answer before use, resumes, repeats with a seed, and
+rejects nonsense from the oracle without losing what was stored."""
+
+import numpy as np
+import pytest
+
+from active import ActiveLoop, LabelStore, SimulatedOracle
+from active.loop import calibrate_threshold
+
+
+class CountingOracle(SimulatedOracle):
+    def __init__(self, labels, fail_at=None):
+        super().__init__(labels)
+        self.asked = []
+        self.fail_at = fail_at
+
+    def __call__(self, i):
+        self.asked.append(int(i))
+        if self.fail_at is not None and len(self.asked) == self.fail_at:
+            return "maybe"
+        return super().__call__(i)
+
+
+@pytest.fixture(scope="module")
+def make_loop(pool, fast_matcher):
+    def make(lfs, store, oracle, selector="hybrid", seed=0):
+        return ActiveLoop(pool, lfs, oracle=oracle, selector=selector, matcher=fast_matcher(),
+                          batch_size=5, store=store, gold=pool["label"], seed=seed)
+
+    return make
+
+
+@pytest.fixture(scope="module")
+def first_run(pool, lfs, make_loop, tmp_path_factory):
+    path = tmp_path_factory.mktemp("loop") / "labels.sqlite"
+    oracle = CountingOracle(pool["label"])
+    loop = make_loop(lfs, path, oracle)
+    history = loop.run(10)
+    return loop, history, oracle, path
+
+
+def test_history_and_store_after_a_run(first_run, pool):
+    loop, history, oracle, path = first_run
+    assert list(history["n_labels"]) == [0, 5, 10]
+    assert {"lm_f1", "matcher_f1", "t_matcher", "t_select", "selector"} <= set(history.columns)
+    assert history["matcher_f1"].between(0, 1).all()
+    records = LabelStore(path).records()
+    assert len(records) == 10 == len(set(oracle.asked))
+    assert records["matcher_proba"].notna().all()  # the score at selection is kept
+    truth = pool["label"].to_numpy()
+    assert all(truth[p] == y for p, y in zip(records["position"], records["label"], strict=True))
+    assert set(np.unique(loop.predict())) <= {0, 1}
+    assert loop.predict_proba(pool.iloc[:3]).shape == (3,)
+
+
+def test_resume_uses_stored_labels_and_asks_only_new_pairs(first_run, pool, lfs, make_loop):
+    _, _, first_oracle, path = first_run
+    oracle = CountingOracle(pool["label"])
+    loop = make_loop(lfs, path, oracle)
+    loop.run(10)
+    assert oracle.asked == []  # the budget is already met by the stored answers
+    loop.run(15)
+    assert len(oracle.asked) == 5 and not set(oracle.asked) & set(first_oracle.asked)
+    assert len(LabelStore(path)) == 15
+
+
+def test_same_seed_same_selections_and_metrics(first_run, pool, lfs, make_loop):
+    loop, history, oracle, _ = first_run
+    again = CountingOracle(pool["label"])
+    history2 = make_loop(lfs, None, again).run(10)
+    assert again.asked == oracle.asked
+    np.testing.assert_allclose(history2["matcher_f1"], history["matcher_f1"])
+
+
+def test_nonsense_answer_is_a_clear_error_and_keeps_earlier_labels(pool, lfs, make_loop):
+    store = LabelStore()
+    oracle = CountingOracle(pool["label"], fail_at=3)
+    with pytest.raises(ValueError, match="oracle answered 'maybe' for pair"):
+        make_loop(lfs, store, oracle, selector="random").run(5)
+    assert len(store) == 2
+
+
+def test_without_lfs_starts_at_random_and_weak_supervision_alone(pool, lfs, make_loop):
+    history = make_loop(None, None, SimulatedOracle(pool["label"]), selector="entropy").run(10)
+    assert history["selector"].iloc[0] == "random"  # nothing to be uncertain about yet
+    weak = make_loop(lfs, None, CountingOracle(pool["label"]))
+    assert len(weak.run(0)) == 1 and weak.matcher_proba is not None
+
+
+def test_clusters_split_unique_and_duplicate_records(first_run, pool):
+    loop = first_run[0]
+    clusters = loop.clusters(threshold=0.5)
+    ids = set(pool["ltable_id"]) | set(pool["rtable_id"])
+    assert set(clusters["record_id"]) == {str(i) for i in ids}
+    predicted = pool[loop.predict(threshold=0.5) == 1]
+    cluster_of = dict(zip(clusters["record_id"], clusters["cluster"], strict=True))
+    assert all(cluster_of[str(a)] == cluster_of[str(b)]
+               for a, b in zip(predicted["ltable_id"], predicted["rtable_id"], strict=True))
+    sizes = clusters.groupby("cluster")["record_id"].count()
+    assert (clusters["cluster_size"] == clusters["cluster"].map(sizes)).all()
+
+
+def test_calibrate_threshold():
+    proba = np.array([0.1, 0.2, 0.3, 0.35, 0.4, 0.7, 0.8, 0.9, 0.95, 0.99, 0.32])
+    labels = np.array([0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 0])
+    assert calibrate_threshold(proba, labels) == pytest.approx(0.35)
+    assert calibrate_threshold(proba[:5], labels[:5]) == 0.5  # too few labels
