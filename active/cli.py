@@ -244,12 +244,20 @@ def cmd_lfs(args: argparse.Namespace) -> int:
     if "label" in pairs.columns:
         expert = {i: int(y) for i, y in enumerate(pairs["label"]) if y in (0, 1)}
     summary = lf_summary(lfs, L, expert_labels=expert)
+    shown = {"declared_polarity": "votes", "Coverage": "coverage", "Overlaps": "overlaps",
+             "Conflicts": "conflicts", "expert_votes": "labelled", "expert_accuracy": "accuracy",
+             "lm_accuracy": "LM accuracy"}
+    shown = {k: v for k, v in shown.items() if k in summary.columns}
     table = Table(title=f"{len(lfs)} LFs on {len(pairs)} pairs", header_style="bold")
-    table.add_column("LF")
-    for column in summary.columns:
-        table.add_column(str(column), justify="right")
+    table.add_column("LF", no_wrap=True)
+    for title in shown.values():
+        table.add_column(title, justify="right")
+    polarity = {1: "match", 0: "non-match"}
     for name, row in summary.iterrows():
-        table.add_row(str(name), *[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row])
+        cells = [polarity.get(v, str(v)) if k == "declared_polarity"
+                 else f"{v:.3f}" if isinstance(v, float) else str(v)
+                 for k, v in row[list(shown)].items()]
+        table.add_row(str(name), *cells)
     _console().print(table)
     return 0
 

@@ -194,19 +194,19 @@ def _swap(geo, medoids, WDm, n_fixed, block, rng, max_passes, tol):
 
 
 def weighted_kmedoids(
-    X,
-    weights,
-    fixed=None,
+    X: np.ndarray,
+    weights: np.ndarray,
+    fixed: np.ndarray | list[int] | None = None,
     n_select: int = 10,
     seed: int | None = 0,
-    block_size: int = 512,
+    block_size: int = 256,
     max_passes: int = 10,
     n_init: int = 1,
     tol: float = 1e-7,
     device: str | torch.device | None = None,
     dtype: torch.dtype = torch.float32,
     return_info: bool = False,
-):
+) -> tuple:
     """Choose `n_select` new medoids minimising sum_i w_i * distance to the nearest medoid,
     with the `fixed` positions (the labelled pairs) always medoids.
 
@@ -277,7 +277,8 @@ def _objective(X: np.ndarray, w: np.ndarray, medoids: np.ndarray, block: int = 4
     return total
 
 
-def lipschitz_weights(X, risk, labeled_idx, block_size: int = 4096, eps: float | None = None):
+def lipschitz_weights(X: np.ndarray, risk: np.ndarray, labeled_idx: np.ndarray | list[int],
+                      block_size: int = 4096, eps: float | None = None) -> np.ndarray:
     """The paper's empirical Lipschitz estimate w_i = risk_i / distance to the nearest labelled
     pair (risk alone when nothing is labelled). Zero distances are raised to `eps` (default:
     1e-3 x the median positive distance) so that duplicates of labelled pairs stay finite."""
@@ -310,7 +311,7 @@ class RiskKMedoidsSelector(Selector):
 
     name = "risk_kmedoids"
 
-    def __init__(self, seed: int | None = 0, block_size: int = 512,
+    def __init__(self, seed: int | None = 0, block_size: int = 256,
                  device: str | None = None) -> None:
         super().__init__(seed)
         self.block_size = block_size

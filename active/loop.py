@@ -29,11 +29,14 @@ def _f1(pred: np.ndarray, gold: np.ndarray) -> tuple[float, float, float]:
     return precision, recall, f1
 
 
-def calibrate_threshold(proba: np.ndarray, labels: np.ndarray, min_labels: int = 10) -> float:
-    """The P(match) cut-off with the best F1 on expert labels (0.5 with too few labels or one
-    class); ties go to the cut-off nearest 0.5."""
+def calibrate_threshold(proba: np.ndarray, labels: np.ndarray, min_labels: int = 30,
+                        min_per_class: int = 5) -> float:
+    """The P(match) cut-off with the best F1 on expert labels; ties go to the cut-off nearest
+    0.5, and 0.5 stays while there are fewer than `min_labels` labels or `min_per_class` of
+    either class (actively chosen labels are few and skewed: a cut-off fit on them is noisy)."""
     proba, labels = np.asarray(proba, dtype=float), np.asarray(labels, dtype=float)
-    if labels.size < min_labels or labels.min() == labels.max():
+    n_match = int(labels.sum())
+    if labels.size < min_labels or min(n_match, labels.size - n_match) < min_per_class:
         return 0.5
     grid = np.linspace(0.05, 0.95, 19)
     pred = proba[None, :] >= grid[:, None]

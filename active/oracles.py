@@ -121,7 +121,8 @@ class FileOracle:
         """Attach the pool's pair keys so that positions can be looked up by key."""
         if keys is None and pairs is not None:
             keys = pair_keys(pairs)
-        self.keys = keys
+        if keys is not None:
+            self.keys = keys
         return self
 
     def __call__(self, i: int) -> int | None:

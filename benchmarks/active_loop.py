@@ -12,7 +12,6 @@ without LFs (entropy, no label model) and weak supervision without labels.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -20,11 +19,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # 2 busy cores: threads oversubscribe
+REPO = Path(__file__).resolve().parents[1]
+# benchmarks/blocking.py etc. would shadow the packages of the same name
+sys.path[:] = [str(REPO)] + [p for p in sys.path
+                             if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
 SELECTORS = ["hybrid", "maxkl", "risk_kmedoids", "entropy", "random", "coreset"]
 BASELINES = ["al_no_lfs", "weak_only"]
@@ -66,7 +68,9 @@ def _cache_features(pool: pd.DataFrame, test: pd.DataFrame) -> None:
 
 
 def _keys(pairs: pd.DataFrame) -> pd.Series:
-    return pairs["ltable_id"].astype(str) + "|" + pairs["rtable_id"].astype(str)
+    """A content hash of each pair's attribute values (same values, same features)."""
+    columns = [c for c in pairs.columns if c.startswith(("left_", "right_"))]
+    return pd.util.hash_pandas_object(pairs[columns], index=False)
 
 
 def _markdown(table: pd.DataFrame) -> str:
@@ -90,8 +94,8 @@ def run_one(name, pool, test, lfs, L, config, seed, budget, batch) -> pd.DataFra
         "hybrid" if config == "weak_only" else config)
     loop = ActiveLoop(
         pool, lfs if with_lfs else None, oracle=SimulatedOracle(gold), selector=selector,
-        matcher=SimilarityMatcher(seed=seed), L=L if with_lfs else None, batch_size=batch, gold=gold,
-        eval_pairs=test, eval_labels=test["label"], seed=seed,
+        matcher=SimilarityMatcher(seed=seed), L=L if with_lfs else None, batch_size=batch,
+        gold=gold, eval_pairs=test, eval_labels=test["label"], seed=seed,
     )
     started = time.perf_counter()
     history = loop.run(0 if config == "weak_only" else budget)
@@ -149,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     names = args.names.split(",")
     configs = args.configs.split(",")
     seeds = [int(s) for s in args.seeds.split(",")]
-    checkpoints = [n for n in (0, 50, 100, 200) if n <= args.budget]
+    checkpoints = sorted({n for n in (0, 50, 100, 200) if n <= args.budget} | {args.budget})
     raw = Path(args.out).with_suffix(".jsonl")
     raw.parent.mkdir(parents=True, exist_ok=True)
     histories = []
@@ -173,8 +177,8 @@ def main(argv: list[str] | None = None) -> int:
         "# Active loop: selector ablation",
         "",
         f"Command: `.venv/bin/python benchmarks/active_loop.py {' '.join(argv or sys.argv[1:])}`"
-        f"  \nDate: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; wall {time.perf_counter() - started:.0f}"
-        " s on the shared 2-core machine (other jobs running).",
+        f"  \nDate: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; wall "
+        f"{time.perf_counter() - started:.0f} s on the shared 2-core machine (other jobs running).",
         "",
         f"Data sets: {', '.join(names)}; seeds {seeds}; budget {args.budget}; batch "
         f"{args.batch}. Pool = train split (gold behind a SimulatedOracle), F1 on the test "

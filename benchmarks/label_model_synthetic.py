@@ -122,8 +122,9 @@ def write_results(curves: dict[str, np.ndarray], args: argparse.Namespace) -> No
         f"10,000 train / 3,000 test points, {args.reps} repetitions (seeds 0..{args.reps - 1}: "
         f"label-model init and sampling), one expert label per iteration; label model "
         f"{args.epochs} Adam epochs, lr {args.lr}, penalty {args.penalty}, maxKL prior weight "
-        f"{args.prior_weight}, cliques {args.cliques or 'none'}. Active learning = logistic regression on x with margin sampling "
-        "(accuracy of that classifier). Mean (std) accuracy after b labels:",
+        f"{args.prior_weight}, cliques {args.cliques or 'none'}. Active learning = logistic "
+        "regression on x with margin sampling (accuracy of that classifier). "
+        "Mean (std) accuracy after b labels:",
         "",
         "| method | " + " | ".join(f"b={b}" for b in points) + " | labels to mean >= 0.95 |",
         "|---" * (len(points) + 2) + "|",

@@ -5,9 +5,11 @@
 Pairs are drawn at random from the DBLP-ACM tables (2,616 x 2,294 records, so each record
 occurs in hundreds of pairs, as in a blocked candidate set). `--distinct` appends a unique
 token to every title and author list, so that no value repeats (the worst case for the
-per-distinct-value work). The row-wise LFs compute the same votes in plain Python per pair
-(rapidfuzz's scalar functions for edit distances); Snorkel's applier is timed on a random
-subsample and extrapolated linearly to the full size (Snorkel's cost per row is constant).
+per-distinct-value work), and `--variants K` tags each record with one of K variants (a
+middle ground: about K times more distinct values). The row-wise LFs compute the same votes
+in plain Python per pair (rapidfuzz's scalar functions for edit distances); Snorkel's applier
+is timed on a random subsample and extrapolated linearly to the full size (Snorkel's cost per
+row is constant).
 """
 
 from __future__ import annotations
@@ -47,7 +49,9 @@ from labeling_functions import (  # noqa: E402
 WORD = re.compile(r"\w+")
 
 
-def make_pairs(datasets: Path, n: int, distinct: bool, seed: int = 0) -> pd.DataFrame:
+def make_pairs(
+    datasets: Path, n: int, distinct: bool, seed: int = 0, variants: int = 0
+) -> pd.DataFrame:
     folder = datasets / "dblp_acm"
     if not (folder / "tableA.csv").is_file():
         sys.exit(f"lf_speed: {folder}/tableA.csv not found; pass --datasets")
@@ -55,8 +59,9 @@ def make_pairs(datasets: Path, n: int, distinct: bool, seed: int = 0) -> pd.Data
     rng = np.random.default_rng(seed)
     left = A.iloc[rng.integers(0, len(A), n)].drop(columns="id").reset_index(drop=True)
     right = B.iloc[rng.integers(0, len(B), n)].drop(columns="id").reset_index(drop=True)
-    if distinct:
-        tag = pd.Series(np.arange(n).astype(str))
+    if distinct or variants:
+        tags = np.arange(n) if distinct else rng.integers(0, variants, n)
+        tag = pd.Series(tags.astype(str))
         for side in (left, right):
             for col in ("title", "authors"):
                 side[col] = side[col].fillna("") + " x" + tag
@@ -194,6 +199,9 @@ def main() -> None:
     parser.add_argument("--subsample", type=int, default=20_000,
                         help="rows on which Snorkel's row-wise applier is timed")
     parser.add_argument("--distinct", action="store_true", help="make every value distinct")
+    parser.add_argument("--variants", type=int, default=0,
+                        help="append one of K tags to each title / author list (K variants of "
+                        "each record: fewer repeats than the plain tables)")
     parser.add_argument("--quick", action="store_true", help="100k pairs, 5k-row subsample")
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
@@ -203,7 +211,7 @@ def main() -> None:
     if not datasets.is_dir():
         sys.exit(f"lf_speed: data folder {datasets} not found; pass --datasets")
 
-    pairs = make_pairs(datasets, args.pairs, args.distinct)
+    pairs = make_pairs(datasets, args.pairs, args.distinct, variants=args.variants)
     rss_before = peak_rss_mb()
     lfs = vectorized_lfs()
     start = time.perf_counter()
@@ -225,12 +233,17 @@ def main() -> None:
           f"{t_row:.1f} s extrapolated to {len(pairs):,}; ratio {ratio:.1f}x; "
           f"vote agreement {agreement:.5f}", flush=True)
 
-    name = "lf_speed_distinct" if args.distinct else "lf_speed"
+    name = ("lf_speed_distinct" if args.distinct
+            else f"lf_speed_variants{args.variants}" if args.variants else "lf_speed")
     out = Path(args.out or ROOT / "benchmarks" / "results" / f"{name}.md")
     out.parent.mkdir(parents=True, exist_ok=True)
-    cmd = "python benchmarks/lf_speed.py" + " --distinct" * args.distinct + " --quick" * args.quick
+    cmd = ("python benchmarks/lf_speed.py" + " --distinct" * args.distinct
+           + (f" --variants {args.variants}" if args.variants else "") + " --quick" * args.quick)
+    n_distinct = pd.concat([pairs.left_title, pairs.right_title]).nunique()
     data = ("every title / author list made distinct (--distinct)" if args.distinct
+            else f"each record in {args.variants} tagged variants (--variants)" if args.variants
             else "records repeat across pairs, as after blocking")
+    data += f"; {n_distinct:,} distinct titles over both sides"
     out.write_text(
         f"# LF application speed: vectorized vs Snorkel's PandasLFApplier\n\n"
         f"Command: `{cmd}`, run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on a shared 2-core "

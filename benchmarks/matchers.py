@@ -1,7 +1,7 @@
 """Benchmark the matchers fully supervised on the DeepMatcher splits, their speed, and soft labels.
 
 Run: .venv/bin/python benchmarks/matchers.py [--quick] [--datasets ../shared/datasets]
-Writes benchmarks/results/matchers.md and benchmarks/results/matchers.json.
+Writes benchmarks/results/matchers.md and .json (matchers.<tag>.* with --tag).
 """
 
 from __future__ import annotations
@@ -116,10 +116,10 @@ def _median(group: pd.DataFrame, column: str) -> str:
     return f"{group[column].median():.1f}"
 
 
-def write_report(rows: list[dict], extra: dict, out: Path, command: str) -> None:
+def write_report(rows: list[dict], extra: dict, out: Path, command: str, stem: str) -> None:
     """Markdown table of medians over seeds next to the published DeepMatcher numbers."""
     df = pd.DataFrame(rows)
-    (out / "matchers.json").write_text(json.dumps({"rows": rows, "extra": extra}, indent=1))
+    (out / f"{stem}.json").write_text(json.dumps({"rows": rows, "extra": extra}, indent=1))
     lines = [
         "# Matchers: fully supervised on the DeepMatcher splits",
         "",
@@ -128,7 +128,10 @@ def write_report(rows: list[dict], extra: dict, out: Path, command: str) -> None
         "machine: 2 CPU cores shared with other jobs (wall times are inflated; CPU times are "
         "process time).",
         "",
-        "Test F1 at threshold 0.5 (model selected on valid F1; median over seeds, seeds listed).",
+        "Test F1 at threshold 0.5 (model selected on valid F1; median over seeds, seeds listed). "
+        "`--quick` = 1 seed, at most 8 epochs, patience 3. Label noise 0.2 = train and valid "
+        "labels flipped with probability 0.2 and given as 0.8/0.2 soft targets (early stopping "
+        "on the soft-label loss, since no gold labels exist in that setting).",
         "",
         "| dataset | matcher | embedding | label noise | test F1 (median) | per seed | "
         "DeepMatcher RNN | Hybrid | epochs run | best epoch | s/epoch wall | s/epoch CPU | "
@@ -151,7 +154,7 @@ def write_report(rows: list[dict], extra: dict, out: Path, command: str) -> None
             "Active-loop refit (3 warm epochs on 5,000 dblp_acm pairs): "
             + ", ".join(f"{k} {v:.1f} s" for k, v in extra.items()),
         ]
-    (out / "matchers.md").write_text("\n".join(lines) + "\n")
+    (out / f"{stem}.md").write_text("\n".join(lines) + "\n")
 
 
 def main() -> None:
@@ -174,6 +177,7 @@ def main() -> None:
     )
     parser.add_argument("--skip", nargs="*", default=[], choices=["similarity", "noise", "warm"])
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    parser.add_argument("--tag", default="", help="results go to matchers.<tag>.md / .json")
     args = parser.parse_args()
     folder = Path(args.datasets)
     if not (folder / "dblp_acm" / "pairs").is_dir():
@@ -187,6 +191,7 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     embeddings = [e for e in args.embeddings if e == "hash" or glove_available()]
+    stem = f"matchers.{args.tag}" if args.tag else "matchers"
     command = "python benchmarks/matchers.py " + " ".join(sys.argv[1:])
     rows: list[dict] = []
     extra: dict = {}
@@ -197,7 +202,7 @@ def main() -> None:
                     continue
                 rows.append(run_rnn(folder, name, seed, emb, args))
                 print(rows[-1], flush=True)
-                write_report(rows, extra, out, command)
+                write_report(rows, extra, out, command, stem)
             if "similarity" not in args.skip and seed == 0:
                 rows.append(run_similarity(folder, name, seed))
                 print(rows[-1], flush=True)
@@ -205,10 +210,10 @@ def main() -> None:
             for seed in range(args.seeds):
                 rows.append(run_rnn(folder, name, seed, "hash", args, noise=0.2))
                 print(rows[-1], flush=True)
-        write_report(rows, extra, out, command)
+        write_report(rows, extra, out, command, stem)
     if "warm" not in args.skip:
         extra = warm_refit_seconds(folder, 0)
-        write_report(rows, extra, out, command)
+        write_report(rows, extra, out, command, stem)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
 
 from evaluation import (
     ImportanceSampler,
@@ -147,7 +148,9 @@ def plot_synthetic(frame: pd.DataFrame, path: Path) -> None:
         if rate < 0.01:
             for name, values in REFERENCE.items():
                 ax.loglog(BUDGETS, values, linestyle=":", marker="x", label=f"reference {name}")
-        ax.set(title=f"{rate:.1%} positives, 100k pairs", xlabel="labels", ylabel="MAE of F1")
+        ax.set(title=f"{rate:.1%} positives", xlabel="labels", ylabel="MAE of F1")
+        ax.set_xticks(BUDGETS, labels=[str(b) for b in BUDGETS], minor=False)
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.legend(fontsize="small")
     figure.savefig(path, dpi=120)
 
@@ -238,6 +241,7 @@ def main() -> None:
     command = "python benchmarks/oasis.py" + (" --quick" if args.quick else "")
     start = time.perf_counter()
     frame = synthetic(reps, n_pairs, args.jobs)
+    frame.to_csv(RESULTS / "oasis.runs.csv", index=False)
     table = synthetic_table(frame)
     print(table)
     plot_synthetic(frame, RESULTS / "oasis.png")
@@ -259,8 +263,8 @@ def main() -> None:
             real_table,
         ]
         if figure is not None:
-            figure.savefig(RESULTS / "oasis_amazon_google.png", dpi=120)
-            sections.append("\n![amazon_google](oasis_amazon_google.png)\n")
+            figure.savefig(RESULTS / "oasis.amazon_google.png", dpi=120)
+            sections.append("\n![amazon_google](oasis.amazon_google.png)\n")
     else:
         print(
             f"datasets folder {args.datasets} not found: skipping the real test splits "

@@ -34,10 +34,9 @@ def check_table(df: pd.DataFrame, id_column: str, where: str, columns: Sequence[
             f"{where}: id column {id_column!r} is missing at row positions "
             f"{np.flatnonzero(ids.isna().to_numpy())[:5].tolist()}; every record needs an id"
         )
-    empty = [c for c in columns if df[c].isna().all()]
-    if empty:
+    if columns and all(df[c].isna().all() for c in columns):
         raise ValueError(
-            f"{where}: column(s) {empty} hold no values (all missing); "
+            f"{where}: column(s) {list(columns)} hold no values (all missing); "
             "block on columns that are filled in for at least some records"
         )
     dup = ids[ids.duplicated()]

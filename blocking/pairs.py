@@ -13,7 +13,9 @@ def attribute_names(pairs: pd.DataFrame, where: str = "pairs") -> list[str]:
     Raises a ValueError naming the offending columns when the table is not in the pair layout.
     """
     if not isinstance(pairs, pd.DataFrame):
-        raise TypeError(f"{where}: expected a pandas DataFrame of record pairs, got {type(pairs).__name__}")
+        raise TypeError(
+            f"{where}: expected a pandas DataFrame of record pairs, got {type(pairs).__name__}"
+        )
     left = [c[len(LEFT):] for c in pairs.columns if isinstance(c, str) and c.startswith(LEFT)]
     right = {c[len(RIGHT):] for c in pairs.columns if isinstance(c, str) and c.startswith(RIGHT)}
     if not left and not right:

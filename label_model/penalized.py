@@ -72,19 +72,27 @@ class PenalizedLabelModel(LabelModel):
 
     def save(self, destination: str) -> None:
         """Pickle the model (without the cached buckets of the last pool)."""
-        cache, self._bucket_cache = getattr(self, "_bucket_cache", None), None
+        caches = getattr(self, "_bucket_cache", None), getattr(self, "_stats_cache", None)
+        self._bucket_cache = self._stats_cache = None
         try:
             super().save(destination)
         finally:
-            self._bucket_cache = cache
+            self._bucket_cache, self._stats_cache = caches
 
     def _set_statistics(self, L: np.ndarray) -> None:
-        """Overlap matrix O and coverage, computed once per bucket instead of once per row."""
+        """Overlap matrix O and coverage, computed once per bucket instead of once per row
+        (and once per pool: a refit on the same L reuses them)."""
         _, unique, counts = self._buckets(L)
-        U = self.groups_.indicators(unique).astype(np.float64)
-        self.d = U.shape[1]
-        self.O = torch.from_numpy((U.T * counts) @ U / self.n).float().to(self.config.device)
-        self.coverage = counts @ (unique != -1) / self.n
+        key = (self._bucket_cache[0], tuple(self.groups_.groups))
+        cached = getattr(self, "_stats_cache", None)
+        if cached is None or cached[0] != key:
+            U = self.groups_.indicators(unique).astype(np.float64)
+            overlaps = torch.from_numpy((U.T * counts) @ U / self.n).float()
+            cached = (key, overlaps, counts @ (unique != -1) / self.n)
+            self._stats_cache = cached
+        self.O = cached[1].to(self.config.device)
+        self.coverage = cached[2]
+        self.d = self.O.shape[0]
 
     def _build_mask(self) -> None:
         self.mask = torch.from_numpy(self.groups_.block_mask())

@@ -222,28 +222,36 @@ class TokenSets:
         self.left_size, self.right_size = size[self._rows_a], size[self._rows_b]
         self.missing = (self.left_size == 0) | (self.right_size == 0)
         self._intersection: np.ndarray | None = None
+        self._shared: sp.csr_matrix | None = None
+        self._pos_a, self._distinct_a = pd.factorize(rows_a)
+        self._pos_b, self._distinct_b = pd.factorize(rows_b)
+        cells = len(self._distinct_a) * len(self._distinct_b)
+        # Few distinct values in many pairs: all their overlaps are one sparse matrix product
+        # (a dense distinct-left x distinct-right table) read at each pair. Otherwise the rows
+        # of each pair are gathered and multiplied element-wise, once for all metrics.
+        self._use_gram = cells <= min(_MAX_GRAM_CELLS, _GRAM_CELLS_PER_PAIR * len(rows_a))
 
-    def _paired_dot(self, left: sp.csr_matrix, right: sp.csr_matrix) -> np.ndarray:
-        """Per pair, the dot product of its left row of `left` and right row of `right`.
+    def _gram(self, matrix: sp.csr_matrix) -> np.ndarray:
+        """Per pair, the dot product of its two rows of `matrix`, via the distinct values."""
+        gram = (matrix[self._distinct_a] @ matrix[self._distinct_b].T).toarray()
+        return gram[self._pos_a, self._pos_b]
 
-        When few distinct values meet in many pairs, all their dot products are one sparse
-        matrix product (a dense distinct-left x distinct-right table) read at each pair;
-        otherwise the rows are gathered per pair and multiplied element-wise.
-        """
-        pos_a, rows_a = pd.factorize(self._rows_a)
-        pos_b, rows_b = pd.factorize(self._rows_b)
-        cells = len(rows_a) * len(rows_b)
-        if cells <= min(_MAX_GRAM_CELLS, _GRAM_CELLS_PER_PAIR * len(pos_a)):
-            gram = (left[rows_a] @ right[rows_b].T).toarray()
-            return gram[pos_a, pos_b]
-        return _rowsum(left[self._rows_a].multiply(right[self._rows_b]))
+    def _shared_tokens(self) -> sp.csr_matrix:
+        """Per pair, the tokens both sides contain, valued count_left * count_right."""
+        if self._shared is None:
+            left, right = self._table[self._rows_a], self._table[self._rows_b]
+            self._shared = sp.csr_matrix(left.multiply(right))
+        return self._shared
 
     def intersection(self) -> np.ndarray:
         """Number of distinct tokens the two sides share, per pair (computed once)."""
         if self._intersection is None:
-            binary = self._table.copy()
-            binary.data[:] = 1.0
-            self._intersection = self._paired_dot(binary, binary)
+            if self._use_gram:
+                binary = self._table.copy()
+                binary.data[:] = 1.0
+                self._intersection = self._gram(binary)
+            else:
+                self._intersection = np.diff(self._shared_tokens().indptr).astype(np.float64)
         return self._intersection
 
     def jaccard(self) -> np.ndarray:
@@ -263,7 +271,15 @@ class TokenSets:
         weighted = self._table.copy()
         weighted.data *= self.idf[weighted.indices]
         norm = np.sqrt(_rowsum(weighted.multiply(weighted)))
-        dot = self._paired_dot(weighted, weighted)
+        if self._use_gram:
+            dot = self._gram(weighted)
+        else:
+            shared = self._shared_tokens()
+            dot = np.bincount(
+                np.repeat(np.arange(shared.shape[0]), np.diff(shared.indptr)),
+                weights=shared.data * self.idf[shared.indices] ** 2,
+                minlength=shared.shape[0],
+            )
         with np.errstate(invalid="ignore", divide="ignore"):
             out = dot / (norm[self._rows_a] * norm[self._rows_b])
         out[self.missing] = np.nan

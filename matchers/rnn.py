@@ -212,7 +212,6 @@ class RNNMatcher(BaseEstimator):
         w_t = torch.from_numpy((w / w.mean()).astype(np.float32))
         best, best_state, stale = -np.inf, None, 0
         self.history_ = []
-        self.best_epoch_ = epochs  # the last epoch, unless validation picks another
         start = time.perf_counter()
         with _progress(self.progress) as bar:
             task = bar.add_task("RNNMatcher", total=epochs, status="")

@@ -1,9 +1,9 @@
 """Blocking benchmark: pair completeness, candidates per record and time of the blockers.
 
 DBLP-ACM and Abt-Buy (full tables, known matches = label-1 pairs of train/valid/test),
-synthetic dirty person records and FEBRL. Writes benchmarks/results/blocking.md and .png.
+synthetic dirty person records and FEBRL. Writes benchmarks/results/blocking_quality.md and .png.
 
-    .venv/bin/python benchmarks/blocking.py [--datasets ../shared/datasets] [--quick] [--scale N]
+    .venv/bin/python benchmarks/blocking_quality.py [--datasets ../shared/datasets] [--quick] [--scale N]
 """
 
 from __future__ import annotations
@@ -247,7 +247,7 @@ def main() -> None:
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(out / "blocking.png", dpi=120)
+    fig.savefig(out / "blocking_quality.png", dpi=120)
     recall_table = [
         "| data | " + " | ".join(f"k={k}" for k in ks) + " |",
         "|---|" + "---|" * len(ks),
@@ -257,7 +257,7 @@ def main() -> None:
         for label, values in curves.items()
     ]
     runs = "1 run" if repeats == 1 else f"best of {repeats} runs"
-    command = "python benchmarks/blocking.py " + " ".join(sys.argv[1:])
+    command = "python benchmarks/blocking_quality.py " + " ".join(sys.argv[1:])
     text = "\n".join(
         [
             "# Blocking benchmark",
@@ -273,12 +273,12 @@ def main() -> None:
             "",
             *recall_table,
             "",
-            "![recall at k](blocking.png)",
+            "![recall at k](blocking_quality.png)",
             "",
         ]
     )
-    (out / "blocking.md").write_text(text, encoding="utf-8")
-    print(f"wrote {out / 'blocking.md'} and {out / 'blocking.png'}")
+    (out / "blocking_quality.md").write_text(text, encoding="utf-8")
+    print(f"wrote {out / 'blocking_quality.md'} and {out / 'blocking_quality.png'}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,345 @@
+"""Scale benchmark: de-duplicate a million synthetic FEBRL-style person records end to end.
+
+Stages, each timed with its peak resident memory: generate records (blocking.make_dirty_records),
+block (blocking.large_person_blocker), apply the FEBRL LFs (examples/lfs/febrl.py) to every
+candidate pair in chunks, fit the label model (PenalizedLabelModel) on all votes, run the active
+loop (ActiveLoop + SimulatedOracle) on a sampled pool, and score every candidate pair with the
+loop's final matcher in chunks. `--dask` runs blocking, LFs and scoring on a dask.distributed
+LocalCluster (or on `--scheduler tcp://host:8786`). Writes benchmarks/results/scale.md.
+
+    .venv/bin/python benchmarks/scale.py [--records 1000000] [--dask] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import platform
+import resource
+import sys
+import time
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from blocking import join_pairs, large_person_blocker, make_dirty_records  # noqa: E402
+from blocking.distributed import DistributedBlocker, map_candidates  # noqa: E402
+from blocking.quality import pairs_in  # noqa: E402
+from labeling_functions import apply_lfs, load_lfs  # noqa: E402
+from matchers.distributed import score_candidates  # noqa: E402
+
+RECORDS_PER_ENTITY = 1.8  # make_dirty_records' default: 40% of entities get 1-3 duplicates
+MB = 1024 * 1024
+
+
+# ---- memory: peak resident set per stage, from /proc (Linux) without psutil -----------------
+def reset_peak() -> None:
+    """Reset this process's peak RSS (VmHWM) so the next reading is the stage's own peak."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass  # not Linux or not allowed: the peak stays the whole run's peak so far
+
+
+def peak_mb() -> float:
+    """Peak RSS in MB since the last reset_peak (VmHWM), else since the process started."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _worker_reset() -> None:
+    reset_peak()
+
+
+def _worker_peak() -> float:
+    return peak_mb()
+
+
+class Stages:
+    """Wall time and peak memory (this process + the Dask workers) of each named stage."""
+
+    def __init__(self, client=None):
+        self.client = client
+        self.rows: list[dict] = []
+
+    def run(self, name: str, fn, *args, **kwargs):
+        gc.collect()
+        reset_peak()
+        if self.client is not None:
+            self.client.run(_worker_reset)
+        start = time.perf_counter()
+        out = fn(*args, **kwargs)
+        seconds = time.perf_counter() - start
+        workers = 0.0
+        if self.client is not None:
+            workers = float(sum(self.client.run(_worker_peak).values()))
+        self.rows.append(
+            {"stage": name, "seconds": seconds, "peak_mb": peak_mb(), "workers_mb": workers}
+        )
+        print(
+            f"{name:<28} {seconds:8.1f} s  peak {peak_mb():8.0f} MB  workers {workers:6.0f} MB",
+            flush=True,
+        )
+        return out
+
+
+# ---- stages ----------------------------------------------------------------------------------
+def generate(n_records: int, seed: int):
+    n_entities = max(10, round(n_records / RECORDS_PER_ENTITY))
+    return make_dirty_records(n_entities=n_entities, seed=seed)
+
+
+def block(records: pd.DataFrame, client) -> pd.DataFrame:
+    blocker = large_person_blocker()
+    if client is not None:
+        blocker = DistributedBlocker(blocker, client=client)
+    return blocker.block(records)
+
+
+def _votes(lfs, pairs: pd.DataFrame) -> np.ndarray:
+    return apply_lfs(lfs, pairs, engine="pandas", progress=False).astype(np.int8)
+
+
+def _gold(matches: pd.DataFrame, pairs: pd.DataFrame) -> np.ndarray:
+    return pairs_in(pairs[["ltable_id", "rtable_id"]], matches, dedup=True).astype(np.int8)
+
+
+def label(lfs, candidates, records, matches, client, chunk: int) -> tuple[np.ndarray, np.ndarray]:
+    """LF votes (int8) and the hidden gold label of every candidate, chunk by chunk."""
+    L = map_candidates(partial(_votes, lfs), candidates, records, client=client, chunk_rows=chunk)
+    gold = _gold(matches, candidates)
+    return L, gold
+
+
+def fit_label_model(L: np.ndarray, seed: int):
+    from label_model import PenalizedLabelModel
+
+    lm = PenalizedLabelModel(cardinality=2, seed=seed).fit(L, n_epochs=100)
+    return lm, lm.predict_proba(L)[:, 1]
+
+
+def active_loop(candidates, records, L, gold, pool: int, budget: int, batch: int, seed: int):
+    from active import ActiveLoop, SimulatedOracle
+    from matchers import SimilarityMatcher
+
+    rng = np.random.default_rng(seed)
+    rows = np.sort(rng.choice(len(candidates), size=min(pool, len(candidates)), replace=False))
+    pairs = join_pairs(candidates.iloc[rows], records)
+    loop = ActiveLoop(
+        pairs,
+        lfs=LFS,
+        oracle=SimulatedOracle(gold[rows]),
+        selector="hybrid",
+        matcher=SimilarityMatcher(seed=seed, max_iter=100),
+        batch_size=batch,
+        L=L[rows],
+        gold=gold[rows],
+        seed=seed,
+    )
+    history = loop.run(budget=budget)
+    return loop, history
+
+
+def score(loop, candidates, records, client, chunk: int) -> np.ndarray:
+    return score_candidates(loop.matcher, candidates, records, client=client, chunk_rows=chunk)
+
+
+def f1(pred: np.ndarray, gold: np.ndarray) -> tuple[float, float, float]:
+    tp = float(np.sum(pred & (gold == 1)))
+    precision = tp / max(pred.sum(), 1)
+    recall = tp / max((gold == 1).sum(), 1)
+    return precision, recall, 2 * precision * recall / max(precision + recall, 1e-12)
+
+
+# ---- main --------------------------------------------------------------------------------------
+def start_client(args):
+    from distributed import Client, LocalCluster
+
+    if args.scheduler:
+        return Client(args.scheduler), None
+    cluster = LocalCluster(
+        n_workers=args.workers,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        memory_limit=None,
+    )
+    return Client(cluster), cluster
+
+
+def share_lfs_by_value(lfs) -> None:
+    """Let workers unpickle LFs written in the (not importable) LF file: send its code along."""
+    import cloudpickle
+
+    modules = {getattr(getattr(lf, "f", None), "__module__", None) for lf in lfs}
+    modules |= {getattr(lf, "__module__", None) for lf in lfs}
+    for name in modules:
+        if name and name.startswith("_riskweasul_lfs_") and name in sys.modules:
+            cloudpickle.register_pickle_by_value(sys.modules[name])
+
+
+LFS: list = []
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=1_000_000, help="about this many records")
+    parser.add_argument("--quick", action="store_true", help="50,000 records, small loop")
+    parser.add_argument("--dask", action="store_true", help="blocking/LFs/scoring on Dask")
+    parser.add_argument("--scheduler", default=None, help="a Dask scheduler address to use")
+    parser.add_argument("--workers", type=int, default=2, help="LocalCluster worker processes")
+    parser.add_argument("--chunk", type=int, default=250_000, help="candidate pairs per chunk")
+    parser.add_argument("--pool", type=int, default=5000, help="active-loop pool size")
+    parser.add_argument("--budget", type=int, default=100, help="oracle answers in the loop")
+    parser.add_argument("--batch", type=int, default=20, help="pairs asked per loop round")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--lfs", default=str(ROOT / "examples" / "lfs" / "febrl.py"))
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "scale.md"))
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.records, args.pool, args.budget = 50_000, 2000, 40
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    LFS[:] = load_lfs(args.lfs)
+    client = cluster = None
+    if args.dask or args.scheduler:
+        client, cluster = start_client(args)
+        share_lfs_by_value(LFS)
+    stages = Stages(client)
+    t0 = time.perf_counter()
+    try:
+        records, matches = stages.run("generate records", generate, args.records, args.seed)
+        candidates = stages.run("blocking", block, records, client)
+        L, gold = stages.run(
+            "LF application", label, LFS, candidates, records, matches, client, args.chunk
+        )
+        lm, lm_proba = stages.run("label model fit + predict", fit_label_model, L, args.seed)
+        loop, history = stages.run(
+            "active loop (pool)",
+            active_loop,
+            candidates,
+            records,
+            L,
+            gold,
+            args.pool,
+            args.budget,
+            args.batch,
+            args.seed,
+        )
+        proba = stages.run(
+            "score all candidates", score, loop, candidates, records, client, args.chunk
+        )
+    finally:
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+    total = time.perf_counter() - t0
+    pred = proba >= loop.threshold
+    blocked_recall = float(gold.sum()) / max(len(matches), 1)
+    p, r, f = f1(pred, gold)
+    lp, lr, lf1 = f1(lm_proba >= 0.5, gold)
+    overall_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    write_report(
+        args,
+        records,
+        matches,
+        candidates,
+        L,
+        history,
+        stages.rows,
+        total,
+        overall_peak,
+        blocked_recall,
+        (p, r, f),
+        (lp, lr, lf1),
+        loop.threshold,
+    )
+    return 0
+
+
+def write_report(
+    args,
+    records,
+    matches,
+    candidates,
+    L,
+    history,
+    rows,
+    total,
+    overall_peak,
+    blocked_recall,
+    matcher_prf,
+    lm_prf,
+    threshold,
+) -> None:
+    mode = (
+        f"Dask ({args.scheduler or f'LocalCluster, {args.workers} worker processes'})"
+        if (args.dask or args.scheduler)
+        else "single process"
+    )
+    cmd = "python benchmarks/scale.py " + " ".join(sys.argv[1:])
+    workers_col = any(r["workers_mb"] for r in rows)
+    lines = [
+        f"## {len(records):,} records, {mode}",
+        "",
+        f"Command: `{cmd}`, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, "
+        "shared busy 2-core machine (other jobs running; timings are noisy).",
+        "",
+        f"- records: {len(records):,} ({len(matches):,} true matching pairs); candidates after "
+        f"blocking: {len(candidates):,} (pair completeness {blocked_recall:.4f}); "
+        f"L: {L.shape[0]:,} x {L.shape[1]} int8",
+        f"- active loop: pool {args.pool:,} sampled candidates, budget {args.budget}, batch "
+        f"{args.batch}, {len(history)} rounds, SimilarityMatcher, threshold {threshold:.3f}",
+        f"- all candidates scored by the final matcher: precision {matcher_prf[0]:.4f}, "
+        f"recall {matcher_prf[1]:.4f}, F1 {matcher_prf[2]:.4f} (label model alone at 0.5: "
+        f"F1 {lm_prf[2]:.4f})",
+        f"- whole run: {total / 60:.1f} min; peak RSS of the main process over the whole run: "
+        f"{overall_peak / 1024:.2f} GB",
+        "",
+        "| stage | seconds | peak RSS main (MB) |"
+        + (" peak RSS workers, sum (MB) |" if workers_col else ""),
+        "|---|---|---|" + ("---|" if workers_col else ""),
+    ]
+    for r in rows:
+        line = f"| {r['stage']} | {r['seconds']:.1f} | {r['peak_mb']:,.0f} |"
+        if workers_col:
+            line += f" {r['workers_mb']:,.0f} |"
+        lines.append(line)
+    lines.append(
+        f"| **total** | **{total:.1f}** | {overall_peak:,.0f} (whole run) |"
+        + (" |" if workers_col else "")
+    )
+    text = "\n".join(lines) + "\n\n"
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not out.exists():
+        out.write_text(
+            "# Scale benchmark: a million-record de-duplication\n\n"
+            "Synthetic FEBRL-style records (blocking.make_dirty_records), "
+            "blocking.large_person_blocker, the LFs of examples/lfs/febrl.py, "
+            "PenalizedLabelModel, ActiveLoop with a SimulatedOracle on a sampled pool, and "
+            "scoring of every candidate pair in chunks. Peak RSS is read per stage from "
+            "/proc/self/status (VmHWM, reset between stages).\n\n"
+        )
+    with out.open("a") as fh:
+        fh.write(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
