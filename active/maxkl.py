@@ -41,14 +41,14 @@ class BucketSelector(Selector):
     score order, a second pair from a bucket only once every available bucket has given one."""
 
     @abstractmethod
-    def bucket_scores(self, state: PoolState, ids: np.ndarray, k: int) -> np.ndarray:
-        """(k,) score per bucket; higher is asked first."""
+    def bucket_scores(self, state: PoolState, ids: np.ndarray, unique: np.ndarray) -> np.ndarray:
+        """(k,) score per bucket (rows of `unique`); higher is asked first."""
 
     def select(self, state: PoolState, n: int) -> np.ndarray:
         n = _check_n(n)
         ids, unique, _ = bucket_ids(state.L)
         k = unique.shape[0]
-        scores = self.bucket_scores(state, ids, k)
+        scores = self.bucket_scores(state, ids, unique)
         free = state.unlabeled()
         if n == 0 or free.size == 0:
             self.diagnostics = {"buckets": [], "scores": []}
@@ -88,7 +88,8 @@ class MaxKLSelector(BucketSelector):
             raise ValueError(f"prior_weight must be >= 0, got {prior_weight!r}")
         self.prior_weight = float(prior_weight)
 
-    def bucket_scores(self, state: PoolState, ids: np.ndarray, k: int) -> np.ndarray:
+    def bucket_scores(self, state: PoolState, ids: np.ndarray, unique: np.ndarray) -> np.ndarray:
+        k = unique.shape[0]
         proba = _require_proba(state, "lm_proba")
         initial = proba if state.lm_proba_initial is None else _require_proba(
             state, "lm_proba_initial"
@@ -105,7 +106,11 @@ class MaxKLSelector(BucketSelector):
             q = np.where(
                 n_expert > 0, (n_match + pseudo * q) / np.maximum(n_expert + pseudo, 1e-12), q
             )
-        return bernoulli_kl(p, q)
+        kl = bernoulli_kl(p, q)
+        # where no LF fires P(y | L) is the class prior, which no expert label can move:
+        # ask there only when nothing else is left
+        kl[(unique == -1).all(axis=1)] = -np.inf
+        return kl
 
 
 class RandomBucketSelector(BucketSelector):
@@ -113,8 +118,8 @@ class RandomBucketSelector(BucketSelector):
 
     name = "random_bucket"
 
-    def bucket_scores(self, state: PoolState, ids: np.ndarray, k: int) -> np.ndarray:
-        return self.rng.random(k)
+    def bucket_scores(self, state: PoolState, ids: np.ndarray, unique: np.ndarray) -> np.ndarray:
+        return self.rng.random(unique.shape[0])
 
 
 class MarginSelector(Selector):

@@ -15,6 +15,14 @@ def _figure(figsize=(6.4, 4.0)):
     return figure, figure.add_subplot()
 
 
+def _legend(ax, **kwargs) -> None:
+    """A legend when something was drawn; without gold labels there is nothing to compare."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(**kwargs)
+    else:
+        ax.text(0.5, 0.5, "no gold labels given", ha="center", transform=ax.transAxes)
+
+
 def plot_learning_curve(history: pd.DataFrame, path: str | Path) -> Path:
     """F1 of the matcher (pool and held-out) and of the label model against expert labels."""
     figure, ax = _figure()
@@ -24,7 +32,7 @@ def plot_learning_curve(history: pd.DataFrame, path: str | Path) -> Path:
             ax.plot(history["n_labels"], history[column], marker="o", label=label)
     ax.set(xlabel="expert labels", ylabel="F1", ylim=(0, 1.02), title="learning curve")
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize="small")
+    _legend(ax, loc="lower right", fontsize="small")
     figure.savefig(path, dpi=120)
     return Path(path)
 
@@ -43,7 +51,7 @@ def plot_models(history: pd.DataFrame, path: str | Path) -> Path:
     ax.set(xlabel="expert labels", ylabel="score on the pool", ylim=(0, 1.02),
            title="label model vs matcher")
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize="small", ncol=2)
+    _legend(ax, loc="lower right", fontsize="small", ncol=2)
     figure.savefig(path, dpi=120)
     return Path(path)
 

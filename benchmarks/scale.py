@@ -58,6 +58,12 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def cpu_seconds() -> float:
+    """User + system CPU time of this process (the machine is shared: wall time is noisy)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _worker_reset() -> None:
     reset_peak()
 
@@ -78,14 +84,20 @@ class Stages:
         reset_peak()
         if self.client is not None:
             self.client.run(_worker_reset)
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), cpu_seconds()
         out = fn(*args, **kwargs)
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu_start
         workers = 0.0
         if self.client is not None:
             workers = float(sum(self.client.run(_worker_peak).values()))
         self.rows.append(
-            {"stage": name, "seconds": seconds, "peak_mb": peak_mb(), "workers_mb": workers}
+            {
+                "stage": name,
+                "seconds": seconds,
+                "cpu": cpu,
+                "peak_mb": peak_mb(),
+                "workers_mb": workers,
+            }
         )
         print(
             f"{name:<28} {seconds:8.1f} s  peak {peak_mb():8.0f} MB  workers {workers:6.0f} MB",
@@ -212,8 +224,10 @@ def main(argv: list[str] | None = None) -> int:
         args.records, args.pool, args.budget = 50_000, 2000, 40
 
     import torch
+    from threadpoolctl import threadpool_limits
 
     torch.set_num_threads(args.threads)
+    threadpool_limits(args.threads)  # OpenMP/BLAS: no oversubscription on the shared cores
     LFS[:] = load_lfs(args.lfs)
     client = cluster = None
     if args.dask or args.scheduler:
@@ -311,17 +325,18 @@ def write_report(
         f"- whole run: {total / 60:.1f} min; peak RSS of the main process over the whole run: "
         f"{overall_peak / 1024:.2f} GB",
         "",
-        "| stage | seconds | peak RSS main (MB) |"
+        "| stage | wall seconds | CPU seconds (main) | peak RSS main (MB) |"
         + (" peak RSS workers, sum (MB) |" if workers_col else ""),
-        "|---|---|---|" + ("---|" if workers_col else ""),
+        "|---|---|---|---|" + ("---|" if workers_col else ""),
     ]
     for r in rows:
-        line = f"| {r['stage']} | {r['seconds']:.1f} | {r['peak_mb']:,.0f} |"
+        line = f"| {r['stage']} | {r['seconds']:.1f} | {r['cpu']:.1f} | {r['peak_mb']:,.0f} |"
         if workers_col:
             line += f" {r['workers_mb']:,.0f} |"
         lines.append(line)
+    cpu_total = sum(r["cpu"] for r in rows)
     lines.append(
-        f"| **total** | **{total:.1f}** | {overall_peak:,.0f} (whole run) |"
+        f"| **total** | **{total:.1f}** | {cpu_total:.1f} | {overall_peak:,.0f} (whole run) |"
         + (" |" if workers_col else "")
     )
     text = "\n".join(lines) + "\n\n"

@@ -168,7 +168,10 @@ class PenalizedLabelModel(LabelModel):
         """Fit on L (n, m) in {-1, 0, 1} and expert labels {row: 0/1}; returns self.
 
         Snorkel's training options (n_epochs, lr, l2, optimizer, prec_init, seed, mu_eps, ...)
-        pass through `kwargs`. A refit warm-starts from the previous parameters.
+        pass through `kwargs`. A refit warm-starts from the previous parameters. The optimizer
+        defaults to Adam, not Snorkel's SGD: the penalty's gradient grows like 1/mu, and plain
+        SGD steps then oscillate (measured on YouTube spam: pool accuracy fell from 0.98 to
+        0.4-0.8 after 3 labels with SGD, stayed at 0.98-1.0 with Adam).
         """
         L = check_label_matrix(L, "L", min_lfs=MIN_LFS)
         labels = check_expert_labels(expert_labels, L.shape[0])
@@ -179,6 +182,7 @@ class PenalizedLabelModel(LabelModel):
         self.groups_ = VoteGroups(L.shape[1], self.cliques)
         previous = self.mu.detach().clone() if self._can_warm_start(L.shape[1]) else None
 
+        kwargs.setdefault("optimizer", "adam")
         if self.seed is None:
             kwargs.setdefault("seed", int(np.random.default_rng().integers(1_000_000)))
         kwargs.setdefault("seed", self.seed)

@@ -99,8 +99,10 @@ def test_bad_inputs_give_one_line_errors(tmp_path, capsys):
     predictions = tmp_path / "p.csv"
     pd.DataFrame({"ltable_id": [1], "rtable_id": [2], "prediction": [1], "score": [0.9]}).to_csv(
         predictions, index=False)
+    labels = tmp_path / "labels.csv"
+    labels.write_text("ltable_id,rtable_id,label\n1,2,1\n")
     assert main(["evaluate", "--predictions", str(predictions), "--oracle", "file", "--labels",
-                 str(predictions), "--store", str(junk)]) == 2
+                 str(labels), "--store", str(junk)]) == 2
     assert "not an SQLite database" in capsys.readouterr().err
     assert junk.read_bytes() == b"not sqlite" * 20
 

@@ -91,3 +91,11 @@ def test_seed_makes_selection_repeatable_and_bad_input_is_explained():
         MaxKLSelector().select(state, -1)
     with pytest.raises(ValueError, match="shape"):
         MarginSelector().select(PoolState(L=L, lm_proba=proba[:3]), 1)
+
+
+def test_maxkl_asks_where_no_lf_fires_only_when_nothing_else_is_left():
+    L = np.array([[-1, -1, -1]] * 3 + [[1, 1, 0]] * 2)
+    proba = np.array([0.5] * 3 + [0.9] * 2)
+    state = PoolState(L=L, lm_proba=proba, lm_proba_initial=proba)
+    chosen = MaxKLSelector(seed=0).select(state, 3)
+    assert set(chosen[:2].tolist()) == {3, 4} and chosen[2] in (0, 1, 2)
