@@ -303,7 +303,8 @@ class ActiveLoop:
         ids, unique, counts = bucket_ids(self.L)
         state = PoolState(L=self.L, expert_labels=labels, lm_proba=self.lm_proba,
                           lm_proba_initial=self.lm_proba_initial)
-        kl = MaxKLSelector(seed=0).bucket_scores(state, ids, unique.shape[0])
+        kl = MaxKLSelector(seed=0).bucket_scores(state, ids, unique)
+        kl[~np.isfinite(kl)] = np.nan  # the all-abstain bucket is never scored
         largest = np.argsort(-counts, kind="stable")[:top]
         names = bucket_keys(unique[largest])
         self._bucket_kl.extend(

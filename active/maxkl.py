@@ -38,7 +38,8 @@ def _check_n(n: int) -> int:
 
 class BucketSelector(Selector):
     """Ranks buckets by a score and spreads a batch over them: one pair from each bucket in
-    score order, a second pair from a bucket only once every available bucket has given one."""
+    score order, a second pair from a bucket only once every available bucket has given one.
+    Buckets scored -inf are used only when no other pair is left."""
 
     @abstractmethod
     def bucket_scores(self, state: PoolState, ids: np.ndarray, unique: np.ndarray) -> np.ndarray:
@@ -65,7 +66,9 @@ class BucketSelector(Selector):
         starts = np.searchsorted(sorted_rank, sorted_rank, side="left")
         within = np.empty(free.size, dtype=np.int64)
         within[by_bucket] = np.arange(free.size) - starts
-        chosen = free[np.lexsort((free_rank, within))[:n]]
+        # buckets scored -inf (nothing to learn there) come after every other bucket's pairs
+        last = np.isneginf(scores)[ids[free]]
+        chosen = free[np.lexsort((free_rank, within, last))[:n]]
         keys = bucket_keys(unique[ids[chosen]])
         self.diagnostics = {"buckets": keys, "scores": scores[ids[chosen]].tolist()}
         return chosen.astype(np.int64)
@@ -77,7 +80,8 @@ class MaxKLSelector(BucketSelector):
 
     `prior_weight` > 0 counts the rounded initial estimate as that many pseudo-labels in every
     bucket, so one unlucky label in a mixed bucket does not make the bucket look settled;
-    0 is the paper's rule (the plain mean of the bucket's expert labels).
+    0 is the paper's rule (the plain mean of the bucket's expert labels). Without
+    `state.lm_proba_initial` the current P(match) stands in for the initial one.
     """
 
     name = "maxkl"

@@ -142,8 +142,8 @@ class HybridSelector(Selector):
 
         n = min(int(n), state.unlabeled().size)
         ids, unique, _ = bucket_ids(state.L)
-        kl = self.maxkl.bucket_scores(state, ids, unique.shape[0])
-        has_free = np.bincount(ids[state.unlabeled()], minlength=kl.size) > 0
+        kl = self.maxkl.bucket_scores(state, ids, unique)
+        has_free = (np.bincount(ids[state.unlabeled()], minlength=kl.size) > 0) & np.isfinite(kl)
         n_hot = int(((kl > self.kl_threshold) & has_free).sum())
         n_kl = n if state.embeddings is None else min(n_hot, int(np.ceil(self.kl_share * n)))
         kl_picks = self.maxkl.select(state, n_kl) if n_kl else np.zeros(0, dtype=np.int64)

@@ -181,15 +181,14 @@ def _matcher_scores(folder: Path) -> tuple[np.ndarray, np.ndarray, str]:
     test = pd.read_csv(folder / "pairs" / "test.csv")
     try:
         from matchers import SimilarityMatcher
-
-        matcher = SimilarityMatcher(seed=0).fit(train, train["label"].to_numpy())
-        return matcher.predict_proba(test), test["label"].to_numpy(), "SimilarityMatcher"
     except ImportError:
         from sklearn.linear_model import LogisticRegression
 
         model = LogisticRegression(max_iter=1000).fit(_features(train), train["label"])
         scores = model.predict_proba(_features(test))[:, 1]
         return scores, test["label"].to_numpy(), "logistic regression on similarity features"
+    matcher = SimilarityMatcher(seed=0).fit(train, train["label"].to_numpy())
+    return matcher.predict_proba(test), test["label"].to_numpy(), "SimilarityMatcher"
 
 
 def real(datasets: Path, reps: int, budgets: list[int]) -> tuple[str, Figure | None]:
