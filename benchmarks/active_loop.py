@@ -139,7 +139,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=10)
     parser.add_argument("--quick", action="store_true", help="fodors_zagats, budget 30")
     parser.add_argument("--out", default=str(RESULTS / "active_loop.md"))
+    parser.add_argument("--from-jsonl", help="only summarise the histories of an earlier run")
     args = parser.parse_args(argv)
+    if args.from_jsonl:
+        runs = pd.read_json(args.from_jsonl, lines=True)
+        names = list(dict.fromkeys(runs["dataset"]))
+        seeds = sorted(runs["seed"].unique().tolist())
+        write_report(runs, args, names, seeds, None, argv)
+        return 0
     datasets = Path(args.datasets)
     if not datasets.is_dir():
         print(f"data folder {datasets} not found; pass --datasets PATH (see "
@@ -153,7 +160,6 @@ def main(argv: list[str] | None = None) -> int:
     names = args.names.split(",")
     configs = args.configs.split(",")
     seeds = [int(s) for s in args.seeds.split(",")]
-    checkpoints = sorted({n for n in (0, 50, 100, 200) if n <= args.budget} | {args.budget})
     raw = Path(args.out).with_suffix(".jsonl")
     raw.parent.mkdir(parents=True, exist_ok=True)
     histories = []
@@ -172,13 +178,21 @@ def main(argv: list[str] | None = None) -> int:
                           f"{h['eval_f1'].iloc[-1]:.3f} after {h['n_labels'].iloc[-1]} labels "
                           f"({h['wall'].iloc[0]:.0f} s)", flush=True)
     runs = pd.concat(histories, ignore_index=True)
+    write_report(runs, args, names, seeds, time.perf_counter() - started, argv)
+    return 0
+
+
+def write_report(runs: pd.DataFrame, args, names, seeds, wall: float | None, argv) -> None:
+    """The markdown table, per-stage timings and a plot of the learning curves."""
+    checkpoints = sorted({n for n in (0, 50, 100, 200) if n <= args.budget} | {args.budget})
     table = summarise(runs, checkpoints)
+    ran = "" if wall is None else f"; wall {wall:.0f} s"
     lines = [
         "# Active loop: selector ablation",
         "",
         f"Command: `.venv/bin/python benchmarks/active_loop.py {' '.join(argv or sys.argv[1:])}`"
-        f"  \nDate: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; wall "
-        f"{time.perf_counter() - started:.0f} s on the shared 2-core machine (other jobs running).",
+        f"  \nDate: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC{ran} on the shared 2-core machine "
+        "(other jobs running).",
         "",
         f"Data sets: {', '.join(names)}; seeds {seeds}; budget {args.budget}; batch "
         f"{args.batch}. Pool = train split (gold behind a SimulatedOracle), F1 on the test "
@@ -201,7 +215,6 @@ def main(argv: list[str] | None = None) -> int:
     Path(args.out).write_text("\n".join(lines))
     _plot(runs, Path(args.out).with_suffix(".png"))
     print("\n".join(lines))
-    return 0
 
 
 def _plot(runs: pd.DataFrame, path: Path) -> None:

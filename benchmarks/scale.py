@@ -59,7 +59,8 @@ def peak_mb() -> float:
 
 
 def cpu_seconds() -> float:
-    """User + system CPU time of this process (the machine is shared: wall time is noisy)."""
+    """User + system CPU time of this process (the machine is shared: wall time is noisy);
+    the Stages table adds the Dask workers' CPU time to the main process's."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
 
@@ -82,14 +83,18 @@ class Stages:
     def run(self, name: str, fn, *args, **kwargs):
         gc.collect()
         reset_peak()
+        workers_cpu = {}
         if self.client is not None:
             self.client.run(_worker_reset)
+            workers_cpu = self.client.run(cpu_seconds)
         start, cpu_start = time.perf_counter(), cpu_seconds()
         out = fn(*args, **kwargs)
         seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu_start
         workers = 0.0
         if self.client is not None:
             workers = float(sum(self.client.run(_worker_peak).values()))
+            after = self.client.run(cpu_seconds)
+            cpu += sum(after[w] - workers_cpu.get(w, 0.0) for w in after)
         self.rows.append(
             {
                 "stage": name,
@@ -184,7 +189,7 @@ def start_client(args):
         n_workers=args.workers,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        dashboard_address=":0",
         memory_limit=None,
     )
     return Client(cluster), cluster
@@ -325,7 +330,7 @@ def write_report(
         f"- whole run: {total / 60:.1f} min; peak RSS of the main process over the whole run: "
         f"{overall_peak / 1024:.2f} GB",
         "",
-        "| stage | wall seconds | CPU seconds (main) | peak RSS main (MB) |"
+        "| stage | wall seconds | CPU seconds (main + workers) | peak RSS main (MB) |"
         + (" peak RSS workers, sum (MB) |" if workers_col else ""),
         "|---|---|---|---|" + ("---|" if workers_col else ""),
     ]

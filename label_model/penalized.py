@@ -86,9 +86,11 @@ class PenalizedLabelModel(LabelModel):
         key = (self._bucket_cache[0], tuple(self.groups_.groups))
         cached = getattr(self, "_stats_cache", None)
         if cached is None or cached[0] != key:
-            U = self.groups_.indicators(unique).astype(np.float64)
-            overlaps = torch.from_numpy((U.T * counts) @ U / self.n).float()
-            cached = (key, overlaps, counts @ (unique != -1) / self.n)
+            U = self.groups_.indicators(unique)
+            # float32 BLAS: the counts are integers, exact in float32 up to 2**24 rows per cell
+            overlaps = torch.from_numpy(U.T @ (U * counts[:, None].astype(np.float32)) / self.n)
+            coverage = ((unique != -1) * counts[:, None]).sum(axis=0) / self.n
+            cached = (key, overlaps.float(), coverage)
             self._stats_cache = cached
         self.O = cached[1].to(self.config.device)
         self.coverage = cached[2]

@@ -47,7 +47,8 @@ class RNNMatcher(BaseEstimator):
     weights for `warm_epochs` epochs, which is what an active-learning loop needs each round.
     Token vectors: character n-gram hashing (trained with the model, so unseen tokens such as
     model numbers get vectors), with frozen GloVe vectors concatenated when `embedding="glove"`
-    ("auto" uses the measured default, see benchmarks/results/matchers.md).
+    ("auto" = "hash": as good as GloVe on dblp_acm and amazon_google, without the extra
+    dependency; see benchmarks/results/matchers.md).
     """
 
     def __init__(

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from labeling_functions.similarity import attribute_kinds, similarity_features
 from risk.distributions import portfolio, value_at_risk
 from risk.rules import CLASS_NAMES, Rule, activations, lf_rules, mine_rules
 
@@ -16,12 +17,6 @@ __all__ = ["RiskModel"]
 DEFAULT_LF_PRECISION = 0.8
 """An LF rule's prior precision when neither labelled support nor the label model's estimate
 is available."""
-
-
-def _default_featurizer(pairs: pd.DataFrame) -> pd.DataFrame:
-    from labeling_functions.similarity import similarity_features
-
-    return similarity_features(pairs)
 
 
 def _check_proba(proba, n: int, where: str) -> np.ndarray:
@@ -91,7 +86,11 @@ class RiskModel:
         if not isinstance(pairs, pd.DataFrame):
             raise TypeError(f"pairs must be a pandas DataFrame of record pairs, got "
                             f"{type(pairs).__name__}")
-        return (self.featurizer or _default_featurizer)(pairs)
+        if self.featurizer is not None:
+            return self.featurizer(pairs)
+        if not hasattr(self, "kinds_"):  # fixed by fit, so that risk() sees the same columns
+            self.kinds_ = attribute_kinds(pairs)
+        return similarity_features(pairs, list(self.kinds_), kinds=self.kinds_)
 
     def _votes(self, pairs, L, n: int, where: str, n_lfs: int | None) -> np.ndarray | None:
         if L is None and self.lfs:
@@ -133,6 +132,7 @@ class RiskModel:
         L = self._votes(pairs, L, n, "RiskModel.fit", None)
         self.n_lfs_ = 0 if L is None else L.shape[1]
         prec = self._check_precision(lf_precision)
+        self.__dict__.pop("kinds_", None)  # a refit infers the attribute kinds afresh
         F = self._features(pairs)
         min_support = self._support_count(n)
         rules = [] if L is None else lf_rules(L, self.lfs)

@@ -55,17 +55,17 @@ def test_run_with_file_oracle_writes_outputs_and_resumes(tmp_path, pool, capsys)
     config.write_text(f'left = "{table}"\nlfs = "{tmp_path / "lfs.py"}"\nblocking = "person"\n'
                       f'oracle = "file"\nlabels = "{labels}"\nmatcher = "fast"\n'
                       f'batch_size = 5\noutput = "{tmp_path / "out"}"\n')
-    assert main(["run", "--config", str(config), "--budget", "10"]) == 0
+    assert main(["run", "--config", str(config), "--budget", "5"]) == 0
     out = tmp_path / "out"
     for name in ("scored_pairs.csv", "matches.csv", "clusters.csv", "labels.csv",
                  "learning_curve.png", "label_model_vs_matcher.png", "bucket_kl.png"):
         assert (out / name).stat().st_size > 0, name
     scored = pd.read_csv(out / "scored_pairs.csv")
-    assert scored["score"].between(0, 1).all() and scored["expert_label"].notna().sum() == 10
+    assert scored["score"].between(0, 1).all() and scored["expert_label"].notna().sum() == 5
     clusters = pd.read_csv(out / "clusters.csv")
     assert set(clusters["record_id"]) <= set(records["id"])
-    assert main(["run", "--config", str(config), "--budget", "15"]) == 0  # resumes: 5 more
-    assert len(LabelStore(out / "labels.sqlite")) == 15
+    assert main(["run", "--config", str(config), "--budget", "10"]) == 0  # resumes: 5 more
+    assert len(LabelStore(out / "labels.sqlite")) == 10
 
 
 def test_evaluate_stores_answers_and_resumes(tmp_path, capsys):

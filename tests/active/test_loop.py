@@ -103,6 +103,7 @@ def test_clusters_split_unique_and_duplicate_records(first_run, pool):
 def test_calibrate_threshold():
     proba = np.array([0.1, 0.2, 0.3, 0.35, 0.4, 0.7, 0.8, 0.9, 0.95, 0.99, 0.32])
     labels = np.array([0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 0])
-    assert calibrate_threshold(proba, labels, min_labels=10) == pytest.approx(0.35)
+    assert calibrate_threshold(proba, labels, 10, 3) == pytest.approx(0.35)
     assert calibrate_threshold(proba, labels) == 0.5  # too few labels
+    assert calibrate_threshold(proba, labels, 10, 5) == 0.5  # too few non-matches
     assert calibrate_threshold(np.tile(proba, 3), np.tile(labels, 3)) == pytest.approx(0.35)

@@ -99,11 +99,14 @@ def pairs(records):
 
 @pytest.fixture(scope="module")
 def matchers(pairs):
+    from threadpoolctl import threadpool_limits
+
     y = pairs["label"].to_numpy()
-    similarity = SimilarityMatcher(seed=0, max_iter=15).fit(pairs, y)
-    rnn = RNNMatcher(
-        seed=0, epochs=1, hidden=8, mlp_hidden=8, hash_dim=8, n_buckets=512, batch_size=64
-    ).fit(pairs, y)
+    with threadpool_limits(1):  # OpenMP threads only slow tiny fits down on a busy machine
+        similarity = SimilarityMatcher(seed=0, max_iter=15).fit(pairs, y)
+        rnn = RNNMatcher(
+            seed=0, epochs=1, hidden=8, mlp_hidden=8, hash_dim=8, n_buckets=512, batch_size=64
+        ).fit(pairs, y)
     return {"similarity": similarity, "rnn": rnn}
 
 
@@ -183,17 +186,8 @@ def shuffled(pairs):
 )
 def test_apply_lfs_dask_engine_equals_pandas_with_an_unsorted_index(client, shuffled):
     expected = apply_lfs(LFS, shuffled, engine="pandas")
-    got = apply_lfs(LFS, shuffled, engine="dask", n_partitions=3)
-    np.testing.assert_array_equal(got, expected)
-
-
-def test_apply_lfs_dask_engine_equals_pandas_without_string_conversion(client, shuffled):
-    import dask
-
-    expected = apply_lfs(LFS, shuffled, engine="pandas")
     assert (expected != ABSTAIN).any(axis=0).all()  # every LF fires somewhere
-    with dask.config.set({"dataframe.convert-string": False}):
-        got = apply_lfs(LFS, shuffled, engine="dask", n_partitions=3)
+    got = apply_lfs(LFS, shuffled, engine="dask", n_partitions=3)
     np.testing.assert_array_equal(got, expected)
 
 
