@@ -79,6 +79,8 @@ def score_candidates(
     """P(match) of every candidate pair (ltable_id, rtable_id of A, or of A x B), flattened and
     scored `chunk_rows` at a time: on the cluster of `client` if given, else on this machine."""
     _check_matcher(matcher, "score_candidates")
+    if isinstance(candidates, pd.DataFrame) and len(candidates) == 0:
+        return np.empty(0, dtype=float)  # a blocker may find no candidates at all
     return map_candidates(
         partial(_score, matcher),
         candidates,
