@@ -1,9 +1,9 @@
 """Candidate generation on a dask.distributed cluster, with the same pairs as on one machine.
 
 `DistributedBlocker(blocker, client)` is itself a Blocker. The expensive per-record work (block
-keys, TF-IDF / token similarity top-k) runs as tasks on the cluster, one per slice of records;
-only small arrays (key codes, sort orders, candidate positions) come back to the client, which
-merges them exactly as the single-machine blocker does:
+keys, text vectors, TF-IDF / token similarity top-k, pair expansion) runs as tasks on the
+cluster, one per slice of records; what comes back (per-record keys or vectors, candidate
+positions) is merged on the client exactly as the single-machine blocker merges it:
 
 - AttributeEquivalenceBlocker: keys per record slice; pairs per shard of block codes
   (code % n_shards), so each block is expanded by exactly one task.

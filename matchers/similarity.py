@@ -10,7 +10,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.ensemble import HistGradientBoostingClassifier
 
-from labeling_functions.similarity import similarity_features
+from labeling_functions.similarity import attribute_kinds, similarity_features
 from matchers.validation import check_pairs, check_sample_weight, check_targets
 
 
@@ -49,7 +49,8 @@ class SimilarityMatcher(BaseEstimator):
         self.attributes_ = check_pairs(pairs, "SimilarityMatcher.fit pairs")
         targets = check_targets(y, len(pairs), "SimilarityMatcher.fit y")
         weights = check_sample_weight(sample_weight, len(pairs))
-        features = similarity_features(pairs, self.attributes_)
+        self.kinds_ = attribute_kinds(pairs, self.attributes_)
+        features = similarity_features(pairs, self.attributes_, kinds=self.kinds_)
         features = features.loc[:, features.notna().any()]  # all-NaN columns carry nothing
         self.columns_ = list(features.columns)
         X = features.to_numpy(dtype=float)
@@ -79,8 +80,7 @@ class SimilarityMatcher(BaseEstimator):
         if not hasattr(self, "model_"):
             raise RuntimeError(f"SimilarityMatcher.{where}: call fit(pairs, y) or load first")
         check_pairs(pairs, f"SimilarityMatcher.{where} pairs", self.attributes_)
-        features = similarity_features(pairs, self.attributes_)
-        # feature kinds are inferred per table; columns a table lacks count as missing (NaN)
+        features = similarity_features(pairs, self.attributes_, kinds=self.kinds_)
         return features.reindex(columns=self.columns_).to_numpy(dtype=float)
 
     def predict_proba(self, pairs: pd.DataFrame) -> np.ndarray:

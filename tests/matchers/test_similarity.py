@@ -43,3 +43,12 @@ def test_save_load_and_errors(train_pairs, tmp_path):
         s.predict_proba(pairs.drop(columns=["left_brand", "right_brand"]))
     with pytest.raises(RuntimeError, match="fit"):
         SimilarityMatcher().embed(pairs)
+
+
+def test_scores_a_table_whose_attribute_looks_different_with_the_fitted_columns(train_pairs):
+    pairs, y = train_pairs
+    s = SimilarityMatcher(max_iter=10).fit(pairs, y)
+    texty = pairs.head(20).assign(left_price="about 30 dollars", right_price="n/a")
+    p = s.predict_proba(texty)
+    assert p.shape == (20,) and np.isfinite(p).all()
+    assert len(s.embed(texty)[0]) == len(s.columns_)
