@@ -3,27 +3,21 @@
 DBLP-ACM and Abt-Buy (full tables, known matches = label-1 pairs of train/valid/test),
 synthetic dirty person records and FEBRL. Writes benchmarks/results/blocking_quality.md and .png.
 
-    .venv/bin/python benchmarks/blocking_quality.py [--datasets ../shared/datasets] [--quick] [--scale N]
+    .venv/bin/python benchmarks/blocking_quality.py [--datasets ../shared/datasets] [--quick]
+        [--scale N]
 """
 
 from __future__ import annotations
 
 import argparse
 import platform
-import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _common import RESULTS, add_datasets_argument, command, dataset_folder, timestamp
+from matplotlib.figure import Figure
 
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from blocking import (  # noqa: E402
+from blocking import (
     AttributeEquivalenceBlocker,
     SortedNeighbourhoodBlocker,
     TfidfKNNBlocker,
@@ -86,11 +80,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument(
-        "--datasets",
-        default=str(ROOT / "../shared/datasets"),
-        help="folder holding dblp_acm/ and abt_buy/ (default ../shared/datasets)",
-    )
+    add_datasets_argument(parser)
     parser.add_argument(
         "--quick", action="store_true", help="one timing run each, smaller synthetic data"
     )
@@ -100,14 +90,9 @@ def main() -> None:
         default=0,
         help="also generate and block about this many synthetic records (e.g. 1000000)",
     )
-    parser.add_argument("--out", default=str(ROOT / "benchmarks/results"), help="results folder")
+    parser.add_argument("--out", default=str(RESULTS), help="results folder")
     args = parser.parse_args()
-    datasets = Path(args.datasets)
-    if not (datasets / "dblp_acm").is_dir() or not (datasets / "abt_buy").is_dir():
-        sys.exit(
-            f"blocking benchmark: no dblp_acm/ and abt_buy/ under {datasets.resolve()}; "
-            "pass --datasets pointing at the benchmark data folder"
-        )
+    datasets = dataset_folder(args.datasets, "blocking_quality", "dblp_acm", "abt_buy")
     repeats = 1 if args.quick else 3
     lines, notes = [HEADER, "|" + "---|" * 8], []
 
@@ -236,7 +221,8 @@ def main() -> None:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig = Figure(figsize=(6, 4))
+    ax = fig.subplots()
     for label, values in curves.items():
         ax.plot(ks, values, marker="o", label=label)
     ax.set_xscale("log")
@@ -257,12 +243,11 @@ def main() -> None:
         for label, values in curves.items()
     ]
     runs = "1 run" if repeats == 1 else f"best of {repeats} runs"
-    command = "python benchmarks/blocking_quality.py " + " ".join(sys.argv[1:])
     text = "\n".join(
         [
             "# Blocking benchmark",
             "",
-            f"`{command.strip()}`, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
+            f"`{command('blocking_quality.py')}`, {timestamp()}, "
             f"{platform.machine()}, {runs} per timing (shared, busy 2-core machine).",
             "",
             *[f"- {n}" for n in notes],

@@ -1,9 +1,10 @@
 """Shared pieces of the label-model benchmarks: the Active WeaSuL loop, plain active learning
-(logistic regression + margin sampling) and a logistic regression fit on probabilistic labels."""
+(logistic regression + margin sampling), a logistic regression fit on probabilistic labels,
+and the options and plot of the learning-curve benchmarks."""
 
 from __future__ import annotations
 
-import sys
+import argparse
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -11,14 +12,60 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 import torch
+from matplotlib.figure import Figure
 from sklearn.linear_model import LogisticRegression
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:  # run as a script from a checkout without installing
-    sys.path.insert(0, str(REPO))
+from active.base import PoolState, Selector
+from label_model import NashaatLabelModel, PenalizedLabelModel
 
-from active.base import PoolState, Selector  # noqa: E402
-from label_model import NashaatLabelModel, PenalizedLabelModel  # noqa: E402
+
+def _penalty(value: str) -> str | float:
+    return value if value == "auto" else float(value)
+
+
+def add_curve_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of the learning-curve benchmarks (expert labels vs quality, several methods)."""
+    parser.add_argument("--budget", type=int, default=30, help="expert labels per run")
+    parser.add_argument("--epochs", type=int, default=100, help="label-model epochs per fit")
+    parser.add_argument("--lr", type=float, default=0.01, help="label-model Adam learning rate")
+    parser.add_argument("--penalty", type=_penalty, default="auto", help="'auto' or a number")
+    parser.add_argument("--prior-weight", type=float, default=1.0, help="maxKL prior weight")
+    parser.add_argument("--methods", default="all", help="comma-separated methods, or all")
+    parser.add_argument("--tag", default="", help="suffix for the result files")
+
+
+def adam_fit_kwargs(args: argparse.Namespace) -> dict:
+    """Label-model training options from the parsed --epochs and --lr."""
+    return {"n_epochs": args.epochs, "lr": args.lr, "optimizer": "adam"}
+
+
+def mean_std_cells(runs: np.ndarray, points: list[int]) -> str:
+    """Markdown cells 'mean (std)' over the runs (rows) at the given label counts."""
+    mean, std = np.nanmean(runs, 0), np.nanstd(runs, 0)
+    return " | ".join(f"{mean[b]:.3f} ({std[b]:.3f})" for b in points)
+
+
+def plot_curves(
+    curves: dict[str, np.ndarray],
+    points: list[int] | np.ndarray,
+    ylabel: str,
+    path: Path,
+    ylim: tuple[float, float] | None = None,
+) -> None:
+    """Mean +- std over runs of each method's curve at the given label counts, as a PNG."""
+    fig = Figure(figsize=(7, 4))
+    ax = fig.subplots()
+    for name, runs in curves.items():
+        mean, std = np.nanmean(runs, 0)[points], np.nanstd(runs, 0)[points]
+        ax.plot(points, mean, marker=".", label=name)
+        ax.fill_between(points, mean - std, mean + std, alpha=0.15)
+    ax.set_xlabel("expert labels")
+    ax.set_ylabel(ylabel)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
 
 
 def weasul_curve(

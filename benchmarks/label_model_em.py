@@ -5,26 +5,21 @@ against Snorkel's plain LabelModel and Nashaat's correction with the same labels
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
+from _common import RESULTS, ROOT, add_datasets_argument, command, dataset_folder, timestamp
 from sklearn.metrics import f1_score
+from snorkel.labeling.model import LabelModel
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from label_model_common import REPO  # noqa: E402
-from snorkel.labeling.model import LabelModel  # noqa: E402
+from active.base import PoolState
+from active.maxkl import MaxKLSelector
+from label_model import NashaatLabelModel, PenalizedLabelModel
+from labeling_functions import apply_lfs, load_lfs
 
-from active.base import PoolState  # noqa: E402
-from active.maxkl import MaxKLSelector  # noqa: E402
-from label_model import NashaatLabelModel, PenalizedLabelModel  # noqa: E402
-from labeling_functions import apply_lfs, load_lfs  # noqa: E402
-
-OUT = REPO / "benchmarks" / "results"
 BUDGETS = (0, 10, 25, 50)
 BATCH = 5
 
@@ -34,7 +29,7 @@ def f1_of(proba: np.ndarray, y: np.ndarray) -> float:
 
 
 def run_dataset(name: str, folder: Path, seeds: int, fit_kwargs: dict) -> list[dict]:
-    lfs = load_lfs(REPO / "examples" / "lfs" / f"{name}.py")
+    lfs = load_lfs(ROOT / "examples" / "lfs" / f"{name}.py")
     train = pd.read_csv(folder / name / "pairs" / "train.csv")
     test = pd.read_csv(folder / name / "pairs" / "test.csv")
     t0 = time.time()
@@ -78,7 +73,7 @@ def run_dataset(name: str, folder: Path, seeds: int, fit_kwargs: dict) -> list[d
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--datasets", default=str(REPO.parent / "shared" / "datasets"))
+    add_datasets_argument(parser)
     parser.add_argument("--names", default="dblp_acm,abt_buy,amazon_google")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=100)
@@ -86,14 +81,12 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.names, args.seeds = "dblp_acm", 1
-    folder = Path(args.datasets)
-    if not folder.is_dir():
-        sys.exit(f"dataset folder {folder} not found: pass --datasets <folder>")
+    folder = dataset_folder(args.datasets, "label_model_em")
     torch.set_num_threads(1)
     fit_kwargs = {"n_epochs": args.epochs, "lr": 0.01, "optimizer": "adam"}
     rows = []
     for name in args.names.split(","):
-        if not (REPO / "examples" / "lfs" / f"{name}.py").is_file():
+        if not (ROOT / "examples" / "lfs" / f"{name}.py").is_file():
             print(f"skipping {name}: no examples/lfs/{name}.py")
             continue
         rows.extend(run_dataset(name, folder, args.seeds, fit_kwargs))
@@ -101,8 +94,7 @@ def main() -> None:
     lines = [
         "# Entity matching: F1 of the label model's P(match | L) on the test pairs",
         "",
-        f"Command: `.venv/bin/python benchmarks/label_model_em.py {' '.join(sys.argv[1:])}`"
-        f"  ({dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC)",
+        f"Command: `{command('label_model_em.py')}`  ({timestamp()})",
         "",
         f"LFs from examples/lfs/<dataset>.py applied to pairs/train.csv (the pool, gold labels "
         f"as the oracle) and pairs/test.csv; label models {args.epochs} Adam epochs, lr 0.01; "
@@ -116,7 +108,7 @@ def main() -> None:
         lines.append(f"| {r['dataset']} | {r['method']} | "
                      + " | ".join(f"{r[b]:.3f}" for b in BUDGETS) + f" | {r['std@50']:.3f} |")
     text = "\n".join(lines) + "\n"
-    (OUT / "label_model_em.md").write_text(text)
+    (RESULTS / "label_model_em.md").write_text(text)
     print(frame.to_string())
     print(text)
 

@@ -4,21 +4,14 @@ same large label matrix and epochs (the penalty must only touch the labelled row
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
+from _common import RESULTS, command, timestamp
+from snorkel.labeling.model import LabelModel
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from label_model_common import REPO  # noqa: E402
-from snorkel.labeling.model import LabelModel  # noqa: E402
-
-from label_model import PenalizedLabelModel  # noqa: E402
-
-OUT = REPO / "benchmarks" / "results"
+from label_model import PenalizedLabelModel
 
 
 def synthetic_votes(n: int, m: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -63,8 +56,7 @@ def main() -> None:
     text = "\n".join([
         "# Label-model fit time",
         "",
-        f"Command: `.venv/bin/python benchmarks/label_model_fit_time.py {' '.join(sys.argv[1:])}`"
-        f"  ({dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC)",
+        f"Command: `{command('label_model_fit_time.py')}`  ({timestamp()})",
         "",
         f"L: {args.n:,} x {args.m} (half abstains), {args.labels} expert labels, "
         f"{args.epochs} epochs, 1 torch thread; median of {args.repeats} interleaved runs on a "
@@ -79,7 +71,7 @@ def main() -> None:
         f"All runs (s): Snorkel {np.round(snorkel_times, 2).tolist()}, "
         f"penalized {np.round(ours_times, 2).tolist()}, refit {np.round(refit_times, 2).tolist()}",
     ])
-    (OUT / "label_model_fit_time.md").write_text(text + "\n")
+    (RESULTS / "label_model_fit_time.md").write_text(text + "\n")
     print(text)
 
 

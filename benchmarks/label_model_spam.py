@@ -5,28 +5,27 @@ supervision alone, active learning alone and Nashaat's correction, over several 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 import torch
-from sklearn.metrics import f1_score
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from label_model_common import (  # noqa: E402
-    REPO,
+from _common import RESULTS, add_datasets_argument, command, dataset_folder, timestamp
+from label_model_common import (
+    adam_fit_kwargs,
+    add_curve_arguments,
     fit_soft_logreg,
     margin_active_learning,
+    mean_std_cells,
+    plot_curves,
     weasul_curve,
 )
+from sklearn.metrics import f1_score
 
-from active.maxkl import MarginSelector, MaxKLSelector  # noqa: E402
-from label_model import NashaatLabelModel, PenalizedLabelModel  # noqa: E402
+from active.maxkl import MarginSelector, MaxKLSelector
+from label_model import NashaatLabelModel, PenalizedLabelModel
 
-OUT = REPO / "benchmarks" / "results"
 C = 1e3  # the Snorkel spam tutorial's logistic regression
 
 
@@ -37,30 +36,21 @@ def load(folder: Path, split: str) -> tuple[np.ndarray, np.ndarray, sp.csr_matri
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--datasets", default=str(REPO.parent / "shared" / "datasets"))
+    add_datasets_argument(parser)
     parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--budget", type=int, default=30)
-    parser.add_argument("--epochs", type=int, default=100)
-    parser.add_argument("--lr", type=float, default=0.01)
-    parser.add_argument("--penalty", default="auto")
-    parser.add_argument("--prior-weight", type=float, default=1.0)
-    parser.add_argument("--methods", default="all")
+    add_curve_arguments(parser)
     parser.add_argument("--quick", action="store_true", help="3 seeds, 10 labels")
-    parser.add_argument("--tag", default="")
     args = parser.parse_args()
     if args.quick:
         args.seeds, args.budget = 3, 10
-    folder = Path(args.datasets) / "youtube_spam"
-    if not folder.is_dir():
-        sys.exit(f"youtube_spam not found under {args.datasets}: pass --datasets <folder>")
+    folder = dataset_folder(args.datasets, "label_model_spam", "youtube_spam") / "youtube_spam"
     torch.set_num_threads(1)
-    penalty = args.penalty if args.penalty == "auto" else float(args.penalty)
     L_all, y_all, X_all = load(folder, "train")
     _, y_test, X_test = load(folder, "test")
     covered = (L_all != -1).any(axis=1)  # rows where every LF abstains leave the pool
     L, y, X = L_all[covered], y_all[covered], X_all[covered]
     checkpoints = set(range(0, 11)) | set(range(15, args.budget + 1, 5))
-    fit_kwargs = {"n_epochs": args.epochs, "lr": args.lr, "optimizer": "adam"}
+    fit_kwargs = adam_fit_kwargs(args)
 
     def disc_f1(model, labels, proba) -> float:
         clf = fit_soft_logreg(X, proba, labels, C=C)
@@ -72,11 +62,11 @@ def main() -> None:
 
     methods = {
         "active_weasul": lambda s: (
-            PenalizedLabelModel(penalty=penalty, seed=s),
+            PenalizedLabelModel(penalty=args.penalty, seed=s),
             MaxKLSelector(seed=s, prior_weight=args.prior_weight),
         ),
         "active_weasul_paper_q": lambda s: (
-            PenalizedLabelModel(penalty=penalty, seed=s),
+            PenalizedLabelModel(penalty=args.penalty, seed=s),
             MaxKLSelector(seed=s, prior_weight=0.0),
         ),
         "nashaat": lambda s: (NashaatLabelModel(seed=s), MarginSelector(seed=s)),
@@ -112,18 +102,12 @@ def main() -> None:
 
 
 def write_results(curves: dict[str, np.ndarray], args: argparse.Namespace, points: list[int]):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     stem = "label_model_spam" + (f"_{args.tag}" if args.tag else "")
     show = [b for b in points if b in (0, 1, 2, 3, 4, 5, 10, 15, 20, 25, 30)]
     lines = [
         "# YouTube spam (Active WeaSuL paper, 4.2): discriminative-model test F1",
         "",
-        f"Command: `.venv/bin/python benchmarks/label_model_spam.py {' '.join(sys.argv[1:])}`"
-        f"  ({dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC)",
+        f"Command: `{command('label_model_spam.py')}`  ({timestamp()})",
         "",
         f"Pool = the train rows where some LF fires; {args.seeds} seeds (label-model init and "
         "sampling; for active learning, the random start). Logistic regression (C=1000) on the "
@@ -134,22 +118,10 @@ def write_results(curves: dict[str, np.ndarray], args: argparse.Namespace, point
         "| method | " + " | ".join(f"b={b}" for b in show) + " |",
         "|---" * (len(show) + 1) + "|",
     ]
-    for name, runs in curves.items():
-        mean, std = np.nanmean(runs, 0), np.nanstd(runs, 0)
-        lines.append(f"| {name} | " + " | ".join(f"{mean[b]:.3f} ({std[b]:.3f})" for b in show)
-                     + " |")
-    (OUT / f"{stem}.md").write_text("\n".join(lines) + "\n")
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for name, runs in curves.items():
-        mean, std = np.nanmean(runs, 0)[points], np.nanstd(runs, 0)[points]
-        ax.plot(points, mean, marker=".", label=name)
-        ax.fill_between(points, mean - std, mean + std, alpha=0.15)
-    ax.set_xlabel("expert labels")
-    ax.set_ylabel("test F1")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(OUT / f"{stem}.png", dpi=110)
-    print((OUT / f"{stem}.md").read_text())
+    lines += [f"| {name} | {mean_std_cells(runs, show)} |" for name, runs in curves.items()]
+    (RESULTS / f"{stem}.md").write_text("\n".join(lines) + "\n")
+    plot_curves(curves, points, "test F1", RESULTS / f"{stem}.png")
+    print((RESULTS / f"{stem}.md").read_text())
 
 
 if __name__ == "__main__":

@@ -5,21 +5,22 @@ sampling and plain active learning (logistic regression + margin sampling)."""
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
+from _common import RESULTS, command, timestamp
+from label_model_common import (
+    adam_fit_kwargs,
+    add_curve_arguments,
+    margin_active_learning,
+    mean_std_cells,
+    plot_curves,
+    weasul_curve,
+)
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from label_model_common import REPO, margin_active_learning, weasul_curve  # noqa: E402
-
-from active.maxkl import MarginSelector, MaxKLSelector, RandomBucketSelector  # noqa: E402
-from label_model import NashaatLabelModel, PenalizedLabelModel  # noqa: E402
-
-OUT = REPO / "benchmarks" / "results"
+from active.maxkl import MarginSelector, MaxKLSelector, RandomBucketSelector
+from label_model import NashaatLabelModel, PenalizedLabelModel
 
 
 def make_data(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -36,28 +37,21 @@ def make_data(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--reps", type=int, default=10)
-    parser.add_argument("--budget", type=int, default=30)
-    parser.add_argument("--epochs", type=int, default=100)
-    parser.add_argument("--lr", type=float, default=0.01)
-    parser.add_argument("--penalty", default="auto")
-    parser.add_argument("--prior-weight", type=float, default=1.0)
-    parser.add_argument("--methods", default="all")
+    add_curve_arguments(parser)
     parser.add_argument("--cliques", default="", help="dependent LFs, e.g. '1,2' (the x1 LFs)")
     parser.add_argument("--quick", action="store_true", help="3 repetitions, 10 labels")
-    parser.add_argument("--tag", default="", help="suffix for the result files")
     args = parser.parse_args()
     if args.quick:
         args.reps, args.budget = 3, 10
     torch.set_num_threads(1)
-    penalty = args.penalty if args.penalty == "auto" else float(args.penalty)
     cliques = [tuple(int(j) for j in args.cliques.split(","))] if args.cliques else None
 
     def penalized(s: int) -> PenalizedLabelModel:
-        return PenalizedLabelModel(penalty=penalty, seed=s, cliques=cliques)
+        return PenalizedLabelModel(penalty=args.penalty, seed=s, cliques=cliques)
 
     X, y, L = make_data(10_000, seed=0)
     Xt, yt, Lt = make_data(3_000, seed=1)
-    fit_kwargs = {"n_epochs": args.epochs, "lr": args.lr, "optimizer": "adam"}
+    fit_kwargs = adam_fit_kwargs(args)
 
     def lm_accuracy(model, labels, proba) -> float:
         return float(((model.predict_proba(Lt)[:, 1] > 0.5) == yt).mean())
@@ -106,18 +100,12 @@ def first_reaching(mean: np.ndarray, level: float) -> str:
 
 
 def write_results(curves: dict[str, np.ndarray], args: argparse.Namespace) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     stem = "label_model_synthetic" + (f"_{args.tag}" if args.tag else "")
     points = [b for b in (0, 1, 2, 3, 4, 5, 10, 20, 30) if b <= args.budget]
     lines = [
         "# Synthetic experiment (Active WeaSuL paper, 4.1): label-model test accuracy",
         "",
-        f"Command: `.venv/bin/python benchmarks/label_model_synthetic.py {' '.join(sys.argv[1:])}`"
-        f"  ({dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC)",
+        f"Command: `{command('label_model_synthetic.py')}`  ({timestamp()})",
         "",
         f"10,000 train / 3,000 test points, {args.reps} repetitions (seeds 0..{args.reps - 1}: "
         f"label-model init and sampling), one expert label per iteration; label model "
@@ -130,22 +118,12 @@ def write_results(curves: dict[str, np.ndarray], args: argparse.Namespace) -> No
         "|---" * (len(points) + 2) + "|",
     ]
     for name, runs in curves.items():
-        mean, std = runs.mean(0), runs.std(0)
-        cells = " | ".join(f"{mean[b]:.3f} ({std[b]:.3f})" for b in points)
-        lines.append(f"| {name} | {cells} | {first_reaching(mean, 0.95)} |")
-    (OUT / f"{stem}.md").write_text("\n".join(lines) + "\n")
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for name, runs in curves.items():
-        mean, std = runs.mean(0), runs.std(0)
-        ax.plot(mean, label=name)
-        ax.fill_between(np.arange(mean.size), mean - std, mean + std, alpha=0.15)
-    ax.set_xlabel("expert labels")
-    ax.set_ylabel("test accuracy")
-    ax.set_ylim(0.5, 1.0)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(OUT / f"{stem}.png", dpi=110)
-    print((OUT / f"{stem}.md").read_text())
+        reached = first_reaching(runs.mean(0), 0.95)
+        lines.append(f"| {name} | {mean_std_cells(runs, points)} | {reached} |")
+    (RESULTS / f"{stem}.md").write_text("\n".join(lines) + "\n")
+    budgets = np.arange(args.budget + 1)
+    plot_curves(curves, budgets, "test accuracy", RESULTS / f"{stem}.png", ylim=(0.5, 1.0))
+    print((RESULTS / f"{stem}.md").read_text())
 
 
 if __name__ == "__main__":

@@ -10,20 +10,22 @@ first look at them with labels. FEBRL (FEBRL1 dedup) and the synthetic demo data
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-# Run as a script, this folder comes first on sys.path, and benchmarks/blocking.py would shadow
-# the blocking package: import the project's packages from the repository root instead.
-sys.path[:] = [str(ROOT)] + [q for q in sys.path if Path(q or ".").resolve() != ROOT / "benchmarks"]
+import numpy as np
+import pandas as pd
+from _common import (
+    RESULTS,
+    ROOT,
+    add_datasets_argument,
+    command,
+    dataset_folder,
+    markdown_table,
+    timestamp,
+)
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from labeling_functions import ABSTAIN, MATCH, NON_MATCH, apply_lfs, lf_summary, load_lfs  # noqa: E402
+from labeling_functions import ABSTAIN, MATCH, NON_MATCH, apply_lfs, lf_summary, load_lfs
 
 EM_SETS = ["dblp_acm", "abt_buy", "amazon_google", "beer", "fodors_zagats", "itunes_amazon"]
 
@@ -34,10 +36,8 @@ def load_pairs(name: str, datasets: Path) -> pd.DataFrame:
         from blocking.demo import demo_dataset
 
         return demo_dataset(name, seed=0).pairs
-    path = datasets / name / "pairs" / "train.csv"
-    if not path.is_file():
-        sys.exit(f"lf_sets: {path} not found; pass --datasets pointing at the shared data sets")
-    return pd.read_csv(path)
+    train = Path(name, "pairs", "train.csv")
+    return pd.read_csv(dataset_folder(datasets, "lf_sets", train) / train)
 
 
 def set_row(name: str, L: np.ndarray, y: np.ndarray, seconds: float) -> dict:
@@ -71,26 +71,13 @@ def set_row(name: str, L: np.ndarray, y: np.ndarray, seconds: float) -> dict:
     }
 
 
-def markdown(df: pd.DataFrame) -> str:
-    """A GitHub markdown table (floats with 3 decimals), without the optional tabulate."""
-    def cell(v):
-        if isinstance(v, float):
-            return "" if np.isnan(v) else f"{v:.3f}"
-        return "" if v is None else str(v)
-    lines = ["| " + " | ".join(map(str, df.columns)) + " |", "|" + "---|" * len(df.columns)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
-    return "\n".join(lines)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", default=str(ROOT.parent / "shared" / "datasets"))
+    add_datasets_argument(parser)
     parser.add_argument("--quick", action="store_true", help="EM data sets only, 1000 pairs each")
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "lf_sets.md"))
+    parser.add_argument("--out", default=str(RESULTS / "lf_sets.md"))
     args = parser.parse_args()
-    datasets = Path(args.datasets)
-    if not datasets.is_dir():
-        sys.exit(f"lf_sets: data folder {datasets} not found; pass --datasets")
+    datasets = dataset_folder(args.datasets, "lf_sets")
     names = EM_SETS if args.quick else EM_SETS + ["febrl", "synthetic"]
     rows, details = [], []
     for name in names:
@@ -114,18 +101,17 @@ def main() -> None:
     per_lf = pd.concat(details, ignore_index=True)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    cmd = "python benchmarks/lf_sets.py" + (" --quick" if args.quick else "")
     out.write_text(
         "# Ready-made LF sets on the train splits\n\n"
-        f"Command: `{cmd}`, run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC. "
+        f"Command: `{command('lf_sets.py')}`, run {timestamp()}. "
         "LF sets: `examples/lfs/<data set>.py` (written without looking at labels; the "
         "synthetic demo uses `febrl.py`). FEBRL = FEBRL1 dedup, synthetic = "
         "`make_dirty_records(1000, seed=0)`, both blocked by `blocking.demo`.\n"
         "Coverage = share of pairs with at least one non-abstain vote; vote accuracy = share of "
         "all non-abstain votes that agree with the label.\n\n"
-        + markdown(summary)
+        + markdown_table(summary)
         + "\n\n## Per LF (coverage and accuracy of its votes)\n\n"
-        + markdown(per_lf)
+        + markdown_table(per_lf)
         + "\n"
     )
     print(summary.to_string(index=False, float_format=lambda v: f"{v:.3f}"))

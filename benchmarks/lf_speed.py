@@ -15,26 +15,20 @@ row is constant).
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import math
 import os
 import re
 import resource
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-# Run as a script, this folder comes first on sys.path, and benchmarks/blocking.py would shadow
-# the blocking package: import the project's packages from the repository root instead.
-sys.path[:] = [str(ROOT)] + [q for q in sys.path if Path(q or ".").resolve() != ROOT / "benchmarks"]
+import numpy as np
+import pandas as pd
+from _common import RESULTS, add_datasets_argument, command, dataset_folder, timestamp
+from rapidfuzz.distance import JaroWinkler, Levenshtein
+from snorkel.labeling import PandasLFApplier
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from rapidfuzz.distance import JaroWinkler, Levenshtein  # noqa: E402
-from snorkel.labeling import PandasLFApplier  # noqa: E402
-
-from labeling_functions import (  # noqa: E402
+from labeling_functions import (
     ABSTAIN,
     MATCH,
     NON_MATCH,
@@ -52,9 +46,7 @@ WORD = re.compile(r"\w+")
 def make_pairs(
     datasets: Path, n: int, distinct: bool, seed: int = 0, variants: int = 0
 ) -> pd.DataFrame:
-    folder = datasets / "dblp_acm"
-    if not (folder / "tableA.csv").is_file():
-        sys.exit(f"lf_speed: {folder}/tableA.csv not found; pass --datasets")
+    folder = dataset_folder(datasets, "lf_speed", "dblp_acm/tableA.csv") / "dblp_acm"
     A, B = pd.read_csv(folder / "tableA.csv"), pd.read_csv(folder / "tableB.csv")
     rng = np.random.default_rng(seed)
     left = A.iloc[rng.integers(0, len(A), n)].drop(columns="id").reset_index(drop=True)
@@ -194,7 +186,7 @@ def peak_rss_mb() -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", default=str(ROOT.parent / "shared" / "datasets"))
+    add_datasets_argument(parser)
     parser.add_argument("--pairs", type=int, default=1_000_000)
     parser.add_argument("--subsample", type=int, default=20_000,
                         help="rows on which Snorkel's row-wise applier is timed")
@@ -207,10 +199,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.pairs, args.subsample = 100_000, 5_000
-    datasets = Path(args.datasets)
-    if not datasets.is_dir():
-        sys.exit(f"lf_speed: data folder {datasets} not found; pass --datasets")
-
+    datasets = dataset_folder(args.datasets, "lf_speed")
     pairs = make_pairs(datasets, args.pairs, args.distinct, variants=args.variants)
     rss_before = peak_rss_mb()
     lfs = vectorized_lfs()
@@ -235,10 +224,8 @@ def main() -> None:
 
     name = ("lf_speed_distinct" if args.distinct
             else f"lf_speed_variants{args.variants}" if args.variants else "lf_speed")
-    out = Path(args.out or ROOT / "benchmarks" / "results" / f"{name}.md")
+    out = Path(args.out or RESULTS / f"{name}.md")
     out.parent.mkdir(parents=True, exist_ok=True)
-    cmd = ("python benchmarks/lf_speed.py" + " --distinct" * args.distinct
-           + (f" --variants {args.variants}" if args.variants else "") + " --quick" * args.quick)
     n_distinct = pd.concat([pairs.left_title, pairs.right_title]).nunique()
     data = ("every title / author list made distinct (--distinct)" if args.distinct
             else f"each record in {args.variants} tagged variants (--variants)" if args.variants
@@ -246,7 +233,7 @@ def main() -> None:
     data += f"; {n_distinct:,} distinct titles over both sides"
     out.write_text(
         f"# LF application speed: vectorized vs Snorkel's PandasLFApplier\n\n"
-        f"Command: `{cmd}`, run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on a shared 2-core "
+        f"Command: `{command('lf_speed.py')}`, run {timestamp()} on a shared 2-core "
         f"machine (other jobs running; load average {os.getloadavg()[0]:.1f} at the end; "
         "timings are noisy).\n"
         f"Data: {len(pairs):,} random DBLP-ACM pairs ({data}). 10 LFs: jaccard >= 0.8 / < 0.3, "

@@ -11,7 +11,6 @@ by a real matcher trained on the train split: estimated vs true F1 after 200 and
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _common import RESULTS, add_datasets_argument, command, timestamp
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
@@ -31,8 +31,6 @@ from evaluation import (
     plot_estimate,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "results"
 SAMPLERS = {
     "OASIS": OASISSampler,
     "importance": ImportanceSampler,
@@ -231,13 +229,12 @@ def real(datasets: Path, reps: int, budgets: list[int]) -> tuple[str, Figure | N
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "datasets")
+    add_datasets_argument(parser)
     parser.add_argument("--quick", action="store_true", help="5 repetitions, 20,000-pair pools")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes")
     args = parser.parse_args()
     reps, n_pairs = (5, 20_000) if args.quick else (30, 100_000)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    command = "python benchmarks/oasis.py" + (" --quick" if args.quick else "")
     start = time.perf_counter()
     frame = synthetic(reps, n_pairs, args.jobs)
     frame.to_csv(RESULTS / "oasis.runs.csv", index=False)
@@ -245,16 +242,17 @@ def main() -> None:
     print(table)
     plot_synthetic(frame, RESULTS / "oasis.png")
     sections = [
-        f"# OASIS F1 estimation benchmark\n\n`{command}` on "
-        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC (2 shared CPU cores)\n",
+        f"# OASIS F1 estimation benchmark\n\n`{command('oasis.py')}` on {timestamp()} "
+        "(2 shared CPU cores)\n",
         f"## Synthetic pools ({n_pairs:,} pairs, {reps} repetitions)\n"
         "MAE / P90 = mean / 90th percentile of |estimated - true F1|; cov = share of "
         "runs whose 95% interval holds the true F1.",
         table,
         "\n![MAE](oasis.png)\n",
     ]
-    if args.datasets.is_dir():
-        real_table, figure = real(args.datasets, 5 if args.quick else 20, [200, 500])
+    datasets = Path(args.datasets)
+    if datasets.is_dir():
+        real_table, figure = real(datasets, 5 if args.quick else 20, [200, 500])
         print(real_table)
         sections += [
             "## Real test splits\nOASIS and passive sampling, "
@@ -266,7 +264,7 @@ def main() -> None:
             sections.append("\n![amazon_google](oasis.amazon_google.png)\n")
     else:
         print(
-            f"datasets folder {args.datasets} not found: skipping the real test splits "
+            f"datasets folder {datasets} not found: skipping the real test splits "
             "(pass --datasets PATH)",
             file=sys.stderr,
         )

@@ -15,18 +15,21 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _common import (
+    RESULTS,
+    ROOT,
+    add_datasets_argument,
+    command,
+    dataset_folder,
+    markdown_table,
+    timestamp,
+)
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
-
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "results"
-# Other scripts here are named like the packages (blocking.py, ...): import the packages.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != RESULTS.parent]
 
 
 def identity(df: pd.DataFrame) -> pd.DataFrame:
@@ -107,17 +110,14 @@ def run_dataset(folder: Path, seeds: list[int], n_matcher: int, n_risk: int) -> 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--datasets", default=str(ROOT.parent / "shared" / "datasets"))
+    add_datasets_argument(ap)
     ap.add_argument("--quick", action="store_true", help="one seed, two small data sets")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--matcher-pairs", type=int, default=200)
     ap.add_argument("--risk-pairs", type=int, default=500)
     ap.add_argument("--out", default=str(RESULTS / "risk_quality.md"))
     args = ap.parse_args(argv)
-    root = Path(args.datasets)
-    if not root.is_dir():
-        print(f"data sets folder {root} not found: pass --datasets PATH", file=sys.stderr)
-        return 2
+    root = dataset_folder(args.datasets, "risk_quality")
     folders = sorted(p for p in root.iterdir() if (p / "pairs" / "test.csv").is_file())
     if args.quick:
         folders = [f for f in folders if f.name in ("beer", "fodors_zagats")]
@@ -140,9 +140,8 @@ def write(df: pd.DataFrame, args, argv) -> str:
     lines = [
         "# Risk quality: AUROC of risk for the matcher's test mispredictions",
         "",
-        f"Command: `.venv/bin/python benchmarks/risk_quality.py {' '.join(argv or sys.argv[1:])}`"
-        "  ",
-        f"Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Matcher: SimilarityMatcher on "
+        f"Command: `{command('risk_quality.py', argv)}`  ",
+        f"Date: {timestamp()}. Matcher: SimilarityMatcher on "
         f"{args.matcher_pairs} random train/valid pairs; risk model fitted on up to "
         f"{args.risk_pairs} further labelled pairs; mean (sd) over {df.seed.nunique()} seeds.",
         "The two uncertainty baselines are monotone in |2p - 1|, so their AUROCs coincide. "
@@ -163,10 +162,7 @@ def write(df: pd.DataFrame, args, argv) -> str:
             f"{cell.get('auc_lfs+mined', 'n/a')} | {cell['auc_mined']} | "
             f"{cell['auc_uncertainty']} | {cell['auc_p1mp']} | "
             f"{wins}/{len(scored)} seeds |")
-    per_seed = df.round(3).astype(str)
-    lines += ["", "Per seed:", "", "| " + " | ".join(per_seed.columns) + " |",
-              "|" + "---|" * per_seed.shape[1]]
-    lines += ["| " + " | ".join(r) + " |" for r in per_seed.itertuples(index=False)] + [""]
+    lines += ["", "Per seed:", "", markdown_table(df), ""]
     text = "\n".join(lines)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(text)

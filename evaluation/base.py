@@ -126,6 +126,12 @@ class Sampler:
         """Pick a stratum; return it with the importance weight p(stratum) / q(stratum)."""
         raise NotImplementedError
 
+    def _draw_proportional(self, q: np.ndarray) -> int:
+        """A stratum drawn with probability proportional to q."""
+        cumulative = np.cumsum(q)
+        k = int(np.searchsorted(cumulative, self._uniform() * cumulative[-1], side="right"))
+        return min(k, q.size - 1)
+
     def _draw_pair(self, stratum: int) -> int:
         """A pair drawn uniformly from a stratum."""
         offset = int(self._uniform() * self.strata.sizes[stratum])

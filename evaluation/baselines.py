@@ -2,32 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from functools import cached_property
 
 import numpy as np
 
-from evaluation.base import Oracle, Sampler
+from evaluation.base import Sampler
 
 
 class PassiveSampler(Sampler):
     """Passive sampling: pairs drawn uniformly from the pool; the estimate is the sample's F."""
 
-    def __init__(
-        self,
-        predictions: Any,
-        scores: Any,
-        oracle: Oracle,
-        alpha: float = 0.5,
-        n_strata: int | str = "auto",
-        seed: int | None = None,
-    ) -> None:
-        super().__init__(predictions, scores, oracle, alpha=alpha, n_strata=n_strata, seed=seed)
-        self._cumulative = np.cumsum(self.strata.weights)
-
     def _draw_stratum(self) -> tuple[int, float]:
         # a stratum with probability proportional to its size, then a uniform pair in it
-        k = int(np.searchsorted(self._cumulative, self._uniform() * self._cumulative[-1], "right"))
-        return min(k, self.strata.n_strata - 1), 1.0
+        return self._draw_proportional(self.strata.weights), 1.0
 
 
 class StratifiedSampler(Sampler):
@@ -40,17 +27,10 @@ class StratifiedSampler(Sampler):
     over the drawn strata).
     """
 
-    def __init__(
-        self,
-        predictions: Any,
-        scores: Any,
-        oracle: Oracle,
-        alpha: float = 0.5,
-        n_strata: int | str = "auto",
-        seed: int | None = None,
-    ) -> None:
-        super().__init__(predictions, scores, oracle, alpha=alpha, n_strata=n_strata, seed=seed)
-        self._allocated = np.zeros(self.strata.n_strata)
+    @cached_property
+    def _allocated(self) -> np.ndarray:
+        """Draw attempts per stratum (created empty at the first draw)."""
+        return np.zeros(self.strata.n_strata)
 
     def _draw_stratum(self) -> tuple[int, float]:
         # attempts (discarded unsure draws included) so that an all-unsure stratum cannot stall

@@ -3,6 +3,7 @@ static (non-adaptive) importance-sampling baseline."""
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -102,9 +103,7 @@ class _ImportanceBase(Sampler):
         return optimal_distribution(s.weights, s.mean_prediction, rate, f, self.alpha, self.epsilon)
 
     def _draw_from(self, q: np.ndarray) -> tuple[int, float]:
-        cumulative = np.cumsum(q)
-        k = int(np.searchsorted(cumulative, self._uniform() * cumulative[-1], side="right"))
-        k = min(k, q.size - 1)
+        k = self._draw_proportional(q)
         return k, float(self.strata.weights[k] / q[k])
 
 
@@ -128,21 +127,10 @@ class ImportanceSampler(_ImportanceBase):
     """Static importance sampling: the OASIS instrumental distribution computed once from the
     prior (calibrated scores) and never updated."""
 
-    def __init__(
-        self,
-        predictions: Any,
-        scores: Any,
-        oracle: Oracle,
-        alpha: float = 0.5,
-        epsilon: float = 1e-3,
-        n_strata: int | str = "auto",
-        prior_strength: float | None = None,
-        seed: int | None = None,
-    ) -> None:
-        super().__init__(
-            predictions, scores, oracle, alpha, epsilon, n_strata, prior_strength, seed
-        )
-        self._q = self._distribution()
+    @cached_property
+    def _q(self) -> np.ndarray:
+        # computed at the first draw, when nothing is labelled yet: the prior's distribution
+        return self._distribution()
 
     def _draw_stratum(self) -> tuple[int, float]:
         return self._draw_from(self._q)

@@ -48,7 +48,7 @@ class RNNMatcher(BaseEstimator):
     Token vectors: character n-gram hashing (trained with the model, so unseen tokens such as
     model numbers get vectors), with frozen GloVe vectors concatenated when `embedding="glove"`
     ("auto" = "hash": as good as GloVe on dblp_acm and amazon_google, without the extra
-    dependency; see benchmarks/results/matchers.md).
+    dependency; see benchmarks/results/matcher_quality.md).
     """
 
     def __init__(

@@ -9,8 +9,8 @@ would cost BIG * its distance to the nearest other medoid, more than the whole o
 FasterPAM, started from fixed + random medoids, keeps them (checked), and its loss equals our
 objective (checked).
 
-    .venv/bin/python benchmarks/kmedoids.py            # full run
-    .venv/bin/python benchmarks/kmedoids.py --quick    # small sizes
+    .venv/bin/python benchmarks/kmedoids_quality.py            # full run
+    .venv/bin/python benchmarks/kmedoids_quality.py --quick    # small sizes
 """
 
 from __future__ import annotations
@@ -19,17 +19,13 @@ import argparse
 import itertools
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import torch
+from _common import RESULTS, command, timestamp
 
 from active.kmedoids import _objective, lipschitz_weights, weighted_kmedoids
-
-RESULTS = Path(__file__).resolve().parent / "results"
-# This script shares its name with the `kmedoids` package: make `import kmedoids` find the package.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != RESULTS.parent]
 
 
 def clustered(rng: np.random.Generator, n: int, d: int, n_clusters: int) -> np.ndarray:
@@ -127,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", nargs="+", default=["clustered", "gaussian"])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--repeats", type=int, default=3, help="timed runs of each (median)")
-    ap.add_argument("--out", default=str(RESULTS / "kmedoids.md"))
+    ap.add_argument("--out", default=str(RESULTS / "kmedoids_quality.md"))
     args = ap.parse_args(argv)
     try:
         import kmedoids  # noqa: F401
@@ -148,9 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         "# Risk-weighted k-medoids",
         "",
-        f"Command: `.venv/bin/python benchmarks/kmedoids.py {' '.join(argv or sys.argv[1:])}`"
-        f"  ",
-        f"Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; torch threads: {args.threads}; "
+        f"Command: `{command('kmedoids_quality.py', argv)}`  ",
+        f"Date: {timestamp()}; torch threads: {args.threads}; "
         "FasterPAM: `kmedoids` package, n_cpu=1, started from fixed + random medoids. Times: "
         "median of the runs, ours and FasterPAM alternated, on a shared 2-core machine.",
         "",

@@ -1,30 +1,24 @@
 """Benchmark the matchers fully supervised on the DeepMatcher splits, their speed, and soft labels.
 
-Run: .venv/bin/python benchmarks/matchers.py [--quick] [--datasets ../shared/datasets]
-Writes benchmarks/results/matchers.md and .json (matchers.<tag>.* with --tag).
+Run: .venv/bin/python benchmarks/matcher_quality.py [--quick] [--datasets ../shared/datasets]
+Writes benchmarks/results/matcher_quality.md and .json (matcher_quality.<tag>.* with --tag).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-# this script is named like the package it measures: keep its own folder off the import path
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
-sys.path.insert(0, str(ROOT))
+import numpy as np
+import pandas as pd
+import torch
+from _common import RESULTS, add_datasets_argument, command, dataset_folder, timestamp
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import torch  # noqa: E402
-
-from matchers import RNNMatcher, SimilarityMatcher  # noqa: E402
-from matchers.embeddings import glove_available  # noqa: E402
-from matchers.rnn import f1_at_half  # noqa: E402
+from matchers import RNNMatcher, SimilarityMatcher
+from matchers.embeddings import glove_available
+from matchers.rnn import f1_at_half
 
 PUBLISHED = {  # DeepMatcher RNN / Hybrid test F1 (SIGMOD 2018), from ../shared/datasets/README.md
     "dblp_acm": (98.3, 98.4),
@@ -116,15 +110,15 @@ def _median(group: pd.DataFrame, column: str) -> str:
     return f"{group[column].median():.1f}"
 
 
-def write_report(rows: list[dict], extra: dict, out: Path, command: str, stem: str) -> None:
+def write_report(rows: list[dict], extra: dict, out: Path, stem: str) -> None:
     """Markdown table of medians over seeds next to the published DeepMatcher numbers."""
     df = pd.DataFrame(rows)
     (out / f"{stem}.json").write_text(json.dumps({"rows": rows, "extra": extra}, indent=1))
     lines = [
         "# Matchers: fully supervised on the DeepMatcher splits",
         "",
-        f"Command: `{command}`  ",
-        f"Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; torch threads: {torch.get_num_threads()}; "
+        f"Command: `{command('matcher_quality.py')}`  ",
+        f"Date: {timestamp()}; torch threads: {torch.get_num_threads()}; "
         "machine: 2 CPU cores shared with other jobs (wall times are inflated; CPU times are "
         "process time).",
         "",
@@ -159,7 +153,7 @@ def write_report(rows: list[dict], extra: dict, out: Path, command: str, stem: s
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", default=str(ROOT.parent / "shared" / "datasets"))
+    add_datasets_argument(parser)
     parser.add_argument("--names", nargs="+", default=DATASETS, help="data sets to run")
     parser.add_argument("--quick", action="store_true", help="1 seed, at most 8 epochs")
     parser.add_argument("--seeds", type=int, default=3)
@@ -176,23 +170,17 @@ def main() -> None:
         help="data sets on which GloVe is compared with hashing",
     )
     parser.add_argument("--skip", nargs="*", default=[], choices=["similarity", "noise", "warm"])
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
-    parser.add_argument("--tag", default="", help="results go to matchers.<tag>.md / .json")
+    parser.add_argument("--out", default=str(RESULTS))
+    parser.add_argument("--tag", default="", help="results go to matcher_quality.<tag>.md / .json")
     args = parser.parse_args()
-    folder = Path(args.datasets)
-    if not (folder / "dblp_acm" / "pairs").is_dir():
-        sys.exit(
-            f"benchmark data not found under {folder}; pass --datasets <folder> "
-            "(the DeepMatcher layout described in ../shared/datasets/README.md)"
-        )
+    folder = dataset_folder(args.datasets, "matcher_quality", "dblp_acm/pairs")
     if args.quick:
         args.seeds, args.epochs, args.patience = 1, min(args.epochs, 8), min(args.patience, 3)
     torch.set_num_threads(args.threads)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     embeddings = [e for e in args.embeddings if e == "hash" or glove_available()]
-    stem = f"matchers.{args.tag}" if args.tag else "matchers"
-    command = "python benchmarks/matchers.py " + " ".join(sys.argv[1:])
+    stem = f"matcher_quality.{args.tag}" if args.tag else "matcher_quality"
     rows: list[dict] = []
     extra: dict = {}
     for name in args.names:
@@ -202,7 +190,7 @@ def main() -> None:
                     continue
                 rows.append(run_rnn(folder, name, seed, emb, args))
                 print(rows[-1], flush=True)
-                write_report(rows, extra, out, command, stem)
+                write_report(rows, extra, out, stem)
             if "similarity" not in args.skip and seed == 0:
                 rows.append(run_similarity(folder, name, seed))
                 print(rows[-1], flush=True)
@@ -210,10 +198,10 @@ def main() -> None:
             for seed in range(args.seeds):
                 rows.append(run_rnn(folder, name, seed, "hash", args, noise=0.2))
                 print(rows[-1], flush=True)
-        write_report(rows, extra, out, command, stem)
+        write_report(rows, extra, out, stem)
     if "warm" not in args.skip:
         extra = warm_refit_seconds(folder, 0)
-        write_report(rows, extra, out, command, stem)
+        write_report(rows, extra, out, stem)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,63 @@
+"""Shared pieces of the benchmark scripts: repository paths, the --datasets option and its
+check, the command line and date written into each results file, and a markdown table."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+DATASETS = ROOT.parent / "shared" / "datasets"
+
+
+def add_datasets_argument(parser: argparse.ArgumentParser) -> None:
+    """The --datasets option of the benchmarks that read the shared data sets."""
+    parser.add_argument(
+        "--datasets",
+        default=str(DATASETS),
+        help="benchmark data folder (default ../shared/datasets, see its README.md)",
+    )
+
+
+def dataset_folder(path: str | Path, script: str, *required: str) -> Path:
+    """`path` as a Path; exits with a message naming what is missing and what to pass when the
+    folder, or one of the `required` entries inside it, does not exist."""
+    folder = Path(path)
+    missing = [folder / entry for entry in required if not (folder / entry).exists()]
+    if not folder.is_dir():
+        missing = [folder]
+    if missing:
+        sys.exit(
+            f"{script}: {missing[0]} not found; pass --datasets pointing at the benchmark data "
+            "folder (the layout of ../shared/datasets/README.md)"
+        )
+    return folder
+
+
+def command(script: str, argv: list[str] | None = None) -> str:
+    """The command line that reproduces this run (`argv` defaults to the script's arguments)."""
+    return " ".join([".venv/bin/python", f"benchmarks/{script}", *(argv or sys.argv[1:])])
+
+
+def timestamp() -> str:
+    """Current UTC time for the results files."""
+    return f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    """A GitHub markdown table of a data frame (floats with 3 decimals, missing cells empty),
+    without the optional tabulate dependency of `DataFrame.to_markdown`."""
+
+    def cell(value: object) -> str:
+        if value is None or (isinstance(value, float) and value != value):
+            return ""
+        return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * frame.shape[1]]
+    lines += ["| " + " | ".join(map(cell, row)) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines)
