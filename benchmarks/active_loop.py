@@ -44,25 +44,25 @@ def _load(datasets: Path, name: str):
 
 
 def _cache_features(pool: pd.DataFrame, test: pd.DataFrame) -> None:
-    """Compute the similarity features of the pool and test pairs once per data set and let
-    SimilarityMatcher look rows up (the loop refits it on row subsets of the same pool)."""
+    """Compute the similarity features of the pool and test pairs once per data set (and per
+    feature-kind setting) and let SimilarityMatcher look rows up: the loop refits it on row
+    subsets of the same pool every round."""
     import matchers.similarity as module
-    from blocking.pairs import attribute_names
     from labeling_functions import similarity_features
 
-    attrs = attribute_names(pool)
-    frames = [similarity_features(f, attrs) for f in (pool, test)]
-    columns = list(dict.fromkeys([*frames[0].columns, *frames[1].columns]))
-    table = pd.concat([f.reindex(columns=columns) for f in frames], ignore_index=True)
-    keys = pd.concat([_keys(f) for f in (pool, test)], ignore_index=True)
-    index = pd.Series(np.arange(len(keys)), index=keys)
+    both = pd.concat([pool, test], ignore_index=True)
+    index = pd.Series(np.arange(len(both)), index=_keys(both))
     index = index[~index.index.duplicated()]
+    tables: dict[str, pd.DataFrame] = {}
 
-    def cached(pairs: pd.DataFrame, attributes) -> pd.DataFrame:
+    def cached(pairs: pd.DataFrame, attributes, **kwargs) -> pd.DataFrame:
         rows = index.reindex(_keys(pairs))
-        if rows.isna().any() or list(attributes) != attrs:
-            return similarity_features(pairs, attributes)
-        return table.iloc[rows.to_numpy(dtype=np.int64)].reset_index(drop=True)
+        if rows.isna().any():
+            return similarity_features(pairs, attributes, **kwargs)
+        key = repr((list(attributes), sorted(kwargs.items())))
+        if key not in tables:
+            tables[key] = similarity_features(both, attributes, **kwargs)
+        return tables[key].iloc[rows.to_numpy(dtype=np.int64)].reset_index(drop=True)
 
     module.similarity_features = cached
 

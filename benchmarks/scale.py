@@ -146,7 +146,7 @@ def fit_label_model(L: np.ndarray, seed: int):
     return lm, lm.predict_proba(L)[:, 1]
 
 
-def active_loop(candidates, records, L, gold, pool: int, budget: int, batch: int, seed: int):
+def active_loop(lfs, candidates, records, L, gold, pool: int, budget: int, batch: int, seed: int):
     from active import ActiveLoop, SimulatedOracle
     from matchers import SimilarityMatcher
 
@@ -155,7 +155,7 @@ def active_loop(candidates, records, L, gold, pool: int, budget: int, batch: int
     pairs = join_pairs(candidates.iloc[rows], records)
     loop = ActiveLoop(
         pairs,
-        lfs=LFS,
+        lfs=lfs,
         oracle=SimulatedOracle(gold[rows]),
         selector="hybrid",
         matcher=SimilarityMatcher(seed=seed, max_iter=100),
@@ -206,9 +206,6 @@ def share_lfs_by_value(lfs) -> None:
             cloudpickle.register_pickle_by_value(sys.modules[name])
 
 
-LFS: list = []
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=1_000_000, help="about this many records")
@@ -233,23 +230,24 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     threadpool_limits(args.threads)  # OpenMP/BLAS: no oversubscription on the shared cores
-    LFS[:] = load_lfs(args.lfs)
+    lfs = load_lfs(args.lfs)
     client = cluster = None
     if args.dask or args.scheduler:
         client, cluster = start_client(args)
-        share_lfs_by_value(LFS)
+        share_lfs_by_value(lfs)
     stages = Stages(client)
     t0 = time.perf_counter()
     try:
         records, matches = stages.run("generate records", generate, args.records, args.seed)
         candidates = stages.run("blocking", block, records, client)
         L, gold = stages.run(
-            "LF application", label, LFS, candidates, records, matches, client, args.chunk
+            "LF application", label, lfs, candidates, records, matches, client, args.chunk
         )
         lm, lm_proba = stages.run("label model fit + predict", fit_label_model, L, args.seed)
         loop, history = stages.run(
             "active loop (pool)",
             active_loop,
+            lfs,
             candidates,
             records,
             L,
@@ -272,7 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     blocked_recall = float(gold.sum()) / max(len(matches), 1)
     p, r, f = f1(pred, gold)
     lp, lr, lf1 = f1(lm_proba >= 0.5, gold)
-    overall_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # the per-stage resets clear ru_maxrss too, so the whole run's peak is the largest stage peak
+    overall_peak = max(r["peak_mb"] for r in stages.rows)
     write_report(
         args,
         records,

@@ -21,6 +21,8 @@ from labeling_functions import ABSTAIN, MATCH, NON_MATCH, apply_lfs, labeling_fu
 from matchers import RNNMatcher, SimilarityMatcher
 from matchers.distributed import predict_proba_distributed, score_candidates
 
+pytest.importorskip("distributed")  # the `dask` extra
+
 BLOCKERS = {
     "equivalence": AttributeEquivalenceBlocker("surname"),
     "equivalence_prefix_capped": AttributeEquivalenceBlocker(
