@@ -99,14 +99,28 @@ def _run_rowwise(
     wrapped = [_FaultTolerant(lf) for lf in lfs] if fault_tolerant else lfs
     if engine == "pandas":
         return PandasLFApplier(wrapped).apply(frame, progress_bar=progress)
+    import dask
     from dask import dataframe as dd
     from snorkel.labeling.apply.dask import DaskLFApplier
 
     # Snorkel's Dask applier returns rows sorted by index: the caller's fresh RangeIndex
     # keeps that order equal to the input's row order.
     parts = n_partitions or max(1, min(64, len(frame) // 10_000))
-    ddf = dd.from_pandas(frame, npartitions=parts, sort=True)
-    return DaskLFApplier(wrapped).apply(ddf, scheduler="processes")
+    # keep object strings, so that row-wise LFs see NaN for missing values as with pandas
+    with dask.config.set({"dataframe.convert-string": False}):
+        ddf = dd.from_pandas(frame, npartitions=parts, sort=True)
+    return DaskLFApplier(wrapped).apply(ddf, scheduler=_dask_scheduler())
+
+
+def _dask_scheduler() -> str | None:
+    """The running dask.distributed client's cluster if there is one, else local processes."""
+    try:
+        from distributed import Client
+
+        Client.current(allow_global=True)
+    except (ImportError, ValueError):
+        return "processes"
+    return None
 
 
 def apply_lfs(

@@ -184,12 +184,6 @@ def shuffled(pairs):
     return out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="apply_lfs(engine='dask') builds the Dask frame with dask's default string "
-    "conversion, so row-wise LFs see pd.NA instead of NaN and `str == NA` raises "
-    "(fix: dask.config.set({'dataframe.convert-string': False}) around dd.from_pandas)",
-)
 def test_apply_lfs_dask_engine_equals_pandas_with_an_unsorted_index(client, shuffled):
     expected = apply_lfs(LFS, shuffled, engine="pandas")
     assert (expected != ABSTAIN).any(axis=0).all()  # every LF fires somewhere
