@@ -111,20 +111,29 @@ class CoreSetSelector(Selector):
 class HybridSelector(Selector):
     """maxKL where the label model and the expert disagree, risk k-medoids for the rest.
 
-    Each batch first takes up to ``kl_share`` of its pairs from the LF-vote buckets whose KL
-    divergence between the label model's P(match) and the expert labels exceeds
-    ``kl_threshold`` (the buckets that teach the label model most). Those picks join the
-    labelled pairs as fixed medoids, and risk-weighted k-medoids on the matcher's embeddings
-    fills the batch with representative pairs the matcher is likely to get wrong. Without
-    embeddings (no matcher yet) the whole batch comes from maxKL.
+    The buckets of identical LF votes whose KL divergence between the label model's P(match)
+    and the expert labels exceeds ``kl_threshold`` are the ones the label model still learns
+    from. maxKL takes one pair from each such bucket, for at most a share of the batch:
+    ``kl_share="auto"`` gives it the fraction of the unlabelled pool that lies in those
+    buckets (so the share shrinks as the label model converges and its buckets calm down), a
+    number in [0, 1] a fixed cap. The maxKL picks join the labelled pairs as fixed medoids,
+    and risk-weighted k-medoids on the matcher's embeddings fills the batch with representative
+    pairs the matcher is likely to get wrong. Cold start: without embeddings (no matcher yet)
+    the batch is all maxKL; without LFs (no label model) it is all k-medoids, or entropy on the
+    matcher's P(match) when the matcher has no embeddings either.
     """
 
     name = "hybrid"
 
-    def __init__(self, seed: int | None = 0, kl_threshold: float = 0.1, kl_share: float = 0.5,
-                 block_size: int = 512, device: str | None = None) -> None:
+    def __init__(self, seed: int | None = 0, kl_threshold: float = 0.1,
+                 kl_share: float | str = "auto", block_size: int = 512,
+                 device: str | None = None) -> None:
         super().__init__(seed)
-        if not 0.0 <= kl_share <= 1.0:
+        if isinstance(kl_share, str):
+            if kl_share != "auto":
+                raise ValueError(f"HybridSelector: kl_share must be 'auto' or a number in [0, 1],"
+                                 f" got {kl_share!r}")
+        elif not 0.0 <= kl_share <= 1.0:
             raise ValueError(f"HybridSelector: kl_share must lie in [0, 1], got {kl_share!r}")
         if kl_threshold < 0:
             raise ValueError(f"HybridSelector: kl_threshold must be >= 0, got {kl_threshold!r}")
@@ -136,16 +145,33 @@ class HybridSelector(Selector):
         self.maxkl = MaxKLSelector(seed=seed)
         self.kmedoids = RiskKMedoidsSelector(seed=seed, block_size=block_size, device=device)
 
-    def select(self, state: PoolState, n: int) -> np.ndarray:
-        """Return up to `n` unlabeled positions: the maxKL picks first, then the new medoids."""
+    def _n_maxkl(self, state: PoolState, n: int) -> tuple[int, dict]:
+        """How many of the `n` pairs maxKL picks, and the bucket diagnostics behind it."""
         from label_model.buckets import bucket_ids
 
-        n = min(int(n), state.unlabeled().size)
+        if state.lm_proba is None:
+            return 0, {"hot_buckets": 0, "hot_share": 0.0}
         ids, unique, _ = bucket_ids(state.L)
         kl = self.maxkl.bucket_scores(state, ids, unique)
-        has_free = (np.bincount(ids[state.unlabeled()], minlength=kl.size) > 0) & np.isfinite(kl)
-        n_hot = int(((kl > self.kl_threshold) & has_free).sum())
-        n_kl = n if state.embeddings is None else min(n_hot, int(np.ceil(self.kl_share * n)))
+        free = np.bincount(ids[state.unlabeled()], minlength=kl.size)
+        hot = (kl > self.kl_threshold) & (free > 0) & np.isfinite(kl)
+        hot_share = float(free[hot].sum() / max(free.sum(), 1))
+        info = {"hot_buckets": int(hot.sum()), "hot_share": hot_share,
+                "max_kl": float(kl[hot].max()) if hot.any() else 0.0}
+        if state.embeddings is None:
+            return n, info
+        share = hot_share if self.kl_share == "auto" else float(self.kl_share)
+        return min(int(hot.sum()), int(np.ceil(share * n))), info
+
+    def select(self, state: PoolState, n: int) -> np.ndarray:
+        """Return up to `n` unlabeled positions: the maxKL picks first, then the new medoids."""
+        n = min(int(n), state.unlabeled().size)
+        if state.lm_proba is None and state.embeddings is None:
+            fallback = EntropySelector(seed=self.seed)
+            chosen = fallback.select(state, n)
+            self.diagnostics = {"n_maxkl": 0, "n_kmedoids": 0, "n_entropy": int(chosen.size)}
+            return chosen
+        n_kl, info = self._n_maxkl(state, n)
         kl_picks = self.maxkl.select(state, n_kl) if n_kl else np.zeros(0, dtype=np.int64)
         rest = np.zeros(0, dtype=np.int64)
         if n - kl_picks.size > 0:
@@ -156,8 +182,7 @@ class HybridSelector(Selector):
         self.diagnostics = {
             "n_maxkl": int(kl_picks.size),
             "n_kmedoids": int(rest.size),
-            "hot_buckets": n_hot,
-            "max_kl": float(kl[has_free].max()) if has_free.any() else 0.0,
+            **info,
             **{f"kmedoids_{k}": v for k, v in self.kmedoids.diagnostics.items() if k != "weights"},
         }
         return np.concatenate([kl_picks, rest]).astype(np.int64)

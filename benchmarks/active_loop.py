@@ -30,6 +30,9 @@ import pandas as pd  # noqa: E402
 RESULTS = REPO / "benchmarks" / "results"
 SELECTORS = ["hybrid", "maxkl", "risk_kmedoids", "entropy", "random", "coreset"]
 BASELINES = ["al_no_lfs", "weak_only"]
+# ablations of the hybrid's maxKL share ("auto", the default, follows the disagreeing buckets)
+VARIANTS = {"hybrid_half": ("hybrid", {"kl_share": 0.5}),
+            "hybrid_all_hot": ("hybrid", {"kl_share": 1.0})}
 
 
 def _load(datasets: Path, name: str):
@@ -83,18 +86,22 @@ def _markdown(table: pd.DataFrame) -> str:
     return "\n".join([header, rule, *body])
 
 
-def run_one(name, pool, test, lfs, L, config, seed, budget, batch) -> pd.DataFrame:
+def run_one(name, pool, test, lfs, L, config, seed, budget, batch,
+            matcher: str = "similarity") -> pd.DataFrame:
     """One loop run; returns its history with the configuration attached."""
-    from active import ActiveLoop, SimulatedOracle
-    from matchers import SimilarityMatcher
+    from active import ActiveLoop, SimulatedOracle, make_selector
+    from matchers import RNNMatcher, SimilarityMatcher
 
     gold = pool["label"].to_numpy()
     with_lfs = config != "al_no_lfs"
     selector = "entropy" if config == "al_no_lfs" else (
         "hybrid" if config == "weak_only" else config)
+    if config in VARIANTS:
+        selector = make_selector(VARIANTS[config][0], seed=seed, **VARIANTS[config][1])
     loop = ActiveLoop(
         pool, lfs if with_lfs else None, oracle=SimulatedOracle(gold), selector=selector,
-        matcher=SimilarityMatcher(seed=seed), L=L if with_lfs else None, batch_size=batch,
+        matcher=(RNNMatcher if matcher == "rnn" else SimilarityMatcher)(seed=seed),
+        L=L if with_lfs else None, batch_size=batch,
         gold=gold, eval_pairs=test, eval_labels=test["label"], seed=seed,
     )
     started = time.perf_counter()
@@ -137,6 +144,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", default="0")
     parser.add_argument("--budget", type=int, default=100)
     parser.add_argument("--batch", type=int, default=10)
+    parser.add_argument("--matcher", choices=["similarity", "rnn"], default="similarity",
+                        help="the loop's matcher (rnn: the default RNNMatcher, slow on CPU)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--quick", action="store_true", help="fodors_zagats, budget 30")
     parser.add_argument("--out", default=str(RESULTS / "active_loop.md"))
     parser.add_argument("--from-jsonl", help="only summarise the histories of an earlier run")
@@ -156,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         args.names, args.budget = "fodors_zagats", 30
     import torch
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     names = args.names.split(",")
     configs = args.configs.split(",")
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -167,10 +177,12 @@ def main(argv: list[str] | None = None) -> int:
     with raw.open("w") as log:
         for name in names:
             pool, test, lfs, L = _load(datasets, name)
-            _cache_features(pool, test)
+            if args.matcher == "similarity":
+                _cache_features(pool, test)
             for seed in seeds:
                 for config in configs:
-                    h = run_one(name, pool, test, lfs, L, config, seed, args.budget, args.batch)
+                    h = run_one(name, pool, test, lfs, L, config, seed, args.budget, args.batch,
+                                args.matcher)
                     histories.append(h)
                     log.write(h.to_json(orient="records", lines=True))
                     log.flush()
@@ -196,8 +208,11 @@ def write_report(runs: pd.DataFrame, args, names, seeds, wall: float | None, arg
         "",
         f"Data sets: {', '.join(names)}; seeds {seeds}; budget {args.budget}; batch "
         f"{args.batch}. Pool = train split (gold behind a SimulatedOracle), F1 on the test "
-        "split (x100). Matcher: SimilarityMatcher (gradient boosting on similarity features, "
-        "features cached per data set); label model: PenalizedLabelModel(penalty='auto'); "
+        "split (x100). Matcher: "
+        + ("RNNMatcher (defaults)" if getattr(args, "matcher", "similarity") == "rnn" else
+           "SimilarityMatcher (gradient boosting on similarity features, features cached per "
+           "data set)")
+        + "; label model: PenalizedLabelModel(penalty='auto'); "
         "LFs: examples/lfs/<dataset>.py.",
         "",
         "## Test F1 by expert labels",

@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit
 
 from evaluation.strata import Strata, calibrate_scores, stratify
 
@@ -180,25 +179,32 @@ class Sampler:
 
     def _record(self) -> None:
         if self.n_draws:
-            value, variance = self._ratio(self.alpha)
-            precision, recall = self._ratio(1.0)[0], self._ratio(0.0)[0]
+            value, precision, recall = (self._ratio(a)[0] for a in (self.alpha, 1.0, 0.0))
         else:
-            value = precision = recall = variance = float("nan")
-        low, high = _logit_interval(value, variance, 0.95)
+            value = precision = recall = float("nan")
+        low, high = self._interval(0.95)
         self._rows.append((self.n_queries, self.n_draws, value, low, high, precision, recall))
 
     # --- estimation ----------------------------------------------------------------------------
-    def _ratio(self, alpha: float) -> tuple[float, float]:
-        """Importance-weighted F_alpha = sum w TP / sum w (alpha pred + (1 - alpha) true), and the
-        asymptotic (delta-method) variance of that ratio; (0, nan) while undefined."""
+    def _ratio_terms(self, alpha: float) -> tuple[float, float, np.ndarray]:
+        """Numerator and denominator of the importance-weighted ratio F_alpha = sum w TP /
+        sum w (alpha pred + (1 - alpha) true), and the coefficients (c0, c1, c2) of
+        V(f) = sum w^2 (TP - f (alpha pred + (1 - alpha) true))^2 = c0 + c1 f + c2 f^2, whose
+        value at the estimate over the squared denominator is the ratio's asymptotic variance."""
         s = self._sums.sum(axis=1)
         denominator = alpha * s[_P] + (1 - alpha) * s[_T]
+        g2 = alpha**2 * s[_P2] + (1 - alpha) ** 2 * s[_T2] + 2 * alpha * (1 - alpha) * s[_F2]
+        # TP^2 = TP * g = TP for 0/1 labels
+        return float(s[_F]), float(denominator), np.array([s[_F2], -2 * s[_F2], g2])
+
+    def _ratio(self, alpha: float) -> tuple[float, float]:
+        """The ratio estimate of F_alpha and its asymptotic (delta-method) variance; (0, nan)
+        while undefined."""
+        numerator, denominator, v = self._ratio_terms(alpha)
         if denominator <= 0:
             return 0.0, float("nan")
-        f = s[_F] / denominator
-        g2 = alpha**2 * s[_P2] + (1 - alpha) ** 2 * s[_T2] + 2 * alpha * (1 - alpha) * s[_F2]
-        # sum of w^2 (TP - f * g)^2, using TP^2 = TP * g = TP for 0/1 labels
-        return float(f), float((s[_F2] * (1 - 2 * f) + f * f * g2) / denominator**2)
+        f = numerator / denominator
+        return f, float(max(v[0] + v[1] * f + v[2] * f * f, 0.0) / denominator**2)
 
     def _metric(self, alpha: float) -> float:
         if self.no_predicted_matches:
@@ -222,19 +228,24 @@ class Sampler:
         """Estimated recall TP / (TP + FN)."""
         return self._metric(0.0)
 
-    def interval(self, level: float = 0.95) -> tuple[float, float]:
-        """Confidence interval for F_alpha from the asymptotic normality of the ratio estimator.
+    def _interval(self, level: float) -> tuple[float, float]:
+        if self.no_predicted_matches:
+            return 0.0, 0.0
+        if self.n_draws == 0:
+            return 0.0, 1.0
+        return fieller_interval(*self._ratio_terms(self.alpha), level)
 
-        Built on the logit scale (so it stays inside [0, 1] and is skewed like the estimator
-        near the bounds); (0, 1) while there is not enough information, (0, 0) when all
-        predictions are 0.
+    def interval(self, level: float = 0.95) -> tuple[float, float]:
+        """Confidence interval for F_alpha: Fieller's interval for the ratio estimator.
+
+        The set of f for which (sum w TP - f sum w g)^2 <= z^2 V(f), V(f) the estimated
+        variance of sum w (TP - f g); it inverts the asymptotic normal test of the ratio, is
+        skewed like the estimator near 0 and 1 and clipped to [0, 1]. (0, 1) before any label
+        or while the sample cannot bound F, (0, 0) when all predictions are 0.
         """
         if not 0.0 < level < 1.0:
             raise ValueError(f"level must lie strictly between 0 and 1, got {level}")
-        if self.no_predicted_matches:
-            return 0.0, 0.0
-        value, variance = self._ratio(self.alpha) if self.n_draws else (0.0, float("nan"))
-        return _logit_interval(value, variance, level)
+        return self._interval(level)
 
     @property
     def history(self) -> pd.DataFrame:
@@ -250,14 +261,23 @@ class Sampler:
         )
 
 
-def _logit_interval(value: float, variance: float, level: float) -> tuple[float, float]:
-    """Normal interval for a proportion-like value on the logit scale (delta method)."""
-    if not np.isfinite(variance):
+def fieller_interval(
+    numerator: float, denominator: float, v: np.ndarray, level: float
+) -> tuple[float, float]:
+    """Fieller's confidence interval, clipped to [0, 1], for the ratio numerator / denominator
+    of two weighted sums, given V(f) = v[0] + v[1] f + v[2] f^2, the estimated variance of
+    numerator - f denominator: the f with (numerator - f denominator)^2 <= z^2 V(f)."""
+    if denominator <= 0:
         return 0.0, 1.0
-    z = NormalDist().inv_cdf(0.5 + level / 2)
-    se = np.sqrt(max(variance, 0.0))
-    clipped = min(max(value, 1e-6), 1 - 1e-6)
-    half = z * se / (clipped * (1 - clipped))
-    center = np.log(clipped / (1 - clipped))
-    low, high = expit(center - half), expit(center + half)
-    return float(low), float(high)
+    z2 = NormalDist().inv_cdf(0.5 + level / 2) ** 2
+    # quadratic a f^2 + b f + c <= 0
+    a = denominator**2 - z2 * v[2]
+    b = -2 * numerator * denominator - z2 * v[1]
+    c = numerator**2 - z2 * v[0]
+    discriminant = b * b - 4 * a * c
+    if a <= 0 or discriminant < 0:
+        # the denominator is not significantly away from 0: the data do not bound F
+        return 0.0, 1.0
+    root = np.sqrt(discriminant)
+    low, high = (-b - root) / (2 * a), (-b + root) / (2 * a)
+    return float(min(max(low, 0.0), 1.0)), float(min(max(high, 0.0), 1.0))

@@ -38,16 +38,15 @@ class StratifiedSampler(Sampler):
         self._allocated[k] += 1
         return k, 1.0
 
-    def _ratio(self, alpha: float) -> tuple[float, float]:
+    def _ratio_terms(self, alpha: float) -> tuple[float, float, np.ndarray]:
+        """Combined ratio estimator over the drawn strata and the quadratic V(f) of its
+        variance (sum of share^2 * within-stratum variance / draws)."""
         drawn = self.draws_per_stratum > 0
         n = self.draws_per_stratum[drawn]
         share = self.strata.weights[drawn] / self.strata.weights[drawn].sum()
         tp, pred, true = self._sums[:3, drawn] / n  # unit weights: sums of squares equal sums
         g = alpha * pred + (1 - alpha) * true
-        denominator = float(np.sum(share * g))
-        if denominator <= 0:
-            return 0.0, float("nan")
-        f = float(np.sum(share * tp)) / denominator
         g2 = alpha**2 * pred + (1 - alpha) ** 2 * true + 2 * alpha * (1 - alpha) * tp
-        within = tp * (1 - 2 * f) + f * f * g2 - (tp - f * g) ** 2
-        return f, float(np.sum(share**2 * within / n) / denominator**2)
+        # within-stratum variance of TP - f g, as c0 + c1 f + c2 f^2 (TP^2 = TP g = TP)
+        within = np.stack([tp - tp * tp, 2 * tp * g - 2 * tp, g2 - g * g])
+        return float(share @ tp), float(share @ g), within @ (share**2 / n)

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from evaluation.base import Oracle, Sampler
+from evaluation.base import _F2, _P2, _T2, _W2, Oracle, Sampler
 
 
 def _second_moment(
@@ -81,17 +81,21 @@ class _ImportanceBase(Sampler):
         """Posterior mean match rate of each stratum (prior updated with the distinct labels)."""
         return (self._pseudo * self._prior + self.matches) / (self._pseudo + self.labelled)
 
-    def _ratio(self, alpha: float) -> tuple[float, float]:
-        """The importance-weighted ratio; its variance is at least the one the match-rate model
-        predicts for the same draws, so a small sample that has seen, say, only true positives
-        does not claim certainty."""
-        f, variance = super()._ratio(alpha)
-        if not np.isfinite(variance):
-            return f, variance
-        s = self._sums
-        denominator = alpha * s[1].sum() + (1 - alpha) * s[2].sum()
-        expected = s[6] @ _second_moment(self.strata.mean_prediction, self.match_rate, f, alpha)
-        return f, max(variance, float(expected) / denominator**2)
+    def _ratio_terms(self, alpha: float) -> tuple[float, float, np.ndarray]:
+        """The importance-weighted ratio, with each stratum's share of V(f) shrunk towards what
+        the Beta match-rate model predicts for the same draws: the model's share is
+        pseudo / (pseudo + labels in the stratum), so it fades as the stratum is labelled, and
+        a small sample that has seen, say, only true positives does not claim certainty."""
+        s, m, rate = self._sums, self.strata.mean_prediction, self.match_rate
+        numerator, denominator, _ = super()._ratio_terms(alpha)
+        g2 = alpha**2 * s[_P2] + (1 - alpha) ** 2 * s[_T2] + 2 * alpha * (1 - alpha) * s[_F2]
+        empirical = np.stack([s[_F2], -2 * s[_F2], g2])
+        # _second_moment as c0 + c1 f + c2 f^2, times the stratum's sum of squared weights
+        tp = m * rate
+        c2 = tp + m * alpha**2 * (1 - rate) + (1 - m) * (1 - alpha) ** 2 * rate
+        model = s[_W2] * np.stack([tp, -2 * tp, c2])
+        model_share = self._pseudo / (self._pseudo + self.labelled)
+        return numerator, denominator, empirical @ (1 - model_share) + model @ model_share
 
     def _distribution(self) -> np.ndarray:
         """Current instrumental distribution over strata."""

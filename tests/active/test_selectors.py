@@ -69,3 +69,40 @@ def test_k_center_greedy_takes_the_far_point():
     picks, radius = k_center_greedy(X, np.array([0]), np.array([1, 2, 3]), 1,
                                     np.random.default_rng(0))
     assert picks.tolist() == [3] and radius == pytest.approx(0.2)
+
+
+def test_hybrid_auto_share_follows_the_disagreeing_part_of_the_pool():
+    n = 100
+    L = np.zeros((n, 1), dtype=int)
+    L[:30, 0] = 1  # bucket "1": 30 pairs; bucket "0": 70 pairs
+    p = np.where(L[:, 0] == 1, 0.999, 0.001)
+    # the expert contradicts the label model in bucket "1" only
+    labels = {0: 0, 1: 0, 50: 0, 51: 0}
+    rng = np.random.default_rng(1)
+    state = PoolState(L=L, expert_labels=labels, lm_proba=p, lm_proba_initial=p,
+                      matcher_proba=rng.random(n), embeddings=rng.normal(size=(n, 2)),
+                      risk=rng.random(n))
+    hybrid = HybridSelector(seed=0)
+    chosen = hybrid.select(state, 10)
+    d = hybrid.diagnostics
+    assert d["hot_buckets"] == 1 and d["hot_share"] == pytest.approx(28 / 96)
+    assert d["n_maxkl"] == 1 and d["n_kmedoids"] == 9  # one pair per disagreeing bucket
+    assert L[chosen[0], 0] == 1 and len(set(chosen.tolist())) == 10
+    agreeing = {**labels, 0: 1, 1: 1}
+    hybrid.select(PoolState(**{**state.__dict__, "expert_labels": agreeing}), 10)
+    assert hybrid.diagnostics["n_maxkl"] == 0  # the label model agrees: all k-medoids
+
+
+def test_hybrid_cold_start_without_lfs():
+    state = _state(50, 6, 0)
+    state.L = np.zeros((50, 0), dtype=int)
+    state.lm_proba = state.lm_proba_initial = None
+    hybrid = HybridSelector(seed=0)
+    assert hybrid.select(state, 5).size == 5 and hybrid.diagnostics["n_kmedoids"] == 5
+    state.embeddings = None  # a matcher without embeddings: uncertainty sampling
+    chosen = hybrid.select(state, 5)
+    entropy = -np.abs(state.matcher_proba - 0.5)
+    free = state.unlabeled()
+    assert set(chosen.tolist()) == set(free[np.argsort(entropy[free])[-5:]].tolist())
+    with pytest.raises(ValueError, match="kl_share"):
+        HybridSelector(kl_share="half")
