@@ -77,22 +77,23 @@ def _blocks(n: int, size: int, device: torch.device, order: torch.Tensor | None 
         yield idx[start : start + size]
 
 
-def _build(geo: _Geometry, fixed: np.ndarray, n_select: int, block: int):
+def _build(geo: _Geometry, fixed: np.ndarray, n_select: int, block: int, group: torch.Tensor):
     """Weighted greedy BUILD with lazy (batched) gain re-evaluation.
 
     Returns the medoids and WDm (n, k), the weighted distances of every point to each medoid.
+    Only the first row of each `group` of identical rows is ever a candidate.
     """
     n, dev, dt = geo.n, geo.left.device, geo.left.dtype
     k = fixed.size + n_select
     WDm = torch.empty((n, k), dtype=dt, device=dev)
-    is_med = torch.zeros(n, dtype=torch.bool, device=dev)
+    is_med = _duplicates(group)  # "blocked": not its group's first row, or its group has a medoid
     medoids = list(fixed.tolist())
     if fixed.size:
         fx = torch.as_tensor(fixed, device=dev)
         for cols in _blocks(fixed.size, block, dev):
             WDm[:, cols] = geo.to(fx[cols])
         wdn = WDm[:, : fixed.size].min(1).values
-        is_med[fx] = True
+        is_med |= torch.isin(group, group[fx])
     else:
         # No fixed medoid: the first one is the weighted 1-medoid of all points.
         cost = torch.empty(n, dtype=dt, device=dev)
@@ -102,7 +103,7 @@ def _build(geo: _Geometry, fixed: np.ndarray, n_select: int, block: int):
         WDm[:, 0] = geo.to(torch.tensor([first], device=dev))[:, 0]
         wdn = WDm[:, 0].clone()
         medoids.append(first)
-        is_med[first] = True
+        is_med |= group == group[first]
 
     def gains(WD: torch.Tensor) -> torch.Tensor:
         # sum_i w_i * max(dn_i - d_ic, 0) = sum_i w_i dn_i - sum_i min(w_i d_ic, w_i dn_i)
@@ -126,8 +127,8 @@ def _build(geo: _Geometry, fixed: np.ndarray, n_select: int, block: int):
         WDm[:, len(medoids)] = WD[:, best]
         wdn = torch.minimum(wdn, WD[:, best])
         medoids.append(c)
-        is_med[c] = True
-        ub[c] = -torch.inf
+        is_med |= group == group[c]
+        ub[is_med] = -torch.inf
     return np.asarray(medoids, dtype=np.int64), WDm
 
 
@@ -139,8 +140,22 @@ def _nearest_two(WDm: torch.Tensor):
     return idx[:, 0], vals[:, 0], vals[:, 1]
 
 
-def _swap(geo, medoids, WDm, n_fixed, block, rng, max_passes, tol):
+def _duplicates(group: torch.Tensor) -> torch.Tensor:
+    """True for every row that is not the first of its group of identical rows."""
+    idx = torch.arange(group.numel(), device=group.device)
+    first = torch.full((int(group.max()) + 1,), group.numel(), dtype=group.dtype,
+                       device=group.device)
+    first.scatter_reduce_(0, group, idx, "amin")
+    return first[group] != idx
+
+
+def _swap(geo, medoids, WDm, n_fixed, block, rng, max_passes, tol, group):
     """Eager SWAP: for each block of candidates, apply the best improving swap while one exists.
+
+    A swap is kept only if it lowers the objective (summed in float64 from the stored
+    distances) by more than `tol` relative; otherwise it is undone and the block is done. The
+    objective thus strictly decreases, so rounding ties between duplicates cannot cycle, and
+    every re-evaluation of a block counts towards the `max_passes` budget.
 
     With n(i) the nearest medoid of point i and d1_i, d2_i its weighted distances to the nearest
     and second nearest, swapping candidate c in for medoid m changes the objective by
@@ -151,20 +166,29 @@ def _swap(geo, medoids, WDm, n_fixed, block, rng, max_passes, tol):
     dev = WDm.device
     is_med = torch.zeros(n, dtype=torch.bool, device=dev)
     is_med[torch.as_tensor(medoids, device=dev)] = True
+    dup = _duplicates(group)
+    n_groups = int(group.max()) + 1
+
+    def blocked() -> torch.Tensor:  # a medoid, a duplicate row, or a row whose twin is a medoid
+        med_group = torch.zeros(n_groups, dtype=torch.bool, device=dev)
+        med_group[group[is_med]] = True
+        return dup | med_group[group]
+
     fixed_slot = torch.zeros(k, dtype=torch.bool, device=dev)
     fixed_slot[:n_fixed] = True
 
     def caches():
         nearest, d1, d2 = _nearest_two(WDm)
         base = torch.zeros(k, dtype=WDm.dtype, device=dev).index_add_(0, nearest, d1)
-        return nearest, d1[:, None], d2[:, None], base[:, None], float(d1.sum())
+        return nearest, d1[:, None], d2[:, None], base[:, None], float(d1.double().sum())
 
     nearest, d1, d2, base, td = caches()
+    skip = blocked()
     n_cand = n - k
     since_swap, swaps, evaluated = 0, 0, 0
     while since_swap < n_cand and evaluated < max_passes * n_cand:
         order = torch.as_tensor(rng.permutation(n), device=dev)
-        order = order[~is_med[order]]
+        order = order[~skip[order]]
         for cols in _blocks(order.numel(), block, dev, order):
             WD = geo.to(cols)
             improved = False
@@ -174,19 +198,26 @@ def _swap(geo, medoids, WDm, n_fixed, block, rng, max_passes, tol):
                 delta.index_add_(0, nearest, torch.clamp(WD, d1, d2))
                 delta.sub_(base).add_(shared[None, :])
                 delta.masked_fill_(fixed_slot[:, None], torch.inf)
-                delta.masked_fill_(is_med[cols][None, :], torch.inf)
+                delta.masked_fill_(skip[cols][None, :], torch.inf)
+                evaluated += cols.numel()
                 flat = int(torch.argmin(delta))
                 slot, r = divmod(flat, cols.numel())
-                if not float(delta[slot, r]) < -tol * max(td, 1e-300):
+                if not float(delta[slot, r]) < -tol * td:
                     break
-                old, new = int(medoids[slot]), int(cols[r])
-                medoids[slot] = new
-                is_med[old], is_med[new] = False, True
+                saved, before = WDm[:, slot].clone(), (nearest, d1, d2, base, td)
                 WDm[:, slot] = WD[:, r]
                 nearest, d1, d2, base, td = caches()
+                if not td < before[-1] * (1.0 - tol):  # rounding made a tie look like a gain
+                    WDm[:, slot] = saved
+                    nearest, d1, d2, base, td = before
+                    break
+                is_med[medoids[slot]], is_med[cols[r]] = False, True
+                medoids[slot] = int(cols[r])
+                skip = blocked()
                 swaps += 1
                 improved = True
-            evaluated += cols.numel()
+                if evaluated >= max_passes * n_cand:
+                    break
             since_swap = 0 if improved else since_swap + cols.numel()
             if since_swap >= n_cand or evaluated >= max_passes * n_cand:
                 break
@@ -202,7 +233,7 @@ def weighted_kmedoids(
     block_size: int = 256,
     max_passes: int = 10,
     n_init: int = 1,
-    tol: float = 1e-7,
+    tol: float = 1e-6,
     device: str | torch.device | None = None,
     dtype: torch.dtype = torch.float32,
     return_info: bool = False,
@@ -242,11 +273,12 @@ def weighted_kmedoids(
     dev = _device(device)
     rng = np.random.default_rng(seed)
     geo = _Geometry(X, w_np, dev, dtype)
+    group = _groups(X, fixed, n_select, dev)
     best = None
     with torch.no_grad():
         for start in range(n_init):
             if start == 0:
-                medoids, WDm = _build(geo, fixed, n_select, block_size)
+                medoids, WDm = _build(geo, fixed, n_select, block_size, group)
             else:  # further starts: fixed + random medoids, to escape a poor local optimum
                 free = np.setdiff1d(np.arange(n), fixed)
                 medoids = np.r_[fixed, rng.choice(free, n_select, replace=False)]
@@ -256,13 +288,23 @@ def weighted_kmedoids(
                     WDm[:, cols] = geo.to(m_t[cols])
             start_obj = _objective(X, w_np, medoids)
             medoids, swaps, passes = _swap(geo, list(medoids), WDm, fixed.size, block_size, rng,
-                                           max_passes, tol)
+                                           max_passes, tol, group)
             obj = _objective(X, w_np, medoids)
             if best is None or obj < best[1]:
                 best = (np.asarray(medoids[fixed.size :], dtype=np.int64), obj,
                         {"start": start, "start_objective": start_obj, "swaps": swaps,
                          "passes": passes})
     return best if return_info else best[:2]
+
+
+def _groups(X: np.ndarray, fixed: np.ndarray, n_select: int, dev: torch.device) -> torch.Tensor:
+    """Group id of every row, identical rows sharing one, so that only one of them is ever a
+    candidate; every row its own group when too few distinct free rows remain for n_select."""
+    _, group = np.unique(X, axis=0, return_inverse=True)
+    group = group.ravel()
+    if np.unique(group).size - np.unique(group[fixed]).size < n_select:
+        group = np.arange(X.shape[0])
+    return torch.as_tensor(group, dtype=torch.int64, device=dev)
 
 
 def _objective(X: np.ndarray, w: np.ndarray, medoids: np.ndarray, block: int = 4096) -> float:

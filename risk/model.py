@@ -140,7 +140,7 @@ class RiskModel:
             rules += mine_rules(F, y, min_support, self.min_purity, self.max_conditions,
                                 self.max_rules)
         self.feature_columns_ = None if F is None else list(F.columns)
-        A = activations(rules, F, L)
+        A = activations(rules, F, L, n)
         self._rule_stats(rules, A, y, prec, min_support)
         self.rules_ = rules
         self._train(A, y, p)
@@ -247,7 +247,7 @@ class RiskModel:
             missing = sorted({c.feature for r in self.rules_ for c in r.conditions} - set(F))
             if missing:
                 raise ValueError(f"RiskModel.risk: features {missing} are missing from the pairs")
-        A = activations(self.rules_, F, L)
+        A = activations(self.rules_, F, L, n)
         with torch.no_grad():
             pt = torch.as_tensor(p, dtype=torch.float64)
             r, mean, std = self._forward(torch.as_tensor(A, dtype=torch.float64), pt,

@@ -57,9 +57,11 @@ class Rule:
         return f"{lhs} -> {CLASS_NAMES[self.label]}"
 
 
-def activations(rules: list[Rule], F: pd.DataFrame | None, L: np.ndarray | None) -> np.ndarray:
-    """(n, len(rules)) boolean matrix: where each rule fires."""
-    n = len(F) if F is not None else (L.shape[0] if L is not None else 0)
+def activations(rules: list[Rule], F: pd.DataFrame | None, L: np.ndarray | None,
+                n: int | None = None) -> np.ndarray:
+    """(n, len(rules)) boolean matrix: where each rule fires; `n` sets the row count when
+    neither F nor L is given (no rules: an (n, 0) matrix)."""
+    n = len(F) if F is not None else (L.shape[0] if L is not None else n or 0)
     out = np.zeros((n, len(rules)), dtype=bool)
     for j, rule in enumerate(rules):
         if rule.lf_index is not None:

@@ -143,3 +143,31 @@ def test_lazy_build_equals_plain_greedy():
     _, _, info = weighted_kmedoids(X, w, fixed=fixed, n_select=6, max_passes=0,
                                    dtype=torch.float64, return_info=True)
     assert info["start_objective"] == pytest.approx(objective(X, w, medoids), rel=1e-9)
+
+
+def test_many_duplicate_points_terminate_with_distinct_medoids():
+    # Standardized similarity features repeat exactly (many pairs share every score): float32
+    # rounding once made swaps between twins look like gains and SWAP cycled forever.
+    rng = np.random.default_rng(0)
+    distinct = rng.normal(size=(150, 15)).astype(np.float32).astype(np.float64)
+    X = distinct[rng.integers(150, size=1500)]
+    fixed = rng.choice(len(X), 100, replace=False)
+    w = lipschitz_weights(X, rng.random(len(X)), fixed)
+    chosen, obj, info = weighted_kmedoids(X, w, fixed=fixed, n_select=10, seed=0,
+                                          return_info=True)
+    assert chosen.shape == (10,) and not set(chosen) & set(fixed)
+    medoid_rows = {tuple(r) for r in X[np.r_[fixed, chosen]]}
+    assert len(medoid_rows) == len({tuple(r) for r in X[fixed]}) + 10  # no twin picked twice
+    assert obj == pytest.approx(objective(X, w, np.r_[fixed, chosen]), rel=1e-5)
+    assert obj <= info["start_objective"] + 1e-9
+    free = np.setdiff1d(np.arange(len(X)), fixed)
+    random_obj = min(objective(X, w, np.r_[fixed, rng.choice(free, 10, replace=False)])
+                     for _ in range(20))
+    assert obj < random_obj
+
+
+def test_only_duplicates_left_still_fills_the_batch():
+    X = np.repeat(np.eye(3), 4, axis=0)
+    chosen, obj = weighted_kmedoids(X, np.ones(12), fixed=[0, 4, 8], n_select=5, seed=0)
+    assert chosen.shape == (5,) and len(set(chosen)) == 5 and not set(chosen) & {0, 4, 8}
+    assert obj == pytest.approx(0.0, abs=1e-6)

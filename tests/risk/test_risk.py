@@ -190,3 +190,22 @@ def test_out_of_fold_proba_never_scores_a_pair_with_its_own_label():
     assert (out_of_fold_proba(MemorizingMatcher(), F, np.zeros(40, int)) == 0).all()
     with pytest.raises(ValueError, match="rows"):
         out_of_fold_proba(MemorizingMatcher(), F, y[:5])
+
+
+@pytest.mark.parametrize("pairs_kind", ["none", "nothing_mined"])
+def test_zero_rules_uses_the_matcher_feature_alone(pairs_kind):
+    rng = np.random.default_rng(0)
+    n = 200
+    p = rng.random(n)
+    y = (rng.random(n) < p).astype(int)
+    if pairs_kind == "none":  # no LFs and no mining: no features at all
+        rm, pairs = RiskModel(max_conditions=0, epochs=30), None
+    else:  # a constant feature: nothing pure enough to mine
+        rm, pairs = RiskModel(featurizer=identity, epochs=30), pd.DataFrame({"a__sim": np.ones(n)})
+    rm.fit(pairs, y, p)
+    assert rm.rules_ == []
+    r = rm.risk(pairs, p)
+    assert r.shape == (n,) and np.isfinite(r).all() and (r >= 0).all() and (r <= 1).all()
+    # with the matcher feature alone, the least confident predictions are the riskiest
+    confident = np.abs(2 * p - 1)
+    assert r[confident < 0.2].mean() > r[confident > 0.8].mean()
