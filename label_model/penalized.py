@@ -27,7 +27,11 @@ class PenalizedLabelModel(LabelModel):
     ``penalty * sum_i (P(y=1 | L_i) - y_i) ** 2`` over the expert-labelled rows i, with P(y | L)
     computed exactly as `predict_proba` does. ``penalty="auto"`` sets the strength to the largest
     diagonal entry of the completion loss's Hessian at the parameters the first penalized fit
-    starts from (the paper's curvature rule). With ``warm_start`` a refit continues from the
+    starts from (the paper's curvature rule), divided by the number of expert labels: the
+    penalty's curvature is a sum over the labelled rows, so the undivided rule lets a handful of
+    labels (one per bucket, each standing in for the whole bucket) outweigh the completion loss
+    and flip LFs that the labels never saw (measured: pool F1 0.73 -> 0.35 after 10 labels on
+    the README example, 0.93 with the division). With ``warm_start`` a refit continues from the
     previous parameters instead of a fresh random start.
 
     ``cliques`` lists groups of dependent LF columns (e.g. ``[(1, 2)]`` for two thresholds on
@@ -58,6 +62,7 @@ class PenalizedLabelModel(LabelModel):
         self.warm_start = warm_start
         self.cliques = [tuple(c) for c in cliques] if cliques else []
         self.penalty_: float | None = None
+        self.curvature_: float | None = None
 
     # ---- statistics ---------------------------------------------------------------------------
     def _buckets(self, L: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -207,7 +212,7 @@ class PenalizedLabelModel(LabelModel):
         self._set_lr_scheduler()
 
         eps = self._mu_eps()
-        strength = self._resolve_penalty() if labels else 0.0
+        strength = self._resolve_penalty(len(labels)) if labels else 0.0
         rows = np.fromiter(labels.keys(), dtype=np.int64, count=len(labels))
         votes = torch.from_numpy(self.groups_.indicators(L[rows])).to(self.config.device)
         target = torch.tensor(list(labels.values()), dtype=torch.float32, device=self.config.device)
@@ -252,11 +257,15 @@ class PenalizedLabelModel(LabelModel):
             and self.mu.shape[0] == self.groups_.d
         )
 
-    def _resolve_penalty(self) -> float:
+    def _resolve_penalty(self, n_labels: int) -> float:
+        """Per-label penalty strength: the given number, or for "auto" the curvature (measured
+        once, at the first penalized fit) shared out over the n_labels expert labels."""
         if self.penalty != "auto":
             self.penalty_ = float(self.penalty)
-        elif self.penalty_ is None:
-            self.penalty_ = self.curvature_penalty()
+            return self.penalty_
+        if self.curvature_ is None:
+            self.curvature_ = self.curvature_penalty()
+        self.penalty_ = self.curvature_ / n_labels
         return self.penalty_
 
     # ---- inference ----------------------------------------------------------------------------

@@ -1,0 +1,50 @@
+"""Regression: a handful of expert labels must not make the label model much worse than none
+(the README example's pool fell from F1 0.73 to 0.35 after 10 labels with the summed penalty)."""
+
+import numpy as np
+from sklearn.metrics import f1_score
+
+from label_model import PenalizedLabelModel
+
+# the README example's pool in miniature: (votes of 3 one-sided LFs, bucket size, matches)
+BUCKETS = [
+    ((-1, -1, -1), 35, 4), ((0, -1, -1), 651, 0), ((-1, 1, -1), 89, 89), ((0, 1, -1), 3, 3),
+    ((-1, -1, 1), 45, 29), ((0, -1, 1), 253, 1), ((-1, 1, 1), 257, 257), ((0, 1, 1), 27, 27),
+]
+
+
+def pool():
+    L = np.concatenate([np.tile(v, (n, 1)) for v, n, _ in BUCKETS]).astype(np.int8)
+    y = np.concatenate([np.r_[np.ones(k, int), np.zeros(n - k, int)] for _, n, k in BUCKETS])
+    return L, y
+
+
+def scores(model, L, y):
+    pred = (model.predict_proba(L)[:, 1] > 0.5).astype(int)
+    return float((pred == y).mean()), float(f1_score(y, pred))
+
+
+def test_few_labels_do_not_wreck_the_label_model():
+    L, y = pool()
+    start = np.cumsum([0] + [n for _, n, _ in BUCKETS])
+    # ten non-matches as maxKL picked them: five in one bucket, one from the minority of a
+    # mostly-match bucket, four in another bucket
+    rows = [*range(start[1], start[1] + 5), start[4] + 40, *range(start[5] + 10, start[5] + 14)]
+    labels = {int(r): int(y[r]) for r in rows}
+    assert set(labels.values()) == {0}
+    lm = PenalizedLabelModel(seed=0).fit(L)
+    acc0, f10 = scores(lm, L, y)
+    lm.fit(L, labels)
+    acc, f1 = scores(lm, L, y)
+    assert acc >= acc0 - 0.02
+    assert f1 >= f10 - 0.05
+    # every labelled row is still pulled towards its label
+    assert np.all(lm.predict_proba(L)[rows, 1] < 0.5)
+
+
+def test_auto_strength_is_shared_out_over_the_labels():
+    L, y = pool()
+    lm = PenalizedLabelModel(seed=0).fit(L)
+    lm.fit(L, {0: int(y[0]), 1: int(y[1]), 2: int(y[2]), 3: int(y[3])}, n_epochs=1)
+    assert lm.curvature_ > 0
+    assert lm.penalty_ == lm.curvature_ / 4
