@@ -186,16 +186,21 @@ class Sampler:
         self._rows.append((self.n_queries, self.n_draws, value, low, high, precision, recall))
 
     # --- estimation ----------------------------------------------------------------------------
+    def _stratum_terms(self, alpha: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per stratum: sum w TP, sum w g with g = alpha pred + (1 - alpha) true, and the
+        coefficients (3, K) of sum w^2 (TP - f g)^2 = c0 + c1 f + c2 f^2 (TP^2 = TP g = TP)."""
+        s = self._sums
+        g2 = alpha**2 * s[_P2] + (1 - alpha) ** 2 * s[_T2] + 2 * alpha * (1 - alpha) * s[_F2]
+        denominator = alpha * s[_P] + (1 - alpha) * s[_T]
+        return s[_F], denominator, np.stack([s[_F2], -2 * s[_F2], g2])
+
     def _ratio_terms(self, alpha: float) -> tuple[float, float, np.ndarray]:
         """Numerator and denominator of the importance-weighted ratio F_alpha = sum w TP /
-        sum w (alpha pred + (1 - alpha) true), and the coefficients (c0, c1, c2) of
-        V(f) = sum w^2 (TP - f (alpha pred + (1 - alpha) true))^2 = c0 + c1 f + c2 f^2, whose
-        value at the estimate over the squared denominator is the ratio's asymptotic variance."""
-        s = self._sums.sum(axis=1)
-        denominator = alpha * s[_P] + (1 - alpha) * s[_T]
-        g2 = alpha**2 * s[_P2] + (1 - alpha) ** 2 * s[_T2] + 2 * alpha * (1 - alpha) * s[_F2]
-        # TP^2 = TP * g = TP for 0/1 labels
-        return float(s[_F]), float(denominator), np.array([s[_F2], -2 * s[_F2], g2])
+        sum w g, and the coefficients of V(f) = sum w^2 (TP - f g)^2 = c0 + c1 f + c2 f^2,
+        whose value at the estimate over the squared denominator is the ratio's asymptotic
+        variance."""
+        numerator, denominator, v = self._stratum_terms(alpha)
+        return float(numerator.sum()), float(denominator.sum()), v.sum(axis=1)
 
     def _ratio(self, alpha: float) -> tuple[float, float]:
         """The ratio estimate of F_alpha and its asymptotic (delta-method) variance; (0, nan)

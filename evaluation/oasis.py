@@ -8,17 +8,28 @@ from typing import Any
 
 import numpy as np
 
-from evaluation.base import _F2, _P2, _T2, _W2, Oracle, Sampler
+from evaluation.base import _W2, Oracle, Sampler
+
+
+def _second_moment_terms(
+    mean_prediction: np.ndarray, match_rate: np.ndarray, alpha: float
+) -> np.ndarray:
+    """E[(TP - f (alpha pred + (1 - alpha) true))^2] per stratum under the match-rate model,
+    as the coefficients (3, K) of c0 + c1 f + c2 f^2."""
+    tp = mean_prediction * match_rate
+    c2 = (
+        tp
+        + mean_prediction * alpha**2 * (1 - match_rate)
+        + (1 - mean_prediction) * (1 - alpha) ** 2 * match_rate
+    )
+    return np.stack([tp, -2 * tp, c2])
 
 
 def _second_moment(
     mean_prediction: np.ndarray, match_rate: np.ndarray, f: float, alpha: float
 ) -> np.ndarray:
     """E[(TP - f (alpha pred + (1 - alpha) true))^2] per stratum under the match-rate model."""
-    return (
-        mean_prediction * ((1 - f) ** 2 * match_rate + alpha**2 * f**2 * (1 - match_rate))
-        + (1 - mean_prediction) * (1 - alpha) ** 2 * f**2 * match_rate
-    )
+    return np.array([1.0, f, f * f]) @ _second_moment_terms(mean_prediction, match_rate, alpha)
 
 
 def optimal_distribution(
@@ -86,16 +97,16 @@ class _ImportanceBase(Sampler):
         the Beta match-rate model predicts for the same draws: the model's share is
         pseudo / (pseudo + labels in the stratum), so it fades as the stratum is labelled, and
         a small sample that has seen, say, only true positives does not claim certainty."""
-        s, m, rate = self._sums, self.strata.mean_prediction, self.match_rate
-        numerator, denominator, _ = super()._ratio_terms(alpha)
-        g2 = alpha**2 * s[_P2] + (1 - alpha) ** 2 * s[_T2] + 2 * alpha * (1 - alpha) * s[_F2]
-        empirical = np.stack([s[_F2], -2 * s[_F2], g2])
-        # _second_moment as c0 + c1 f + c2 f^2, times the stratum's sum of squared weights
-        tp = m * rate
-        c2 = tp + m * alpha**2 * (1 - rate) + (1 - m) * (1 - alpha) ** 2 * rate
-        model = s[_W2] * np.stack([tp, -2 * tp, c2])
+        numerator, denominator, empirical = self._stratum_terms(alpha)
+        model = self._sums[_W2] * _second_moment_terms(
+            self.strata.mean_prediction, self.match_rate, alpha
+        )
         model_share = self._pseudo / (self._pseudo + self.labelled)
-        return numerator, denominator, empirical @ (1 - model_share) + model @ model_share
+        return (
+            float(numerator.sum()),
+            float(denominator.sum()),
+            empirical @ (1 - model_share) + model @ model_share,
+        )
 
     def _distribution(self) -> np.ndarray:
         """Current instrumental distribution over strata."""

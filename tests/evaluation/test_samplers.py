@@ -198,3 +198,48 @@ def test_real_valued_and_several_classifiers_scores(make_pool):
     for s in (margins, several):
         sampler = OASISSampler(predictions, s, lambda i: int(labels[i]), seed=0).sample(500)
         assert sampler.estimate == pytest.approx(truth, abs=0.12)
+
+
+def test_interval_when_every_label_agrees_with_the_predictions(make_pool):
+    labels, scores, _ = make_pool(3000, 0.05, seed=12)
+    sampler = OASISSampler(labels, scores, lambda i: int(labels[i]), seed=0)
+    widths = []
+    for n in (100, 400):
+        sampler.sample(n)
+        assert sampler.estimate == 1.0
+        low, high = sampler.interval(0.95)
+        # neither a point (the sample has not proven perfection) nor the uninformative (0, 1)
+        assert 0.0 < low < high == 1.0
+        widths.append(high - low)
+    assert widths[1] < widths[0]
+
+
+def test_interval_narrows_and_keeps_the_estimate_inside(make_pool):
+    labels, scores, predictions = make_pool(5000, 0.02, seed=13)
+    for cls in ALL:
+        sampler = cls(predictions, scores, lambda i: int(labels[i]), seed=1)
+        widths = []
+        for n in (150, 450, 1200):
+            low, high = sampler.sample(n).interval(0.95)
+            assert low <= sampler.estimate <= high
+            widths.append(high - low)
+        if cls in (OASISSampler, ImportanceSampler):
+            # (a baseline that has not met a false negative yet can be narrow early on)
+            assert widths[2] < widths[1] < widths[0]
+
+
+def test_fieller_interval_matches_the_delta_method_when_the_denominator_is_precise():
+    from evaluation.base import fieller_interval
+
+    rng = np.random.default_rng(0)
+    tp = rng.random(20000) < 0.3
+    g = np.where(tp, 1.0, (rng.random(20000) < 0.4) * 0.5)
+    numerator, denominator = tp.sum(), g.sum()
+    v = np.array([tp.sum(), -2 * tp.sum(), np.sum(g * g)])
+    f = numerator / denominator
+    se = np.sqrt(v @ [1, f, f * f]) / denominator
+    low, high = fieller_interval(numerator, denominator, v, 0.95)
+    assert low == pytest.approx(f - 1.96 * se, abs=se / 20)
+    assert high == pytest.approx(f + 1.96 * se, abs=se / 20)
+    # a denominator indistinguishable from 0 does not bound the ratio
+    assert fieller_interval(1.0, 1.0, np.array([1.0, -2.0, 1.0]), 0.95) == (0.0, 1.0)
