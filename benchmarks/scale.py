@@ -22,18 +22,17 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
+from blocking import join_pairs, large_person_blocker, make_dirty_records
+from blocking.distributed import DistributedBlocker, map_candidates
+from blocking.quality import pairs_in
+from evaluation import precision_recall_f1
+from labeling_functions import apply_lfs, load_lfs
+from matchers.distributed import score_candidates
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from blocking import join_pairs, large_person_blocker, make_dirty_records  # noqa: E402
-from blocking.distributed import DistributedBlocker, map_candidates  # noqa: E402
-from blocking.quality import pairs_in  # noqa: E402
-from labeling_functions import apply_lfs, load_lfs  # noqa: E402
-from matchers.distributed import score_candidates  # noqa: E402
-
 RECORDS_PER_ENTITY = 1.8  # make_dirty_records' default: 40% of entities get 1-3 duplicates
 MB = 1024 * 1024
 
@@ -172,13 +171,6 @@ def score(loop, candidates, records, client, chunk: int) -> np.ndarray:
     return score_candidates(loop.matcher, candidates, records, client=client, chunk_rows=chunk)
 
 
-def f1(pred: np.ndarray, gold: np.ndarray) -> tuple[float, float, float]:
-    tp = float(np.sum(pred & (gold == 1)))
-    precision = tp / max(pred.sum(), 1)
-    recall = tp / max((gold == 1).sum(), 1)
-    return precision, recall, 2 * precision * recall / max(precision + recall, 1e-12)
-
-
 # ---- main --------------------------------------------------------------------------------------
 def start_client(args):
     from distributed import Client, LocalCluster
@@ -268,8 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     total = time.perf_counter() - t0
     pred = proba >= loop.threshold
     blocked_recall = float(gold.sum()) / max(len(matches), 1)
-    p, r, f = f1(pred, gold)
-    lp, lr, lf1 = f1(lm_proba >= 0.5, gold)
+    p, r, f = precision_recall_f1(gold, pred.astype(int))
+    lp, lr, lf1 = precision_recall_f1(gold, (lm_proba >= 0.5).astype(int))
     # the per-stage resets clear ru_maxrss too, so the whole run's peak is the largest stage peak
     overall_peak = max(r["peak_mb"] for r in stages.rows)
     write_report(

@@ -2,7 +2,7 @@
 
 from evaluation.base import Sampler
 from evaluation.baselines import PassiveSampler, StratifiedSampler
-from evaluation.metrics import f_measure
+from evaluation.metrics import f_measure, precision_recall_f1
 from evaluation.oasis import ImportanceSampler, OASISSampler
 from evaluation.plot import plot_estimate
 from evaluation.predictions import read_predictions
@@ -17,6 +17,7 @@ __all__ = [
     "Strata",
     "calibrate_scores",
     "f_measure",
+    "precision_recall_f1",
     "plot_estimate",
     "read_predictions",
     "stratify",

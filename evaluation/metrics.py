@@ -25,3 +25,8 @@ def f_measure(labels: np.ndarray, predictions: np.ndarray, alpha: float = 0.5) -
         raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
     tp = float(np.sum((labels == 1) & (predictions == 1)))
     return safe_ratio(tp, alpha * np.sum(predictions == 1) + (1 - alpha) * np.sum(labels == 1))
+
+
+def precision_recall_f1(labels: np.ndarray, predictions: np.ndarray) -> tuple[float, float, float]:
+    """Precision, recall and F1 of 0/1 predictions against 0/1 labels (0/0 is 0.0)."""
+    return tuple(f_measure(labels, predictions, alpha) for alpha in (1.0, 0.0, 0.5))
