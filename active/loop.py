@@ -240,6 +240,8 @@ class ActiveLoop:
             self.pairs.iloc[rows], ys, proba, L=None if L is None else L[rows],
             lf_precision=lf_precision,
         )
+        if not self.risk_model.rules_:
+            return None  # no LF and no mined rule yet: k-medoids weighs by the matcher's doubt
         return np.asarray(self.risk_model.risk(self.pairs, self.matcher_proba, L=L), dtype=float)
 
     def _metrics(self, row: dict, labels: dict[int, int]) -> None:

@@ -3,10 +3,14 @@
 Pool = the train split (its gold hidden behind a SimulatedOracle), test F1 of the final matcher
 on the test split after 0, 50, 100 (and 200) expert labels, batches of 10. Compared: hybrid,
 maxKL only, risk k-medoids only, entropy, random, core-set (all with LFs), active learning
-without LFs (entropy, no label model) and weak supervision without labels.
+without LFs (entropy, no label model) and weak supervision without labels, plus ablations of
+the hybrid's maxKL share (hybrid_half, hybrid_all_hot; see VARIANTS).
 
-    .venv/bin/python benchmarks/active_loop.py                 # the reduced grid reported
+    .venv/bin/python benchmarks/active_loop.py --names dblp_acm --seeds 0,1,2
     .venv/bin/python benchmarks/active_loop.py --quick         # one small data set, budget 30
+    .venv/bin/python benchmarks/active_loop.py --names dblp_acm --budget 20 --configs hybrid \
+        --matcher rnn --threads 2                              # iteration time, RNN matcher
+    .venv/bin/python benchmarks/active_loop.py --from-jsonl a.jsonl,b.jsonl   # re-summarise
 """
 
 from __future__ import annotations
@@ -104,9 +108,10 @@ def run_one(name, pool, test, lfs, L, config, seed, budget, batch,
         L=L if with_lfs else None, batch_size=batch,
         gold=gold, eval_pairs=test, eval_labels=test["label"], seed=seed,
     )
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     history = loop.run(0 if config == "weak_only" else budget)
     history["wall"] = time.perf_counter() - started
+    history["cpu_s"] = time.process_time() - cpu  # all threads: robust to a busy machine
     history["dataset"], history["config"], history["seed"] = name, config, seed
     return history
 
@@ -116,15 +121,42 @@ def _at(history: pd.DataFrame, n: int) -> float:
     return float(rows["eval_f1"].iloc[-1]) if len(rows) else float("nan")
 
 
-def summarise(runs: pd.DataFrame, checkpoints: list[int]) -> pd.DataFrame:
-    """Test F1 (x100, mean over seeds) per data set, configuration and label count."""
+def per_seed(runs: pd.DataFrame, checkpoints: list[int]) -> pd.DataFrame:
+    """Test F1 (x100) per data set, configuration, seed and label count."""
     rows = []
     for (dataset, config, seed), h in runs.groupby(["dataset", "config", "seed"]):
         for n in checkpoints:
             value = _at(h, n) if config != "weak_only" else float(h["eval_f1"].iloc[0])
-            rows.append({"dataset": dataset, "config": config, "seed": seed, "n": n, "f1": value})
-    table = pd.DataFrame(rows).groupby(["dataset", "config", "n"])["f1"].mean().unstack("n")
-    return (100 * table).round(1)
+            rows.append({"dataset": dataset, "config": config, "seed": seed, "n": n,
+                         "f1": 100 * value})
+    return pd.DataFrame(rows)
+
+
+def summarise(runs: pd.DataFrame, checkpoints: list[int]) -> pd.DataFrame:
+    """Test F1 (x100, mean over seeds) per data set, configuration and label count."""
+    table = per_seed(runs, checkpoints).groupby(["dataset", "config", "n"])["f1"].mean()
+    return table.unstack("n").round(1)
+
+
+def overall(runs: pd.DataFrame, checkpoints: list[int]) -> pd.DataFrame:
+    """Mean over data sets of test F1, then mean and standard deviation of that over seeds:
+    the headline figure and how much it moves with the seed (complete cells only)."""
+    scores = per_seed(runs, checkpoints)
+    # the (data set, seed) cells that every fully run configuration has, and only the
+    # configurations that have them all, so that the means compare
+    cells = scores.groupby("config")[["dataset", "seed"]].apply(
+        lambda g: frozenset(zip(g["dataset"], g["seed"], strict=True)))
+    common = frozenset.intersection(*cells[cells.map(len) == cells.map(len).max()])
+    keep = cells.index[cells.map(common.issubset)]
+    in_common = [(d, s) in common for d, s in zip(scores["dataset"], scores["seed"], strict=True)]
+    scores = scores[scores["config"].isin(keep) & np.asarray(in_common)]
+    by_seed = scores.groupby(["config", "seed", "n"])["f1"].mean()
+    stats = by_seed.groupby(level=["config", "n"]).agg(["mean", "std"]).unstack("n")
+    out = pd.DataFrame(index=stats.index)
+    for n in checkpoints:
+        out[f"{n} mean"] = stats[("mean", n)].round(1)
+        out[f"{n} sd"] = stats[("std", n)].round(1)
+    return out.sort_values(f"{checkpoints[-1]} mean", ascending=False)
 
 
 def timing(runs: pd.DataFrame, dataset: str) -> pd.DataFrame:
@@ -149,10 +181,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--quick", action="store_true", help="fodors_zagats, budget 30")
     parser.add_argument("--out", default=str(RESULTS / "active_loop.md"))
-    parser.add_argument("--from-jsonl", help="only summarise the histories of an earlier run")
+    parser.add_argument("--from-jsonl",
+                        help="only summarise earlier runs (comma-separated .jsonl files)")
     args = parser.parse_args(argv)
     if args.from_jsonl:
-        runs = pd.read_json(args.from_jsonl, lines=True)
+        runs = pd.concat([pd.read_json(f, lines=True) for f in args.from_jsonl.split(",")],
+                         ignore_index=True)
         names = list(dict.fromkeys(runs["dataset"]))
         seeds = sorted(runs["seed"].unique().tolist())
         write_report(runs, args, names, seeds, None, argv)
@@ -220,13 +254,11 @@ def write_report(runs: pd.DataFrame, args, names, seeds, wall: float | None, arg
         _markdown(table),
         "",
     ]
-    for n in checkpoints[1:]:
-        per_config = table[n].groupby(level="config").mean().sort_values(ascending=False)
-        lines += [f"Mean over data sets at {n} labels: "
-                  + ", ".join(f"{c} {v:.1f}" for c, v in per_config.items()), ""]
-    if "dblp_acm" in names:
-        lines += ["## Seconds per iteration on dblp_acm (mean over iterations)", "",
-                  _markdown(timing(runs, "dblp_acm")), ""]
+    lines += ["## Mean over data sets (mean and sd over seeds)", "",
+              _markdown(overall(runs, checkpoints)), ""]
+    for name in [n for n in ("dblp_acm", *names) if n in set(runs["dataset"])][:1]:
+        lines += [f"## Seconds per iteration on {name} (mean over iterations)", "",
+                  _markdown(timing(runs, name)), ""]
     Path(args.out).write_text("\n".join(lines))
     _plot(runs, Path(args.out).with_suffix(".png"))
     print("\n".join(lines))

@@ -107,3 +107,11 @@ def test_calibrate_threshold():
     assert calibrate_threshold(proba, labels) == 0.5  # too few labels
     assert calibrate_threshold(proba, labels, 10, 5) == 0.5  # too few non-matches
     assert calibrate_threshold(np.tile(proba, 3), np.tile(labels, 3)) == pytest.approx(0.35)
+
+
+def test_hybrid_without_lfs_falls_back_to_risk_kmedoids(pool, make_loop):
+    history = make_loop(None, None, SimulatedOracle(pool["label"])).run(15)
+    chosen_by = history["selector"].dropna()
+    assert chosen_by.iloc[0] == "random" and (chosen_by.iloc[1:] == "hybrid").any()
+    hybrid_rows = history[history["selector"] == "hybrid"]
+    assert (hybrid_rows["sel_n_maxkl"] == 0).all() and (hybrid_rows["sel_n_kmedoids"] > 0).all()
