@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -332,6 +333,12 @@ def build_parser() -> argparse.ArgumentParser:
                     "model, risk-aware active learning and OASIS evaluation.",
     )
     parser.add_argument("--debug", action="store_true", help="full traceback on errors")
+    parser.add_argument(
+        "--threads", type=int, default=None,
+        help="CPU threads for torch and scikit-learn (default: $OMP_NUM_THREADS, else 1; the "
+             "loop alternates many small torch and scikit-learn fits, which run far slower "
+             "when both keep a thread pool spinning on every core)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="the whole loop on demo data with a simulated oracle")
@@ -399,6 +406,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `riskweasul` console script."""
     args = build_parser().parse_args(argv)
+    if args.threads is not None:
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # read when torch / scikit-learn load
     try:
         return args.func(args)
     except (CLIError, ValueError, TypeError, FileNotFoundError) as exc:

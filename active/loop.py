@@ -13,6 +13,7 @@ import pandas as pd
 from active.base import PoolState, Selector
 from active.oracles import OracleQuit, validate_answer
 from active.store import LabelRecord, LabelStore, as_store, labels_by_position, pair_keys
+from evaluation import precision_recall_f1
 
 # selectors that read PoolState.risk; others may set a `uses_risk` attribute
 _RISK_SELECTORS = ("hybrid", "risk_kmedoids")
@@ -20,13 +21,8 @@ _RISK_SELECTORS = ("hybrid", "risk_kmedoids")
 
 def _f1(pred: np.ndarray, gold: np.ndarray) -> tuple[float, float, float]:
     """Precision, recall, F1 of 0/1 predictions against 0/1 gold (NaN gold rows ignored)."""
-    ok = ~np.isnan(gold)
-    pred, gold = pred[ok].astype(bool), gold[ok].astype(bool)
-    tp = float((pred & gold).sum())
-    precision = tp / pred.sum() if pred.sum() else 0.0
-    recall = tp / gold.sum() if gold.sum() else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return precision, recall, f1
+    known = ~np.isnan(gold)
+    return precision_recall_f1(gold[known].astype(int), pred[known].astype(int))
 
 
 def calibrate_threshold(proba: np.ndarray, labels: np.ndarray, min_labels: int = 30,
