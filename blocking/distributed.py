@@ -249,14 +249,7 @@ class _Run:
         cols = list(blocker.columns)
         ta = self.per_slice(_text_task, A[cols], cols)
         tb = None if B is None else self.per_slice(_text_task, B[cols], cols)
-        vec = blocker._vectorizer()
-        try:
-            vec.fit(ta if tb is None else pd.concat([ta, tb], ignore_index=True))
-        except ValueError as err:  # sklearn: empty vocabulary / all terms pruned
-            raise ValueError(
-                f"{type(blocker).__name__}: no usable tokens in column(s) {cols} ({err}); "
-                "check that the columns hold text, or relax max_df / the analyzer"
-            ) from None
+        vec = blocker._fit_vectorizer(ta, tb)
         vec_f = self.client.scatter(vec, broadcast=True, hash=False)
         Xa = self.transform(vec_f, ta)
         Xb = Xa if tb is None else self.transform(vec_f, tb)

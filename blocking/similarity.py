@@ -58,18 +58,23 @@ class _SparseSimilarityBlocker(Blocker):
     def _vectorizer(self):
         raise NotImplementedError
 
-    def _matrices(self, A, B):
-        cols = list(self.columns)
-        ta = joined_text(A, cols)
-        tb = None if B is None else joined_text(B, cols)
+    def _fit_vectorizer(self, ta: pd.Series, tb: pd.Series | None):
+        """The vectorizer fitted on the text of both sides (one vocabulary and one weighting)."""
         vec = self._vectorizer()
         try:
             vec.fit(ta if tb is None else pd.concat([ta, tb], ignore_index=True))
         except ValueError as err:  # sklearn: empty vocabulary / all terms pruned
             raise ValueError(
-                f"{type(self).__name__}: no usable tokens in column(s) {cols} ({err}); "
-                "check that the columns hold text, or relax max_df / the analyzer"
+                f"{type(self).__name__}: no usable tokens in column(s) {list(self.columns)} "
+                f"({err}); check that the columns hold text, or relax max_df / the analyzer"
             ) from None
+        return vec
+
+    def _matrices(self, A, B):
+        cols = list(self.columns)
+        ta = joined_text(A, cols)
+        tb = None if B is None else joined_text(B, cols)
+        vec = self._fit_vectorizer(ta, tb)
         Xa = vec.transform(ta).tocsr()
         Xb = Xa if tb is None else vec.transform(tb).tocsr()
         return Xa, Xb
