@@ -47,6 +47,7 @@ class RiskModel:
         min_purity: float = 0.95,
         max_conditions: int = 2,
         max_rules: int = 40,
+        max_overlap: float = 0.8,
         featurizer: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
         epochs: int = 300,
         lr: float = 0.05,
@@ -61,6 +62,9 @@ class RiskModel:
             raise ValueError(f"n_bins must be >= 1, got {n_bins}")
         if not 0.5 < min_purity <= 1.0:
             raise ValueError(f"min_purity must be in (0.5, 1], got {min_purity}")
+        if not 0.0 < max_overlap <= 1.0:
+            raise ValueError(f"max_overlap must be in (0, 1] (1 keeps near-copy rules), got "
+                             f"{max_overlap}")
         if max_conditions not in (0, 1, 2):
             raise ValueError(f"max_conditions must be 0 (no mined rules), 1 or 2, got "
                              f"{max_conditions}")
@@ -71,6 +75,7 @@ class RiskModel:
         self.min_purity = min_purity
         self.max_conditions = max_conditions
         self.max_rules = max_rules
+        self.max_overlap = max_overlap
         self.featurizer = featurizer
         self.epochs = epochs
         self.lr = lr
@@ -138,7 +143,7 @@ class RiskModel:
         rules = [] if L is None else lf_rules(L, self.lfs)
         if F is not None:
             rules += mine_rules(F, y, min_support, self.min_purity, self.max_conditions,
-                                self.max_rules)
+                                self.max_rules, self.max_overlap)
         self.feature_columns_ = None if F is None else list(F.columns)
         A = activations(rules, F, L, n)
         self._rule_stats(rules, A, y, prec, min_support)

@@ -129,6 +129,7 @@ def mine_rules(
     min_purity: float = 0.95,
     max_conditions: int = 2,
     max_rules: int = 40,
+    max_overlap: float = 0.8,
 ) -> list[Rule]:
     """Mine one-sided rules of one or two threshold conditions over the feature columns of F.
 
@@ -136,7 +137,10 @@ def mine_rules(
     them of class c. Two-condition rules refine a looser first condition (purity halfway between
     the class rate and `min_purity`) by a second one on another feature. Rules with the same
     coverage are merged; a rule is dropped when another rule of its class covers a superset of
-    its pairs at least as purely. At most `max_rules` per class, by support.
+    its pairs at least as purely, or when its pairs overlap those of a wider rule of its class
+    kept before it by more than `max_overlap` (Jaccard): near copies would be counted as
+    independent evidence and drown the matcher's output. At most `max_rules` per class, widest
+    first.
     """
     y = np.asarray(y).astype(int)
     cols = [c for c in F.columns if pd.api.types.is_numeric_dtype(F[c])]
@@ -159,12 +163,14 @@ def mine_rules(
                     continue
                 found += [(first, second) for second in _one_condition_rules(
                     F, others, rows, y, label, min_support, min_purity)]
-        rules += _select(F, y, [Rule(label=label, conditions=c) for c in found], max_rules)
+        rules += _select(F, y, [Rule(label=label, conditions=c) for c in found], max_rules,
+                         max_overlap)
     return rules
 
 
-def _select(F: pd.DataFrame, y: np.ndarray, rules: list[Rule], max_rules: int) -> list[Rule]:
-    """Merge rules of one class with equal coverage and drop dominated ones."""
+def _select(F: pd.DataFrame, y: np.ndarray, rules: list[Rule], max_rules: int,
+            max_overlap: float) -> list[Rule]:
+    """Merge rules of one class with equal coverage, drop dominated ones and near copies."""
     if not rules:
         return []
     A = activations(rules, F, None)
@@ -181,6 +187,11 @@ def _select(F: pd.DataFrame, y: np.ndarray, rules: list[Rule], max_rules: int) -
     same = covers & covers.T
     # b goes when another rule a dominates it: a strictly wider one, or an equal earlier one.
     dominated = (better & (~same | earlier)).any(0)
-    keep = [i for i in range(len(rules)) if not dominated[i]]
-    keep.sort(key=lambda i: -support[i])
-    return [rules[i] for i in keep[:max_rules]]
+    overlap = inter / np.maximum(support[:, None] + support[None, :] - inter, 1)
+    kept: list[int] = []
+    for i in sorted(np.flatnonzero(~dominated), key=lambda i: -support[i]):  # over rules
+        if len(kept) == max_rules:
+            break
+        if not kept or overlap[i, kept].max() <= max_overlap:
+            kept.append(i)
+    return [rules[i] for i in kept]

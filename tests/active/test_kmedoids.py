@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from active import PoolState, RiskKMedoidsSelector, lipschitz_weights, weighted_kmedoids
+from active import PoolState, RiskKMedoidsSelector, kmedoids, lipschitz_weights, weighted_kmedoids
 
 
 def objective(X, w, medoids):
@@ -25,7 +25,7 @@ def test_matches_brute_force_on_small_problems():
         X, w, rng = problem(seed)
         fixed = rng.choice(len(X), seed % 3, replace=False)
         b = 1 + seed % 3
-        chosen, obj = weighted_kmedoids(X, w, fixed=fixed, n_select=b, seed=seed, n_init=3,
+        chosen, obj = weighted_kmedoids(X, w, fixed=fixed, n_select=b, seed=seed,
                                         dtype=torch.float64)
         free = np.setdiff1d(np.arange(len(X)), fixed)
         best = min(objective(X, w, np.r_[fixed, list(c)]) for c in itertools.combinations(free, b))
@@ -34,6 +34,59 @@ def test_matches_brute_force_on_small_problems():
     assert gaps.min() >= -1e-6
     assert gaps.max() <= 0.02
     assert np.mean(gaps < 1e-6) >= 0.8
+
+
+def test_default_starts_escape_a_poor_single_swap_optimum():
+    X, w, rng = problem(202)  # one start stops 6% above the optimum here
+    fixed = rng.choice(len(X), 1, replace=False)
+    free = np.setdiff1d(np.arange(len(X)), fixed)
+    best = min(objective(X, w, np.r_[fixed, list(c)]) for c in itertools.combinations(free, 2))
+    one = weighted_kmedoids(X, w, fixed=fixed, n_select=2, n_init=1, dtype=torch.float64)[1]
+    default = weighted_kmedoids(X, w, fixed=fixed, n_select=2, dtype=torch.float64)[1]
+    assert one > best * 1.02
+    assert default == pytest.approx(best, rel=1e-9)
+
+
+def clustered_problem(seed=8, n=400):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(scale=8.0, size=(12, 5))
+    X = centres[rng.integers(12, size=n)] + rng.normal(size=(n, 5))
+    return X, rng.exponential(size=n), rng.choice(n, 6, replace=False)
+
+
+def assert_single_swap_local_optimum(X, w, fixed, chosen, obj):
+    medoids = np.r_[fixed, chosen]
+    D = np.linalg.norm(X[:, None, :] - X[None, :, :], axis=2)
+    assert obj == pytest.approx(float(w @ D[:, medoids].min(1)), rel=1e-6)
+    free = np.setdiff1d(np.arange(len(X)), medoids)
+    for slot in range(len(fixed), medoids.size):  # every swap of a new medoid for a free point
+        rest = D[:, np.delete(medoids, slot)].min(1)
+        swapped = w @ np.minimum(rest[:, None], D[:, free])
+        assert swapped.min() >= obj * (1 - 1e-5)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_result_is_a_single_swap_local_optimum_on_clustered_data(dtype):
+    # Well separated clusters: BUILD and SWAP prune most points; no improving swap may be missed.
+    X, w, fixed = clustered_problem()
+    chosen, obj = weighted_kmedoids(X, w, fixed=fixed, n_select=10, n_init=1, block_size=16,
+                                    dtype=dtype)
+    assert_single_swap_local_optimum(X, w, fixed, chosen, obj)
+
+
+def test_swap_from_a_random_start_reaches_a_local_optimum():
+    # From random medoids SWAP does most of the work, so pruning mistakes would show here.
+    X, w, fixed = clustered_problem(seed=9)
+    geo = kmedoids._Geometry(X, w, torch.device("cpu"), torch.float64)
+    rng = np.random.default_rng(0)
+    medoids = np.r_[fixed, rng.choice(np.setdiff1d(np.arange(len(X)), fixed), 10, replace=False)]
+    group = torch.arange(len(X))
+    result, swaps, _ = kmedoids._swap(geo, list(medoids), geo.columns(medoids, 16), fixed.size,
+                                      16, 50, 1e-9, group, torch.as_tensor(rng.random(len(X))))
+    assert swaps > 5
+    chosen = np.asarray(result[fixed.size :])
+    obj = kmedoids._objective(X, w, np.r_[fixed, chosen])
+    assert_single_swap_local_optimum(X, w, fixed, chosen, obj)
 
 
 def test_result_shape_fixed_kept_and_objective_consistent():

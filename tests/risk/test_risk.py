@@ -91,6 +91,18 @@ def test_identical_features_give_one_rule():
     assert len([r for r in rules if r.label == 1]) == 1
 
 
+def test_near_copy_rules_are_pruned():
+    rng = np.random.default_rng(3)
+    x = rng.random(400)
+    near_copy = np.clip(x + rng.normal(0, 0.01, 400), 0, 1)  # agrees with x on ~97% of pairs
+    F = pd.DataFrame({"f": x, "g": near_copy})
+    y = (x > 0.5).astype(int)
+    rules = mine_rules(F, y, max_conditions=1)
+    assert len([r for r in rules if r.label == 1]) == 1
+    both = mine_rules(F, y, max_conditions=1, max_overlap=1.0)
+    assert {r.conditions[0].feature for r in both if r.label == 1} == {"f", "g"}
+
+
 def synthetic(seed, n):
     """Two features; the matcher trusts `a` only, but pairs with b__exact == 0 are non-matches."""
     rng = np.random.default_rng(seed)
@@ -170,6 +182,8 @@ def test_bad_input():
         RiskModel().risk(F, p)
     with pytest.raises(ValueError, match="confidence"):
         RiskModel(confidence=1.5)
+    with pytest.raises(ValueError, match="max_overlap"):
+        RiskModel(max_overlap=0.0)
 
 
 class MemorizingMatcher:
