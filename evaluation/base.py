@@ -161,12 +161,16 @@ class Sampler:
                 else:
                     self.labelled[stratum] += 1
                     self.matches[stratum] += answer
+                    self._learn()
             label = int(self.labels[i])
             if label != UNSURE:
                 self._add(stratum, weight, label, int(self.predictions[i]))
             if new:
                 self._record()
         return self
+
+    def _learn(self) -> None:
+        """Update what the sampler learns from labels (adaptive samplers); called per new label."""
 
     def _add(self, stratum: int, weight: float, label: int, prediction: int) -> None:
         """Add one accepted draw to the stratum's weighted sums."""

@@ -10,6 +10,9 @@ import numpy as np
 
 from evaluation.base import _W2, Oracle, Sampler
 
+_IDENTITY = np.array([0.0, 1.0])  # prior curve that takes the calibrated scores as they are
+_MIN_RATE = 1e-6  # a recalibrated prior rate never reaches 0 or 1
+
 
 def _second_moment_terms(
     mean_prediction: np.ndarray, match_rate: np.ndarray, alpha: float
@@ -60,6 +63,29 @@ def _model_f(weights: np.ndarray, pred: np.ndarray, rate: np.ndarray, alpha: flo
     return float(tp / denominator) if denominator > 0 else 0.0
 
 
+def fit_prior_curve(
+    logit_score: np.ndarray,
+    labelled: np.ndarray,
+    matches: np.ndarray,
+    theta: np.ndarray,
+    ridge: float = 5.0,
+    steps: int = 3,
+) -> np.ndarray:
+    """Refit the logistic curve rate = sigmoid(a + b logit_score) over the strata to the labels.
+
+    Maximizes the binomial log-likelihood of `matches` out of `labelled` per stratum with a
+    ridge penalty `ridge` (a, b - 1)^2 / 2 towards the identity (a, b) = (0, 1), i.e. towards
+    trusting the calibrated scores; `steps` Newton steps from `theta` (warm start).
+    """
+    design = np.column_stack([np.ones_like(logit_score), logit_score])
+    for _ in range(steps):
+        rate = 1.0 / (1.0 + np.exp(-(design @ theta)))
+        gradient = design.T @ (matches - labelled * rate) - ridge * (theta - _IDENTITY)
+        hessian = (design * (labelled * rate * (1 - rate))[:, None]).T @ design
+        theta = theta + np.linalg.solve(hessian + ridge * np.eye(2), gradient)
+    return theta
+
+
 class _ImportanceBase(Sampler):
     """Common set-up of the importance samplers: epsilon and a Beta-Bernoulli model of each
     stratum's match rate, its prior centred on the calibrated scores."""
@@ -85,12 +111,21 @@ class _ImportanceBase(Sampler):
         self.epsilon, self.prior_strength = float(epsilon), float(prior_strength)
         # pseudo-labels per stratum; the prior is kept inside (0, 1) so no stratum is ruled out
         self._pseudo = self.prior_strength / self.strata.n_strata
-        self._prior = np.clip(self.strata.mean_score, 1e-3, 1 - 1e-3)
+        self._score = np.clip(self.strata.mean_score, 1e-3, 1 - 1e-3)
+        self._logit_score = np.log(self._score / (1 - self._score))
+        self.prior_curve = _IDENTITY.copy()
+
+    @property
+    def prior(self) -> np.ndarray:
+        """Prior match rate of each stratum: sigmoid(a + b logit(mean calibrated score)), with
+        (a, b) = `prior_curve`, (0, 1) until labels recalibrate it."""
+        logit = self.prior_curve[0] + self.prior_curve[1] * self._logit_score
+        return np.clip(1.0 / (1.0 + np.exp(-logit)), _MIN_RATE, 1 - _MIN_RATE)
 
     @property
     def match_rate(self) -> np.ndarray:
         """Posterior mean match rate of each stratum (prior updated with the distinct labels)."""
-        return (self._pseudo * self._prior + self.matches) / (self._pseudo + self.labelled)
+        return (self._pseudo * self.prior + self.matches) / (self._pseudo + self.labelled)
 
     def _ratio_terms(self, alpha: float) -> tuple[float, float, np.ndarray]:
         """The importance-weighted ratio, with each stratum's share of V(f) shrunk towards what
@@ -98,8 +133,11 @@ class _ImportanceBase(Sampler):
         pseudo / (pseudo + labels in the stratum), so it fades as the stratum is labelled, and
         a small sample that has seen, say, only true positives does not claim certainty."""
         numerator, denominator, empirical = self._stratum_terms(alpha)
+        # the scores' own prior, not the recalibrated one: fitted to the same labels, the curve
+        # would take away the caution this term is for
+        score_rate = (self._pseudo * self._score + self.matches) / (self._pseudo + self.labelled)
         model = self._sums[_W2] * _second_moment_terms(
-            self.strata.mean_prediction, self.match_rate, alpha
+            self.strata.mean_prediction, score_rate, alpha
         )
         model_share = self._pseudo / (self._pseudo + self.labelled)
         return (
@@ -127,12 +165,51 @@ class OASISSampler(_ImportanceBase):
 
     Pairs are stratified by (calibrated) score and prediction; a Beta-Bernoulli model of each
     stratum's match rate starts from the calibrated scores (`prior_strength` pseudo-labels in
-    all, default 2 per stratum) and learns from every new label. Each draw picks a stratum from
-    the variance-minimizing instrumental distribution for the current F estimate, mixed with
-    the population distribution (share `epsilon`), then a pair uniformly within it; the
-    estimate is the importance-weighted ratio sum w TP / sum w (alpha pred + (1 - alpha) true),
-    w = p / q, over all draws. Work per draw is O(number of strata).
+    all, default 2 per stratum) and learns from every new label. With `recalibrate` (default)
+    the prior itself is refitted after every label: a logistic curve in the logit of the
+    stratum's mean score, fitted to all labels, so strata share what the labels say about the
+    scores (on a rare-match pool a 0.01 score may mean 1 match in 10,000), and the draws stop
+    chasing matches the scores promise but the labels do not show; False keeps the scores as
+    the prior (the paper's OASIS). The interval's model term keeps the scores' prior either way.
+    Each draw picks a stratum from the variance-minimizing instrumental distribution for the
+    current F estimate, mixed with the population distribution (share `epsilon`), then a pair
+    uniformly within it; the estimate is the importance-weighted ratio
+    sum w TP / sum w (alpha pred + (1 - alpha) true), w = p / q, over all draws. Work per draw
+    is O(number of strata).
     """
+
+    def __init__(
+        self,
+        predictions: Any,
+        scores: Any,
+        oracle: Oracle,
+        alpha: float = 0.5,
+        epsilon: float = 1e-3,
+        n_strata: int | str = "auto",
+        prior_strength: float | None = None,
+        seed: int | None = None,
+        recalibrate: bool = True,
+    ) -> None:
+        super().__init__(
+            predictions,
+            scores,
+            oracle,
+            alpha=alpha,
+            epsilon=epsilon,
+            n_strata=n_strata,
+            prior_strength=prior_strength,
+            seed=seed,
+        )
+        self.recalibrate = bool(recalibrate)
+
+    def _learn(self) -> None:
+        """Refit the prior curve to all labels so far: strata share what the labels say about
+        how the scores translate into match rates, instead of each stratum unlearning an over-
+        or underconfident score on its own."""
+        if self.recalibrate:
+            self.prior_curve = fit_prior_curve(
+                self._logit_score, self.labelled, self.matches, self.prior_curve
+            )
 
     def _draw_stratum(self) -> tuple[int, float]:
         return self._draw_from(self._distribution())

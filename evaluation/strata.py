@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-MAX_AUTO_STRATA = 30
+MAX_AUTO_STRATA = 60
 
 
 def _calibrate_column(scores: np.ndarray, predictions: np.ndarray) -> np.ndarray:
@@ -81,7 +81,7 @@ def _equal_size_bins(scores: np.ndarray, n_strata: int) -> np.ndarray:
 
 
 def auto_n_strata(n_pairs: int) -> int:
-    """Target number of score strata for n_strata="auto": about sqrt(n), at most 30."""
+    """Target number of score strata for n_strata="auto": about sqrt(n), at most 60."""
     return int(min(MAX_AUTO_STRATA, max(1, round(np.sqrt(n_pairs)))))
 
 

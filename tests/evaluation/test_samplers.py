@@ -243,3 +243,32 @@ def test_fieller_interval_matches_the_delta_method_when_the_denominator_is_preci
     assert high == pytest.approx(f + 1.96 * se, abs=se / 20)
     # a denominator indistinguishable from 0 does not bound the ratio
     assert fieller_interval(1.0, 1.0, np.array([1.0, -2.0, 1.0]), 0.95) == (0.0, 1.0)
+
+
+def test_prior_curve_fit_recovers_the_curve_behind_the_labels():
+    from evaluation.oasis import fit_prior_curve
+
+    logit_score = np.linspace(-6, 3, 30)
+    labelled = np.full(30, 2000)
+    truth = np.array([-1.5, 2.0])  # scores overstate low match rates, understate high ones
+    rate = 1 / (1 + np.exp(-(truth[0] + truth[1] * logit_score)))
+    matches = np.random.default_rng(0).binomial(labelled, rate)
+    theta = np.array([0.0, 1.0])
+    for _ in range(5):
+        theta = fit_prior_curve(logit_score, labelled, matches, theta)
+    np.testing.assert_allclose(theta, truth, atol=0.1)
+    # without labels the ridge keeps the calibrated scores as they are
+    unchanged = fit_prior_curve(logit_score, np.zeros(30), np.zeros(30), np.array([0.0, 1.0]))
+    np.testing.assert_allclose(unchanged, [0.0, 1.0])
+
+
+def test_prior_learns_that_low_scores_hold_fewer_matches_than_they_claim(make_pool):
+    # scores far above the true match rate at the low end (rare positives)
+    labels, scores, predictions = make_pool(20000, 0.005, seed=14)
+    oracle = lambda i: int(labels[i])  # noqa: E731
+    fixed = OASISSampler(predictions, scores, oracle, seed=0, recalibrate=False).sample(300)
+    learned = OASISSampler(predictions, scores, oracle, seed=0).sample(300)
+    np.testing.assert_allclose(fixed.prior_curve, [0.0, 1.0])
+    low = learned.strata.mean_score < 0.05
+    assert (learned.prior[low] < 0.5 * fixed.prior[low]).all()
+    assert (learned.match_rate[low] < fixed.match_rate[low]).all()
