@@ -11,6 +11,7 @@ import scipy.sparse as sp
 from rapidfuzz import fuzz, process
 
 from blocking.pairs import LEFT, RIGHT
+from labeling_functions.similarity import similarity_features
 
 TOKEN_PATTERN = r"\w+(?:[-./']\w+)*"
 MISSING_TOKEN = "\x00missing"
@@ -126,3 +127,12 @@ def encode_pairs(
     else:
         feats = np.zeros((n, 0), dtype=np.float32)
     return EncodedPairs(n, n_attr, matrix, lengths, vocab, feats)
+
+
+def similarity_block(
+    pairs: pd.DataFrame, attributes: Sequence[str], kinds: dict[str, str]
+) -> np.ndarray:
+    """The LF similarity primitives of every attribute (missing = 0) and their missing flags."""
+    features = similarity_features(pairs, list(attributes), kinds=kinds).to_numpy(dtype=np.float32)
+    missing = np.isnan(features)
+    return np.concatenate([np.where(missing, 0.0, features), missing], axis=1).astype(np.float32)

@@ -15,8 +15,14 @@ import torch.nn.functional as F
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sklearn.base import BaseEstimator
 
+from labeling_functions.similarity import attribute_kinds
 from matchers.embeddings import glove_available, glove_vectors, ngram_buckets
-from matchers.encoding import LEXICAL_PER_ATTRIBUTE, EncodedPairs, encode_pairs, truncation_caps
+from matchers.encoding import (
+    EncodedPairs,
+    encode_pairs,
+    similarity_block,
+    truncation_caps,
+)
 from matchers.network import PairNetwork
 from matchers.validation import check_pairs, check_sample_weight, check_targets, is_hard
 
@@ -31,6 +37,25 @@ def f1_at_half(y: np.ndarray, p: np.ndarray) -> float:
     tp = float(np.sum(pred & (y == 1)))
     denom = float(pred.sum() + (y == 1).sum())
     return 2 * tp / denom if denom else 0.0
+
+
+def best_threshold(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
+    """(threshold, F1) of a cut of scores p with near-best F1 against hard labels y.
+
+    Cuts lie halfway between distinct neighbouring scores. Among the cuts whose F1 is within
+    1 / #matches of the best (about two wrong calls near F1 = 1), the one nearest 0.5 (in logit)
+    is chosen, so a flat F1 curve keeps the default cut rather than an extreme one that fits
+    noise in the validation split.
+    """
+    order = np.argsort(-p, kind="stable")
+    ranked, hits = p[order], y[order] == 1
+    f1 = 2 * np.cumsum(hits) / (np.arange(1, len(p) + 1) + max(hits.sum(), 1))
+    cuts = (ranked + np.append(ranked[1:], 0.0)) / 2
+    f1[:-1][ranked[:-1] == ranked[1:]] = -1.0  # cut only between distinct scores
+    near = f1 >= f1.max() - 1 / max(hits.sum(), 1)
+    logit = np.log(np.clip(cuts, 1e-6, 1 - 1e-6) / np.clip(1 - cuts, 1e-6, 1))
+    k = int(np.argmin(np.where(near, np.abs(logit), np.inf)))
+    return float(cuts[k]), float(max(f1[k], 0.0))
 
 
 def soft_log_loss(y: np.ndarray, p: np.ndarray) -> float:
@@ -49,6 +74,11 @@ class RNNMatcher(BaseEstimator):
     model numbers get vectors), with frozen GloVe vectors concatenated when `embedding="glove"`
     ("auto" = "hash": as good as GloVe on dblp_acm and amazon_google, without the extra
     dependency; see benchmarks/results/matcher_quality.md).
+    Besides the compared summaries, the MLP sees per-attribute lexical overlap features and,
+    with `similarity=True`, the LF similarity primitives (model-number overlap, TF-IDF cosine,
+    ...). Given a hard-labelled `valid` split, the epoch and, with `select_threshold=True`, the
+    decision threshold are chosen on its F1; the threshold is folded into `predict_proba` so
+    that `p >= 0.5` is the chosen decision.
     """
 
     def __init__(
@@ -61,14 +91,17 @@ class RNNMatcher(BaseEstimator):
         mlp_hidden: int = 128,
         dropout: float = 0.1,
         max_tokens: int = 48,
+        length_quantile: float = 0.9,
         lexical: bool = True,
-        epochs: int = 15,
+        similarity: bool = True,
+        epochs: int = 6,
         warm_epochs: int = 3,
         patience: int = 4,
-        batch_size: int = 32,
+        batch_size: int = 64,
         lr: float = 2e-3,
         weight_decay: float = 0.0,
         class_weight: ClassWeight = "sqrt",
+        select_threshold: bool = True,
         progress: bool = False,
     ) -> None:
         self.seed = seed
@@ -79,7 +112,9 @@ class RNNMatcher(BaseEstimator):
         self.mlp_hidden = mlp_hidden
         self.dropout = dropout
         self.max_tokens = max_tokens
+        self.length_quantile = length_quantile
         self.lexical = lexical
+        self.similarity = similarity
         self.epochs = epochs
         self.warm_epochs = warm_epochs
         self.patience = patience
@@ -87,6 +122,7 @@ class RNNMatcher(BaseEstimator):
         self.lr = lr
         self.weight_decay = weight_decay
         self.class_weight = class_weight
+        self.select_threshold = select_threshold
         self.progress = progress
 
     # ------------------------------------------------------------------ fitting
@@ -113,13 +149,16 @@ class RNNMatcher(BaseEstimator):
         if not warm:
             self.attributes_ = attributes
             self.embedding_ = self._resolve_embedding()
-            self.caps_ = truncation_caps(pairs, attributes, self.max_tokens)
+            self.caps_ = truncation_caps(pairs, attributes, self.max_tokens, self.length_quantile)
+            self.kinds_ = attribute_kinds(pairs, attributes)
             self._rng = np.random.default_rng(self.seed)
+        self.logit_shift_ = 0.0
         data = self._encode(pairs)
         valid_data = (self._encode(valid[0]), valid_y) if valid is not None else None
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(self._rng.integers(2**31)))
             if not warm:
+                self.n_features_ = int(data["lexical"].shape[1])
                 self.network_ = self._build_network()
             self._train(
                 data, targets, weights, valid_data, self.warm_epochs if warm else self.epochs
@@ -139,6 +178,10 @@ class RNNMatcher(BaseEstimator):
         for name in ("hash_dim", "n_buckets", "hidden", "mlp_hidden", "max_tokens", "batch_size"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"RNNMatcher: {name} must be a positive integer")
+        if not 0.0 < self.length_quantile <= 1.0:
+            raise ValueError(
+                f"RNNMatcher: length_quantile must be in (0, 1], got {self.length_quantile}"
+            )
         if self.epochs < 1 or self.warm_epochs < 1:
             raise ValueError("RNNMatcher: epochs and warm_epochs must be at least 1")
 
@@ -146,7 +189,7 @@ class RNNMatcher(BaseEstimator):
         n_attr = len(self.attributes_)
         return PairNetwork(
             n_attributes=n_attr,
-            n_lexical=n_attr * LEXICAL_PER_ATTRIBUTE if self.lexical else 0,
+            n_lexical=self.n_features_,
             n_buckets=self.n_buckets,
             hash_dim=self.hash_dim,
             pretrained_dim=GLOVE_DIM if self.embedding_ == "glove" else 0,
@@ -164,8 +207,13 @@ class RNNMatcher(BaseEstimator):
         return "hash" if self.embedding == "auto" else self.embedding
 
     def _encode(self, pairs: pd.DataFrame) -> dict[str, torch.Tensor | EncodedPairs]:
-        """Token ids, hashed n-gram table and optional GloVe table of a pair table, as tensors."""
+        """Token ids, hashed n-gram table, optional GloVe table and pair features, as tensors."""
         enc = encode_pairs(pairs, self.attributes_, self.caps_, lexical=self.lexical)
+        features = enc.lexical
+        if self.similarity:
+            features = np.concatenate(
+                [features, similarity_block(pairs, self.attributes_, self.kinds_)], axis=1
+            )
         return {
             "enc": enc,
             "tokens": torch.from_numpy(enc.tokens),
@@ -174,7 +222,7 @@ class RNNMatcher(BaseEstimator):
             "pretrained": torch.from_numpy(glove_vectors(enc.vocab))
             if self.embedding_ == "glove"
             else None,
-            "lexical": torch.from_numpy(enc.lexical),
+            "lexical": torch.from_numpy(features),
         }
 
     def _batches(self, data: dict, shuffle: bool) -> Iterator[np.ndarray]:
@@ -211,7 +259,7 @@ class RNNMatcher(BaseEstimator):
         pos_weight = torch.tensor(self._pos_weight(y, w), dtype=torch.float32)
         y_t = torch.from_numpy(y.astype(np.float32))
         w_t = torch.from_numpy((w / w.mean()).astype(np.float32))
-        best, best_state, stale = -np.inf, None, 0
+        best, best_state, best_cut, stale = -np.inf, None, 0.5, 0
         self.history_ = []
         start = time.perf_counter()
         with _progress(self.progress) as bar:
@@ -241,11 +289,16 @@ class RNNMatcher(BaseEstimator):
                     p = self._predict(vdata)
                     if is_hard(vy):
                         record["valid_f1"] = score = f1_at_half(vy, p)
+                        cut = 0.5
+                        if self.select_threshold:
+                            cut, score = best_threshold(vy, p)
+                            record["threshold"], record["valid_f1_tuned"] = cut, score
                     else:
                         record["valid_loss"] = soft_log_loss(vy, p)
-                        score = -record["valid_loss"]
+                        score, cut = -record["valid_loss"], 0.5
                     if score > best:
                         best, best_state, stale = score, copy.deepcopy(net.state_dict()), 0
+                        best_cut = cut
                         self.best_epoch_ = epoch + 1
                     else:
                         stale += 1
@@ -258,6 +311,8 @@ class RNNMatcher(BaseEstimator):
             self.best_epoch_ = len(self.history_)
         if best_state is not None:
             net.load_state_dict(best_state)
+        cut = float(np.clip(best_cut, 1e-4, 1 - 1e-4))
+        self.logit_shift_ = float(np.log(cut / (1 - cut)))
 
     # --------------------------------------------------------------- inference
     def _predict(self, data: dict, embed: bool = False) -> np.ndarray:
@@ -267,7 +322,7 @@ class RNNMatcher(BaseEstimator):
         with torch.no_grad():
             for rows in self._batches(data, shuffle=False):
                 logits, hidden = self._forward(data, rows)
-                values = hidden if embed else torch.sigmoid(logits)
+                values = hidden if embed else torch.sigmoid(logits - self.logit_shift_)
                 if out is None:
                     out = np.empty((enc.n, *values.shape[1:]), dtype=np.float32)
                 out[rows] = values.numpy()
@@ -298,6 +353,9 @@ class RNNMatcher(BaseEstimator):
                 "params": self.get_params(),
                 "attributes": list(self.attributes_),
                 "caps": list(self.caps_),
+                "kinds": dict(self.kinds_),
+                "n_features": self.n_features_,
+                "logit_shift": self.logit_shift_,
                 "embedding": self.embedding_,
                 "state": self.network_.state_dict(),
             },
@@ -313,6 +371,9 @@ class RNNMatcher(BaseEstimator):
         model = cls(**blob["params"])
         model.attributes_ = blob["attributes"]
         model.caps_ = blob["caps"]
+        model.kinds_ = blob["kinds"]
+        model.n_features_ = blob["n_features"]
+        model.logit_shift_ = blob["logit_shift"]
         model.embedding_ = blob["embedding"]
         if model.embedding_ == "glove" and not glove_available():
             raise ImportError(

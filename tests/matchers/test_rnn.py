@@ -7,6 +7,7 @@ import pytest
 from matchers import RNNMatcher
 from matchers.embeddings import ngram_buckets
 from matchers.encoding import encode_pairs
+from matchers.rnn import best_threshold
 
 
 def f1(y, p):
@@ -72,10 +73,42 @@ def test_warm_start_continues_cold_fit_restarts(train_pairs, small_rnn):
         m.fit(renamed, y, warm_start=True)
 
 
+def test_best_threshold_maximizes_f1_and_prefers_the_default_cut():
+    y = np.array([1, 1, 1, 0, 1, 0, 0, 0])
+    p = np.array([0.99, 0.98, 0.97, 0.96, 0.95, 0.2, 0.1, 0.05])
+    cut, f1 = best_threshold(y, p)
+    assert 0.2 < cut < 0.95 and f1 == pytest.approx(8 / 9)
+    y = np.array([1, 1, 0, 0])
+    cut, f1 = best_threshold(y, np.array([0.9, 0.8, 0.3, 0.01]))  # any cut in (0.3, 0.8) is best
+    assert f1 == 1.0 and cut == pytest.approx(0.55)
+    cut, _ = best_threshold(y, np.array([0.9, 0.9, 0.02, 0.01]))  # ties are never split
+    assert 0.02 < cut < 0.9
+
+
+def test_valid_threshold_is_folded_into_probabilities(train_pairs, test_pairs, small_rnn):
+    pairs, y = train_pairs
+    tpairs, ty = test_pairs
+    m = small_rnn(epochs=3).fit(pairs, y, valid=(tpairs, ty))
+    best = m.history_[m.best_epoch_ - 1]
+    assert f1(ty, m.predict_proba(tpairs)) == pytest.approx(best["valid_f1_tuned"])
+    assert m.logit_shift_ == pytest.approx(np.log(best["threshold"] / (1 - best["threshold"])))
+    plain = small_rnn(epochs=3, select_threshold=False).fit(pairs, y, valid=(tpairs, ty))
+    assert plain.logit_shift_ == 0.0 and "threshold" not in plain.history_[0]
+
+
+def test_similarity_features_join_the_comparison(train_pairs, small_rnn):
+    pairs, y = train_pairs
+    with_sim = small_rnn(epochs=1).fit(pairs, y)
+    without = small_rnn(epochs=1, similarity=False).fit(pairs, y)
+    assert without.n_features_ == 3 * 4  # lexical features of title, brand, price
+    assert with_sim.n_features_ > without.n_features_
+    assert set(with_sim.kinds_) == {"title", "brand", "price"}
+
+
 def test_save_load_round_trip(train_pairs, test_pairs, small_rnn, tmp_path):
     pairs, y = train_pairs
-    tpairs, _ = test_pairs
-    m = small_rnn().fit(pairs, y)
+    tpairs, ty = test_pairs
+    m = small_rnn().fit(pairs, y, valid=(tpairs, ty))
     m.save(tmp_path / "m.pt")
     loaded = RNNMatcher.load(tmp_path / "m.pt")
     np.testing.assert_allclose(loaded.predict_proba(tpairs), m.predict_proba(tpairs), rtol=1e-6)
@@ -142,6 +175,8 @@ def test_bad_predict_input(train_pairs, small_rnn):
         small_rnn().fit(pairs, y, sample_weight=np.ones(3))
     with pytest.raises(TypeError, match="tuple"):
         small_rnn().fit(pairs, y, valid=pairs)
+    with pytest.raises(ValueError, match="length_quantile"):
+        small_rnn(length_quantile=0.0).fit(pairs, y)
     with pytest.raises(TypeError, match="DataFrame"):
         m.predict_proba(pairs.to_numpy())
 
