@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
 from active.base import PoolState, Selector
@@ -108,27 +106,66 @@ class CoreSetSelector(Selector):
         return picks
 
 
-class HybridSelector(Selector):
-    """maxKL where the label model and the expert disagree, risk k-medoids for the rest.
+def pair_risk(state: PoolState) -> tuple[np.ndarray, str]:
+    """Per pair, how likely the matcher is wrong: the risk model's risk where there is one,
+    raised to the matcher's uncertainty 1 - |2p - 1| (a pair near 0.5 is risky whatever the
+    rules say); the label model's uncertainty before a matcher exists, else all ones."""
+    proba = state.matcher_proba if state.matcher_proba is not None else state.lm_proba
+    if proba is None:
+        return np.ones(state.n), "uniform"
+    doubt = 1.0 - np.abs(2.0 * np.asarray(proba, dtype=np.float64) - 1.0)
+    if state.risk is None:
+        return doubt, "uncertainty"
+    return np.maximum(np.asarray(state.risk, dtype=np.float64), doubt), "risk"
 
-    The buckets of identical LF votes whose KL divergence between the label model's P(match)
-    and the expert labels exceeds ``kl_threshold`` are the ones the label model still learns
-    from. maxKL takes one pair from each such bucket, for at most a share of the batch:
-    ``kl_share="auto"`` gives it the fraction of the unlabelled pool that lies in those
-    buckets (so the share shrinks as the label model converges and its buckets calm down), a
-    number in [0, 1] a fixed cap. The maxKL picks join the labelled pairs as fixed medoids,
-    and risk-weighted k-medoids on the matcher's embeddings fills the batch with representative
-    pairs the matcher is likely to get wrong. Cold start: without embeddings (no matcher yet)
-    the batch is all maxKL; without LFs (no label model) it is all k-medoids, or entropy on the
-    matcher's P(match) when the matcher has no embeddings either.
+
+def _contradicted(state: PoolState, ids: np.ndarray, k: int) -> np.ndarray:
+    """(k,) True for the buckets whose expert labels, by majority, say the opposite of the
+    label model's mean P(match) there."""
+    if not state.expert_labels:
+        return np.zeros(k, dtype=bool)
+    rows = np.fromiter(state.expert_labels.keys(), dtype=np.int64)
+    ys = np.fromiter(state.expert_labels.values(), dtype=np.float64)
+    n_expert = np.bincount(ids[rows], minlength=k)
+    expert = np.bincount(ids[rows], weights=ys, minlength=k) / np.maximum(n_expert, 1)
+    model = np.bincount(ids, weights=state.lm_proba, minlength=k) / np.bincount(ids, minlength=k)
+    return (n_expert > 0) & ((expert >= 0.5) != (model >= 0.5))
+
+
+class HybridSelector(Selector):
+    """maxKL on the buckets where the label model and the expert disagree, risk k-medoids
+    among the riskiest pairs for the rest of the batch.
+
+    maxKL part: the "hot" buckets of identical LF votes each give one pair, the riskiest
+    unlabelled one, highest KL divergence first, for at most ``kl_share`` of the batch
+    (``"auto"``: the fraction of the unlabelled pool lying in hot buckets). A bucket is hot when
+    the KL divergence between the label model's P(match) and the expert labels exceeds
+    ``kl_threshold`` and, with ``hot="contradicted"``, the bucket's expert labels by majority
+    also say the opposite of the label model there (``hot="kl"``: the KL rule alone, which
+    also counts every bucket the label model is unsure of before any label). Once the label
+    model agrees with the expert everywhere, maxKL gets nothing.
+
+    k-medoids part: the ``shortlist`` x (pairs still to pick) unlabelled pairs of highest risk
+    (see `pair_risk`) are the candidates; risk-weighted k-medoids over them, with the labelled
+    pairs and the maxKL picks as fixed medoids and the paper's Lipschitz weight (risk /
+    distance to the nearest labelled pair), picks pairs that are both risky and unlike each
+    other and the labelled ones. ``shortlist=None`` runs k-medoids over the whole pool (the
+    paper's representative sampling).
+
+    Cold start: without embeddings (no matcher yet) the batch is all maxKL; without LFs (no
+    label model) it is all k-medoids, or entropy on the matcher's P(match) when the matcher
+    has no embeddings either.
     """
 
     name = "hybrid"
 
     def __init__(self, seed: int | None = 0, kl_threshold: float = 0.1,
-                 kl_share: float | str = "auto", block_size: int = 512,
-                 device: str | None = None) -> None:
+                 kl_share: float | str = 0.3, block_size: int = 512,
+                 device: str | None = None, shortlist: float | None = 3.0,
+                 hot: str = "contradicted") -> None:
         super().__init__(seed)
+        if hot not in ("contradicted", "kl"):
+            raise ValueError(f"HybridSelector: hot must be 'contradicted' or 'kl', got {hot!r}")
         if isinstance(kl_share, str):
             if kl_share != "auto":
                 raise ValueError(f"HybridSelector: kl_share must be 'auto' or a number in [0, 1],"
@@ -137,54 +174,90 @@ class HybridSelector(Selector):
             raise ValueError(f"HybridSelector: kl_share must lie in [0, 1], got {kl_share!r}")
         if kl_threshold < 0:
             raise ValueError(f"HybridSelector: kl_threshold must be >= 0, got {kl_threshold!r}")
-        from active.kmedoids import RiskKMedoidsSelector
+        if shortlist is not None and not shortlist >= 1:
+            raise ValueError(f"HybridSelector: shortlist must be >= 1 (a multiple of the batch)"
+                             f" or None (the whole pool), got {shortlist!r}")
         from active.maxkl import MaxKLSelector
 
         self.kl_threshold = kl_threshold
         self.kl_share = kl_share
+        self.shortlist = shortlist
+        self.hot = hot
+        self.block_size = block_size
+        self.device = device
         self.maxkl = MaxKLSelector(seed=seed)
-        self.kmedoids = RiskKMedoidsSelector(seed=seed, block_size=block_size, device=device)
 
-    def _n_maxkl(self, state: PoolState, n: int) -> tuple[int, dict]:
-        """How many of the `n` pairs maxKL picks, and the bucket diagnostics behind it."""
+    def _hot_picks(self, state: PoolState, n: int, risk: np.ndarray) -> tuple[np.ndarray, dict]:
+        """The riskiest unlabelled pair of each of the hottest buckets, at most `n` of them."""
         from label_model.buckets import bucket_ids
 
-        if state.lm_proba is None:
-            return 0, {"hot_buckets": 0, "hot_share": 0.0}
         ids, unique, _ = bucket_ids(state.L)
         kl = self.maxkl.bucket_scores(state, ids, unique)
-        free = np.bincount(ids[state.unlabeled()], minlength=kl.size)
+        pool = state.unlabeled()
+        free = np.bincount(ids[pool], minlength=kl.size)
         hot = (kl > self.kl_threshold) & (free > 0) & np.isfinite(kl)
+        if self.hot == "contradicted":
+            hot &= _contradicted(state, ids, kl.size)
         hot_share = float(free[hot].sum() / max(free.sum(), 1))
         info = {"hot_buckets": int(hot.sum()), "hot_share": hot_share,
                 "max_kl": float(kl[hot].max()) if hot.any() else 0.0}
-        if state.embeddings is None:
-            return n, info
         share = hot_share if self.kl_share == "auto" else float(self.kl_share)
-        return min(int(hot.sum()), int(np.ceil(share * n))), info
+        n_kl = min(int(hot.sum()), int(np.ceil(share * n)))
+        if n_kl == 0:
+            return np.zeros(0, dtype=np.int64), info
+        buckets = _top(kl, np.flatnonzero(hot), n_kl, self.rng)
+        cand = pool[np.isin(ids[pool], buckets)]
+        # riskiest pair first within each bucket, then the first row of every bucket
+        order = np.lexsort((_tie_break(self.rng, cand.size), -risk[cand], ids[cand]))
+        cand = cand[order]
+        first = np.r_[True, ids[cand][1:] != ids[cand][:-1]]
+        picks = cand[first]
+        rank = np.empty(kl.size, dtype=np.int64)
+        rank[buckets] = np.arange(buckets.size)
+        return picks[np.argsort(rank[ids[picks]])].astype(np.int64), info
+
+    def _shortlist_medoids(self, state: PoolState, fixed: np.ndarray, n: int,
+                           risk: np.ndarray) -> tuple[np.ndarray, dict]:
+        """`n` risk-weighted medoids among the riskiest unlabelled pairs, `fixed` kept."""
+        from active.kmedoids import lipschitz_weights, weighted_kmedoids
+
+        pool = np.setdiff1d(state.unlabeled(), fixed)
+        size = pool.size if self.shortlist is None else int(np.ceil(self.shortlist * n))
+        cand = _top(risk, pool, min(max(size, n), pool.size), self.rng)
+        rows = np.concatenate([fixed, cand])
+        X = np.asarray(state.embeddings, dtype=np.float64)[rows]
+        anchors = np.arange(fixed.size)
+        w = lipschitz_weights(X, risk[rows], anchors)
+        chosen, objective = weighted_kmedoids(X, w, fixed=anchors, n_select=n, seed=self.seed,
+                                              block_size=self.block_size, device=self.device)
+        picks = rows[chosen]
+        picks = picks[np.argsort(-risk[picks], kind="stable")]
+        return picks, {"n_shortlist": int(cand.size), "kmedoids_objective": objective}
 
     def select(self, state: PoolState, n: int) -> np.ndarray:
-        """Return up to `n` unlabeled positions: the maxKL picks first, then the new medoids."""
+        """Return up to `n` unlabeled positions: the maxKL picks first, then the medoids."""
         n = min(int(n), state.unlabeled().size)
         if state.lm_proba is None and state.embeddings is None:
             fallback = EntropySelector(seed=self.seed)
             chosen = fallback.select(state, n)
             self.diagnostics = {"n_maxkl": 0, "n_kmedoids": 0, "n_entropy": int(chosen.size)}
             return chosen
-        n_kl, info = self._n_maxkl(state, n)
-        kl_picks = self.maxkl.select(state, n_kl) if n_kl else np.zeros(0, dtype=np.int64)
+        risk, source = pair_risk(state)
+        info: dict = {"weights": source}
+        if state.lm_proba is not None and state.embeddings is None:
+            kl_picks = self.maxkl.select(state, n)  # no matcher yet: buckets are all there is
+        elif state.lm_proba is not None:
+            kl_picks, hot = self._hot_picks(state, n, risk)
+            info.update(hot)
+        else:
+            kl_picks = np.zeros(0, dtype=np.int64)
         rest = np.zeros(0, dtype=np.int64)
         if n - kl_picks.size > 0:
-            # The maxKL picks will be labelled too: k-medoids treats them as fixed medoids.
-            fixed = dict(state.expert_labels)
-            fixed.update(dict.fromkeys(kl_picks.tolist(), 0))
-            rest = self.kmedoids.select(replace(state, expert_labels=fixed), n - kl_picks.size)
-        self.diagnostics = {
-            "n_maxkl": int(kl_picks.size),
-            "n_kmedoids": int(rest.size),
-            **info,
-            **{f"kmedoids_{k}": v for k, v in self.kmedoids.diagnostics.items() if k != "weights"},
-        }
+            labelled = np.asarray(sorted(state.expert_labels), dtype=np.int64)
+            rest, more = self._shortlist_medoids(
+                state, np.concatenate([labelled, kl_picks]), n - kl_picks.size, risk)
+            info.update(more)
+        self.diagnostics = {"n_maxkl": int(kl_picks.size), "n_kmedoids": int(rest.size), **info}
         return np.concatenate([kl_picks, rest]).astype(np.int64)
 
 

@@ -1,12 +1,13 @@
 """Ablation of the active loop's selectors on the DeepMatcher benchmark data.
 
 Pool = the train split (its gold hidden behind a SimulatedOracle), test F1 of the final matcher
-on the test split after 0, 50, 100 (and 200) expert labels, batches of 10. Compared: hybrid,
+on the test split after 0, 25, 50, 100 and 200 expert labels, batches of 10. Compared: hybrid,
 maxKL only, risk k-medoids only, entropy, random, core-set (all with LFs), active learning
-without LFs (entropy, no label model) and weak supervision without labels, plus ablations of
-the hybrid's maxKL share (hybrid_half, hybrid_all_hot; see VARIANTS).
+without LFs (`no_lfs`: the hybrid selector, no label model, the matcher on expert labels only)
+and weak supervision without labels (`weak_only`), plus ablations of the hybrid's parts (see
+VARIANTS). Runs append to the .jsonl next to --out; a stopped run resumes where it was.
 
-    .venv/bin/python benchmarks/active_loop.py --names dblp_acm --seeds 0,1,2
+    .venv/bin/python benchmarks/active_loop.py --names dblp_acm --seeds 0,1,2 --budget 200
     .venv/bin/python benchmarks/active_loop.py --quick         # one small data set, budget 30
     .venv/bin/python benchmarks/active_loop.py --names dblp_acm --budget 20 --configs hybrid \
         --matcher rnn --threads 2                              # iteration time, RNN matcher
@@ -33,19 +34,22 @@ import pandas as pd  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"
 SELECTORS = ["hybrid", "maxkl", "risk_kmedoids", "entropy", "random", "coreset"]
-BASELINES = ["al_no_lfs", "weak_only"]
-# ablations of the hybrid's maxKL share ("auto", the default, follows the disagreeing buckets)
-VARIANTS = {"hybrid_half": ("hybrid", {"kl_share": 0.5}),
-            "hybrid_all_hot": ("hybrid", {"kl_share": 1.0})}
+BASELINES = ["no_lfs", "weak_only"]
+CHECKPOINTS = (0, 25, 50, 100, 200)
+# ablations of the hybrid's parts (defaults: hot='contradicted', kl_share=0.3, shortlist=3)
+VARIANTS = {"hybrid_no_kl": ("hybrid", {"kl_share": 0.0}),
+            "hybrid_kl": ("hybrid", {"hot": "kl"}),
+            "hybrid_pool": ("hybrid", {"shortlist": None}),
+            "hybrid_sl1": ("hybrid", {"shortlist": 1.0})}
 
 
-def _load(datasets: Path, name: str):
+def _load(datasets: Path, name: str, split: str = "test"):
     from blocking import load_pairs
     from labeling_functions import apply_lfs, load_lfs
 
     folder = datasets / name / "pairs"
     pool = load_pairs(folder / "train.csv").reset_index(drop=True)
-    test = load_pairs(folder / "test.csv").reset_index(drop=True)
+    test = load_pairs(folder / f"{split}.csv").reset_index(drop=True)
     lfs = load_lfs(REPO / "examples" / "lfs" / f"{name}.py")
     return pool, test, lfs, apply_lfs(lfs, pool)
 
@@ -97,9 +101,8 @@ def run_one(name, pool, test, lfs, L, config, seed, budget, batch,
     from matchers import RNNMatcher, SimilarityMatcher
 
     gold = pool["label"].to_numpy()
-    with_lfs = config != "al_no_lfs"
-    selector = "entropy" if config == "al_no_lfs" else (
-        "hybrid" if config == "weak_only" else config)
+    with_lfs = config != "no_lfs"
+    selector = "hybrid" if config in ("no_lfs", "weak_only") else config
     if config in VARIANTS:
         selector = make_selector(VARIANTS[config][0], seed=seed, **VARIANTS[config][1])
     loop = ActiveLoop(
@@ -133,9 +136,14 @@ def per_seed(runs: pd.DataFrame, checkpoints: list[int]) -> pd.DataFrame:
 
 
 def summarise(runs: pd.DataFrame, checkpoints: list[int]) -> pd.DataFrame:
-    """Test F1 (x100, mean over seeds) per data set, configuration and label count."""
-    table = per_seed(runs, checkpoints).groupby(["dataset", "config", "n"])["f1"].mean()
-    return table.unstack("n").round(1)
+    """Test F1 (x100) per data set, configuration and label count: "mean ± sd" over seeds."""
+    stats = per_seed(runs, checkpoints).groupby(["dataset", "config", "n"])["f1"].agg(
+        ["mean", "std", "count"])
+    cell = (stats["mean"].map("{:.1f}".format) + " ± " + stats["std"].fillna(0).map(
+        "{:.1f}".format))
+    table = cell.unstack("n")
+    table["seeds"] = stats["count"].groupby(level=["dataset", "config"]).max()
+    return table
 
 
 def overall(runs: pd.DataFrame, checkpoints: list[int]) -> pd.DataFrame:
@@ -157,6 +165,31 @@ def overall(runs: pd.DataFrame, checkpoints: list[int]) -> pd.DataFrame:
         out[f"{n} mean"] = stats[("mean", n)].round(1)
         out[f"{n} sd"] = stats[("std", n)].round(1)
     return out.sort_values(f"{checkpoints[-1]} mean", ascending=False)
+
+
+# DeepMatcher-RNN's published F1 with the full train split (../shared/datasets/README.md)
+PUBLISHED_RNN = {"dblp_acm": 98.3, "amazon_google": 59.9, "abt_buy": 39.4}
+
+
+def _bars(runs: pd.DataFrame, means: pd.DataFrame, checkpoints: list[int]) -> list[str]:
+    """The issue's bars (1) and (2) read off the tables."""
+    lines = []
+    selectors = [c for c in SELECTORS if c in means.index and c != "hybrid"]
+    if "hybrid" in means.index and selectors:
+        for n in [n for n in (50, 100, 200) if n in checkpoints]:
+            best = means.loc[selectors, f"{n} mean"]
+            hybrid = means.loc["hybrid", f"{n} mean"]
+            verdict = "met" if hybrid >= best.max() else "not met"
+            lines.append(f"- Bar (2) at {n} labels: hybrid {hybrid:.1f} vs best other selector "
+                         f"{best.idxmax()} {best.max():.1f}: {verdict}.")
+    scores = per_seed(runs[runs["config"] == "hybrid"], checkpoints)
+    for name, target in PUBLISHED_RNN.items():
+        f1 = scores[scores["dataset"] == name].groupby("n")["f1"].mean()
+        if len(f1):
+            lines.append(f"- Bar (1) {name}: hybrid best {f1.max():.1f} (at {f1.idxmax()} "
+                         f"labels; {f1.iloc[-1]:.1f} at {f1.index[-1]}) vs DeepMatcher-RNN "
+                         f"{target}: {'met' if f1.max() >= target else 'not met'}.")
+    return lines
 
 
 def timing(runs: pd.DataFrame, dataset: str) -> pd.DataFrame:
@@ -181,6 +214,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--quick", action="store_true", help="fodors_zagats, budget 30")
     parser.add_argument("--out", default=str(RESULTS / "active_loop.md"))
+    parser.add_argument("--eval-split", choices=["test", "valid"], default="test",
+                        help="split the F1 is measured on (valid: for choosing defaults)")
+    parser.add_argument("--notes", help="a markdown file appended to the report")
+    parser.add_argument("--fresh", action="store_true",
+                        help="start a new .jsonl next to --out instead of resuming it")
     parser.add_argument("--from-jsonl",
                         help="only summarise earlier runs (comma-separated .jsonl files)")
     args = parser.parse_args(argv)
@@ -206,31 +244,50 @@ def main(argv: list[str] | None = None) -> int:
     seeds = [int(s) for s in args.seeds.split(",")]
     raw = Path(args.out).with_suffix(".jsonl")
     raw.parent.mkdir(parents=True, exist_ok=True)
-    histories = []
+    if args.fresh:
+        raw.unlink(missing_ok=True)
+    done = _done(raw, args.budget)
     started = time.perf_counter()
-    with raw.open("w") as log:
+    with raw.open("a") as log:
         for name in names:
-            pool, test, lfs, L = _load(datasets, name)
+            todo = [(s, c) for s in seeds for c in configs if (name, c, s) not in done]
+            if not todo:
+                continue
+            pool, test, lfs, L = _load(datasets, name, args.eval_split)
             if args.matcher == "similarity":
                 _cache_features(pool, test)
-            for seed in seeds:
-                for config in configs:
-                    h = run_one(name, pool, test, lfs, L, config, seed, args.budget, args.batch,
-                                args.matcher)
-                    histories.append(h)
-                    log.write(h.to_json(orient="records", lines=True))
-                    log.flush()
-                    print(f"{name} {config} seed {seed}: test F1 "
-                          f"{h['eval_f1'].iloc[-1]:.3f} after {h['n_labels'].iloc[-1]} labels "
-                          f"({h['wall'].iloc[0]:.0f} s)", flush=True)
-    runs = pd.concat(histories, ignore_index=True)
+            for seed, config in todo:
+                h = run_one(name, pool, test, lfs, L, config, seed, args.budget, args.batch,
+                            args.matcher)
+                log.write(h.to_json(orient="records", lines=True))
+                log.flush()
+                print(f"{name} {config} seed {seed}: test F1 "
+                      f"{h['eval_f1'].iloc[-1]:.3f} after {h['n_labels'].iloc[-1]} labels "
+                      f"({h['wall'].iloc[0]:.0f} s)", flush=True)
+    runs = pd.read_json(raw, lines=True)
     write_report(runs, args, names, seeds, time.perf_counter() - started, argv)
     return 0
 
 
+def _done(raw: Path, budget: int) -> set[tuple[str, str, int]]:
+    """(data set, config, seed) of the runs already in `raw` that reached `budget` labels (or
+    are weak_only), so that a stopped run resumes; a half-written last line is dropped."""
+    if not raw.exists() or raw.stat().st_size == 0:
+        return set()
+    lines = raw.read_text().splitlines(keepends=True)
+    if not lines[-1].endswith("\n"):
+        raw.write_text("".join(lines[:-1]))
+    runs = pd.read_json(raw, lines=True)
+    if runs.empty:
+        return set()
+    last = runs.groupby(["dataset", "config", "seed"])["n_labels"].max()
+    complete = (last >= budget) | (last.index.get_level_values("config") == "weak_only")
+    return set(last.index[complete])
+
+
 def write_report(runs: pd.DataFrame, args, names, seeds, wall: float | None, argv) -> None:
     """The markdown table, per-stage timings and a plot of the learning curves."""
-    checkpoints = sorted({n for n in (0, 50, 100, 200) if n <= args.budget} | {args.budget})
+    checkpoints = sorted({n for n in CHECKPOINTS if n <= args.budget} | {args.budget})
     table = summarise(runs, checkpoints)
     ran = "" if wall is None else f"; wall {wall:.0f} s"
     lines = [
@@ -241,24 +298,28 @@ def write_report(runs: pd.DataFrame, args, names, seeds, wall: float | None, arg
         "(other jobs running).",
         "",
         f"Data sets: {', '.join(names)}; seeds {seeds}; budget {args.budget}; batch "
-        f"{args.batch}. Pool = train split (gold behind a SimulatedOracle), F1 on the test "
-        "split (x100). Matcher: "
+        f"{args.batch}. Pool = train split (gold behind a SimulatedOracle), F1 on the "
+        f"{getattr(args, 'eval_split', 'test')} split (x100). Matcher: "
         + ("RNNMatcher (defaults)" if getattr(args, "matcher", "similarity") == "rnn" else
            "SimilarityMatcher (gradient boosting on similarity features, features cached per "
            "data set)")
         + "; label model: PenalizedLabelModel(penalty='auto'); "
         "LFs: examples/lfs/<dataset>.py.",
         "",
-        "## Test F1 by expert labels",
+        "## F1 by expert labels (mean ± sd over seeds)",
         "",
         _markdown(table),
         "",
     ]
-    lines += ["## Mean over data sets (mean and sd over seeds)", "",
-              _markdown(overall(runs, checkpoints)), ""]
+    means = overall(runs, checkpoints)
+    bars = _bars(runs, means, checkpoints) if getattr(args, "eval_split", "test") == "test" else []
+    lines += ["## Mean over data sets (mean and sd over seeds)", "", _markdown(means), "",
+              *bars, ""]
     for name in [n for n in ("dblp_acm", *names) if n in set(runs["dataset"])][:1]:
         lines += [f"## Seconds per iteration on {name} (mean over iterations)", "",
                   _markdown(timing(runs, name)), ""]
+    if args.notes:
+        lines += [Path(args.notes).read_text()]
     Path(args.out).write_text("\n".join(lines))
     _plot(runs, Path(args.out).with_suffix(".png"))
     print("\n".join(lines))

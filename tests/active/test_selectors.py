@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from active import PoolState, make_selector
-from active.selectors import SELECTOR_NAMES, HybridSelector, k_center_greedy
+from active.selectors import SELECTOR_NAMES, HybridSelector, k_center_greedy, pair_risk
 
 
 def _state(n, n_labelled, n_skipped, seed=0):
@@ -82,7 +82,7 @@ def test_hybrid_auto_share_follows_the_disagreeing_part_of_the_pool():
     state = PoolState(L=L, expert_labels=labels, lm_proba=p, lm_proba_initial=p,
                       matcher_proba=rng.random(n), embeddings=rng.normal(size=(n, 2)),
                       risk=rng.random(n))
-    hybrid = HybridSelector(seed=0)
+    hybrid = HybridSelector(seed=0, kl_share="auto")
     chosen = hybrid.select(state, 10)
     d = hybrid.diagnostics
     assert d["hot_buckets"] == 1 and d["hot_share"] == pytest.approx(28 / 96)
@@ -106,3 +106,79 @@ def test_hybrid_cold_start_without_lfs():
     assert set(chosen.tolist()) == set(free[np.argsort(entropy[free])[-5:]].tolist())
     with pytest.raises(ValueError, match="kl_share"):
         HybridSelector(kl_share="half")
+
+
+def test_pair_risk_is_risk_raised_to_the_matchers_doubt():
+    state = _state(6, 0, 0)
+    state.matcher_proba = np.array([0.5, 0.9, 0.1, 1.0, 0.0, 0.75])
+    state.risk = np.array([0.1, 0.1, 0.9, 0.0, 0.3, 0.5])
+    risk, source = pair_risk(state)
+    assert source == "risk"
+    assert np.allclose(risk, [1.0, 0.2, 0.9, 0.0, 0.3, 0.5])
+    state.risk = None
+    assert pair_risk(state)[1] == "uncertainty"
+
+
+def test_hybrid_shortlist_holds_only_the_riskiest_unlabelled_pairs():
+    state = _state(200, 30, 10, seed=3)
+    hybrid = HybridSelector(seed=0, kl_share=0.0, shortlist=2.0)
+    chosen = hybrid.select(state, 10)
+    risk, _ = pair_risk(state)
+    free = state.unlabeled()
+    top = set(free[np.argsort(-risk[free])[:20]].tolist())
+    assert hybrid.diagnostics["n_shortlist"] == 20 and set(chosen.tolist()) <= top
+    assert hybrid.diagnostics["n_maxkl"] == 0 and len(set(chosen.tolist())) == 10
+    greedy = HybridSelector(seed=0, kl_share=0.0, shortlist=1.0).select(state, 10)
+    assert set(greedy.tolist()) == set(free[np.argsort(-risk[free])[:10]].tolist())
+
+
+def test_hybrid_shortlist_spreads_over_the_embedding():
+    # twenty risky pairs in two tight clusters: k-medoids takes one from each, not two twins
+    X = np.vstack([np.zeros((10, 2)), np.full((10, 2), 5.0), np.full((20, 2), -5.0)])
+    X += np.random.default_rng(0).normal(scale=0.01, size=X.shape)
+    state = PoolState(L=np.zeros((40, 0), dtype=int), matcher_proba=np.r_[np.full(20, 0.5),
+                      np.full(20, 0.99)], embeddings=X)
+    chosen = np.sort(HybridSelector(seed=0, shortlist=10.0).select(state, 2))
+    assert chosen[0] < 10 <= chosen[1] < 20
+
+
+def test_hybrid_hot_bucket_gives_its_riskiest_pair():
+    n = 60
+    L = np.zeros((n, 1), dtype=int)
+    L[:20, 0] = 1
+    p = np.where(L[:, 0] == 1, 0.999, 0.001)
+    labels = {0: 0, 40: 0}  # the expert contradicts bucket "1" only
+    matcher = np.full(n, 0.99)
+    matcher[7] = 0.5  # the matcher doubts pair 7 most in the hot bucket
+    X = np.random.default_rng(0).normal(size=(n, 2))
+    state = PoolState(L=L, expert_labels=labels, lm_proba=p, lm_proba_initial=p,
+                      matcher_proba=matcher, embeddings=X)
+    hybrid = HybridSelector(seed=0, kl_share=0.5)
+    chosen = hybrid.select(state, 4)
+    assert hybrid.diagnostics["n_maxkl"] == 1 and chosen[0] == 7
+    assert 0 not in chosen and 40 not in chosen and len(set(chosen.tolist())) == 4
+    calm = HybridSelector(seed=0, kl_share=0.5)
+    calm.select(PoolState(**{**state.__dict__, "expert_labels": {0: 1, 40: 0}}), 4)
+    assert calm.diagnostics["n_maxkl"] == 0  # no disagreement left: no maxKL pick
+
+
+def test_hybrid_hot_rule_kl_also_counts_unlabelled_unsure_buckets():
+    n = 40
+    L = np.zeros((n, 1), dtype=int)
+    L[:20, 0] = 1
+    p = np.where(L[:, 0] == 1, 0.6, 0.001)  # the label model is unsure of bucket "1"
+    state = PoolState(L=L, expert_labels={30: 0, 31: 0}, lm_proba=p, lm_proba_initial=p,
+                      matcher_proba=np.full(n, 0.9), embeddings=np.eye(n)[:, :3])
+    kl_rule = HybridSelector(seed=0, hot="kl")
+    kl_rule.select(state, 5)
+    assert kl_rule.diagnostics["hot_buckets"] == 1 and kl_rule.diagnostics["n_maxkl"] == 1
+    contradicted = HybridSelector(seed=0)
+    contradicted.select(state, 5)
+    assert contradicted.diagnostics["hot_buckets"] == 0  # no expert label contradicts it
+
+
+def test_hybrid_rejects_bad_settings():
+    with pytest.raises(ValueError, match="shortlist must be >= 1"):
+        HybridSelector(shortlist=0.5)
+    with pytest.raises(ValueError, match="hot must be 'contradicted' or 'kl'"):
+        HybridSelector(hot="warm")
