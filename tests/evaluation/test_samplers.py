@@ -272,3 +272,52 @@ def test_prior_learns_that_low_scores_hold_fewer_matches_than_they_claim(make_po
     low = learned.strata.mean_score < 0.05
     assert (learned.prior[low] < 0.5 * fixed.prior[low]).all()
     assert (learned.match_rate[low] < fixed.match_rate[low]).all()
+
+
+@pytest.mark.parametrize("doubly_robust", [True, False])
+def test_fully_labelled_pool_gives_the_exact_measures(make_pool, doubly_robust):
+    labels, scores, predictions = make_pool(300, 0.2, seed=15)
+    sampler = OASISSampler(
+        predictions,
+        scores,
+        lambda i: int(labels[i]),
+        epsilon=0.5,
+        seed=0,
+        doubly_robust=doubly_robust,
+    ).sample(300)
+    truth = f_measure(labels, predictions)
+    if doubly_robust:
+        assert sampler.estimate == pytest.approx(truth, abs=1e-12)
+        assert sampler.precision == pytest.approx(f_measure(labels, predictions, 1.0), abs=1e-12)
+        assert sampler.recall == pytest.approx(f_measure(labels, predictions, 0.0), abs=1e-12)
+        assert sampler.interval(0.95) == pytest.approx((truth, truth), abs=1e-9)
+    else:
+        # the ratio estimator weighs draws, not pairs: close but not exact
+        assert sampler.estimate == pytest.approx(truth, abs=0.1)
+
+
+def test_doubly_robust_precision_is_unbiased_under_adaptive_sampling(make_pool):
+    # precision = estimated TP / known predicted count is linear in the estimated counts, so
+    # its mean over runs must match the truth although the draws adapt to the labels
+    labels, scores, predictions = make_pool(2000, 0.03, seed=16)
+    truth = f_measure(labels, predictions, 1.0)
+    errors = np.array(
+        [
+            OASISSampler(predictions, scores, lambda i: int(labels[i]), seed=s, doubly_robust=True)
+            .sample(60)
+            .precision
+            - truth
+            for s in range(40)
+        ]
+    )
+    assert abs(errors.mean()) < 3 * errors.std() / np.sqrt(errors.size) + 1e-3
+    assert errors.std() > 0  # the check is not vacuous
+
+
+def test_doubly_robust_estimate_is_one_when_every_label_agrees(make_pool):
+    labels, scores, _ = make_pool(3000, 0.05, seed=12)
+    sampler = OASISSampler(labels, scores, lambda i: int(labels[i]), seed=0, doubly_robust=True)
+    sampler.sample(100)
+    assert sampler.estimate == 1.0
+    low, high = sampler.interval(0.95)
+    assert 0.0 < low < high == 1.0
