@@ -60,7 +60,12 @@ def run_rnn(folder: Path, name: str, seed: int, embedding: str, args, noise: flo
         )
         ytr, yva = soften(ytr), soften(yva)
     m = RNNMatcher(
-        seed=seed, embedding=embedding, epochs=args.epochs, patience=args.patience, progress=True
+        seed=seed,
+        embedding=embedding,
+        epochs=args.epochs,
+        patience=args.patience,
+        label_smoothing=args.label_smoothing,
+        progress=True,
     )
     wall, cpu = time.perf_counter(), time.process_time()
     m.fit(tr, ytr, valid=(va, yva))
@@ -217,6 +222,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--patience", type=int, default=4)
     parser.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
+    parser.add_argument(
+        "--label-smoothing", type=float, default=0.0, help="RNNMatcher(label_smoothing=...)"
+    )
     parser.add_argument(
         "--embeddings", nargs="+", default=["hash", "glove"], choices=["hash", "glove"]
     )

@@ -78,7 +78,9 @@ class RNNMatcher(BaseEstimator):
     with `similarity=True`, the LF similarity primitives (model-number overlap, TF-IDF cosine,
     ...). Given a hard-labelled `valid` split, the epoch and, with `select_threshold=True`, the
     decision threshold are chosen on its F1; the threshold is folded into `predict_proba` so
-    that `p >= 0.5` is the chosen decision.
+    that `p >= 0.5` is the chosen decision. `label_smoothing` = eps pulls the training targets
+    to y (1 - eps) + eps / 2, so near-duplicate pairs with conflicting labels cannot push the
+    network to extreme logits on the token sequence alone.
     """
 
     def __init__(
@@ -100,6 +102,7 @@ class RNNMatcher(BaseEstimator):
         batch_size: int = 64,
         lr: float = 2e-3,
         weight_decay: float = 0.0,
+        label_smoothing: float = 0.0,
         class_weight: ClassWeight = "sqrt",
         select_threshold: bool = True,
         progress: bool = False,
@@ -121,6 +124,7 @@ class RNNMatcher(BaseEstimator):
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
+        self.label_smoothing = label_smoothing
         self.class_weight = class_weight
         self.select_threshold = select_threshold
         self.progress = progress
@@ -181,6 +185,10 @@ class RNNMatcher(BaseEstimator):
         if not 0.0 < self.length_quantile <= 1.0:
             raise ValueError(
                 f"RNNMatcher: length_quantile must be in (0, 1], got {self.length_quantile}"
+            )
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ValueError(
+                f"RNNMatcher: label_smoothing must be in [0, 1), got {self.label_smoothing}"
             )
         if self.epochs < 1 or self.warm_epochs < 1:
             raise ValueError("RNNMatcher: epochs and warm_epochs must be at least 1")
@@ -257,7 +265,8 @@ class RNNMatcher(BaseEstimator):
             torch.optim.SparseAdam(list(net.ngrams.parameters()), lr=self.lr),
         ]
         pos_weight = torch.tensor(self._pos_weight(y, w), dtype=torch.float32)
-        y_t = torch.from_numpy(y.astype(np.float32))
+        eps = self.label_smoothing  # training targets y (1 - eps) + eps / 2; valid stays as given
+        y_t = torch.from_numpy((y * (1 - eps) + eps / 2).astype(np.float32))
         w_t = torch.from_numpy((w / w.mean()).astype(np.float32))
         best, best_state, best_cut, stale = -np.inf, None, 0.5, 0
         self.history_ = []

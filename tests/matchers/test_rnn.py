@@ -105,6 +105,18 @@ def test_similarity_features_join_the_comparison(train_pairs, small_rnn):
     assert set(with_sim.kinds_) == {"title", "brand", "price"}
 
 
+def test_label_smoothing_pulls_probabilities_toward_half(train_pairs, small_rnn):
+    pairs, y = train_pairs
+    kw = dict(epochs=20, class_weight=None, select_threshold=False)
+    sharp = small_rnn(**kw).fit(pairs, y).predict_proba(pairs)
+    smooth = small_rnn(label_smoothing=0.6, **kw).fit(pairs, y).predict_proba(pairs)
+    assert sharp.min() < 0.1 and sharp.max() > 0.9
+    assert 0.1 < smooth.min() and smooth.max() < 0.9  # targets are 0.2 / 0.8
+    assert smooth[y == 1].mean() > smooth[y == 0].mean() + 0.2
+    with pytest.raises(ValueError, match="label_smoothing"):
+        small_rnn(label_smoothing=1.0).fit(pairs, y)
+
+
 def test_save_load_round_trip(train_pairs, test_pairs, small_rnn, tmp_path):
     pairs, y = train_pairs
     tpairs, ty = test_pairs
