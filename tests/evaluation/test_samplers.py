@@ -321,3 +321,23 @@ def test_doubly_robust_estimate_is_one_when_every_label_agrees(make_pool):
     assert sampler.estimate == 1.0
     low, high = sampler.interval(0.95)
     assert 0.0 < low < high == 1.0
+
+
+def test_interval_is_not_inflated_by_scores_that_overstate_the_match_rate():
+    # 0.5% matches, scores 10-100x too high below 0.5 (as benchmarks/oasis.py's pool): the
+    # small-sample guard once took its prior from the raw scores and doubled the width (0.34)
+    rng = np.random.default_rng(0)
+    labels = (rng.random(20_000) < 0.005).astype(np.int8)
+    logit = np.where(
+        labels == 1, rng.normal(1.0, 1.5, labels.size), rng.normal(-5.0, 1.5, labels.size)
+    )
+    scores = 1 / (1 + np.exp(-logit))
+    predictions = (scores > 0.5).astype(np.int8)
+    truth = f_measure(labels, predictions)
+    widths = []
+    for seed in range(5):
+        sampler = OASISSampler(predictions, scores, lambda i: int(labels[i]), seed=seed)
+        low, high = sampler.sample(600).interval(0.95)
+        assert low <= truth <= high
+        widths.append(high - low)
+    assert np.mean(widths) < 0.25
