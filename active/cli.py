@@ -122,7 +122,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     true_f1 = history["matcher_f1"].iloc[-1]
     low, high = sampler.interval(0.95)
     console.print(f"OASIS F1 estimate from {sampler.n_queries} labels: {sampler.estimate:.3f} "
-                  f"(95% interval {low:.3f}-{high:.3f}); true pool F1 {true_f1:.3f}")
+                  f"(95% interval {low:.4f}-{high:.4f}); true pool F1 {true_f1:.3f}")
     files["oasis"] = out / "oasis_estimate.png"
     plot_estimate(sampler, true_value=true_f1, path=files["oasis"])
     console.print("wrote " + ", ".join(str(p) for p in files.values()))
@@ -314,7 +314,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     except OracleQuit:
         console.print("stopped; every answer so far is stored and a rerun continues from it")
     low, high = sampler.interval(0.95)
-    console.print(f"F1 estimate {sampler.estimate:.3f} (95% interval {low:.3f}-{high:.3f}) "
+    console.print(f"F1 estimate {sampler.estimate:.3f} (95% interval {low:.4f}-{high:.4f}) "
                   f"from {sampler.n_queries} labels ({stored.asked} new)")
     if sampler.n_queries:
         plot_estimate(sampler, path=out / "oasis_estimate.png")
