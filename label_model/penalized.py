@@ -34,6 +34,13 @@ class PenalizedLabelModel(LabelModel):
     the README example, 0.93 with the division). With ``warm_start`` a refit continues from the
     previous parameters instead of a fresh random start.
 
+    With ``lf_direction`` (default) a fit with expert labels keeps every LF vote at least as
+    likely under the class it votes for as under the other, P(vote v | y=v) >= P(vote v | y!=v),
+    by projecting mu after each step. Without it the completion loss's label-swap symmetry (the
+    class prior is uniform) lets a few labels that contradict some buckets flip the whole model:
+    on amazon_google 10 random labels turned pool F1 0.28 into 0.13, and inside the loop the
+    matcher trained on the flipped soft labels fell to valid F1 0.01-0.17.
+
     ``cliques`` lists groups of dependent LF columns (e.g. ``[(1, 2)]`` for two thresholds on
     one feature): each group's joint vote is modelled as one source, as Snorkel 0.9 did for
     higher-order cliques. Snorkel's ``get_weights``/``get_conditional_probs`` assume no cliques.
@@ -46,6 +53,7 @@ class PenalizedLabelModel(LabelModel):
         seed: int | None = None,
         warm_start: bool = True,
         cliques: list[tuple[int, ...]] | None = None,
+        lf_direction: bool = True,
         **kwargs: Any,
     ) -> None:
         if cardinality != 2:
@@ -61,6 +69,7 @@ class PenalizedLabelModel(LabelModel):
         self.seed = seed
         self.warm_start = warm_start
         self.cliques = [tuple(c) for c in cliques] if cliques else []
+        self.lf_direction = lf_direction
         self.penalty_: float | None = None
         self.curvature_: float | None = None
 
@@ -238,6 +247,8 @@ class PenalizedLabelModel(LabelModel):
                 # throw it out of range (without labels this is Snorkel's unprojected descent)
                 with torch.no_grad():
                     self.mu.clamp_(0.0, 1.0)
+                    if self.lf_direction:
+                        self._project_direction()
             self._update_lr_scheduler(epoch)
         if progress_bar:
             epochs.close()
@@ -248,6 +259,21 @@ class PenalizedLabelModel(LabelModel):
         self._break_col_permutation_symmetry()
         self.eval()
         return self
+
+    def _project_direction(self) -> None:
+        """Where a column's P(vote | other class) exceeds P(vote | voted class), set both to
+        their mean: the nearest mu (in squared distance) that keeps the LF's direction."""
+        vote = self.groups_.column_vote
+        cols = np.flatnonzero(vote >= 0)
+        right, wrong = vote[cols], 1 - vote[cols]
+        mu = self.mu.data
+        flipped = mu[cols, wrong] > mu[cols, right]
+        if not bool(flipped.any()):
+            return
+        mean = (mu[cols, wrong] + mu[cols, right]) / 2
+        keep = flipped.cpu().numpy()
+        mu[cols[keep], right[keep]] = mean[flipped]
+        mu[cols[keep], wrong[keep]] = mean[flipped]
 
     def _can_warm_start(self, m: int) -> bool:
         return (

@@ -34,12 +34,14 @@ def test_few_labels_do_not_wreck_the_label_model():
     assert set(labels.values()) == {0}
     lm = PenalizedLabelModel(seed=0).fit(L)
     acc0, f10 = scores(lm, L, y)
+    before = lm.predict_proba(L)[rows, 1]
     lm.fit(L, labels)
     acc, f1 = scores(lm, L, y)
     assert acc >= acc0 - 0.02
     assert f1 >= f10 - 0.05
-    # every labelled row is still pulled towards its label
-    assert np.all(lm.predict_proba(L)[rows, 1] < 0.5)
+    # every labelled row is pulled towards its label (the one in a bucket of mostly matches,
+    # voted on by one match LF alone, no further than P = 0.5: the LF keeps its direction)
+    assert np.all(lm.predict_proba(L)[rows, 1] < before)
 
 
 def test_auto_strength_is_shared_out_over_the_labels():
@@ -48,3 +50,21 @@ def test_auto_strength_is_shared_out_over_the_labels():
     lm.fit(L, {0: int(y[0]), 1: int(y[1]), 2: int(y[2]), 3: int(y[3])}, n_epochs=1)
     assert lm.curvature_ > 0
     assert lm.penalty_ == lm.curvature_ / 4
+
+
+def test_labels_against_one_bucket_do_not_flip_the_model():
+    L, y = pool()
+    start = np.cumsum([0] + [n for _, n, _ in BUCKETS])
+    # two non-matches from the minority of the bucket where only the third LF votes match:
+    # with the uniform prior the label-swapped solution fits them as well as the true one
+    labels = {int(start[4] + 29 + k): 0 for k in range(2)}
+    assert all(y[r] == 0 for r in labels)
+    f1_before = scores(PenalizedLabelModel(seed=0).fit(L), L, y)[1]
+    kept = PenalizedLabelModel(seed=0).fit(L).fit(L, labels)
+    free = PenalizedLabelModel(seed=0, lf_direction=False).fit(L).fit(L, labels)
+    assert scores(kept, L, y)[1] >= f1_before
+    assert scores(free, L, y)[1] < f1_before - 0.2  # the collapse the constraint prevents
+    mu = kept.mu.detach().numpy()
+    vote = kept.groups_.column_vote
+    cols = np.flatnonzero(vote >= 0)
+    assert np.all(mu[cols, vote[cols]] >= mu[cols, 1 - vote[cols]] - 1e-6)
