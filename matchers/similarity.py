@@ -72,6 +72,9 @@ class SimilarityMatcher(BaseEstimator):
             learning_rate=self.learning_rate,
             max_leaf_nodes=self.max_leaf_nodes,
             l2_regularization=self.l2_regularization,
+            # "auto" would hold out a random 10% above 10,000 rows and stop on it: the seed
+            # alone then moved the loop's F1 on dblp_acm from 0.91 to 0.65
+            early_stopping=False,
             random_state=self.seed,
         ).fit(X2[keep], y2[keep], sample_weight=w2[keep])
         return self

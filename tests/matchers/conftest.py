@@ -51,6 +51,12 @@ def test_pairs():
     return make_pairs(40, seed=2)
 
 
+@pytest.fixture(scope="session")
+def large_pairs():
+    """Above 5,000 pairs: 10,000 rows once soft labels enter each pair twice."""
+    return make_pairs(5200, seed=3)
+
+
 @pytest.fixture
 def small_rnn():
     """Hyper-parameters that keep a fit to a fraction of a second."""
