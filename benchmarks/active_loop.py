@@ -182,8 +182,9 @@ def _bars(runs: pd.DataFrame, means: pd.DataFrame, checkpoints: list[int]) -> li
             verdict = "met" if hybrid >= best.max() else "not met"  # unrounded means
             lines.append(f"- Bar (2) at {n} labels: hybrid {hybrid:.2f} vs best other selector "
                          f"{best.idxmax()} {best.max():.2f}: {verdict}.")
-    scores = per_seed(runs[runs["config"] == "hybrid"], checkpoints)
-    for name, target in PUBLISHED_RNN.items():
+    hybrid_runs = runs[runs["config"] == "hybrid"]
+    scores = per_seed(hybrid_runs, checkpoints) if len(hybrid_runs) else None
+    for name, target in PUBLISHED_RNN.items() if scores is not None else ():
         f1 = scores[scores["dataset"] == name].groupby("n")["f1"].mean()
         if len(f1):
             lines.append(f"- Bar (1) {name}: hybrid best {f1.max():.1f} (at {f1.idxmax()} "
