@@ -17,6 +17,9 @@ from matchers.validation import check_pairs, check_sample_weight, check_targets
 class SimilarityMatcher(BaseEstimator):
     """Histogram gradient boosting over per-attribute similarity features (NaN = missing).
 
+    `rich_features` adds character 3-gram, IDF-weighted and partial-match similarities
+    (`similarity_features(rich=True)`): amazon_google test F1 with all train labels 53.4 -> 63.0.
+
     Soft labels are learned exactly: each pair enters twice, as a match with weight p and as a
     non-match with weight 1 - p (times its sample weight), so the classifier's log-loss equals the
     cross-entropy with probabilistic targets.
@@ -29,12 +32,14 @@ class SimilarityMatcher(BaseEstimator):
         learning_rate: float = 0.1,
         max_leaf_nodes: int = 31,
         l2_regularization: float = 0.0,
+        rich_features: bool = True,
     ) -> None:
         self.seed = seed
         self.max_iter = max_iter
         self.learning_rate = learning_rate
         self.max_leaf_nodes = max_leaf_nodes
         self.l2_regularization = l2_regularization
+        self.rich_features = rich_features
 
     def fit(
         self,
@@ -50,7 +55,9 @@ class SimilarityMatcher(BaseEstimator):
         targets = check_targets(y, len(pairs), "SimilarityMatcher.fit y")
         weights = check_sample_weight(sample_weight, len(pairs))
         self.kinds_ = attribute_kinds(pairs, self.attributes_)
-        features = similarity_features(pairs, self.attributes_, kinds=self.kinds_)
+        features = similarity_features(
+            pairs, self.attributes_, kinds=self.kinds_, rich=self.rich_features
+        )
         features = features.loc[:, features.notna().any()]  # all-NaN columns carry nothing
         self.columns_ = list(features.columns)
         X = features.to_numpy(dtype=float)
@@ -83,7 +90,9 @@ class SimilarityMatcher(BaseEstimator):
         if not hasattr(self, "model_"):
             raise RuntimeError(f"SimilarityMatcher.{where}: call fit(pairs, y) or load first")
         check_pairs(pairs, f"SimilarityMatcher.{where} pairs", self.attributes_)
-        features = similarity_features(pairs, self.attributes_, kinds=self.kinds_)
+        features = similarity_features(
+            pairs, self.attributes_, kinds=self.kinds_, rich=self.rich_features
+        )
         return features.reindex(columns=self.columns_).to_numpy(dtype=float)
 
     def predict_proba(self, pairs: pd.DataFrame) -> np.ndarray:

@@ -100,6 +100,31 @@ def test_clusters_split_unique_and_duplicate_records(first_run, pool):
     assert (clusters["cluster_size"] == clusters["cluster"].map(sizes)).all()
 
 
+def test_threshold_is_calibrated_on_the_stored_labels_only_when_asked(
+    pool, lfs, fast_matcher, monkeypatch
+):
+    calls = []
+
+    def fake(proba, labels):
+        calls.append((np.asarray(proba), np.asarray(labels)))
+        return 0.7
+
+    monkeypatch.setattr("active.loop.calibrate_threshold", fake)
+    truth = pool["label"].to_numpy()
+    kwargs = dict(oracle=SimulatedOracle(truth), matcher=fast_matcher(), batch_size=10,
+                  selector="random", seed=0)
+    plain = ActiveLoop(pool, lfs, **kwargs)
+    plain.run(20)
+    assert plain.threshold == 0.5 and not calls
+    calibrated = ActiveLoop(pool, lfs, calibrate=True, **kwargs)
+    calibrated.run(20)
+    assert calibrated.threshold == 0.7
+    records = calibrated.store.records()
+    proba, labels = calls[-1]
+    assert sorted(labels) == sorted(truth[records["position"]])
+    assert sorted(proba) == sorted(records["matcher_proba"])
+
+
 def test_calibrate_threshold():
     proba = np.array([0.1, 0.2, 0.3, 0.35, 0.4, 0.7, 0.8, 0.9, 0.95, 0.99, 0.32])
     labels = np.array([0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 0])

@@ -8,6 +8,7 @@ LEFT = pd.Series(["Apple iPhone 12 Pro", None, "lg lds4821ww dishwasher", "  ", 
 RIGHT = pd.Series(["apple iphone 12", "x", "LG LDS-4821WW", "y", "abd", "2001"])
 PAIRWISE = [
     S.jaccard, S.overlap, S.tfidf_cosine, S.levenshtein_sim, S.jaro_winkler, S.exact, S.prefix,
+    S.char_ngram_cosine, S.partial_ratio,
 ]
 
 
@@ -36,6 +37,42 @@ def test_string_metrics_agree_with_rapidfuzz_scalar():
         Levenshtein.normalized_similarity("abc", "abd"))
     assert S.jaro_winkler(LEFT, RIGHT)[4] == pytest.approx(
         JaroWinkler.normalized_similarity("abc", "abd"))
+
+
+def test_character_and_partial_metrics_see_what_word_tokens_miss():
+    a = pd.Series(["photoshop cs3", "photoshop", "office 2007 pro"])
+    b = pd.Series(["photoshopcs3 upgrade", "adobe photoshop cs3 mac", "word 2003"])
+    char = S.char_ngram_cosine(a, b)
+    assert S.tfidf_cosine(a, b)[0] == 0.0 and char[0] > 0.3 > char[2]
+    assert S.partial_ratio(a, b)[1] == 1.0 and S.partial_ratio(a, b)[2] < 0.6
+    with pytest.raises(ValueError, match="n must be >= 1"):
+        S.char_ngram_cosine(a, b, n=0)
+
+
+@pytest.mark.parametrize("gram", [True, False])
+def test_idf_mass_splits_each_side_into_shared_and_unshared_tokens(monkeypatch, gram):
+    if not gram:  # the per-pair path that large pools take
+        monkeypatch.setattr(S, "_MAX_GRAM_CELLS", 0)
+    tokens = S.TokenSets(pd.Series(["a b c", "a", None]), pd.Series(["a d", "b a", "a"]))
+    idf = dict(zip(tokens.terms, tokens.idf, strict=True))
+    shared, left, right = tokens.idf_mass()
+    np.testing.assert_allclose(shared[:2], [idf["a"], idf["a"]])
+    np.testing.assert_allclose(left[:2], [idf["a"] + idf["b"] + idf["c"], idf["a"]])
+    np.testing.assert_allclose(right[:2], [idf["a"] + idf["d"], idf["a"] + idf["b"]])
+    assert np.isnan([shared[2], left[2], right[2]]).all()
+
+
+def test_rich_features_add_columns_per_text_attribute():
+    pairs = pd.DataFrame({"left_title": ["photoshop cs3", "office pro"],
+                          "right_title": ["photoshop cs4", None],
+                          "left_price": [10.0, 5.0], "right_price": [12.0, 5.0]})
+    basic = S.similarity_features(pairs)
+    rich = S.similarity_features(pairs, rich=True)
+    added = set(rich.columns) - set(basic.columns)
+    assert added == {f"title__{m}" for m in ("char3_cosine", "idf_dice", "unshared_idf_left",
+                                             "unshared_idf_right", "partial_ratio")}
+    pd.testing.assert_frame_equal(rich[basic.columns], basic)
+    assert rich.loc[0, "title__unshared_idf_left"] > 0 and rich.loc[1, list(added)].isna().all()
 
 
 def test_relative_difference_reads_numbers_out_of_text():
