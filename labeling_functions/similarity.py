@@ -39,6 +39,7 @@ _GRAM_CELLS_PER_PAIR = 20
 LONG_TEXT_CHARS = 60
 
 __all__ = [
+    "IdfTable",
     "KINDS",
     "TokenSets",
     "attribute_kinds",
@@ -46,6 +47,7 @@ __all__ = [
     "exact",
     "extract_numbers",
     "extract_year",
+    "fit_idf",
     "jaccard",
     "jaro_winkler",
     "levenshtein_sim",
@@ -155,11 +157,32 @@ def _empty(norm: np.ndarray) -> np.ndarray:
     return np.fromiter((len(t) == 0 for t in norm), bool, count=len(norm))
 
 
+class IdfTable:
+    """Inverse document frequencies learned on one set of values (see `fit_idf`), so that pairs
+    scored later, in any batch, are weighted alike; a token never seen gets the rarest weight."""
+
+    def __init__(self, terms: np.ndarray, idf: np.ndarray, n_docs: int) -> None:
+        self.index = pd.Index(terms)
+        self.idf = np.asarray(idf, dtype=np.float64)
+        self.unseen = float(np.log(1.0 + n_docs) + 1.0)
+
+    def lookup(self, terms: np.ndarray) -> np.ndarray:
+        """The IDF of each term (the unseen weight for terms outside the table)."""
+        at = self.index.get_indexer(pd.Index(terms))
+        found = self.idf[np.maximum(at, 0)] if len(self.idf) else np.zeros(len(at))
+        return np.where(at >= 0, found, self.unseen)
+
+    def __repr__(self) -> str:  # short and content-based: used in cache keys
+        digest = pd.util.hash_pandas_object(pd.Series(self.idf, index=self.index)).sum()
+        return f"IdfTable({len(self.index)} terms, {int(digest) & 0xFFFFFFFF:08x})"
+
+
 class TokenSets:
     """Sparse token-count matrices (pairs x vocabulary) of both sides over one vocabulary.
 
     Tokens are lower-cased `pattern` matches; `keep` filters and `canonical` rewrites vocabulary
-    entries (e.g. model numbers without hyphens). IDF counts each distinct value once.
+    entries (e.g. model numbers without hyphens). IDF counts each distinct value once,
+    unless a fitted `idf` table is given.
     """
 
     def __init__(
@@ -169,6 +192,7 @@ class TokenSets:
         pattern: str = WORD,
         keep: Callable[[str], bool] | None = None,
         canonical: Callable[[str], str] | None = None,
+        idf: IdfTable | None = None,
     ):
         a, b = _pair(a, b)
         if pattern == WORD:
@@ -217,7 +241,8 @@ class TokenSets:
         self.terms = terms
         df = np.bincount(table.indices, minlength=table.shape[1])
         n_docs = int((np.diff(table.indptr) > 0).sum())
-        self.idf = np.log((1.0 + n_docs) / (1.0 + df)) + 1.0
+        self.n_docs = n_docs
+        self.idf = np.log((1.0 + n_docs) / (1.0 + df)) + 1.0 if idf is None else idf.lookup(terms)
         self._table = table
         self._rows_a, self._rows_b = rows_a, rows_b
         size = np.diff(table.indptr).astype(np.float64)
@@ -232,6 +257,10 @@ class TokenSets:
         # (a dense distinct-left x distinct-right table) read at each pair. Otherwise the rows
         # of each pair are gathered and multiplied element-wise, once for all metrics.
         self._use_gram = cells <= min(_MAX_GRAM_CELLS, _GRAM_CELLS_PER_PAIR * len(rows_a))
+
+    def idf_table(self) -> IdfTable:
+        """This vocabulary's IDF, to weight other pairs alike."""
+        return IdfTable(self.terms, self.idf, self.n_docs)
 
     def _gram(self, matrix: sp.csr_matrix) -> np.ndarray:
         """Per pair, the dot product of its two rows of `matrix`, via the distinct values."""
@@ -324,12 +353,19 @@ def tfidf_cosine(a: pd.Series, b: pd.Series, pattern: str = WORD) -> np.ndarray:
     return TokenSets(a, b, pattern).tfidf_cosine()
 
 
-def char_ngram_cosine(a: pd.Series, b: pd.Series, n: int = 3) -> np.ndarray:
-    """Cosine of TF-IDF vectors of character n-grams (spaces included): robust to split or
-    joined words ('photoshop cs3' vs 'photoshopcs3') and to typos."""
+def char_ngrams(n: int) -> str:
+    """The TokenSets pattern of overlapping character n-grams (spaces included)."""
     if n < 1:
         raise ValueError(f"char_ngram_cosine: n must be >= 1, got {n}")
-    return TokenSets(a, b, pattern=f"(?=(.{{{n}}}))").tfidf_cosine()
+    return f"(?=(.{{{n}}}))"
+
+
+def char_ngram_cosine(
+    a: pd.Series, b: pd.Series, n: int = 3, idf: IdfTable | None = None
+) -> np.ndarray:
+    """Cosine of TF-IDF vectors of character n-grams (spaces included): robust to split or
+    joined words ('photoshop cs3' vs 'photoshopcs3') and to typos."""
+    return TokenSets(a, b, pattern=char_ngrams(n), idf=idf).tfidf_cosine()
 
 
 def _string_metric(
@@ -571,6 +607,7 @@ def similarity_features(
     attributes: list[str] | None = None,
     kinds: dict[str, str] | None = None,
     rich: bool = False,
+    idf: dict[str, IdfTable] | None = None,
 ) -> pd.DataFrame:
     """A numeric feature table, columns '<attr>__<metric>', one row per pair (NaN = missing).
 
@@ -579,7 +616,9 @@ def similarity_features(
     `rich=True` adds, per text attribute, char3_cosine, idf_dice, unshared_idf_left / _right and
     (short text) partial_ratio: finer evidence for a learned matcher, at about twice the cost.
     The kind of each attribute is inferred from the data unless given in `kinds` (see
-    `attribute_kinds`, e.g. to get the same columns at fit and predict time).
+    `attribute_kinds`, e.g. to get the same columns at fit and predict time). TF-IDF weights
+    come from the pairs given unless `idf` (from `fit_idf`) fixes them: then a pair's features
+    do not depend on the other pairs scored with it.
     """
     attributes = _check_attributes(pairs, attributes)
     kinds = dict(kinds or {})
@@ -591,8 +630,27 @@ def similarity_features(
         for attr in attributes:
             left, right = pairs["left_" + attr], pairs["right_" + attr]
             kind = kinds.get(attr) or _attribute_kind(left, right)
-            _attribute_features(left, right, attr, kind, features, rich)
-    return pd.DataFrame(features, index=pairs.index)
+            _attribute_features(left, right, attr, kind, features, rich, idf or {})
+    # Rounded: sums over a pair's tokens are ordered differently when few distinct values take
+    # the shared-product path (TokenSets), and a last-bit difference can flip a tree's split.
+    return pd.DataFrame(features, index=pairs.index).round(9)
+
+
+def fit_idf(
+    pairs: pd.DataFrame, attributes: list[str] | None = None, kinds: dict[str, str] | None = None
+) -> dict[str, IdfTable]:
+    """The IDF tables `similarity_features(idf=...)` uses, learned on the values of `pairs`:
+    word tokens per text attribute ('<attr>') and character 3-grams ('<attr>__char3')."""
+    attributes = _check_attributes(pairs, attributes)
+    kinds = dict(kinds or {})
+    tables: dict[str, IdfTable] = {}
+    for attr in attributes:
+        left, right = pairs["left_" + attr], pairs["right_" + attr]
+        if (kinds.get(attr) or _attribute_kind(left, right)) == "numeric":
+            continue
+        tables[attr] = TokenSets(left, right).idf_table()
+        tables[attr + "__char3"] = TokenSets(left, right, pattern=char_ngrams(3)).idf_table()
+    return tables
 
 
 def _attribute_features(
@@ -601,7 +659,8 @@ def _attribute_features(
     attr: str,
     kind: str,
     features: dict[str, np.ndarray],
-    rich: bool = False,
+    rich: bool,
+    idf: dict[str, IdfTable],
 ) -> None:
     """Add the features of one attribute of the given kind to `features`."""
     if kind == "numeric":
@@ -609,7 +668,7 @@ def _attribute_features(
         features[f"{attr}__reldiff"] = reldiff
         features[f"{attr}__exact"] = np.where(np.isnan(reldiff), np.nan, reldiff == 0)
         return
-    tokens = TokenSets(left, right)
+    tokens = TokenSets(left, right, idf=idf.get(attr))
     features[f"{attr}__jaccard"] = tokens.jaccard()
     if kind == "short":
         features[f"{attr}__levenshtein"] = levenshtein_sim(left, right)
@@ -620,7 +679,9 @@ def _attribute_features(
         features[f"{attr}__tfidf_cosine"] = tokens.tfidf_cosine()
     features[f"{attr}__model_numbers"] = model_number_overlap(left, right)
     if rich:
-        features[f"{attr}__char3_cosine"] = char_ngram_cosine(left, right)
+        features[f"{attr}__char3_cosine"] = char_ngram_cosine(
+            left, right, idf=idf.get(attr + "__char3")
+        )
         shared, left_mass, right_mass = tokens.idf_mass()
         features[f"{attr}__idf_dice"] = 2 * shared / np.maximum(left_mass + right_mass, 1e-12)
         features[f"{attr}__unshared_idf_left"] = np.maximum(left_mass - shared, 0.0)

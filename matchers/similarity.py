@@ -10,7 +10,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.ensemble import HistGradientBoostingClassifier
 
-from labeling_functions.similarity import attribute_kinds, similarity_features
+from labeling_functions.similarity import attribute_kinds, fit_idf, similarity_features
 from matchers.validation import check_pairs, check_sample_weight, check_targets
 
 
@@ -55,9 +55,9 @@ class SimilarityMatcher(BaseEstimator):
         targets = check_targets(y, len(pairs), "SimilarityMatcher.fit y")
         weights = check_sample_weight(sample_weight, len(pairs))
         self.kinds_ = attribute_kinds(pairs, self.attributes_)
-        features = similarity_features(
-            pairs, self.attributes_, kinds=self.kinds_, rich=self.rich_features
-        )
+        # TF-IDF weights learned here, so that a pair's score does not depend on its batch
+        self.idf_ = fit_idf(pairs, self.attributes_, kinds=self.kinds_)
+        features = self._similarity(pairs)
         features = features.loc[:, features.notna().any()]  # all-NaN columns carry nothing
         self.columns_ = list(features.columns)
         X = features.to_numpy(dtype=float)
@@ -86,14 +86,16 @@ class SimilarityMatcher(BaseEstimator):
         ).fit(X2[keep], y2[keep], sample_weight=w2[keep])
         return self
 
+    def _similarity(self, pairs: pd.DataFrame) -> pd.DataFrame:
+        return similarity_features(
+            pairs, self.attributes_, kinds=self.kinds_, rich=self.rich_features, idf=self.idf_
+        )
+
     def _features(self, pairs: pd.DataFrame, where: str) -> np.ndarray:
         if not hasattr(self, "model_"):
             raise RuntimeError(f"SimilarityMatcher.{where}: call fit(pairs, y) or load first")
         check_pairs(pairs, f"SimilarityMatcher.{where} pairs", self.attributes_)
-        features = similarity_features(
-            pairs, self.attributes_, kinds=self.kinds_, rich=self.rich_features
-        )
-        return features.reindex(columns=self.columns_).to_numpy(dtype=float)
+        return self._similarity(pairs).reindex(columns=self.columns_).to_numpy(dtype=float)
 
     def predict_proba(self, pairs: pd.DataFrame) -> np.ndarray:
         """P(match) of every pair, shape (n,)."""

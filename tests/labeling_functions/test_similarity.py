@@ -75,6 +75,26 @@ def test_rich_features_add_columns_per_text_attribute():
     assert rich.loc[0, "title__unshared_idf_left"] > 0 and rich.loc[1, list(added)].isna().all()
 
 
+def test_fitted_idf_makes_a_pairs_features_independent_of_its_batch():
+    pairs = pd.DataFrame({
+        "left_title": ["adobe photoshop cs3", "office 2007 pro", "norton antivirus", "acrobat"],
+        "right_title": ["photoshop cs3 mac", "office 2007", "norton antivirus 2008", "acrobat 8"],
+    })
+    kinds = S.attribute_kinds(pairs)
+    idf = S.fit_idf(pairs, kinds=kinds)
+    assert set(idf) == {"title", "title__char3"} and "terms" in repr(idf["title"])
+    full = S.similarity_features(pairs, kinds=kinds, rich=True, idf=idf)
+    alone = S.similarity_features(pairs.iloc[:1], kinds=kinds, rich=True, idf=idf)
+    pd.testing.assert_frame_equal(alone, full.iloc[:1])
+    unfitted = S.similarity_features(pairs.iloc[:1], kinds=kinds, rich=True)
+    column = "title__unshared_idf_right"
+    assert not np.allclose(unfitted[column], full[column][:1])
+    # a token the table never saw weighs as the rarest
+    table = idf["title"]
+    unseen, seen = table.lookup(np.array(["zzz", "adobe"], dtype=object))
+    assert unseen == table.unseen > table.idf.max() >= seen
+
+
 def test_relative_difference_reads_numbers_out_of_text():
     a = pd.Series(["$ 1.29", "5.60 %", None, "0", "1,299.00"])
     b = pd.Series(["$ 1.29", "2.80 %", "3", "0", "1299"])
