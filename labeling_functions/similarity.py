@@ -242,7 +242,9 @@ class TokenSets:
         df = np.bincount(table.indices, minlength=table.shape[1])
         n_docs = int((np.diff(table.indptr) > 0).sum())
         self.n_docs = n_docs
-        self.idf = np.log((1.0 + n_docs) / (1.0 + df)) + 1.0 if idf is None else idf.lookup(terms)
+        self.idf = np.log((1.0 + n_docs) / (1.0 + df)) + 1.0
+        if idf is not None:  # (the table keeps one empty column when there is no term at all)
+            self.idf[: len(terms)] = idf.lookup(terms)
         self._table = table
         self._rows_a, self._rows_b = rows_a, rows_b
         size = np.diff(table.indptr).astype(np.float64)
