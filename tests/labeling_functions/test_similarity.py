@@ -89,6 +89,9 @@ def test_fitted_idf_makes_a_pairs_features_independent_of_its_batch():
     unfitted = S.similarity_features(pairs.iloc[:1], kinds=kinds, rich=True)
     column = "title__unshared_idf_right"
     assert not np.allclose(unfitted[column], full[column][:1])
+    empty = pairs.assign(left_title=None, right_title=None)
+    nothing = S.similarity_features(empty, kinds=kinds, rich=True, idf=idf)
+    assert nothing.isna().all().all()  # a batch without a single token scores as missing
     # a token the table never saw weighs as the rarest
     table = idf["title"]
     unseen, seen = table.lookup(np.array(["zzz", "adobe"], dtype=object))
