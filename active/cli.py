@@ -16,7 +16,7 @@ RUN_KEYS = {
     "left": str, "right": str, "pairs": str, "lfs": str, "blocking": str, "block_on": str,
     "k": int, "window": int, "id_column": str, "oracle": str, "labels": str, "budget": int,
     "batch_size": int, "selector": str, "matcher": str, "output": str, "store": str,
-    "seed": int, "show_score": bool, "pseudo_labels": bool,
+    "seed": int, "show_score": bool, "pseudo_labels": bool, "calibrate": bool,
 }
 
 
@@ -213,7 +213,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         matcher=_matcher(opts.get("matcher") or "rnn", opts.get("seed", 0)),
         batch_size=opts.get("batch_size") or 10,
         store=opts.get("store") or out / "labels.sqlite",
-        pseudo_labels=bool(opts.get("pseudo_labels")), progress=True, seed=opts.get("seed", 0),
+        pseudo_labels=bool(opts.get("pseudo_labels")), calibrate=bool(opts.get("calibrate")),
+        progress=True, seed=opts.get("seed", 0),
     )
     history = loop.run(opts.get("budget", 50))
     console.print(history_table(history))
@@ -376,6 +377,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int)
     run.add_argument("--show-score", action="store_true", help="show the model's score")
     run.add_argument("--pseudo-labels", action="store_true", help="add confident pseudo-labels")
+    run.add_argument("--calibrate", action="store_true",
+                     help="cut at the best F1 on the expert labels instead of 0.5")
     run.set_defaults(func=cmd_run)
 
     lfs = sub.add_parser("lfs", help="summary of a set of LFs on pairs")

@@ -36,11 +36,15 @@ RESULTS = REPO / "benchmarks" / "results"
 SELECTORS = ["hybrid", "maxkl", "risk_kmedoids", "entropy", "random", "coreset"]
 BASELINES = ["no_lfs", "weak_only"]
 CHECKPOINTS = (0, 25, 50, 100, 200)
-# ablations of the hybrid's parts (defaults: hot='contradicted', kl_share=0.3, shortlist=3)
-VARIANTS = {"hybrid_no_kl": ("hybrid", {"kl_share": 0.0}),
-            "hybrid_kl": ("hybrid", {"hot": "kl"}),
-            "hybrid_pool": ("hybrid", {"shortlist": None}),
-            "hybrid_sl1": ("hybrid", {"shortlist": 1.0})}
+# ablations: (selector, its options, ActiveLoop options); the hybrid's defaults are
+# hot='contradicted', kl_share=0.3, shortlist=3. The *_calibrated runs pick the same pairs as
+# their plain twins (selection never reads the cut-off), so the pair compares the cut-offs.
+VARIANTS = {"hybrid_no_kl": ("hybrid", {"kl_share": 0.0}, {}),
+            "hybrid_kl": ("hybrid", {"hot": "kl"}, {}),
+            "hybrid_pool": ("hybrid", {"shortlist": None}, {}),
+            "hybrid_sl1": ("hybrid", {"shortlist": 1.0}, {}),
+            "hybrid_calibrated": ("hybrid", {}, {"calibrate": True}),
+            "risk_kmedoids_calibrated": ("risk_kmedoids", {}, {"calibrate": True})}
 
 
 def _load(datasets: Path, name: str, split: str = "test"):
@@ -103,13 +107,15 @@ def run_one(name, pool, test, lfs, L, config, seed, budget, batch,
     gold = pool["label"].to_numpy()
     with_lfs = config != "no_lfs"
     selector = "hybrid" if config in ("no_lfs", "weak_only") else config
+    options: dict = {}
     if config in VARIANTS:
-        selector = make_selector(VARIANTS[config][0], seed=seed, **VARIANTS[config][1])
+        base, selector_options, options = VARIANTS[config]
+        selector = make_selector(base, seed=seed, **selector_options)
     loop = ActiveLoop(
         pool, lfs if with_lfs else None, oracle=SimulatedOracle(gold), selector=selector,
         matcher=(RNNMatcher if matcher == "rnn" else SimilarityMatcher)(seed=seed),
         L=L if with_lfs else None, batch_size=batch,
-        gold=gold, eval_pairs=test, eval_labels=test["label"], seed=seed,
+        gold=gold, eval_pairs=test, eval_labels=test["label"], seed=seed, **options,
     )
     started, cpu = time.perf_counter(), time.process_time()
     history = loop.run(0 if config == "weak_only" else budget)

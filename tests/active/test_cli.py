@@ -66,6 +66,9 @@ def test_run_with_file_oracle_writes_outputs_and_resumes(tmp_path, pool, capsys)
     assert set(clusters["record_id"]) <= set(records["id"])
     assert main(["run", "--config", str(config), "--budget", "10"]) == 0  # resumes: 5 more
     assert len(LabelStore(out / "labels.sqlite")) == 10
+    capsys.readouterr()
+    assert main(["run", "--config", str(config), "--budget", "10", "--calibrate"]) == 0
+    assert "at threshold 0.50" in capsys.readouterr().out  # 10 labels: too few to move the cut
 
 
 def test_evaluate_stores_answers_and_resumes(tmp_path, capsys):
