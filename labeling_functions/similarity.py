@@ -172,6 +172,18 @@ class IdfTable:
         found = self.idf[np.maximum(at, 0)] if len(self.idf) else np.zeros(len(at))
         return np.where(at >= 0, found, self.unseen)
 
+    def to_dict(self) -> dict:
+        """Plain lists and numbers (for `torch.save(weights_only=True)` and JSON)."""
+        return {"terms": [str(t) for t in self.index], "idf": self.idf.tolist(),
+                "unseen": self.unseen}
+
+    @classmethod
+    def from_dict(cls, blob: dict) -> IdfTable:
+        """The table `to_dict` wrote."""
+        table = cls(np.asarray(blob["terms"], dtype=object), np.asarray(blob["idf"]), 0)
+        table.unseen = float(blob["unseen"])
+        return table
+
     def __repr__(self) -> str:  # short and content-based: used in cache keys
         digest = pd.util.hash_pandas_object(pd.Series(self.idf, index=self.index)).sum()
         return f"IdfTable({len(self.index)} terms, {int(digest) & 0xFFFFFFFF:08x})"

@@ -11,7 +11,7 @@ import scipy.sparse as sp
 from rapidfuzz import fuzz, process
 
 from blocking.pairs import LEFT, RIGHT
-from labeling_functions.similarity import similarity_features
+from labeling_functions.similarity import IdfTable, similarity_features
 
 TOKEN_PATTERN = r"\w+(?:[-./']\w+)*"
 MISSING_TOKEN = "\x00missing"
@@ -130,9 +130,13 @@ def encode_pairs(
 
 
 def similarity_block(
-    pairs: pd.DataFrame, attributes: Sequence[str], kinds: dict[str, str]
+    pairs: pd.DataFrame,
+    attributes: Sequence[str],
+    kinds: dict[str, str],
+    idf: dict[str, IdfTable] | None = None,
 ) -> np.ndarray:
     """The LF similarity primitives of every attribute (missing = 0) and their missing flags."""
-    features = similarity_features(pairs, list(attributes), kinds=kinds).to_numpy(dtype=np.float32)
+    features = similarity_features(pairs, list(attributes), kinds=kinds, idf=idf)
+    features = features.to_numpy(dtype=np.float32)
     missing = np.isnan(features)
     return np.concatenate([np.where(missing, 0.0, features), missing], axis=1).astype(np.float32)

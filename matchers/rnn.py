@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sklearn.base import BaseEstimator
 
-from labeling_functions.similarity import attribute_kinds
+from labeling_functions.similarity import IdfTable, attribute_kinds, fit_idf
 from matchers.embeddings import glove_available, glove_vectors, ngram_buckets
 from matchers.encoding import (
     EncodedPairs,
@@ -155,6 +155,8 @@ class RNNMatcher(BaseEstimator):
             self.embedding_ = self._resolve_embedding()
             self.caps_ = truncation_caps(pairs, attributes, self.max_tokens, self.length_quantile)
             self.kinds_ = attribute_kinds(pairs, attributes)
+            # TF-IDF weights fixed here, so that a pair's score does not depend on its batch
+            self.idf_ = fit_idf(pairs, attributes, kinds=self.kinds_) if self.similarity else {}
             self._rng = np.random.default_rng(self.seed)
         self.logit_shift_ = 0.0
         data = self._encode(pairs)
@@ -220,7 +222,8 @@ class RNNMatcher(BaseEstimator):
         features = enc.lexical
         if self.similarity:
             features = np.concatenate(
-                [features, similarity_block(pairs, self.attributes_, self.kinds_)], axis=1
+                [features, similarity_block(pairs, self.attributes_, self.kinds_, self.idf_)],
+                axis=1,
             )
         return {
             "enc": enc,
@@ -363,6 +366,7 @@ class RNNMatcher(BaseEstimator):
                 "attributes": list(self.attributes_),
                 "caps": list(self.caps_),
                 "kinds": dict(self.kinds_),
+                "idf": {name: table.to_dict() for name, table in self.idf_.items()},
                 "n_features": self.n_features_,
                 "logit_shift": self.logit_shift_,
                 "embedding": self.embedding_,
@@ -381,6 +385,8 @@ class RNNMatcher(BaseEstimator):
         model.attributes_ = blob["attributes"]
         model.caps_ = blob["caps"]
         model.kinds_ = blob["kinds"]
+        # (files written before the IDF was fitted weigh tokens by the batch scored, as then)
+        model.idf_ = {name: IdfTable.from_dict(t) for name, t in blob.get("idf", {}).items()}
         model.n_features_ = blob["n_features"]
         model.logit_shift_ = blob["logit_shift"]
         model.embedding_ = blob["embedding"]

@@ -209,3 +209,18 @@ def test_glove_embedding_when_installed(train_pairs, small_rnn):
     m = small_rnn(embedding="glove", epochs=1).fit(pairs, y)
     assert m.network_.gru.input_size == 8 + 50
     assert pd.Series(m.predict_proba(pairs)).between(0, 1).all()
+
+
+def test_a_pairs_score_does_not_depend_on_its_batch(train_pairs, test_pairs, small_rnn):
+    # long text takes TF-IDF features; their weights are fitted once, not taken from each batch
+    def lengthen(df):
+        filler = " with a long description of the product for sale"
+        return df.assign(left_title=df["left_title"] + filler,
+                         right_title=df["right_title"] + filler)
+
+    pairs, y = train_pairs
+    tpairs = lengthen(test_pairs[0])
+    m = small_rnn(epochs=1).fit(lengthen(pairs), y)
+    assert m.kinds_["title"] == "long"
+    np.testing.assert_allclose(m.predict_proba(tpairs.iloc[:3]), m.predict_proba(tpairs)[:3],
+                               atol=1e-6)
