@@ -628,7 +628,7 @@ def similarity_features(
     Numeric attributes get reldiff and exact; short text gets jaccard, levenshtein, jaro_winkler,
     exact and model_numbers; long text gets jaccard, overlap, tfidf_cosine and model_numbers.
     `rich=True` adds, per text attribute, char3_cosine, idf_dice, unshared_idf_left / _right and
-    (short text) partial_ratio: finer evidence for a learned matcher, at about twice the cost.
+    (short text) partial_ratio: finer evidence for a learned matcher, at more cost.
     The kind of each attribute is inferred from the data unless given in `kinds` (see
     `attribute_kinds`, e.g. to get the same columns at fit and predict time). TF-IDF weights
     come from the pairs given unless `idf` (from `fit_idf`) fixes them: then a pair's features
