@@ -18,7 +18,8 @@ class SimilarityMatcher(BaseEstimator):
     """Histogram gradient boosting over per-attribute similarity features (NaN = missing).
 
     `rich_features` adds character 3-gram, IDF-weighted and partial-match similarities
-    (`similarity_features(rich=True)`): amazon_google test F1 with all train labels 53.4 -> 63.0.
+    (`similarity_features(rich=True)`): amazon_google test F1 with all train labels 54.8 -> 63.3
+    (`benchmarks/results/matcher_quality.similarity.md`).
 
     Soft labels are learned exactly: each pair enters twice, as a match with weight p and as a
     non-match with weight 1 - p (times its sample weight), so the classifier's log-loss equals the
