@@ -291,7 +291,8 @@ class StoredOracle:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """OASIS estimate of F1 from a predictions file; answers are stored and a rerun resumes."""
     from active.oracles import OracleQuit
-    from active.store import LabelStore, pair_keys
+    from active.store import LabelStore
+    from blocking.pairs import pair_keys
     from evaluation import OASISSampler, plot_estimate, read_predictions
 
     frame = read_predictions(args.predictions, args.prediction_column, args.score_column)

@@ -12,7 +12,8 @@ import pandas as pd
 
 from active.base import PoolState, Selector
 from active.oracles import OracleQuit, validate_answer
-from active.store import LabelRecord, LabelStore, as_store, labels_by_position, pair_keys
+from active.store import LabelRecord, LabelStore, as_store, labels_by_position
+from blocking.pairs import pair_keys
 from evaluation import precision_recall_f1
 
 # selectors that read PoolState.risk; others may set a `uses_risk` attribute
@@ -280,7 +281,7 @@ class ActiveLoop:
         previous = None if self.matcher_proba is None else self.matcher_proba >= self.threshold
         self.embeddings = None
         if self._fit_matcher(labels):
-            self.matcher_proba = np.asarray(self.matcher.predict_proba(self.pairs), dtype=float)
+            self.matcher_proba = np.asarray(self.matcher.match_proba(self.pairs), dtype=float)
             if hasattr(self.matcher, "embed"):
                 self.embeddings = np.asarray(self.matcher.embed(self.pairs), dtype=np.float32)
         t2 = time.perf_counter()
@@ -435,7 +436,7 @@ class ActiveLoop:
             raise RuntimeError("ActiveLoop: no matcher trained yet; call run(budget) first")
         if pairs is None:
             return self.matcher_proba
-        return np.asarray(self.matcher.predict_proba(pairs), dtype=float)
+        return np.asarray(self.matcher.match_proba(pairs), dtype=float)
 
     def predict(self, pairs: pd.DataFrame | None = None,
                 threshold: float | None = None) -> np.ndarray:

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from active.store import LabelStore, pair_keys
+from active.store import LabelStore
+from blocking.pairs import pair_keys
 
 
 class OracleQuit(Exception):  # noqa: N818  (a control-flow signal, not an error)

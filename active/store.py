@@ -57,26 +57,6 @@ class LabelRecord:
     matcher_proba: float | None = None
 
 
-def pair_keys(pairs: pd.DataFrame) -> np.ndarray:
-    """Stable string keys for the rows of a pair table: ``ltable_id|rtable_id``, else ``id``,
-    else the row index. Raises a ValueError when two rows share a key."""
-    if {"ltable_id", "rtable_id"}.issubset(pairs.columns):
-        keys = pairs["ltable_id"].astype(str) + "|" + pairs["rtable_id"].astype(str)
-        source = "ltable_id|rtable_id"
-    elif "id" in pairs.columns:
-        keys, source = pairs["id"].astype(str), "id"
-    else:
-        keys, source = pd.Series(pairs.index.astype(str), index=pairs.index), "the row index"
-    duplicated = keys[keys.duplicated()]
-    if len(duplicated):
-        raise ValueError(
-            f"pairs: {len(duplicated)} rows share a key built from {source} "
-            f"(e.g. {duplicated.iloc[0]!r}); the label store needs one key per pair. "
-            "Drop duplicate pairs or give each row a unique 'id' column."
-        )
-    return keys.to_numpy(dtype=object)
-
-
 def _check_label(key: str, label: object) -> int | None:
     if label is None or (isinstance(label, float) and np.isnan(label)):
         return None

@@ -17,9 +17,9 @@ import pandas as pd
 import torch
 from _common import RESULTS, add_datasets_argument, command, dataset_folder, timestamp
 
+from blocking.metrics import f_measure
 from matchers import RNNMatcher, SimilarityMatcher
 from matchers.embeddings import glove_available
-from matchers.rnn import f1_at_half
 
 PUBLISHED = {  # DeepMatcher RNN / Hybrid test F1 (SIGMOD 2018), from ../shared/datasets/README.md
     "dblp_acm": (98.3, 98.4),
@@ -79,7 +79,7 @@ def run_rnn(folder: Path, name: str, seed: int, embedding: str, args, noise: flo
         "embedding": embedding,
         "seed": seed,
         "noise": noise,
-        "test_f1": 100 * f1_at_half(yte, m.predict_proba(te)),
+        "test_f1": 100 * f_measure(yte, m.predict(te)),
         "threshold": float(1 / (1 + np.exp(-m.logit_shift_))),
         "epochs_run": len(hist),
         "best_epoch": m.best_epoch_,
@@ -105,7 +105,7 @@ def run_similarity(folder: Path, name: str, seed: int) -> list[dict]:
             "embedding": "-",
             "seed": seed,
             "noise": 0.0,
-            "test_f1": 100 * f1_at_half(yte, s.predict_proba(te)),
+            "test_f1": 100 * f_measure(yte, s.predict(te)),
             "fit_wall": time.perf_counter() - wall,
         })
     return rows
@@ -145,7 +145,7 @@ def write_report(rows: list[dict], extra: dict, out: Path, stem: str) -> None:
         "machine: 2 CPU cores shared with other jobs (wall times are inflated; CPU times are "
         "process time).",
         "",
-        "Test F1 of `predict_proba >= 0.5`; the RNN's epoch and decision threshold are chosen on "
+        "Test F1 of `match_proba >= 0.5`; the RNN's epoch and decision threshold are chosen on "
         "valid F1 (the threshold column, folded into its probabilities; 0.5 for the baseline and "
         "for soft labels); median over seeds, seeds listed. "
         "`--quick` = 1 seed, at most 8 epochs, patience 3. Label noise 0.2 = train and valid "

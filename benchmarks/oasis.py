@@ -205,7 +205,7 @@ def _matcher_scores(folder: Path) -> tuple[np.ndarray, np.ndarray, str]:
         scores = model.predict_proba(_features(test))[:, 1]
         return scores, test["label"].to_numpy(), "logistic regression on similarity features"
     matcher = SimilarityMatcher(seed=0).fit(train, train["label"].to_numpy())
-    return matcher.predict_proba(test), test["label"].to_numpy(), "SimilarityMatcher"
+    return matcher.match_proba(test), test["label"].to_numpy(), "SimilarityMatcher"
 
 
 def real(datasets: Path, reps: int, budgets: list[int]) -> tuple[str, Figure | None]:

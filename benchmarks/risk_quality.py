@@ -84,7 +84,7 @@ def run_dataset(folder: Path, seeds: list[int], n_matcher: int,
         t0 = time.perf_counter()
         try:
             matcher = SimilarityMatcher(seed=seed).fit(pool.iloc[m_idx], y_pool[m_idx])
-            p_r, p_t = matcher.predict_proba(pool.iloc[r_idx]), matcher.predict_proba(test)
+            p_r, p_t = matcher.match_proba(pool.iloc[r_idx]), matcher.match_proba(test)
             matcher_name = "SimilarityMatcher"
         except ValueError as err:  # e.g. an all-missing feature column in the sample
             print(f"SimilarityMatcher failed on {folder.name} ({err}); using the same "

@@ -2,9 +2,36 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 LEFT, RIGHT = "left_", "right_"
+ID_COLUMNS = ("ltable_id", "rtable_id")
+
+
+def side_columns(attribute: str) -> tuple[str, str]:
+    """The two columns of an attribute in a pair table: (`left_<attr>`, `right_<attr>`)."""
+    return LEFT + attribute, RIGHT + attribute
+
+
+def pair_keys(pairs: pd.DataFrame) -> np.ndarray:
+    """Stable string keys for the rows of a pair table: ``ltable_id|rtable_id``, else ``id``,
+    else the row index. Raises a ValueError when two rows share a key."""
+    if {"ltable_id", "rtable_id"}.issubset(pairs.columns):
+        keys = pairs["ltable_id"].astype(str) + "|" + pairs["rtable_id"].astype(str)
+        source = "ltable_id|rtable_id"
+    elif "id" in pairs.columns:
+        keys, source = pairs["id"].astype(str), "id"
+    else:
+        keys, source = pd.Series(pairs.index.astype(str), index=pairs.index), "the row index"
+    duplicated = keys[keys.duplicated()]
+    if len(duplicated):
+        raise ValueError(
+            f"pairs: {len(duplicated)} rows share a key built from {source} "
+            f"(e.g. {duplicated.iloc[0]!r}); the label store needs one key per pair. "
+            "Drop duplicate pairs or give each row a unique 'id' column."
+        )
+    return keys.to_numpy(dtype=object)
 
 
 def attribute_names(pairs: pd.DataFrame, where: str = "pairs") -> list[str]:

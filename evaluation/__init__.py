@@ -1,8 +1,8 @@
 """Estimating a matcher's precision, recall and F-measure from few oracle labels (OASIS)."""
 
+from blocking.metrics import f_measure, precision_recall_f1
 from evaluation.base import Sampler
 from evaluation.baselines import PassiveSampler, StratifiedSampler
-from evaluation.metrics import f_measure, precision_recall_f1
 from evaluation.oasis import ImportanceSampler, OASISSampler
 from evaluation.plot import plot_estimate
 from evaluation.predictions import read_predictions

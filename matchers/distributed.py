@@ -1,10 +1,10 @@
 """Score every candidate pair with a fitted matcher, in chunks locally or on a Dask cluster.
 
-A fitted matcher (SimilarityMatcher, RNNMatcher, or anything with `predict_proba(pairs)`) is
+A fitted matcher (SimilarityMatcher, RNNMatcher, or anything with `match_proba(pairs)`) is
 broadcast once to the workers; each task scores one partition, and the scores come back in
 row order. Two entry points:
 
-- `predict_proba_distributed(matcher, pairs, client)`: an already flattened pair table (pandas,
+- `match_proba_distributed(matcher, pairs, client)`: an already flattened pair table (pandas,
   or a dask DataFrame whose partitions stay on the cluster);
 - `score_candidates(matcher, candidates, A, B, client=...)`: candidate id pairs from a blocker;
   the record tables are broadcast and every task flattens and scores its own chunk, so the
@@ -24,9 +24,9 @@ from blocking.distributed import map_candidates, resolve_client
 
 
 def _check_matcher(matcher: Any, where: str) -> None:
-    if not callable(getattr(matcher, "predict_proba", None)):
+    if not callable(getattr(matcher, "match_proba", None)):
         raise TypeError(
-            f"{where}: expected a fitted matcher with predict_proba(pairs), "
+            f"{where}: expected a fitted matcher with match_proba(pairs), "
             f"got {type(matcher).__name__}"
         )
 
@@ -37,15 +37,15 @@ def _check_rows(rows: int, name: str, where: str) -> None:
 
 
 def _score(matcher: Any, part: pd.DataFrame) -> np.ndarray:
-    return np.asarray(matcher.predict_proba(part), dtype=float)
+    return np.asarray(matcher.match_proba(part), dtype=float)
 
 
-def predict_proba_distributed(
+def match_proba_distributed(
     matcher: Any, pairs: Any, client: Any = None, partition_rows: int = 50_000
 ) -> np.ndarray:
     """P(match) of every row of `pairs` (pandas or dask DataFrame), computed per partition on
     the cluster of `client` (default: the current client); equals `matcher.predict_proba`."""
-    where = "predict_proba_distributed"
+    where = "match_proba_distributed"
     _check_matcher(matcher, where)
     _check_rows(partition_rows, "partition_rows", where)
     client = resolve_client(client, where)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import os
 import time
 from collections.abc import Iterator
 from typing import Literal
@@ -13,9 +12,10 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sklearn.base import BaseEstimator
 
-from labeling_functions.similarity import IdfTable, attribute_kinds, fit_idf
+from blocking.metrics import best_threshold, f_measure
+from labeling_functions.similarity import attribute_kinds, fit_idf
+from matchers.base import PairMatcher
 from matchers.embeddings import glove_available, glove_vectors, ngram_buckets
 from matchers.encoding import (
     EncodedPairs,
@@ -31,40 +31,13 @@ ClassWeight = Literal["balanced", "sqrt"] | None
 GLOVE_DIM = 50
 
 
-def f1_at_half(y: np.ndarray, p: np.ndarray) -> float:
-    """F1 of the predictions p >= 0.5 against hard labels y."""
-    pred = p >= 0.5
-    tp = float(np.sum(pred & (y == 1)))
-    denom = float(pred.sum() + (y == 1).sum())
-    return 2 * tp / denom if denom else 0.0
-
-
-def best_threshold(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
-    """(threshold, F1) of a cut of scores p with near-best F1 against hard labels y.
-
-    Cuts lie halfway between distinct neighbouring scores. Among the cuts whose F1 is within
-    1 / #matches of the best (about two wrong calls near F1 = 1), the one nearest 0.5 (in logit)
-    is chosen, so a flat F1 curve keeps the default cut rather than an extreme one that fits
-    noise in the validation split.
-    """
-    order = np.argsort(-p, kind="stable")
-    ranked, hits = p[order], y[order] == 1
-    f1 = 2 * np.cumsum(hits) / (np.arange(1, len(p) + 1) + max(hits.sum(), 1))
-    cuts = (ranked + np.append(ranked[1:], 0.0)) / 2
-    f1[:-1][ranked[:-1] == ranked[1:]] = -1.0  # cut only between distinct scores
-    near = f1 >= f1.max() - 1 / max(hits.sum(), 1)
-    logit = np.log(np.clip(cuts, 1e-6, 1 - 1e-6) / np.clip(1 - cuts, 1e-6, 1))
-    k = int(np.argmin(np.where(near, np.abs(logit), np.inf)))
-    return float(cuts[k]), float(max(f1[k], 0.0))
-
-
 def soft_log_loss(y: np.ndarray, p: np.ndarray) -> float:
     """Mean cross-entropy of probabilities p against (possibly soft) targets y."""
     p = np.clip(p, 1e-7, 1 - 1e-7)
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
 
-class RNNMatcher(BaseEstimator):
+class RNNMatcher(PairMatcher):
     """Bi-GRU attribute summaries compared per attribute, then an MLP giving P(match).
 
     Learns from probabilistic labels (cross-entropy with soft targets) and hard expert labels
@@ -77,11 +50,13 @@ class RNNMatcher(BaseEstimator):
     Besides the compared summaries, the MLP sees per-attribute lexical overlap features and,
     with `similarity=True`, the LF similarity primitives (model-number overlap, TF-IDF cosine,
     ...). Given a hard-labelled `valid` split, the epoch and, with `select_threshold=True`, the
-    decision threshold are chosen on its F1; the threshold is folded into `predict_proba` so
+    decision threshold are chosen on its F1; the threshold is folded into `match_proba` so
     that `p >= 0.5` is the chosen decision. `label_smoothing` = eps pulls the training targets
     to y (1 - eps) + eps / 2, so near-duplicate pairs with conflicting labels cannot push the
     network to extreme logits on the token sequence alone.
     """
+
+    _fitted_attribute = "network_"
 
     def __init__(
         self,
@@ -169,6 +144,7 @@ class RNNMatcher(BaseEstimator):
             self._train(
                 data, targets, weights, valid_data, self.warm_epochs if warm else self.epochs
             )
+        self.classes_ = np.array([0, 1])
         return self
 
     def _check_hyper_parameters(self) -> None:
@@ -300,7 +276,7 @@ class RNNMatcher(BaseEstimator):
                     vdata, vy = valid
                     p = self._predict(vdata)
                     if is_hard(vy):
-                        record["valid_f1"] = score = f1_at_half(vy, p)
+                        record["valid_f1"] = score = f_measure(vy, (p >= 0.5).astype(int))
                         cut = 0.5
                         if self.select_threshold:
                             cut, score = best_threshold(vy, p)
@@ -340,64 +316,19 @@ class RNNMatcher(BaseEstimator):
                 out[rows] = values.numpy()
         return out
 
-    def _check_fitted(self, pairs: pd.DataFrame, where: str) -> None:
-        if not hasattr(self, "network_"):
-            raise RuntimeError(f"RNNMatcher.{where}: call fit(pairs, y) or RNNMatcher.load first")
+    def _check_pairs(self, pairs: pd.DataFrame, where: str) -> None:
+        self._check_fitted(where)
         check_pairs(pairs, f"RNNMatcher.{where} pairs", self.attributes_)
 
-    def predict_proba(self, pairs: pd.DataFrame) -> np.ndarray:
+    def match_proba(self, pairs: pd.DataFrame) -> np.ndarray:
         """P(match) of every pair, shape (n,)."""
-        self._check_fitted(pairs, "predict_proba")
+        self._check_pairs(pairs, "match_proba")
         return self._predict(self._encode(pairs)).astype(float)
 
     def embed(self, pairs: pd.DataFrame) -> np.ndarray:
         """Penultimate representation (n, mlp_hidden): the space for k-medoids distances."""
-        self._check_fitted(pairs, "embed")
+        self._check_pairs(pairs, "embed")
         return self._predict(self._encode(pairs), embed=True)
-
-    # ------------------------------------------------------------- persistence
-    def save(self, path: str | os.PathLike) -> None:
-        """Write hyper-parameters, fitted attributes and weights to one torch file."""
-        if not hasattr(self, "network_"):
-            raise RuntimeError("RNNMatcher.save: nothing to save; call fit first")
-        torch.save(
-            {
-                "params": self.get_params(),
-                "attributes": list(self.attributes_),
-                "caps": list(self.caps_),
-                "kinds": dict(self.kinds_),
-                "idf": {name: table.to_dict() for name, table in self.idf_.items()},
-                "n_features": self.n_features_,
-                "logit_shift": self.logit_shift_,
-                "embedding": self.embedding_,
-                "state": self.network_.state_dict(),
-            },
-            path,
-        )
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> RNNMatcher:
-        """Rebuild a matcher written by `save` (its warm-start shuffling restarts from `seed`)."""
-        if not os.path.exists(path):
-            raise FileNotFoundError(f"RNNMatcher.load: no file at {path}")
-        blob = torch.load(path, weights_only=True)
-        model = cls(**blob["params"])
-        model.attributes_ = blob["attributes"]
-        model.caps_ = blob["caps"]
-        model.kinds_ = blob["kinds"]
-        # (files written before the IDF was fitted weigh tokens by the batch scored, as then)
-        model.idf_ = {name: IdfTable.from_dict(t) for name, t in blob.get("idf", {}).items()}
-        model.n_features_ = blob["n_features"]
-        model.logit_shift_ = blob["logit_shift"]
-        model.embedding_ = blob["embedding"]
-        if model.embedding_ == "glove" and not glove_available():
-            raise ImportError(
-                f"RNNMatcher.load: {path} uses GloVe; pip install 'riskweasul[glove]'"
-            )
-        model._rng = np.random.default_rng(model.seed)
-        model.network_ = model._build_network()
-        model.network_.load_state_dict(blob["state"])
-        return model
 
 
 def _progress(enabled: bool) -> Progress:

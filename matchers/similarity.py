@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import pickle
-
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from labeling_functions.similarity import attribute_kinds, fit_idf, similarity_features
+from matchers.base import PairMatcher
 from matchers.validation import check_pairs, check_sample_weight, check_targets
 
 
-class SimilarityMatcher(BaseEstimator):
+class SimilarityMatcher(PairMatcher):
     """Histogram gradient boosting over per-attribute similarity features (NaN = missing).
 
     `rich_features` adds character 3-gram, IDF-weighted and partial-match similarities
@@ -85,6 +82,7 @@ class SimilarityMatcher(BaseEstimator):
             early_stopping=False,
             random_state=self.seed,
         ).fit(X2[keep], y2[keep], sample_weight=w2[keep])
+        self.classes_ = np.array([0, 1])
         return self
 
     def _similarity(self, pairs: pd.DataFrame) -> pd.DataFrame:
@@ -93,32 +91,16 @@ class SimilarityMatcher(BaseEstimator):
         )
 
     def _features(self, pairs: pd.DataFrame, where: str) -> np.ndarray:
-        if not hasattr(self, "model_"):
-            raise RuntimeError(f"SimilarityMatcher.{where}: call fit(pairs, y) or load first")
+        self._check_fitted(where)
         check_pairs(pairs, f"SimilarityMatcher.{where} pairs", self.attributes_)
         return self._similarity(pairs).reindex(columns=self.columns_).to_numpy(dtype=float)
 
-    def predict_proba(self, pairs: pd.DataFrame) -> np.ndarray:
+    def match_proba(self, pairs: pd.DataFrame) -> np.ndarray:
         """P(match) of every pair, shape (n,)."""
-        return self.model_.predict_proba(self._features(pairs, "predict_proba"))[:, 1]
+        X = self._features(pairs, "match_proba")
+        return self.model_.predict_proba(X)[:, 1]
 
     def embed(self, pairs: pd.DataFrame) -> np.ndarray:
         """Standardized similarity features (missing = the fitted mean), shape (n, n_features)."""
         X = self._features(pairs, "embed")
         return (np.where(np.isnan(X), self.mean_, X) - self.mean_) / self.scale_
-
-    def save(self, path: str | os.PathLike) -> None:
-        """Pickle the fitted matcher (scikit-learn models are stored by pickling)."""
-        with open(path, "wb") as fh:
-            pickle.dump(self, fh)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> SimilarityMatcher:
-        """Read a matcher written by `save` (only load files you trust: this unpickles)."""
-        if not os.path.exists(path):
-            raise FileNotFoundError(f"SimilarityMatcher.load: no file at {path}")
-        with open(path, "rb") as fh:
-            model = pickle.load(fh)
-        if not isinstance(model, cls):
-            raise TypeError(f"SimilarityMatcher.load: {path} holds a {type(model).__name__}")
-        return model

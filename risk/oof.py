@@ -16,7 +16,7 @@ def out_of_fold_proba(matcher, pairs: pd.DataFrame, y, n_folds: int = 5,
                       seed: int | None = 0) -> np.ndarray:
     """(n,) P(match) of each labelled pair from a copy of `matcher` fitted on the other folds.
 
-    `matcher` is any unfitted object with fit(pairs, y) and predict_proba(pairs) -> (n,).
+    `matcher` is any unfitted object with fit(pairs, y) and match_proba(pairs) -> (n,).
     Folds are stratified; with fewer than 2 pairs of a class, fewer folds are used, and a fold
     whose training part holds one class only gets that class's rate as its prediction.
     """
@@ -37,5 +37,5 @@ def out_of_fold_proba(matcher, pairs: pd.DataFrame, y, n_folds: int = 5,
             out[held] = y[train].mean()
             continue
         model = copy.deepcopy(matcher).fit(pairs.iloc[train], y[train])
-        out[held] = np.asarray(model.predict_proba(pairs.iloc[held]), dtype=np.float64).ravel()
+        out[held] = np.asarray(model.match_proba(pairs.iloc[held]), dtype=np.float64).ravel()
     return out

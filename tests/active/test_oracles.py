@@ -14,7 +14,8 @@ from active.oracles import (
     SimulatedOracle,
     validate_answer,
 )
-from active.store import LabelStore, pair_keys
+from active.store import LabelStore
+from blocking.pairs import pair_keys
 
 
 @pytest.fixture

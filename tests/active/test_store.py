@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from active.store import LabelRecord, LabelStore, LabelStoreError, labels_by_position, pair_keys
+from active.store import LabelRecord, LabelStore, LabelStoreError, labels_by_position
+from blocking.pairs import pair_keys
 
 
 def test_labels_survive_reopen_and_latest_answer_wins(tmp_path):

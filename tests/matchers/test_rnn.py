@@ -3,11 +3,12 @@
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.exceptions import NotFittedError
 
+from blocking.metrics import best_threshold
 from matchers import RNNMatcher
 from matchers.embeddings import ngram_buckets
 from matchers.encoding import encode_pairs
-from matchers.rnn import best_threshold
 
 
 def f1(y, p):
@@ -20,7 +21,7 @@ def test_learns_matches_and_shapes(train_pairs, test_pairs, small_rnn):
     pairs, y = train_pairs
     tpairs, ty = test_pairs
     m = small_rnn(epochs=8).fit(pairs, y)
-    p = m.predict_proba(tpairs)
+    p = m.match_proba(tpairs)
     assert p.shape == (len(tpairs),)
     assert np.all((p >= 0) & (p <= 1))
     assert f1(ty, p) >= 0.9
@@ -34,7 +35,7 @@ def test_soft_labels_and_weights_accepted(train_pairs, small_rnn):
     soft = np.where(y == 1, 0.8, 0.2)
     weights = np.where(np.arange(len(y)) < 10, 5.0, 1.0)
     m = small_rnn().fit(pairs, soft, sample_weight=weights)
-    assert m.predict_proba(pairs).shape == (len(pairs),)
+    assert m.match_proba(pairs).shape == (len(pairs),)
 
 
 def test_soft_valid_labels_early_stop_on_loss(train_pairs, test_pairs, small_rnn):
@@ -50,9 +51,9 @@ def test_soft_valid_labels_early_stop_on_loss(train_pairs, test_pairs, small_rnn
 def test_same_seed_repeats_other_seed_differs(train_pairs, test_pairs, small_rnn):
     pairs, y = train_pairs
     tpairs, _ = test_pairs
-    a = small_rnn(seed=3).fit(pairs, y).predict_proba(tpairs)
-    b = small_rnn(seed=3).fit(pairs, y).predict_proba(tpairs)
-    c = small_rnn(seed=4).fit(pairs, y).predict_proba(tpairs)
+    a = small_rnn(seed=3).fit(pairs, y).match_proba(tpairs)
+    b = small_rnn(seed=3).fit(pairs, y).match_proba(tpairs)
+    c = small_rnn(seed=4).fit(pairs, y).match_proba(tpairs)
     np.testing.assert_array_equal(a, b)
     assert not np.allclose(a, c)
 
@@ -90,7 +91,7 @@ def test_valid_threshold_is_folded_into_probabilities(train_pairs, test_pairs, s
     tpairs, ty = test_pairs
     m = small_rnn(epochs=3).fit(pairs, y, valid=(tpairs, ty))
     best = m.history_[m.best_epoch_ - 1]
-    assert f1(ty, m.predict_proba(tpairs)) == pytest.approx(best["valid_f1_tuned"])
+    assert f1(ty, m.match_proba(tpairs)) == pytest.approx(best["valid_f1_tuned"])
     assert m.logit_shift_ == pytest.approx(np.log(best["threshold"] / (1 - best["threshold"])))
     plain = small_rnn(epochs=3, select_threshold=False).fit(pairs, y, valid=(tpairs, ty))
     assert plain.logit_shift_ == 0.0 and "threshold" not in plain.history_[0]
@@ -108,8 +109,8 @@ def test_similarity_features_join_the_comparison(train_pairs, small_rnn):
 def test_label_smoothing_pulls_probabilities_toward_half(train_pairs, small_rnn):
     pairs, y = train_pairs
     kw = dict(epochs=20, class_weight=None, select_threshold=False)
-    sharp = small_rnn(**kw).fit(pairs, y).predict_proba(pairs)
-    smooth = small_rnn(label_smoothing=0.6, **kw).fit(pairs, y).predict_proba(pairs)
+    sharp = small_rnn(**kw).fit(pairs, y).match_proba(pairs)
+    smooth = small_rnn(label_smoothing=0.6, **kw).fit(pairs, y).match_proba(pairs)
     assert sharp.min() < 0.1 and sharp.max() > 0.9
     assert 0.1 < smooth.min() and smooth.max() < 0.9  # targets are 0.2 / 0.8
     assert smooth[y == 1].mean() > smooth[y == 0].mean() + 0.2
@@ -123,7 +124,7 @@ def test_save_load_round_trip(train_pairs, test_pairs, small_rnn, tmp_path):
     m = small_rnn().fit(pairs, y, valid=(tpairs, ty))
     m.save(tmp_path / "m.pt")
     loaded = RNNMatcher.load(tmp_path / "m.pt")
-    np.testing.assert_allclose(loaded.predict_proba(tpairs), m.predict_proba(tpairs), rtol=1e-6)
+    np.testing.assert_allclose(loaded.match_proba(tpairs), m.match_proba(tpairs), rtol=1e-6)
     assert loaded.get_params() == m.get_params()
     with pytest.raises(FileNotFoundError):
         RNNMatcher.load(tmp_path / "missing.pt")
@@ -177,12 +178,12 @@ def test_bad_fit_input(train_pairs, small_rnn, bad, error, message):
 
 def test_bad_predict_input(train_pairs, small_rnn):
     pairs, y = train_pairs
-    with pytest.raises(RuntimeError, match="fit"):
-        small_rnn().predict_proba(pairs)
+    with pytest.raises(NotFittedError, match="fit"):
+        small_rnn().match_proba(pairs)
     m = small_rnn(epochs=1).fit(pairs, y)
     renamed = pairs.rename(columns={"left_title": "left_name", "right_title": "right_name"})
     with pytest.raises(ValueError, match="title"):
-        m.predict_proba(renamed)
+        m.match_proba(renamed)
     with pytest.raises(ValueError, match="sample_weight"):
         small_rnn().fit(pairs, y, sample_weight=np.ones(3))
     with pytest.raises(TypeError, match="tuple"):
@@ -190,7 +191,7 @@ def test_bad_predict_input(train_pairs, small_rnn):
     with pytest.raises(ValueError, match="length_quantile"):
         small_rnn(length_quantile=0.0).fit(pairs, y)
     with pytest.raises(TypeError, match="DataFrame"):
-        m.predict_proba(pairs.to_numpy())
+        m.match_proba(pairs.to_numpy())
 
 
 def test_glove_unavailable_is_a_clear_error(train_pairs, small_rnn, monkeypatch):
@@ -208,7 +209,7 @@ def test_glove_embedding_when_installed(train_pairs, small_rnn):
     pairs, y = train_pairs
     m = small_rnn(embedding="glove", epochs=1).fit(pairs, y)
     assert m.network_.gru.input_size == 8 + 50
-    assert pd.Series(m.predict_proba(pairs)).between(0, 1).all()
+    assert pd.Series(m.match_proba(pairs)).between(0, 1).all()
 
 
 def test_a_pairs_score_does_not_depend_on_its_batch(train_pairs, test_pairs, small_rnn):
@@ -222,5 +223,5 @@ def test_a_pairs_score_does_not_depend_on_its_batch(train_pairs, test_pairs, sma
     tpairs = lengthen(test_pairs[0])
     m = small_rnn(epochs=1).fit(lengthen(pairs), y)
     assert m.kinds_["title"] == "long"
-    np.testing.assert_allclose(m.predict_proba(tpairs.iloc[:3]), m.predict_proba(tpairs)[:3],
+    np.testing.assert_allclose(m.match_proba(tpairs.iloc[:3]), m.match_proba(tpairs)[:3],
                                atol=1e-6)

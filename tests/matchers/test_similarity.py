@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from sklearn.exceptions import NotFittedError
 
 from matchers import SimilarityMatcher
 
@@ -10,7 +11,7 @@ def test_learns_and_shapes(train_pairs, test_pairs):
     pairs, y = train_pairs
     tpairs, ty = test_pairs
     s = SimilarityMatcher(seed=0, max_iter=30).fit(pairs, y)
-    p = s.predict_proba(tpairs)
+    p = s.match_proba(tpairs)
     assert p.shape == (len(tpairs),)
     assert ((p >= 0.5) == ty).mean() >= 0.9
     z = s.embed(tpairs)
@@ -20,9 +21,9 @@ def test_learns_and_shapes(train_pairs, test_pairs):
 
 def test_soft_labels_move_probabilities(train_pairs):
     pairs, y = train_pairs
-    hard = SimilarityMatcher(max_iter=30).fit(pairs, y).predict_proba(pairs)
+    hard = SimilarityMatcher(max_iter=30).fit(pairs, y).match_proba(pairs)
     soft = (
-        SimilarityMatcher(max_iter=30).fit(pairs, np.where(y == 1, 0.7, 0.3)).predict_proba(pairs)
+        SimilarityMatcher(max_iter=30).fit(pairs, np.where(y == 1, 0.7, 0.3)).match_proba(pairs)
     )
     assert soft[y == 1].mean() < hard[y == 1].mean()
     assert soft[y == 1].mean() > soft[y == 0].mean()
@@ -33,15 +34,15 @@ def test_save_load_and_errors(train_pairs, tmp_path):
     s = SimilarityMatcher(max_iter=10).fit(pairs, y)
     s.save(tmp_path / "s.pkl")
     np.testing.assert_array_equal(
-        SimilarityMatcher.load(tmp_path / "s.pkl").predict_proba(pairs), s.predict_proba(pairs)
+        SimilarityMatcher.load(tmp_path / "s.pkl").match_proba(pairs), s.match_proba(pairs)
     )
     with pytest.raises(ValueError, match="one class"):
         SimilarityMatcher().fit(pairs, np.zeros(len(pairs)))
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         SimilarityMatcher().fit(pairs, y - 1)
     with pytest.raises(ValueError, match="brand"):
-        s.predict_proba(pairs.drop(columns=["left_brand", "right_brand"]))
-    with pytest.raises(RuntimeError, match="fit"):
+        s.match_proba(pairs.drop(columns=["left_brand", "right_brand"]))
+    with pytest.raises(NotFittedError, match="fit"):
         SimilarityMatcher().embed(pairs)
 
 
@@ -49,7 +50,7 @@ def test_scores_a_table_whose_attribute_looks_different_with_the_fitted_columns(
     pairs, y = train_pairs
     s = SimilarityMatcher(max_iter=10).fit(pairs, y)
     texty = pairs.head(20).assign(left_price="about 30 dollars", right_price="n/a")
-    p = s.predict_proba(texty)
+    p = s.match_proba(texty)
     assert p.shape == (20,) and np.isfinite(p).all()
     assert len(s.embed(texty)[0]) == len(s.columns_)
 
@@ -60,7 +61,7 @@ def test_large_training_sets_do_not_depend_on_the_seed(large_pairs):
     pairs, labels = large_pairs
     soft = np.where(labels == 1, 0.8, 0.2)
     first, second = (
-        SimilarityMatcher(seed=seed).fit(pairs, soft).predict_proba(pairs.iloc[:500])
+        SimilarityMatcher(seed=seed).fit(pairs, soft).match_proba(pairs.iloc[:500])
         for seed in (0, 9)
     )
     np.testing.assert_allclose(first, second)

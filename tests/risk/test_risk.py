@@ -193,7 +193,7 @@ class MemorizingMatcher:
         self.seen_ = dict(zip(pairs.index, y, strict=True))
         return self
 
-    def predict_proba(self, pairs):
+    def match_proba(self, pairs):
         return np.array([float(self.seen_.get(i, 0.5)) for i in pairs.index])
 
 

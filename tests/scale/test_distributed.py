@@ -19,7 +19,7 @@ from blocking.base import Blocker
 from blocking.distributed import DistributedBlocker, map_candidates
 from labeling_functions import ABSTAIN, MATCH, NON_MATCH, apply_lfs, labeling_function
 from matchers import RNNMatcher, SimilarityMatcher
-from matchers.distributed import predict_proba_distributed, score_candidates
+from matchers.distributed import match_proba_distributed, score_candidates
 
 pytest.importorskip("distributed")  # the `dask` extra
 
@@ -120,13 +120,13 @@ def test_distributed_scoring_equals_predict_proba(client, records, pairs, matche
 
     recs, _ = records
     matcher = matchers[kind]
-    expected = matcher.predict_proba(pairs)
+    expected = matcher.match_proba(pairs)
     # the RNN batches pairs of similar length together: other batches, other float32 rounding
     tol = {"rtol": 0, "atol": 0} if kind == "similarity" else {"rtol": 0, "atol": 1e-6}
     cands = pairs[["ltable_id", "rtable_id"]]
     results = [
-        predict_proba_distributed(matcher, pairs, client=client, partition_rows=41),
-        predict_proba_distributed(matcher, dd.from_pandas(pairs, npartitions=4), client=client),
+        match_proba_distributed(matcher, pairs, client=client, partition_rows=41),
+        match_proba_distributed(matcher, dd.from_pandas(pairs, npartitions=4), client=client),
         score_candidates(matcher, cands, recs, client=client, chunk_rows=53),
         score_candidates(matcher, cands, recs, chunk_rows=53),  # local chunks, no cluster
     ]
@@ -138,11 +138,11 @@ def test_distributed_scoring_equals_predict_proba(client, records, pairs, matche
 def test_scoring_errors_are_clear(client, records, pairs, matchers):
     recs, _ = records
     with pytest.raises(TypeError, match="expected a fitted matcher"):
-        predict_proba_distributed(object(), pairs, client=client)
+        match_proba_distributed(object(), pairs, client=client)
     with pytest.raises(TypeError, match="pandas or dask DataFrame"):
-        predict_proba_distributed(matchers["similarity"], [1, 2], client=client)
+        match_proba_distributed(matchers["similarity"], [1, 2], client=client)
     with pytest.raises(ValueError, match="partition_rows must be a positive integer"):
-        predict_proba_distributed(matchers["similarity"], pairs, client=client, partition_rows=0)
+        match_proba_distributed(matchers["similarity"], pairs, client=client, partition_rows=0)
     with pytest.raises(ValueError, match="columns ltable_id and rtable_id"):
         score_candidates(matchers["similarity"], pairs[["ltable_id"]], recs, client=client)
     no_candidates = pairs[["ltable_id", "rtable_id"]].iloc[:0]
