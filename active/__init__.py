@@ -22,7 +22,9 @@ _EXPORTS = {
     "make_selector": "active.selectors",
     "SimulatedOracle": "active.oracles",
     "FileOracle": "active.oracles",
-    "InteractiveOracle": "active.oracles",
+    "InteractiveOracle": "active.terminal",
+    "PairView": "active.oracles",
+    "Answer": "blocking.answers",
     "LabelStore": "active.store",
     "ActiveLoop": "active.loop",
 }

@@ -1,41 +1,83 @@
 """Oracles: whoever answers "is this pair a match?" (a gold column, a CSV file, or a person).
 
-An oracle is any callable ``oracle(i) -> 0 | 1 | None`` where ``i`` is the pair's row position
-in the pool and None means unsure. Oracles that need the pool (its records, its pair keys, the
-label store, the model's scores) get them through an optional ``bind(...)`` call.
+An oracle is asked one pair at a time, `oracle.ask(view) -> Answer`, where the `PairView` holds
+everything it may show (the two records, why the pair was asked, where the session stands). It
+knows nothing of stores or pools: the loop writes every answer to the label store, handles
+undo, skip and quit, and never lets an oracle write. A plain callable `oracle(position)` that
+returns 1 / 0 / None is accepted too (`as_oracle`).
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
 
-from active.store import LabelStore
+from blocking.answers import Answer
 from blocking.pairs import pair_keys
 
 
-class OracleQuit(Exception):  # noqa: N818  (a control-flow signal, not an error)
-    """Raised by an interactive oracle when the user asks to stop labelling."""
+@dataclass(frozen=True)
+class SessionProgress:
+    """Where a labelling session stands: answers over all sessions, the budget, the balance."""
+
+    n_answers: int = 0
+    budget: int | None = None
+    n_match: int = 0
+    n_non_match: int = 0
+    n_unsure: int = 0
+    n_this_session: int = 0
+    status: str = ""
+    """What the machine is doing now, e.g. "training the matcher on 120 labels"."""
+    f1_estimate: tuple[float, float, float] | None = None
+    """(estimate, low, high) of the current matcher's F1 on the pool, when known."""
+    can_undo: bool = False
 
 
-def validate_answer(answer: object, position: int, key: str | None = None) -> int | None:
-    """Return the answer as 0, 1 or None, or raise a ValueError naming the pair."""
-    if answer is None:
-        return None
-    if isinstance(answer, float | np.floating) and np.isnan(answer):
-        return None
-    if isinstance(answer, int | np.integer | float | np.floating) and not isinstance(
-        answer, bool | np.bool_
-    ) and answer in (0, 1):
-        return int(answer)
-    where = f"position {position}" if key is None else f"pair {key!r} (pool position {position})"
-    raise ValueError(
-        f"oracle answered {answer!r} for {where}; an oracle must return 0 (non-match), "
-        "1 (match) or None (unsure)"
+@dataclass(frozen=True)
+class PairView:
+    """One question for an oracle: the pair's records side by side and its context."""
+
+    position: int
+    key: str
+    attributes: tuple[str, ...]
+    left: dict[str, Any]
+    right: dict[str, Any]
+    reason: str = ""
+    score: float | None = None
+    progress: SessionProgress = field(default_factory=SessionProgress)
+
+
+@runtime_checkable
+class Oracle(Protocol):
+    """Anything that answers a question about one pair."""
+
+    def ask(self, view: PairView) -> Answer | int | None: ...
+
+
+class CallableOracle:
+    """Adapts a plain function `f(position) -> 1 | 0 | None` to the oracle protocol."""
+
+    def __init__(self, function: Callable[[int], Any]) -> None:
+        self.function = function
+
+    def ask(self, view: PairView) -> Answer | int | None:
+        return self.function(view.position)
+
+
+def as_oracle(oracle: Oracle | Callable[[int], Any]) -> Oracle:
+    """An object with `ask(view)`, or a callable of the pool position wrapped as one."""
+    if isinstance(oracle, Oracle):
+        return oracle
+    if callable(oracle):
+        return CallableOracle(oracle)
+    raise TypeError(
+        f"oracle: expected an object with ask(view) or a function of the pair position, got "
+        f"{type(oracle).__name__}"
     )
 
 
@@ -62,15 +104,19 @@ class SimulatedOracle:
         value = self.labels[int(i)]
         return None if np.isnan(value) else int(value)
 
+    def ask(self, view: PairView) -> int | None:
+        return self(view.position)
 
-_UNSURE = {"", "nan", "none", "null", "unsure", "?", "u"}
+
+_UNSURE = {"unsure", "?", "u"}
 _TRUE = {"1", "1.0", "match", "m", "yes", "y", "true"}
 _FALSE = {"0", "0.0", "non-match", "nonmatch", "n", "no", "false"}
 
 
 class FileOracle:
-    """Answers from a CSV of labels: columns ``label`` plus ``ltable_id``/``rtable_id``, ``key``,
-    ``id`` or ``position``. Pairs missing from the file get None (unsure)."""
+    """Answers from a CSV of labels: columns ``label`` plus ``ltable_id``/``rtable_id``, ``key``
+    or ``id``. A pair missing from the file is skipped (asked again next time, never stored);
+    `unknown_keys(keys)` lists the file's pairs that are not in a pool, to check it up front."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -83,230 +129,42 @@ class FileOracle:
         if "label" not in table.columns:
             raise ValueError(
                 f"FileOracle: {str(self.path)!r} has no 'label' column (columns: "
-                f"{list(table.columns)}); expected label plus ltable_id/rtable_id, key, id or "
-                "position"
+                f"{list(table.columns)}); expected label plus ltable_id/rtable_id, key or id"
             )
-        self.by_position = "position" in table.columns and not (
-            {"ltable_id", "rtable_id"}.issubset(table.columns) or "key" in table.columns
-        )
-        if self.by_position:
-            keys = table["position"]
-        elif "key" in table.columns:
-            keys = table["key"]
+        if "key" in table.columns:
+            keys = table["key"].str.strip()
+        elif {"ltable_id", "rtable_id"}.issubset(table.columns) or "id" in table.columns:
+            keys = pd.Series(pair_keys(table.drop(columns="label").apply(lambda c: c.str.strip())))
         else:
-            missing = {"ltable_id", "rtable_id"}.difference(table.columns)
-            if missing and "id" not in table.columns:
-                raise ValueError(
-                    f"FileOracle: {str(self.path)!r} needs ltable_id and rtable_id, key, id or "
-                    f"position columns to identify pairs; it has {list(table.columns)}"
-                )
-            keys = pair_keys(table.drop(columns="label"))
-        self.answers: dict[str, int | None] = {}
+            raise ValueError(
+                f"FileOracle: {str(self.path)!r} needs ltable_id and rtable_id, key or id "
+                f"columns to identify pairs; it has {list(table.columns)}"
+            )
+        duplicated = keys[keys.duplicated(keep=False)]
+        if len(duplicated):
+            lines = (np.flatnonzero(keys.duplicated(keep=False).to_numpy()) + 2)[:6].tolist()
+            raise ValueError(
+                f"FileOracle: {str(self.path)!r} answers pair {duplicated.iloc[0]!r} more than "
+                f"once (lines {lines}); keep one answer per pair"
+            )
+        self.answers: dict[str, Answer] = {}
         for row, (key, raw) in enumerate(zip(keys, table["label"], strict=True)):
             text = str(raw).strip().lower()
             if text in _TRUE:
-                self.answers[str(key)] = 1
+                self.answers[str(key)] = Answer.MATCH
             elif text in _FALSE:
-                self.answers[str(key)] = 0
+                self.answers[str(key)] = Answer.NON_MATCH
             elif text in _UNSURE:
-                self.answers[str(key)] = None
+                self.answers[str(key)] = Answer.UNSURE
             else:
                 raise ValueError(
                     f"FileOracle: {str(self.path)!r} line {row + 2}: label {raw!r} for pair "
-                    f"{key!r} is not 0/1 (or match/non-match, or empty for unsure)"
+                    f"{key!r} is not 0/1, match/non-match or unsure"
                 )
-        self.keys: np.ndarray | None = None
 
-    def bind(self, pairs: pd.DataFrame | None = None, keys: np.ndarray | None = None,
-             **_: object) -> FileOracle:
-        """Attach the pool's pair keys so that positions can be looked up by key."""
-        if keys is None and pairs is not None:
-            keys = pair_keys(pairs)
-        if keys is not None:
-            self.keys = keys
-        return self
+    def unknown_keys(self, keys: Sequence[str] | np.ndarray) -> list[str]:
+        """The file's pair keys that are not among `keys` (ids mistyped or of other tables)."""
+        return sorted(set(self.answers).difference(map(str, keys)))
 
-    def __call__(self, i: int) -> int | None:
-        if self.by_position:
-            return self.answers.get(str(int(i)))
-        if self.keys is None:
-            raise RuntimeError(
-                "FileOracle: the file identifies pairs by key; call oracle.bind(pairs) first "
-                "(ActiveLoop does this for you)"
-            )
-        return self.answers.get(str(self.keys[int(i)]))
-
-
-def _read_key(prompt: str) -> str:
-    """One keystroke from a terminal (no Enter needed), or one line from a pipe."""
-    sys.stdout.write(prompt)
-    sys.stdout.flush()
-    if not sys.stdin.isatty():
-        line = sys.stdin.readline()
-        if line == "":
-            return "q"
-        return line.strip()[:1]
-    import termios
-    import tty
-
-    fd = sys.stdin.fileno()
-    old = termios.tcgetattr(fd)
-    try:
-        tty.setcbreak(fd)
-        key = sys.stdin.read(1)
-    finally:
-        termios.tcsetattr(fd, termios.TCSADRAIN, old)
-    sys.stdout.write(key + "\n")
-    return key
-
-
-def _missing(value: object) -> bool:
-    return value is None or (isinstance(value, float | np.floating) and np.isnan(value))
-
-
-def _fmt(value: object) -> str:
-    """A cell value as text; whole floats (ints upcast by a missing value) lose their '.0'."""
-    if _missing(value):
-        return ""
-    if isinstance(value, float | np.floating) and float(value).is_integer():
-        return str(int(value))
-    return str(value)
-
-
-_KEYS = {"m": 1, "n": 0, "u": None}
-_HELP = "[m] match  [n] non-match  [u] unsure  [s] skip  [b] undo  [q] quit"
-
-
-class InteractiveOracle:
-    """A person at the terminal: both records side by side, attribute by attribute, with the
-    differing tokens highlighted; keys m / n / u (unsure) / s (skip) / b (undo) / q (quit).
-
-    Undo (``b``, repeatable) appends an undo record to the label store for the previous answer
-    and asks that pair again. The model's score is hidden unless ``show_score=True`` (to avoid
-    anchoring the expert on the model).
-    """
-
-    def __init__(self, pairs: pd.DataFrame | None = None, *, show_score: bool = False,
-                 input_fn: Callable[[str], str] | None = None, console=None,
-                 store: LabelStore | None = None) -> None:
-        from rich.console import Console
-
-        self.show_score = show_score
-        self.input_fn = input_fn or _read_key
-        self.console = console or Console()
-        self.pairs: pd.DataFrame | None = None
-        self.keys: np.ndarray | None = None
-        self.store = store
-        self.scores: np.ndarray | None = None
-        self.counts = {"match": 0, "non-match": 0, "unsure": 0, "skipped": 0, "undone": 0}
-        self.answered: list[int] = []
-        self.last_skipped = False
-        if pairs is not None:
-            self.bind(pairs)
-
-    def bind(self, pairs: pd.DataFrame | None = None, keys: np.ndarray | None = None,
-             store: LabelStore | None = None, scores: np.ndarray | None = None,
-             **_: object) -> InteractiveOracle:
-        """Attach the pool, its keys, the label store (for undo) and the current model scores."""
-        from blocking.pairs import attribute_names
-
-        if pairs is not None:
-            self.attributes = attribute_names(pairs, where="InteractiveOracle pairs")
-            self.pairs = pairs
-            self.keys = pair_keys(pairs) if keys is None else keys
-        if store is not None:
-            self.store = store
-        if scores is not None:
-            self.scores = np.asarray(scores, dtype=float)
-        return self
-
-    # display ------------------------------------------------------------------------------
-
-    def _cell(self, value: object, other: object):
-        from rich.text import Text
-
-        if _missing(value):
-            return Text("(missing)", style="dim italic")
-        text, other_text = _fmt(value), _fmt(other)
-        if text == other_text:
-            return Text(text, style="green")
-        other_tokens = set(other_text.lower().split())
-        out = Text()
-        for n, token in enumerate(text.split()):
-            if n:
-                out.append(" ")
-            out.append(token, style=None if token.lower() in other_tokens else "bold yellow")
-        return out
-
-    def render(self, i: int):
-        """The rich table that shows pair `i` (exposed for tests and screenshots)."""
-        from rich.table import Table
-
-        row = self.pairs.iloc[int(i)]
-        c = self.counts
-        caption = (f"match {c['match']} · non-match {c['non-match']} · unsure {c['unsure']} · "
-                   f"skipped {c['skipped']} · undone {c['undone']}")
-        title = f"pair {self.keys[int(i)]}"
-        if self.show_score and self.scores is not None:
-            title += f"  ·  model P(match) = {self.scores[int(i)]:.2f}"
-        table = Table(title=title, caption=caption, show_lines=True, expand=True)
-        table.add_column("attribute", style="bold cyan", no_wrap=True)
-        table.add_column("left record", ratio=1)
-        table.add_column("right record", ratio=1)
-        for attr in self.attributes:
-            left, right = row.get("left_" + attr), row.get("right_" + attr)
-            table.add_row(attr, self._cell(left, right), self._cell(right, left))
-        return table
-
-    # asking -------------------------------------------------------------------------------
-
-    def _ask(self, i: int) -> str:
-        self.console.print(self.render(i))
-        while True:
-            key = self.input_fn(_HELP + " > ").strip().lower()[:1]
-            if key in ("m", "n", "u", "s", "b", "q"):
-                return key
-            self.console.print(f"[red]unknown key {key!r}[/red]; {_HELP}")
-
-    def _count(self, label: int | None, sign: int) -> None:
-        name = {1: "match", 0: "non-match", None: "unsure"}[label]
-        self.counts[name] += sign
-
-    def __call__(self, i: int) -> int | None:
-        if self.pairs is None:
-            raise RuntimeError("InteractiveOracle: no pairs to show; pass pairs= or call bind()")
-        if self.store is None:
-            self.store = LabelStore(":memory:")
-        todo = [int(i)]
-        while True:
-            j = todo[-1]
-            key = self._ask(j)
-            if key == "q":
-                raise OracleQuit(f"labelling stopped by the user at pair {self.keys[j]}")
-            if key == "b":
-                if not self.answered:
-                    self.console.print("[red]nothing to undo in this session[/red]")
-                    continue
-                prev = self.answered.pop()
-                previous = self.store.labels().get(str(self.keys[prev]), None)
-                if self.store.undo(str(self.keys[prev])):
-                    self._count(previous, -1)
-                self.counts["undone"] += 1
-                todo.append(prev)
-                continue
-            todo.pop()
-            if key == "s":
-                self.counts["skipped"] += 1
-                label = None
-            else:
-                label = _KEYS[key]
-                self._count(label, +1)
-            if todo:  # an undone pair answered again: store the new answer ourselves
-                if key != "s":
-                    self.store.add(str(self.keys[j]), label, selector="relabel", position=j)
-                    self.answered.append(j)
-                continue
-            self.last_skipped = key == "s"
-            if key != "s":
-                self.answered.append(j)
-            return label
+    def ask(self, view: PairView) -> Answer:
+        return self.answers.get(str(view.key), Answer.SKIP)

@@ -12,26 +12,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from blocking.answers import Answer, to_answer
 from evaluation.strata import Strata, calibrate_scores, stratify
 
 Oracle = Callable[[int], Any]
+"""oracle(i) -> an Answer, or 1 / 0 / None (unsure), as `blocking.to_answer` reads it."""
 UNQUERIED, UNSURE = -1, -2
 _BUFFER = 4096
 # rows of the per-stratum accumulators: sums of w*x and of w^2*x for x = TP, predicted 1, true 1,
 # and the sum of w^2
 _F, _P, _T, _F2, _P2, _T2, _W2 = range(7)
-
-
-def check_answer(answer: Any, i: int) -> int | None:
-    """Validate an oracle answer: 1 / 0 (bools and numbers equal to them too) or None (unsure)."""
-    if answer is None:
-        return None
-    if isinstance(answer, numbers.Number) and answer in (0, 1):
-        return int(answer)
-    raise ValueError(
-        f"oracle answered {answer!r} for pair {i}; an oracle must return 1 (match), "
-        "0 (non-match) or None (unsure)"
-    )
 
 
 def _check_inputs(predictions: Any, scores: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -72,7 +62,8 @@ class Sampler:
     so the estimate refers to the pairs the oracle can label. The sequence of queries depends
     only on the seed and the answers, so a run interrupted inside the oracle resumes by
     re-running with the same seed and replaying the stored answers. `labels[i]` holds pair
-    i's answer (-1 not asked, -2 unsure).
+    i's answer (-1 not asked, -2 unsure). A skipped pair costs no query and is drawn again
+    later; `Answer.QUIT` ends `sample` early with `stopped` set.
     """
 
     def __init__(
@@ -94,6 +85,7 @@ class Sampler:
         self.strata: Strata = stratify(self.calibrated, self.predictions, n_strata)
         self.labels = np.full(self.predictions.size, UNQUERIED, dtype=np.int8)
         self.n_queries = self.n_draws = 0
+        self.stopped = False
         self._sums = np.zeros((7, self.strata.n_strata))
         self.draws_per_stratum = np.zeros(self.strata.n_strata, dtype=np.int64)
         # distinct answered pairs per stratum: labelled (0/1), of which matches, and unsure
@@ -148,12 +140,19 @@ class Sampler:
                 f"asked for {n} new oracle queries but only {remaining} pairs are still unlabelled"
             )
         target = self.n_queries + int(n)
+        self.stopped = False
         while self.n_queries < target:
             stratum, weight = self._draw_stratum()
             i = self._draw_pair(stratum)
             new = self.labels[i] == UNQUERIED
             if new:
-                answer = check_answer(self.oracle(i), i)
+                reply = to_answer(self.oracle(i), where=f"oracle, pair {i}")
+                if reply is Answer.QUIT:
+                    self.stopped = True
+                    break
+                if reply in (Answer.SKIP, Answer.UNDO):
+                    continue  # nothing learned; the pair may be drawn again
+                answer = reply.label
                 self.labels[i] = UNSURE if answer is None else answer
                 self.n_queries += 1
                 if answer is None:
