@@ -17,6 +17,7 @@ RUN_KEYS = {
     "k": int, "window": int, "id_column": str, "oracle": str, "labels": str, "budget": int,
     "batch_size": int, "selector": str, "matcher": str, "output": str, "store": str,
     "seed": int, "show_score": bool, "pseudo_labels": bool, "calibrate": bool,
+    "final_matcher": str,
 }
 
 
@@ -28,6 +29,11 @@ def _console():
     from rich.console import Console
 
     return Console(stderr=False)
+
+
+def _status_printer(console):
+    """Status messages as timestamped lines (a log when the output is not a terminal)."""
+    return lambda message: console.log(message)
 
 
 def _matcher(name: str, seed: int):
@@ -78,6 +84,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """The whole loop on synthetic (or FEBRL) person records with a simulated oracle."""
     console = _console()
     started = time.perf_counter()
+    import pandas as pd
+
     from active.loop import ActiveLoop
     from active.oracles import SimulatedOracle
     from active.report import history_table, write_outputs
@@ -96,21 +104,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
                   f"candidate pairs ({int(gold.sum())} matches); held-out: "
                   f"{len(held_out.pairs)} pairs")
     out.mkdir(parents=True, exist_ok=True)
-    store = out / "labels.sqlite"
+    if (out / "labels.sqlite").exists():
+        raise CLIError(
+            f"--output {str(out)!r} holds the label store of a run (labels.sqlite); the demo "
+            "would overwrite that run's outputs. Choose another --output."
+        )
+    store = out / "demo_labels.sqlite"
     if store.exists() and not args.resume:
-        store.unlink()
-        for suffix in ("-wal", "-shm"):
+        for suffix in ("", "-wal", "-shm"):  # the demo's own simulated answers only
             Path(str(store) + suffix).unlink(missing_ok=True)
     loop = ActiveLoop(
         pairs, load_lfs(DEMO_LFS), oracle=SimulatedOracle(gold), selector=args.selector,
         matcher=_matcher(args.matcher, args.seed), batch_size=args.batch_size, store=store,
         gold=gold, eval_pairs=held_out.pairs, eval_labels=held_out.pairs["label"],
-        progress=True, seed=args.seed,
+        on_status=_status_printer(console), seed=args.seed,
     )
     history = loop.run(args.budget)
     console.print(history_table(history))
     files = write_outputs(loop, out, dedup=True)
-    clusters = loop.clusters(dedup=True)
+    clusters = pd.read_csv(files["clusters"])
     duplicates = int((clusters["cluster_size"] > 1).sum())
     console.print(f"records: {len(clusters)} = {len(clusters) - duplicates} unique + "
                   f"{duplicates} in {clusters.loc[clusters.cluster_size > 1, 'cluster'].nunique()}"
@@ -169,7 +181,8 @@ def _pairs_from_tables(opts: dict):
 
 
 def _oracle(opts: dict):
-    from active.oracles import FileOracle, InteractiveOracle
+    from active.oracles import FileOracle
+    from active.terminal import InteractiveOracle
 
     kind = opts.get("oracle") or "interactive"
     if kind == "file":
@@ -200,28 +213,64 @@ def cmd_run(args: argparse.Namespace) -> int:
     console = _console()
     from active.loop import ActiveLoop
     from active.report import history_table, write_outputs
+    from active.store import LabelStore
+    from blocking.pairs import pair_keys
     from labeling_functions import load_lfs
 
+    out = Path(opts.get("output") or "riskweasul-out")
+    if out.exists() and not out.is_dir():
+        raise CLIError(f"--output {str(out)!r} is a file; give a folder for the outputs")
+    out.mkdir(parents=True, exist_ok=True)
+    store = LabelStore(opts.get("store") or out / "labels.sqlite")  # refused now if unusable
     lfs = load_lfs(opts["lfs"])
+    oracle = _oracle(opts)
     with console.status("blocking"):
         pairs, dedup = _pairs_from_tables(opts)
-    console.print(f"{len(pairs)} candidate pairs")
-    out = Path(opts.get("output") or "riskweasul-out")
-    out.mkdir(parents=True, exist_ok=True)
+    console.log(f"{len(pairs)} candidate pairs")
+    if hasattr(oracle, "unknown_keys"):
+        unknown = oracle.unknown_keys(pair_keys(pairs))
+        if unknown:
+            console.log(f"{len(unknown)} answers in {opts['labels']} are for pairs outside the "
+                        f"candidates (e.g. {unknown[0]!r}); they are not used")
+    interactive = (opts.get("oracle") or "interactive") != "file"
     loop = ActiveLoop(
-        pairs, lfs, oracle=_oracle(opts), selector=opts.get("selector") or "hybrid",
-        matcher=_matcher(opts.get("matcher") or "rnn", opts.get("seed", 0)),
-        batch_size=opts.get("batch_size") or 10,
-        store=opts.get("store") or out / "labels.sqlite",
+        pairs, lfs, oracle=oracle, selector=opts.get("selector") or "hybrid",
+        matcher=_matcher(opts.get("matcher") or "fast", opts.get("seed", 0)),
+        final_matcher=_final_matcher(opts.get("final_matcher") or "none", opts.get("seed", 0)),
+        batch_size=opts.get("batch_size") or 10, store=store,
         pseudo_labels=bool(opts.get("pseudo_labels")), calibrate=bool(opts.get("calibrate")),
-        progress=True, seed=opts.get("seed", 0),
+        background=interactive, on_status=_status_printer(console), seed=opts.get("seed", 0),
     )
-    history = loop.run(opts.get("budget", 50))
+    try:
+        history = loop.run(opts.get("budget", 50))
+    except KeyboardInterrupt:
+        if loop.matcher_proba is not None:
+            write_outputs(loop, out, dedup=dedup)
+        console.print(f"interrupted: {len(loop.log)} answers are stored in {store.path}; "
+                      "outputs written from the last fitted round; rerun to continue")
+        return 130
     console.print(history_table(history))
+    if loop.final is not None:
+        console.print(_final_line(loop.final))
     files = write_outputs(loop, out, dedup=dedup)
     console.print(f"{int(loop.predict().sum())} predicted matches at threshold "
                   f"{loop.threshold:.2f}; wrote " + ", ".join(str(p) for p in files.values()))
     return 0
+
+
+def _final_matcher(name: str, seed: int):
+    if name == "none":
+        return None
+    return _matcher(name, seed)
+
+
+def _final_line(final: dict) -> str:
+    """The final-matcher comparison in one line."""
+    if "final_f1" not in final:
+        return f"final matcher not used: {final['why']}"
+    return (f"final matcher F1 {final['final_f1']:.3f} vs in-loop {final['in_loop_f1']:.3f} on "
+            f"{final['n_holdout']} held-out expert labels; scoring with the "
+            f"{'final' if final['chosen'] == 'final' else 'in-loop'} matcher")
 
 
 # lfs ----------------------------------------------------------------------------------------
@@ -267,57 +316,89 @@ def cmd_lfs(args: argparse.Namespace) -> int:
 # evaluate -----------------------------------------------------------------------------------
 
 
-class StoredOracle:
-    """Answers from the label store when it already holds one, else asks and stores first."""
+class EvaluationAsker:
+    """Asks the oracle about pair i of a predictions file for OASIS: a stored answer is reused,
+    a new one is stored before the sampler sees it (this is the store's only writer here)."""
 
-    def __init__(self, oracle, store, keys) -> None:
-        self.oracle, self.store, self.keys = oracle, store, keys
+    def __init__(self, oracle, store, frame) -> None:
+        from blocking.pairs import attribute_names, pair_fingerprints, pair_keys
+
+        self.oracle, self.store, self.frame = oracle, store, frame
+        self.keys, self.hashes = pair_keys(frame), pair_fingerprints(frame)
+        try:
+            self.attributes = tuple(attribute_names(frame, where="--predictions"))
+        except ValueError:
+            self.attributes = ()
         self.known = store.labels("evaluate")
         self.asked = 0
 
-    def __call__(self, i: int) -> int | None:
-        from active.oracles import validate_answer
+    def _view(self, i: int):
+        from active.oracles import PairView, SessionProgress
+
+        values = list(self.known.values())
+        progress = SessionProgress(n_answers=len(values), n_match=values.count(1),
+                                   n_non_match=values.count(0), n_unsure=values.count(None))
+        return PairView.from_row(self.frame.iloc[i], i, str(self.keys[i]), self.attributes,
+                                 reason="drawn by OASIS importance sampling to estimate F1",
+                                 progress=progress)
+
+    def __call__(self, i: int):
+        from blocking.answers import Answer, to_answer
 
         key = str(self.keys[i])
         if key in self.known:
             return self.known[key]
-        answer = validate_answer(self.oracle(i), i, key)
-        self.store.add(key, answer, stream="evaluate", selector="oasis", position=i)
-        self.known[key] = answer
-        self.asked += 1
+        while True:
+            answer = to_answer(self.oracle.ask(self._view(i)), where=f"oracle, pair {key}")
+            if answer is not Answer.UNDO:
+                break
+            print("undo is not available while estimating F1 (each answer has already shaped "
+                  "the sample); answer this pair, or skip it", file=sys.stderr)
+        if answer.is_stored:
+            self.store.add(key, answer.label, stream="evaluate", selector="oasis", position=i,
+                           pair_hash=self.hashes[i])
+            self.known[key] = answer.label
+            self.asked += 1
         return answer
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """OASIS estimate of F1 from a predictions file; answers are stored and a rerun resumes."""
-    from active.oracles import OracleQuit
     from active.store import LabelStore
     from blocking.pairs import pair_keys
     from evaluation import OASISSampler, plot_estimate, read_predictions
 
+    out = Path(args.output)
+    if out.exists() and not out.is_dir():
+        raise CLIError(f"--output {str(out)!r} is a file; give a folder for the outputs")
+    out.mkdir(parents=True, exist_ok=True)
+    store = LabelStore(args.store or out / "labels.sqlite")
     frame = read_predictions(args.predictions, args.prediction_column, args.score_column)
     oracle = _oracle({"oracle": args.oracle, "labels": args.labels,
                       "show_score": args.show_score})
-    if hasattr(oracle, "bind"):
-        try:
-            oracle.bind(pairs=frame, keys=pair_keys(frame))
-        except ValueError as exc:
-            raise CLIError(f"--predictions {args.predictions!r}: {exc}") from exc
-    out = Path(args.output)
-    out.mkdir(parents=True, exist_ok=True)
-    store = LabelStore(args.store or out / "labels.sqlite")
-    stored = StoredOracle(oracle, store, pair_keys(frame))
+    try:
+        keys = pair_keys(frame)
+    except ValueError as exc:
+        raise CLIError(f"--predictions {args.predictions!r}: {exc}") from exc
+    if hasattr(oracle, "unknown_keys"):
+        missing = len(set(map(str, keys)) - set(oracle.answers))
+        if missing == len(keys):
+            raise CLIError(
+                f"--labels {args.labels!r} answers none of the {len(keys)} pairs of "
+                f"--predictions {args.predictions!r}; give both files the same id columns "
+                "(ltable_id and rtable_id, key, or id)"
+            )
+    asker = EvaluationAsker(oracle, store, frame)
     sampler = OASISSampler(frame[args.prediction_column].to_numpy(),
-                           frame[args.score_column].to_numpy(), stored, alpha=args.alpha,
+                           frame[args.score_column].to_numpy(), asker, alpha=args.alpha,
                            seed=args.seed)
     console = _console()
-    try:
-        sampler.sample(min(args.n, len(frame)))
-    except OracleQuit:
+    sampler.sample(min(args.n, len(frame)))
+    if sampler.stopped:
         console.print("stopped; every answer so far is stored and a rerun continues from it")
     low, high = sampler.interval(0.95)
     console.print(f"F1 estimate {sampler.estimate:.3f} (95% interval {low:.4f}-{high:.4f}) "
-                  f"from {sampler.n_queries} labels ({stored.asked} new)")
+                  f"from {sampler.n_queries} labels ({asker.asked} new)")
     if sampler.n_queries:
         plot_estimate(sampler, path=out / "oasis_estimate.png")
         sampler.history.to_csv(out / "oasis_history.csv", index=False)
@@ -372,7 +453,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--budget", type=int)
     run.add_argument("--batch-size", type=int)
     run.add_argument("--selector")
-    run.add_argument("--matcher", choices=MATCHERS)
+    run.add_argument("--matcher", choices=MATCHERS,
+                     help="in-loop matcher, refitted after every batch (default: fast)")
+    run.add_argument("--final-matcher", choices=("none", *MATCHERS),
+                     help="matcher trained once when labelling ends; it scores the output if "
+                          "it beats the in-loop one on held-out expert labels (default: none)")
     run.add_argument("--output")
     run.add_argument("--store", help="label store (default OUTPUT/labels.sqlite)")
     run.add_argument("--seed", type=int)
@@ -415,7 +500,13 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # read when torch / scikit-learn load
     try:
         return args.func(args)
-    except (CLIError, ValueError, TypeError, FileNotFoundError) as exc:
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print(f"riskweasul {args.command}: interrupted; every answer given so far is stored",
+              file=sys.stderr)
+        return 130
+    except (CLIError, ValueError, TypeError, OSError) as exc:
         if args.debug:
             raise
         print(f"riskweasul {args.command}: error: {exc}", file=sys.stderr)

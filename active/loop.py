@@ -1,20 +1,32 @@
-"""The combined weak/active loop: LFs -> penalized label model -> matcher -> risk -> selector ->
-oracle -> label store, repeated until the budget, the user or a stopping rule ends it."""
+"""The combined weak/active loop: LFs -> penalized label model -> in-loop matcher -> risk ->
+selector -> oracle -> label store, repeated until the budget, the person or a stopping rule ends
+it; then, off the person's path, the final (deep) matcher.
+
+Data flows one way. The loop reads the store once at start (to resume), then only appends to
+it: it is the store's only writer. An oracle only answers `ask(view) -> Answer`. Every fitted
+round is a `RoundState`, a snapshot that selection reads while the next round may be fitting
+in a background thread (`background=True`): batch k+1 is chosen from the model fitted on the
+answers up to batch k-1, so a person never waits for a fit, and the picks do not depend on how
+fast anybody answers (the same seed gives the same questions).
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from active.base import PoolState, Selector
-from active.oracles import OracleQuit, validate_answer
-from active.store import LabelRecord, LabelStore, as_store, labels_by_position
-from blocking.pairs import pair_keys
-from evaluation import precision_recall_f1
+from active.oracles import Oracle, PairView, SessionProgress, as_oracle
+from active.store import AnswerLog, LabelStore, as_store
+from blocking.answers import Answer, to_answer
+from blocking.metrics import best_threshold, precision_recall_f1
+from blocking.pairs import attribute_names, pair_fingerprints, pair_keys
 
 # selectors that read PoolState.risk; others may set a `uses_risk` attribute
 _RISK_SELECTORS = ("hybrid", "risk_kmedoids")
@@ -28,26 +40,20 @@ def _f1(pred: np.ndarray, gold: np.ndarray) -> tuple[float, float, float]:
 
 def calibrate_threshold(proba: np.ndarray, labels: np.ndarray, min_labels: int = 30,
                         min_per_class: int = 5) -> float:
-    """The P(match) cut-off with the best F1 on expert labels; ties go to the cut-off nearest
-    0.5, and 0.5 stays while there are fewer than `min_labels` labels or `min_per_class` of
-    either class (actively chosen labels are few and skewed: a cut-off fit on them is noisy)."""
+    """The P(match) cut-off with the best F1 on expert labels (`blocking.best_threshold`); 0.5
+    stays while there are fewer than `min_labels` labels or `min_per_class` of either class
+    (actively chosen labels are few and skewed: a cut-off fit on them is noisy)."""
     proba, labels = np.asarray(proba, dtype=float), np.asarray(labels, dtype=float)
     n_match = int(labels.sum())
     if labels.size < min_labels or min(n_match, labels.size - n_match) < min_per_class:
         return 0.5
-    grid = np.linspace(0.05, 0.95, 19)
-    pred = proba[None, :] >= grid[:, None]
-    gold = labels[None, :].astype(bool)
-    tp = (pred & gold).sum(1)
-    f1 = 2 * tp / np.maximum(pred.sum(1) + gold.sum(), 1)
-    best = np.flatnonzero(f1 >= f1.max() - 1e-12)
-    return float(grid[best[np.argmin(np.abs(grid[best] - 0.5))]])
+    return best_threshold(labels.astype(int), proba, tolerance=1e-12)[0]
 
 
 def _default_matcher(seed: int):
-    from matchers import RNNMatcher
+    from matchers import SimilarityMatcher
 
-    return RNNMatcher(seed=seed)
+    return SimilarityMatcher(seed=seed)
 
 
 def _resolve_selector(selector: str | Selector, seed: int) -> Selector:
@@ -62,22 +68,41 @@ def _resolve_selector(selector: str | Selector, seed: int) -> Selector:
     )
 
 
+@dataclass
+class RoundState:
+    """What one fitted round knows: the models' outputs on the pool, frozen for selection."""
+
+    labels: dict[int, int]
+    lm_proba: np.ndarray | None = None
+    matcher_proba: np.ndarray | None = None
+    embeddings: np.ndarray | None = None
+    risk: np.ndarray | None = None
+    risk_model: object | None = None
+    threshold: float = 0.5
+    row: dict = field(default_factory=dict)
+
+
 class ActiveLoop:
     """Weak supervision and active learning in one loop; every answer is stored before use.
 
-    `lfs` may be empty (active learning without LFs); `run(0)` is weak supervision alone.
-    Labels already in `store` are used, not asked again, so a killed run resumes where it was.
-    `predict` cuts at 0.5 unless `calibrate=True`, which picks the cut-off with the best F1 on
-    the expert labels (scored as the matcher saw them at selection, see `calibrate_threshold`).
+    Two matchers, two jobs: `matcher` (default `SimilarityMatcher`) is refitted on every batch
+    and must take seconds; `final_matcher` (e.g. `RNNMatcher`, default none) is trained once at
+    the end (`finish`, called by `run`) on every probabilistic and expert label, and replaces
+    the in-loop matcher only if it does better on expert labels it did not train on
+    (`final_report`). `lfs` may be empty (active learning without LFs); `run(0)` is weak
+    supervision alone. Answers already in `store` are used, not asked again, so a killed run
+    resumes where it was. Matches are pairs scored at least 0.5, unless `calibrate=True`, which
+    cuts at the best F1 on the expert labels (scored as the matcher saw them at selection).
     """
 
     def __init__(
         self,
         pairs: pd.DataFrame,
         lfs: Sequence | None,
-        oracle: Callable[[int], int | None],
+        oracle: Oracle | Callable[[int], int | None],
         selector: str | Selector = "hybrid",
         matcher=None,
+        final_matcher=None,
         label_model=None,
         batch_size: int = 10,
         store: LabelStore | str | Path | None = None,
@@ -90,27 +115,29 @@ class ActiveLoop:
         pseudo_weight: float = 0.5,
         stop_when_stable: float | None = None,
         calibrate: bool = False,
+        background: bool = False,
         L: np.ndarray | None = None,
-        progress: bool = False,
+        on_status: Callable[[str], None] | None = None,
         seed: int = 0,
     ) -> None:
         if not isinstance(pairs, pd.DataFrame) or len(pairs) == 0:
             raise ValueError("ActiveLoop: pairs must be a non-empty DataFrame of record pairs")
-        if not callable(oracle):
-            raise TypeError("ActiveLoop: oracle must be callable as oracle(position) -> 0/1/None")
-        if not isinstance(batch_size, int) or batch_size < 1:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(
                 f"ActiveLoop: batch_size must be a positive integer, got {batch_size!r}"
             )
         self.pairs = pairs.reset_index(drop=True)
+        self.attributes = tuple(attribute_names(self.pairs, where="ActiveLoop pairs"))
         self.keys = pair_keys(self.pairs)
         self.lfs = list(lfs or [])
-        self.oracle = oracle
+        self.oracle = as_oracle(oracle)
         self.selector = _resolve_selector(selector, seed)
         self.matcher = matcher if matcher is not None else _default_matcher(seed)
+        self.final_matcher = final_matcher
         self.label_model = label_model
         self.batch_size = batch_size
         self.store = as_store(store)
+        self.log = AnswerLog(self.store, self.keys, pair_fingerprints(self.pairs))
         self.gold = self._check_gold(gold, len(self.pairs), "gold")
         self.eval_pairs = eval_pairs
         self.eval_labels = None
@@ -122,20 +149,19 @@ class ActiveLoop:
         self.pseudo_weight = pseudo_weight
         self.stop_when_stable = stop_when_stable
         self.calibrate = calibrate
-        self.progress = progress
+        self.background = background
+        self.on_status = on_status
         self.seed = seed
         self._L = L
         self.iteration = 0
         self.history: list[dict] = []
-        self.threshold = 0.5
-        self.matcher_proba: np.ndarray | None = None
-        self.lm_proba: np.ndarray | None = None
-        self.risk_model = None
-        self._fitted = False
+        self.state: RoundState | None = None
+        self.lm_proba_initial: np.ndarray | None = None
+        self.final: dict | None = None
+        self._scorer = None
         self._stable_rounds = 0
         self._bucket_kl: list[dict] = []
-        if hasattr(oracle, "bind"):
-            oracle.bind(pairs=self.pairs, keys=self.keys, store=self.store)
+        self._selected_at: dict[int, dict] = {}
 
     @staticmethod
     def _check_gold(gold, n: int, name: str) -> np.ndarray | None:
@@ -145,6 +171,11 @@ class ActiveLoop:
         if arr.shape[0] != n:
             raise ValueError(f"ActiveLoop: {name} has {arr.shape[0]} labels for {n} pairs")
         return arr
+
+    def _status(self, message: str) -> None:
+        self._status_text = message
+        if self.on_status is not None:
+            self.on_status(message)
 
     # state --------------------------------------------------------------------------------
 
@@ -165,47 +196,45 @@ class ActiveLoop:
         return self._L
 
     def answers(self) -> dict[int, int | None]:
-        """Pool position -> stored answer (None = unsure), read from the label store."""
-        return labels_by_position(self.store.labels(), self.keys)
+        """Pool position -> answer (None = unsure), every session's."""
+        return dict(self.log.labels)
 
     def expert_labels(self) -> dict[int, int]:
-        """Pool position -> 0/1 for every stored answer that is not 'unsure'."""
-        return {i: y for i, y in self.answers().items() if y is not None}
+        """Pool position -> 0/1 for every answer that is not 'unsure'."""
+        return self.log.expert_labels()
 
     # one round of model fitting -----------------------------------------------------------
 
-    def _fit_label_model(self, labels: dict[int, int]) -> None:
+    def _fit_label_model(self, labels: dict[int, int]) -> np.ndarray | None:
         if self.L.shape[1] == 0:
-            self.lm_proba = None
-            self.lm_proba_initial = None
-            return
+            return None
         from label_model import PenalizedLabelModel
 
         if self.label_model is None:
             self.label_model = PenalizedLabelModel(cardinality=2, penalty="auto", seed=self.seed)
-        if not hasattr(self, "lm_proba_initial"):
+        if self.lm_proba_initial is None:
             initial = PenalizedLabelModel(cardinality=2, penalty="auto", seed=self.seed)
             self.lm_proba_initial = initial.fit(self.L).predict_proba(self.L)[:, 1]
-        if labels or self.lm_proba is None:
-            self.label_model.fit(self.L, expert_labels=labels)
-        self.lm_proba = self.label_model.predict_proba(self.L)[:, 1]
+        self.label_model.fit(self.L, expert_labels=labels)
+        return self.label_model.predict_proba(self.L)[:, 1]
 
-    def _training_set(self, labels: dict[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Rows, targets and weights for the matcher: soft labels where any LF votes, expert
+    def _training_set(self, labels: dict[int, int], lm_proba: np.ndarray | None,
+                      previous: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Rows, targets and weights for a matcher: soft labels where any LF votes, expert
         labels (weighted) where answered, optionally confident pseudo-labels (CEAL)."""
         n = len(self.pairs)
         y = np.full(n, np.nan)
         w = np.zeros(n)
-        if self.lm_proba is not None:
+        if lm_proba is not None:
             voted = (self.L != -1).any(1)
-            y[voted], w[voted] = self.lm_proba[voted], 1.0
-        if self.pseudo_labels and self.matcher_proba is not None:
+            y[voted], w[voted] = lm_proba[voted], 1.0
+        if self.pseudo_labels and previous is not None:
             t = self.pseudo_threshold
-            p = self.matcher_proba
-            confident = (p >= t) | (p <= 1 - t)
-            if self.lm_proba is not None:  # only where the label model agrees
-                confident &= (p >= 0.5) == (self.lm_proba >= 0.5)
-            y[confident], w[confident] = (p[confident] >= 0.5).astype(float), self.pseudo_weight
+            confident = (previous >= t) | (previous <= 1 - t)
+            if lm_proba is not None:  # only where the label model agrees
+                confident &= (previous >= 0.5) == (lm_proba >= 0.5)
+            y[confident] = (previous[confident] >= 0.5).astype(float)
+            w[confident] = self.pseudo_weight
         if labels:
             rows = np.fromiter(labels, dtype=np.int64)
             y[rows] = np.fromiter(labels.values(), dtype=float)
@@ -213,107 +242,104 @@ class ActiveLoop:
         rows = np.flatnonzero(w > 0)
         return rows, y[rows], w[rows]
 
-    def _fit_matcher(self, labels: dict[int, int]) -> bool:
-        rows, y, w = self._training_set(labels)
-        if rows.size == 0 or (self.L.shape[1] == 0 and np.unique(y).size < 2):
-            return False  # nothing to learn from yet: no LF votes and not both classes labelled
-        self.matcher.fit(self.pairs.iloc[rows], y, sample_weight=w, warm_start=self._fitted)
-        self._fitted = True
-        return True
-
-    def _fit_risk(self, labels: dict[int, int]) -> np.ndarray | None:
+    def _fit_risk(self, labels: dict[int, int], matcher_proba: np.ndarray):
         ys = np.fromiter(labels.values(), dtype=float, count=len(labels))
         if len(labels) < 4 or ys.min() == ys.max():
-            return None
+            return None, None
         from risk import RiskModel
 
         rows = np.fromiter(labels, dtype=np.int64)
         # Out-of-sample matcher scores: P(match) when each pair was selected, before training
         # on its label; pairs labelled without a recorded score fall back to the current one.
-        records = self.store.records().set_index("pair_key")["matcher_proba"]
-        at_selection = records.reindex(self.keys[rows]).to_numpy(dtype=float)
-        proba = np.where(np.isnan(at_selection), self.matcher_proba[rows], at_selection)
+        at_selection = np.array([self._selected_at.get(int(i), {}).get("matcher_proba", np.nan)
+                                 for i in rows], dtype=float)
+        proba = np.where(np.isnan(at_selection), matcher_proba[rows], at_selection)
         L = self.L if self.L.shape[1] else None
         lf_precision = None
         if L is not None and self.label_model is not None:
             lf_precision = self.label_model.lf_precision(self.L)
-        self.risk_model = RiskModel(lfs=self.lfs or None, seed=self.seed).fit(
+        model = RiskModel(lfs=self.lfs or None, seed=self.seed).fit(
             self.pairs.iloc[rows], ys, proba, L=None if L is None else L[rows],
             lf_precision=lf_precision,
         )
-        if not self.risk_model.rules_:
-            return None  # no LF and no mined rule yet: k-medoids weighs by the matcher's doubt
-        return np.asarray(self.risk_model.risk(self.pairs, self.matcher_proba, L=L), dtype=float)
+        if not model.rules_:
+            return None, None  # no LF and no mined rule yet: k-medoids weighs by the doubt
+        return model, np.asarray(model.risk(self.pairs, matcher_proba, L=L), dtype=float)
 
-    def _metrics(self, row: dict, labels: dict[int, int]) -> None:
+    def _metrics(self, row: dict, state: RoundState) -> None:
         if self.gold is not None:
-            if self.lm_proba is not None:
-                p, r, f = _f1(self.lm_proba >= 0.5, self.gold)
+            if state.lm_proba is not None:
+                p, r, f = _f1(state.lm_proba >= 0.5, self.gold)
                 row.update(lm_precision=p, lm_recall=r, lm_f1=f)
-            if self.matcher_proba is not None:
-                p, r, f = _f1(self.matcher_proba >= self.threshold, self.gold)
+            if state.matcher_proba is not None:
+                p, r, f = _f1(state.matcher_proba >= state.threshold, self.gold)
                 row.update(matcher_precision=p, matcher_recall=r, matcher_f1=f)
-        if self.eval_pairs is not None and self.matcher_proba is not None:
-            p, r, f = _f1(self.predict_proba(self.eval_pairs) >= self.threshold, self.eval_labels)
+        if self.eval_pairs is not None and state.matcher_proba is not None:
+            scores = np.asarray(self.matcher.match_proba(self.eval_pairs), dtype=float)
+            p, r, f = _f1(scores >= state.threshold, self.eval_labels)
             row.update(eval_precision=p, eval_recall=r, eval_f1=f)
 
-    def _calibrate(self, labels: dict[int, int]) -> None:
+    def _threshold(self, labels: dict[int, int]) -> float:
         # Off by default: actively chosen labels crowd the boundary, and the cut-off fitted on
         # them lost 0.1-1.3 F1 points against 0.5 on the valid split (active_loop_notes.md).
-        if not self.calibrate or self.matcher_proba is None or not labels:
-            return
-        rows = np.fromiter(labels, dtype=np.int64)
-        records = self.store.records().set_index("pair_key")["matcher_proba"]
-        at_selection = records.reindex(self.keys[rows]).to_numpy(dtype=float)
-        known = ~np.isnan(at_selection)
-        ys = np.fromiter(labels.values(), dtype=float)
-        self.threshold = calibrate_threshold(at_selection[known], ys[known])
+        if not self.calibrate or not labels:
+            return 0.5
+        rows = [i for i in labels if "matcher_proba" in self._selected_at.get(i, {})]
+        at_selection = np.array([self._selected_at[i]["matcher_proba"] for i in rows])
+        ys = np.array([labels[i] for i in rows], dtype=float)
+        return calibrate_threshold(at_selection, ys)
 
-    def fit_round(self) -> dict:
-        """Fit label model, matcher and risk model on the stored labels; return a history row."""
-        labels = self.expert_labels()
+    def fit_round(self, labels: dict[int, int] | None = None,
+                  previous: RoundState | None = None) -> RoundState:
+        """Fit label model, in-loop matcher and risk model on `labels` (default: every expert
+        label so far); return the round's frozen state, its history row included."""
+        labels = self.expert_labels() if labels is None else dict(labels)
         row: dict = {"iteration": self.iteration, "n_labels": len(labels),
-                     "n_answers": len(self.answers())}
+                     "n_answers": len(self.log)}
         t0 = time.perf_counter()
-        self._fit_label_model(labels)
-        self._record_bucket_kl(labels, len(labels))
+        lm_proba = self._fit_label_model(labels)
+        state = RoundState(labels=labels, lm_proba=lm_proba)
+        self._record_bucket_kl(state)
         t1 = time.perf_counter()
-        previous = None if self.matcher_proba is None else self.matcher_proba >= self.threshold
-        self.embeddings = None
-        if self._fit_matcher(labels):
-            self.matcher_proba = np.asarray(self.matcher.match_proba(self.pairs), dtype=float)
+        before = None if previous is None else previous.matcher_proba
+        rows, y, w = self._training_set(labels, lm_proba, before)
+        if rows.size and (self.L.shape[1] or np.unique(y).size == 2):
+            self.matcher.fit(self.pairs.iloc[rows], y, sample_weight=w)
+            state.matcher_proba = np.asarray(self.matcher.match_proba(self.pairs), dtype=float)
             if hasattr(self.matcher, "embed"):
-                self.embeddings = np.asarray(self.matcher.embed(self.pairs), dtype=np.float32)
+                state.embeddings = np.asarray(self.matcher.embed(self.pairs), dtype=np.float32)
+        elif previous is not None:  # nothing to learn from yet: keep what there was
+            state.matcher_proba, state.embeddings = previous.matcher_proba, previous.embeddings
         t2 = time.perf_counter()
         uses_risk = getattr(self.selector, "uses_risk", self.selector.name in _RISK_SELECTORS)
-        self.risk = None
-        if uses_risk and self.matcher_proba is not None:
-            self.risk = self._fit_risk(labels)
+        if uses_risk and state.matcher_proba is not None:
+            state.risk_model, state.risk = self._fit_risk(labels, state.matcher_proba)
         t3 = time.perf_counter()
-        self._calibrate(labels)
-        if previous is not None:
-            row["changed"] = float(np.mean(previous != (self.matcher_proba >= self.threshold)))
-        row.update(threshold=self.threshold, t_label_model=t1 - t0, t_matcher=t2 - t1,
+        state.threshold = self._threshold(labels)
+        if before is not None and state.matcher_proba is not None:
+            changed = (before >= previous.threshold) != (state.matcher_proba >= state.threshold)
+            row["changed"] = float(np.mean(changed))
+        row.update(threshold=state.threshold, t_label_model=t1 - t0, t_matcher=t2 - t1,
                    t_risk=t3 - t2)
-        self._metrics(row, labels)
-        return row
+        self._metrics(row, state)
+        state.row = row
+        return state
 
-    def _record_bucket_kl(self, labels: dict[int, int], n_labels: int, top: int = 20) -> None:
+    def _record_bucket_kl(self, state: RoundState, top: int = 20) -> None:
         """Keep the KL divergence of the `top` largest LF-vote buckets for the bucket-KL plot."""
-        if self.lm_proba is None:
+        if state.lm_proba is None:
             return
-        from active.maxkl import MaxKLSelector
+        from active.maxkl import bucket_divergence
         from label_model.buckets import bucket_ids, bucket_keys
 
         ids, unique, counts = bucket_ids(self.L)
-        state = PoolState(L=self.L, expert_labels=labels, lm_proba=self.lm_proba,
-                          lm_proba_initial=self.lm_proba_initial)
-        kl = MaxKLSelector(seed=0).bucket_scores(state, ids, unique)
+        kl = bucket_divergence(ids, unique.shape[0], state.lm_proba, self.lm_proba_initial,
+                               state.labels)
         kl[~np.isfinite(kl)] = np.nan  # the all-abstain bucket is never scored
         largest = np.argsort(-counts, kind="stable")[:top]
         names = bucket_keys(unique[largest])
         self._bucket_kl.extend(
-            {"iteration": self.iteration, "n_labels": n_labels, "bucket": name,
+            {"iteration": self.iteration, "n_labels": len(state.labels), "bucket": name,
              "size": int(counts[b]), "kl": float(kl[b])}
             for name, b in zip(names, largest, strict=True)
         )
@@ -324,97 +350,171 @@ class ActiveLoop:
         return pd.DataFrame(self._bucket_kl,
                             columns=["iteration", "n_labels", "bucket", "size", "kl"])
 
-    def _state(self) -> PoolState:
-        answers = self.answers()
+    # choosing and asking ------------------------------------------------------------------
+
+    def _pool_state(self, state: RoundState, exclude: set[int]) -> PoolState:
         return PoolState(
             L=self.L,
-            expert_labels={i: y for i, y in answers.items() if y is not None},
-            lm_proba=self.lm_proba,
-            lm_proba_initial=getattr(self, "lm_proba_initial", None),
-            matcher_proba=self.matcher_proba,
-            embeddings=self.embeddings,
-            risk=self.risk,
-            skipped={i for i, y in answers.items() if y is None},
+            expert_labels=self.log.expert_labels(),
+            lm_proba=state.lm_proba,
+            lm_proba_initial=self.lm_proba_initial,
+            matcher_proba=state.matcher_proba,
+            embeddings=state.embeddings,
+            risk=state.risk,
+            skipped=exclude | {i for i, y in self.log.labels.items() if y is None},
         )
 
-    def _select(self, state: PoolState, n: int) -> tuple[np.ndarray, str, dict]:
+    def _select(self, state: RoundState, n: int, exclude: set[int]) -> tuple[list[int], str, dict]:
+        pool = self._pool_state(state, exclude)
         selector = self.selector
-        if state.matcher_proba is None and state.lm_proba is None:
+        if pool.matcher_proba is None and pool.lm_proba is None:
             from active.selectors import RandomSelector  # cold start without LFs
 
             selector = RandomSelector(seed=self.seed + self.iteration)
-        chosen = np.asarray(selector.select(state, n), dtype=np.int64)
-        taken = set(state.expert_labels) | state.skipped
+        chosen = np.asarray(selector.select(pool, n), dtype=np.int64)
+        taken = set(pool.expert_labels) | pool.skipped
         if len(set(chosen.tolist())) != chosen.size or taken.intersection(chosen.tolist()):
             raise RuntimeError(
                 f"selector {selector.name!r} returned a labelled, skipped or repeated position"
             )
-        return chosen, selector.name, dict(selector.diagnostics)
+        return chosen.tolist(), selector.name, dict(selector.diagnostics)
 
-    def _ask(self, chosen: np.ndarray, selector_name: str) -> tuple[int, bool]:
-        """Ask the oracle about each chosen pair and commit every answer at once."""
-        asked = 0
-        for i in chosen.tolist():
-            if hasattr(self.oracle, "bind") and self.matcher_proba is not None:
-                self.oracle.bind(scores=self.matcher_proba)
-            try:
-                answer = validate_answer(self.oracle(i), i, self.keys[i])
-            except OracleQuit:
-                return asked, True
-            asked += 1
-            if getattr(self.oracle, "last_skipped", False):
-                continue  # skipped, not unsure: not stored, may be asked in a later session
-            self.store.add_many([LabelRecord(
-                str(self.keys[i]), answer, selector=selector_name, iteration=self.iteration,
-                position=i,
-                score=None if self.risk is None else float(self.risk[i]),
-                matcher_proba=None if self.matcher_proba is None else float(self.matcher_proba[i]),
-            )])
-        return asked, False
+    def _reason(self, state: RoundState, position: int, rank: int, selector: str,
+                diagnostics: dict) -> str:
+        """Why a pair was asked, in words."""
+        if rank < int(diagnostics.get("n_maxkl", 0)):
+            return ("its LF-vote bucket: the expert's labels there disagree with the label "
+                    "model (maxKL)")
+        if state.risk_model is not None:
+            lines = state.risk_model.explain(position)
+            return "; ".join(lines[:2])
+        if state.matcher_proba is not None:
+            return (f"the matcher is unsure (P(match) {state.matcher_proba[position]:.2f}); "
+                    f"chosen by the {selector} selector")
+        return f"chosen by the {selector} selector before any model was fitted"
+
+    def _view(self, position: int, reason: str, state: RoundState, budget: int | None,
+              session_start: int) -> PairView:
+        n_match, n_non, n_unsure = self.log.counts()
+        progress = SessionProgress(
+            n_answers=len(self.log), budget=budget, n_match=n_match, n_non_match=n_non,
+            n_unsure=n_unsure, n_this_session=len(self.log) - session_start,
+            status=getattr(self, "_status_text", ""), can_undo=bool(self.log.order),
+        )
+        score = None if state.matcher_proba is None else float(state.matcher_proba[position])
+        return PairView.from_row(self.pairs.iloc[position], position, str(self.keys[position]),
+                                 self.attributes, reason=reason, score=score, progress=progress)
+
+    def _ask_batch(self, batch: list[int], reasons: dict[int, str], state: RoundState,
+                   selector: str, budget: int, session_start: int,
+                   skipped: set[int]) -> bool:
+        """Ask about each pair of `batch`, storing every answer before the next question;
+        undo re-asks the previous answer's pair. Returns True when the oracle quit."""
+        todo = list(reversed(batch))
+        while todo and len(self.log) < budget:
+            position = todo[-1]
+            view = self._view(position, reasons.get(position, ""), state, budget, session_start)
+            asked_at = time.time()
+            answer = to_answer(self.oracle.ask(view), where=f"oracle, pair {view.key}")
+            if answer is Answer.QUIT:
+                return True
+            if answer is Answer.UNDO:
+                undone = self.log.undo()
+                if undone is not None:
+                    todo.append(undone)
+                    reasons.setdefault(undone, "you asked to undo your answer to this pair")
+                continue
+            todo.pop()
+            if answer is Answer.SKIP:
+                skipped.add(position)
+                continue
+            context = self._selected_at.get(position, {})
+            self.log.add(position, answer.label, selector=context.get("selector", selector),
+                         iteration=self.iteration, score=context.get("risk"),
+                         matcher_proba=context.get("matcher_proba"), asked_at=asked_at)
+        return False
+
+    # the session --------------------------------------------------------------------------
 
     def run(self, budget: int) -> pd.DataFrame:
-        """Label until the store holds `budget` answers (stored answers count), then fit once
-        more; returns the history, one row per fitted round."""
-        if not isinstance(budget, int | np.integer) or budget < 0:
+        """Label until `budget` answers are stored (earlier sessions' answers count), then fit
+        once more and train the final matcher, if any; returns the history, a row per round."""
+        if isinstance(budget, bool) or not isinstance(budget, int | np.integer) or budget < 0:
             raise ValueError(
                 f"ActiveLoop.run: budget must be a non-negative integer, got {budget!r}"
             )
-        progress = None
-        if self.progress:
-            from rich.progress import Progress
-
-            progress = Progress(transient=True)
-            progress.start()
-            task = progress.add_task("labelling", total=budget)
+        budget = int(budget)
+        session_start = len(self.log)
+        skipped: set[int] = set()
+        executor = ThreadPoolExecutor(max_workers=1) if self.background else None
+        pending: Future | None = None
+        self._status(f"fitting the models on {len(self.log.expert_labels())} labels")
+        state = self.state = self.fit_round(previous=self.state)
+        self.history.append(state.row)
+        quit_ = False
         try:
-            while True:
-                t_start = time.perf_counter()
-                row = self.fit_round()
-                self.history.append(row)
-                if progress is not None:
-                    progress.update(task, completed=min(row["n_answers"], budget))
-                remaining = budget - row["n_answers"]
-                if self._should_stop(row) or remaining <= 0:
-                    row["t_total"] = time.perf_counter() - t_start
-                    break
-                state = self._state()
+            while not quit_ and len(self.log) < budget and not self._should_stop(state.row):
                 t0 = time.perf_counter()
-                chosen, name, diagnostics = self._select(state, min(self.batch_size, remaining))
-                t1 = time.perf_counter()
-                asked, quit_ = self._ask(chosen, name)
-                t2 = time.perf_counter()
-                row.update(selector=name, n_selected=int(chosen.size), t_select=t1 - t0,
-                           t_oracle=t2 - t1, t_total=t2 - t_start)
-                row.update({f"sel_{k}": v for k, v in diagnostics.items() if np.isscalar(v)})
-                self.iteration += 1
-                if quit_ or chosen.size == 0:
-                    if asked:
-                        self.history.append(self.fit_round())
+                n = min(self.batch_size, budget - len(self.log))
+                batch, name, diagnostics = self._select(state, n, skipped)
+                if not batch:
                     break
+                reasons = {}
+                for rank, i in enumerate(batch):
+                    reasons[i] = self._reason(state, i, rank, name, diagnostics)
+                    self._selected_at[i] = {
+                        "selector": name,
+                        "risk": None if state.risk is None else float(state.risk[i]),
+                        "matcher_proba": None if state.matcher_proba is None
+                        else float(state.matcher_proba[i]),
+                    }
+                t1 = time.perf_counter()
+                quit_ = self._ask_batch(batch, reasons, state, name, budget, session_start,
+                                        skipped)
+                t2 = time.perf_counter()
+                state.row.update(selector=name, n_selected=len(batch), t_select=t1 - t0,
+                                 t_oracle=t2 - t1)
+                state.row.update({f"sel_{k}": v for k, v in diagnostics.items()
+                                  if np.isscalar(v)})
+                self.iteration += 1
+                if quit_:
+                    break
+                state, pending = self._next_state(state, pending, executor)
+            if pending is not None:
+                self._status("finishing the last fit")
+                state = self._take(pending)
+            if state.labels != self.log.expert_labels():
+                self._status(f"fitting the models on {len(self.log.expert_labels())} labels")
+                state = self.fit_round(previous=state)
+                self.history.append(state.row)
+            self.state = state
         finally:
-            if progress is not None:
-                progress.stop()
+            if executor is not None:
+                executor.shutdown(wait=True)
+        if self.final_matcher is not None and not quit_:
+            self.finish()
         return self.history_frame()
+
+    def _next_state(self, state: RoundState, pending: Future | None,
+                    executor: ThreadPoolExecutor | None) -> tuple[RoundState, Future | None]:
+        """The state the next batch is chosen from, and the fit now running (if background)."""
+        labels = self.log.expert_labels()
+        if executor is None:
+            self._status(f"fitting the models on {len(labels)} labels")
+            new = self.fit_round(labels, previous=state)
+            self.history.append(new.row)
+            return new, None
+        if pending is not None:
+            state = self._take(pending)
+        self._status(f"training the models on {len(labels)} labels in the background")
+        return state, executor.submit(self.fit_round, labels, state)
+
+    def _take(self, pending: Future) -> RoundState:
+        t0 = time.perf_counter()
+        state = pending.result()
+        state.row["t_wait"] = time.perf_counter() - t0
+        self.history.append(state.row)
+        return state
 
     def _should_stop(self, row: dict) -> bool:
         if self.stop_when_stable is None or "changed" not in row:
@@ -428,49 +528,98 @@ class ActiveLoop:
         """The history so far as a DataFrame, one row per fitted round."""
         return pd.DataFrame(self.history)
 
+    # the final matcher --------------------------------------------------------------------
+
+    def finish(self, holdout: float = 0.25) -> dict:
+        """Train `final_matcher` on every probabilistic and expert label and keep whichever of
+        it and the in-loop matcher is better on expert labels neither trained on.
+
+        A seeded `holdout` share of the expert labels is kept out of both comparison fits; the
+        winner's F1 there is reported (`final_report`). If the in-loop matcher wins, it stays
+        (trained on every label); if the final matcher wins, it scores the output.
+        """
+        if self.state is None:
+            raise RuntimeError("ActiveLoop.finish: call run(budget) first")
+        if self.final_matcher is None:
+            raise ValueError("ActiveLoop.finish: no final_matcher was given")
+        from sklearn.base import clone
+
+        labels = self.log.expert_labels()
+        rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(7,)))
+        positions = np.array(sorted(labels), dtype=np.int64)
+        held = positions[rng.random(positions.size) < holdout]
+        ys = np.array([labels[i] for i in held], dtype=int)
+        train = {i: y for i, y in labels.items() if i not in set(held.tolist())}
+        report: dict = {"n_labels": len(labels), "n_holdout": int(held.size)}
+        self._status(f"training the final matcher on {len(train)} labels")
+        lm_proba = self.state.lm_proba
+        rows, y, w = self._training_set(train, lm_proba, None)
+        t0 = time.perf_counter()
+        self.final_matcher.fit(self.pairs.iloc[rows], y, sample_weight=w)
+        report["t_final"] = time.perf_counter() - t0
+        rival = clone(self.matcher).fit(self.pairs.iloc[rows], y, sample_weight=w)
+        enough = held.size >= 5 and 0 < ys.sum() < ys.size
+        if enough:
+            held_pairs = self.pairs.iloc[held]
+            report["final_f1"] = precision_recall_f1(
+                ys, self.final_matcher.predict(held_pairs))[2]
+            report["in_loop_f1"] = precision_recall_f1(ys, rival.predict(held_pairs))[2]
+        use_final = enough and report["final_f1"] > report["in_loop_f1"]
+        report["chosen"] = "final" if use_final else "in_loop"
+        report["why"] = (
+            "better on held-out expert labels" if enough else
+            "too few held-out expert labels of both classes to compare; kept the in-loop matcher"
+        )
+        if use_final:
+            self._scorer = self.final_matcher
+            self.state.matcher_proba = np.asarray(
+                self.final_matcher.match_proba(self.pairs), dtype=float)
+        self.final = report
+        self._status("done")
+        return report
+
     # using the result ---------------------------------------------------------------------
 
+    @property
+    def scorer(self):
+        """The matcher that scores the output: the final matcher if it won, else the in-loop."""
+        return self._scorer if self._scorer is not None else self.matcher
+
+    @property
+    def threshold(self) -> float:
+        """The cut-off of the output: 0.5, or the calibrated one with `calibrate=True`."""
+        return 0.5 if self.state is None else self.state.threshold
+
+    @property
+    def matcher_proba(self) -> np.ndarray | None:
+        """The output scores of the pool (None before the first fit)."""
+        return None if self.state is None else self.state.matcher_proba
+
+    @property
+    def lm_proba(self) -> np.ndarray | None:
+        """The label model's P(match) of the pool in the latest round."""
+        return None if self.state is None else self.state.lm_proba
+
     def predict_proba(self, pairs: pd.DataFrame | None = None) -> np.ndarray:
-        """The final matcher's P(match) for `pairs` (the pool when None)."""
-        if not self._fitted:
+        """P(match) from the best matcher available (`scorer`) for `pairs` (the pool when
+        None), shape (n,)."""
+        if self.matcher_proba is None:
             raise RuntimeError("ActiveLoop: no matcher trained yet; call run(budget) first")
         if pairs is None:
             return self.matcher_proba
-        return np.asarray(self.matcher.match_proba(pairs), dtype=float)
+        return np.asarray(self.scorer.match_proba(pairs), dtype=float)
 
     def predict(self, pairs: pd.DataFrame | None = None,
                 threshold: float | None = None) -> np.ndarray:
-        """0/1 predictions at `threshold` (default: the cut-off calibrated on expert labels)."""
+        """0/1 predictions at `threshold` (default `self.threshold`: 0.5 unless calibrated)."""
         t = self.threshold if threshold is None else float(threshold)
         return (self.predict_proba(pairs) >= t).astype(np.int8)
 
     def scored_pairs(self) -> pd.DataFrame:
-        """The pool with the matcher's score, prediction and any expert answer."""
+        """The pool with the output score, prediction and any expert answer."""
         out = self.pairs.copy()
         out["score"] = self.predict_proba()
         out["prediction"] = self.predict()
         answers = self.answers()
         out["expert_label"] = pd.array([answers.get(i) for i in range(len(out))], dtype="Int8")
         return out
-
-    def clusters(self, dedup: bool = True, threshold: float | None = None) -> pd.DataFrame:
-        """Records grouped by the predicted matches (connected components): one row per record
-        with its cluster id and size; size 1 = unique, larger = duplicates. With `dedup=False`
-        (two tables) record ids are prefixed 'l:' / 'r:'."""
-        from scipy.sparse import coo_matrix
-        from scipy.sparse.csgraph import connected_components
-
-        if not {"ltable_id", "rtable_id"}.issubset(self.pairs.columns):
-            raise ValueError("clusters: the pairs need ltable_id and rtable_id columns")
-        left = self.pairs["ltable_id"].astype(str)
-        right = self.pairs["rtable_id"].astype(str)
-        if not dedup:
-            left, right = "l:" + left, "r:" + right
-        ids, codes = np.unique(np.concatenate([left, right]), return_inverse=True)
-        a, b = codes[: len(left)], codes[len(left):]
-        matched = self.predict(threshold=threshold).astype(bool)
-        graph = coo_matrix((np.ones(matched.sum()), (a[matched], b[matched])),
-                           shape=(ids.size, ids.size))
-        _, comp = connected_components(graph, directed=False)
-        size = np.bincount(comp)[comp]
-        return pd.DataFrame({"record_id": ids, "cluster": comp, "cluster_size": size})

@@ -93,28 +93,35 @@ class MaxKLSelector(BucketSelector):
         self.prior_weight = float(prior_weight)
 
     def bucket_scores(self, state: PoolState, ids: np.ndarray, unique: np.ndarray) -> np.ndarray:
-        k = unique.shape[0]
         proba = _require_proba(state, "lm_proba")
         initial = proba if state.lm_proba_initial is None else _require_proba(
             state, "lm_proba_initial"
         )
-        size = np.bincount(ids, minlength=k)
-        p = np.bincount(ids, weights=proba, minlength=k) / size
-        q = np.round(np.bincount(ids, weights=initial, minlength=k) / size)
-        if state.expert_labels:
-            rows = np.fromiter(state.expert_labels.keys(), dtype=np.int64)
-            ys = np.fromiter(state.expert_labels.values(), dtype=float)
-            n_expert = np.bincount(ids[rows], minlength=k)
-            n_match = np.bincount(ids[rows], weights=ys, minlength=k)
-            pseudo = self.prior_weight
-            q = np.where(
-                n_expert > 0, (n_match + pseudo * q) / np.maximum(n_expert + pseudo, 1e-12), q
-            )
-        kl = bernoulli_kl(p, q)
+        kl = bucket_divergence(ids, unique.shape[0], proba, initial, state.expert_labels,
+                               self.prior_weight)
         # where no LF fires P(y | L) is the class prior, which no expert label can move:
         # ask there only when nothing else is left
         kl[(unique == -1).all(axis=1)] = -np.inf
         return kl
+
+
+def bucket_divergence(ids: np.ndarray, k: int, proba: np.ndarray, initial: np.ndarray | None,
+                      expert_labels: dict[int, int], prior_weight: float = 0.0) -> np.ndarray:
+    """KL(label model || expert) per LF-vote bucket: the bucket's mean P(match) against the mean
+    of its expert labels (the rounded initial P(match) where it has none, and as
+    `prior_weight` pseudo-labels everywhere)."""
+    initial = proba if initial is None else initial
+    size = np.bincount(ids, minlength=k)
+    p = np.bincount(ids, weights=proba, minlength=k) / size
+    q = np.round(np.bincount(ids, weights=initial, minlength=k) / size)
+    if expert_labels:
+        rows = np.fromiter(expert_labels.keys(), dtype=np.int64)
+        ys = np.fromiter(expert_labels.values(), dtype=float)
+        n_expert = np.bincount(ids[rows], minlength=k)
+        n_match = np.bincount(ids[rows], weights=ys, minlength=k)
+        q = np.where(n_expert > 0,
+                     (n_match + prior_weight * q) / np.maximum(n_expert + prior_weight, 1e-12), q)
+    return bernoulli_kl(p, q)
 
 
 class RandomBucketSelector(BucketSelector):

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from blocking.answers import Answer
-from blocking.pairs import pair_keys
+from blocking.pairs import pair_keys, side_columns
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,16 @@ class PairView:
     reason: str = ""
     score: float | None = None
     progress: SessionProgress = field(default_factory=SessionProgress)
+
+    @classmethod
+    def from_row(cls, row: pd.Series, position: int, key: str, attributes: Sequence[str],
+                 **context: Any) -> PairView:
+        """The view of one row of a pair table (`left_<attr>` / `right_<attr>` columns)."""
+        sides = [side_columns(a) for a in attributes]
+        return cls(position=position, key=key, attributes=tuple(attributes),
+                   left={a: row.get(lc) for a, (lc, _) in zip(attributes, sides, strict=True)},
+                   right={a: row.get(rc) for a, (_, rc) in zip(attributes, sides, strict=True)},
+                   **context)
 
 
 @runtime_checkable

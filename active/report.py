@@ -7,6 +7,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from blocking.files import atomic_write
+from blocking.pairs import ID_COLUMNS
+
+
+def _save(figure, path: str | Path) -> Path:
+    """Save a figure as PNG atomically."""
+    import io
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=120)
+    atomic_write(path, buffer.getvalue())
+    return Path(path)
+
 
 def _figure(figsize=(6.4, 4.0)):
     from matplotlib.figure import Figure  # no pyplot: works without a display
@@ -33,8 +46,7 @@ def plot_learning_curve(history: pd.DataFrame, path: str | Path) -> Path:
     ax.set(xlabel="expert labels", ylabel="F1", ylim=(0, 1.02), title="learning curve")
     ax.grid(alpha=0.3)
     _legend(ax, loc="lower right", fontsize="small")
-    figure.savefig(path, dpi=120)
-    return Path(path)
+    return _save(figure, path)
 
 
 def plot_models(history: pd.DataFrame, path: str | Path) -> Path:
@@ -52,8 +64,7 @@ def plot_models(history: pd.DataFrame, path: str | Path) -> Path:
            title="label model vs matcher")
     ax.grid(alpha=0.3)
     _legend(ax, loc="lower right", fontsize="small", ncol=2)
-    figure.savefig(path, dpi=120)
-    return Path(path)
+    return _save(figure, path)
 
 
 def plot_bucket_kl(bucket_kl: pd.DataFrame, path: str | Path, top: int = 8) -> Path:
@@ -70,29 +81,50 @@ def plot_bucket_kl(bucket_kl: pd.DataFrame, path: str | Path, top: int = 8) -> P
     ax.set(xlabel="expert labels", ylabel="KL(label model || expert)", title="bucket KL")
     ax.set_yscale("symlog", linthresh=1e-3)
     ax.grid(alpha=0.3)
-    figure.savefig(path, dpi=120)
-    return Path(path)
+    return _save(figure, path)
 
 
-def write_outputs(loop, out: str | Path, dedup: bool = True) -> dict[str, Path]:
-    """Write scored pairs, the match set, clusters, labels, history and plots into `out`."""
+def _write_csv(frame: pd.DataFrame, path: Path) -> Path:
+    """A CSV written through a temporary file and a rename: a kill never leaves half a file."""
+    atomic_write(path, frame.to_csv(index=False))
+    return path
+
+
+def _append_history(history: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """This session's rows after the earlier sessions' rows of `path`, with a session column."""
+    earlier = pd.read_csv(path) if path.exists() and path.stat().st_size else pd.DataFrame()
+    session = int(earlier["session"].max()) + 1 if "session" in earlier else 1
+    return pd.concat([earlier, history.assign(session=session)], ignore_index=True)
+
+
+def write_outputs(loop, out: str | Path, dedup: bool = True,
+                  max_cluster: int | None = None) -> dict[str, Path]:
+    """Write scored pairs, the match set, clusters (de-duplication: unique and duplicated
+    records too), labels, the history (appended across sessions) and plots into `out`; every
+    file is replaced atomically."""
+    from active.clustering import cluster_records
+
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     files: dict[str, Path] = {}
     scored = loop.scored_pairs()
-    files["scored_pairs"] = out / "scored_pairs.csv"
-    scored.to_csv(files["scored_pairs"], index=False)
-    files["matches"] = out / "matches.csv"
-    id_cols = [c for c in ("ltable_id", "rtable_id") if c in scored.columns]
-    scored.loc[scored["prediction"] == 1, [*id_cols, "score"]].to_csv(files["matches"], index=False)
+    files["scored_pairs"] = _write_csv(scored, out / "scored_pairs.csv")
+    id_cols = [c for c in ID_COLUMNS if c in scored.columns]
+    matches = scored.loc[scored["prediction"] == 1, [*id_cols, "score"]]
+    files["matches"] = _write_csv(matches, out / "matches.csv")
     if len(id_cols) == 2:
-        files["clusters"] = out / "clusters.csv"
-        loop.clusters(dedup=dedup).to_csv(files["clusters"], index=False)
-    files["labels"] = out / "labels.csv"
-    loop.store.records().to_csv(files["labels"], index=False)
-    history = loop.history_frame()
+        clusters = cluster_records(loop.pairs, scored["score"].to_numpy(), loop.threshold,
+                                   dedup=dedup, max_size=max_cluster)
+        files["clusters"] = _write_csv(clusters, out / "clusters.csv")
+        if dedup:
+            single = clusters["cluster_size"] == 1
+            files["unique"] = _write_csv(clusters.loc[single, ["record_id"]], out / "unique.csv")
+            files["duplicates"] = _write_csv(clusters[~single].sort_values("cluster"),
+                                             out / "duplicates.csv")
+    files["labels"] = _write_csv(loop.store.records(), out / "labels.csv")
     files["history"] = out / "history.csv"
-    history.to_csv(files["history"], index=False)
+    history = _append_history(loop.history_frame(), files["history"])
+    _write_csv(history, files["history"])
     files["learning_curve"] = plot_learning_curve(history, out / "learning_curve.png")
     files["label_model_vs_matcher"] = plot_models(history, out / "label_model_vs_matcher.png")
     if not loop.bucket_kl.empty:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 APPLICATION_ID = 0x52575354  # "RWST": marks a file as a riskweasul label store
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -32,12 +32,16 @@ CREATE TABLE IF NOT EXISTS events (
     iteration INTEGER,
     position INTEGER,
     score REAL,
-    matcher_proba REAL
+    matcher_proba REAL,
+    pair_hash TEXT,
+    asked_at REAL,
+    inclusion_prob REAL
 );
 CREATE INDEX IF NOT EXISTS events_key ON events (stream, pair_key, seq);
 """
 _COLUMNS = ["seq", "pair_key", "kind", "label", "stream", "time", "selector", "iteration",
-            "position", "score", "matcher_proba"]
+            "position", "score", "matcher_proba", "pair_hash", "asked_at", "inclusion_prob"]
+_ADDED_IN_2 = ("pair_hash TEXT", "asked_at REAL", "inclusion_prob REAL")
 
 
 class LabelStoreError(ValueError):
@@ -54,7 +58,15 @@ class LabelRecord:
     iteration: int | None = None
     position: int | None = None
     score: float | None = None
+    """The selector's risk of the pair when it was chosen."""
     matcher_proba: float | None = None
+    """The in-loop matcher's P(match) of the pair when it was chosen."""
+    pair_hash: str | None = None
+    """A fingerprint of the two records, so a store is never applied to other tables."""
+    asked_at: float | None = None
+    """When the question was shown (Unix time); the answer time is the row's `time`."""
+    inclusion_prob: float | None = None
+    """The probability that the selector picked this pair, where it is known."""
 
 
 def _check_label(key: str, label: object) -> int | None:
@@ -110,7 +122,12 @@ class LabelStore:
             raise FileNotFoundError(
                 f"label store {str(path)!r}: folder {str(path.parent)!r} does not exist"
             )
-        if path.exists() and path.stat().st_size > 0:
+        if path.exists() and path.stat().st_size == 0:
+            raise LabelStoreError(
+                f"label store {str(path)!r} is an empty file, not a label store (a store copied "
+                "without its contents?); delete it to start a new store, or choose another path."
+            )
+        if path.exists():
             with path.open("rb") as fh:
                 head = fh.read(len(_SQLITE_MAGIC))
             if head != _SQLITE_MAGIC:
@@ -138,6 +155,7 @@ class LabelStore:
             check = conn.execute("PRAGMA quick_check").fetchone()[0]
             if check != "ok":
                 raise sqlite3.DatabaseError(f"integrity check failed: {check}")
+        self._check_writable()
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         if app_id != APPLICATION_ID:
@@ -145,6 +163,25 @@ class LabelStore:
                 f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA application_id={APPLICATION_ID}; "
                 f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
             )
+        elif version < SCHEMA_VERSION:  # version 1 lacked the last three columns
+            added = "".join(f"ALTER TABLE events ADD COLUMN {c}; " for c in _ADDED_IN_2)
+            conn.executescript(
+                f"BEGIN IMMEDIATE; {added}PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
+            )
+
+    def _check_writable(self) -> None:
+        """Take and release the write lock now, so a read-only or locked store is refused
+        before any work is done rather than at the first answer."""
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._conn.execute("ROLLBACK")
+        except sqlite3.OperationalError as exc:
+            self._conn.close()
+            raise LabelStoreError(
+                f"label store {self.path!r} cannot be written ({exc}): another riskweasul "
+                "process may be using it, or the file or its folder is read-only. Close the "
+                "other session, fix the permissions, or choose another --store."
+            ) from None
 
     # writing ------------------------------------------------------------------------------
 
@@ -158,7 +195,8 @@ class LabelStore:
         rows = [
             (str(r.key), "label", _check_label(r.key, r.label), stream, now, r.selector,
              _opt_int(r.iteration), _opt_int(r.position), _opt_float(r.score),
-             _opt_float(r.matcher_proba))
+             _opt_float(r.matcher_proba), r.pair_hash, _opt_float(r.asked_at),
+             _opt_float(r.inclusion_prob))
             for r in records
         ]
         self._write(rows)
@@ -170,7 +208,7 @@ class LabelStore:
         """
         if str(key) not in self._standing(stream, key=str(key)):
             return False
-        self._write([(str(key), "undo", None, stream, time.time(), None, None, None, None, None)])
+        self._write([(str(key), "undo", None, stream, time.time(), *([None] * 8))])
         return True
 
     def _write(self, rows: list[tuple]) -> None:
@@ -178,8 +216,8 @@ class LabelStore:
             return
         with self._transaction():
             self._conn.executemany(
-                "INSERT INTO events (pair_key, kind, label, stream, time, selector, iteration, "
-                "position, score, matcher_proba) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO events ({', '.join(_COLUMNS[1:])}) "
+                f"VALUES ({', '.join('?' * (len(_COLUMNS) - 1))})",
                 rows,
             )
 
@@ -263,7 +301,72 @@ def as_store(store: LabelStore | str | Path | None) -> LabelStore:
     raise TypeError(f"store: expected a LabelStore or a file path, got {type(store).__name__}")
 
 
-def labels_by_position(labels: Mapping[str, int | None], keys: np.ndarray) -> dict[int, int | None]:
-    """Translate key -> label into pool position -> label for the keys present in `keys`."""
-    index = {k: i for i, k in enumerate(keys)}
-    return {index[k]: v for k, v in labels.items() if k in index}
+class AnswerLog:
+    """The loop's answers in memory, in the order given, mirrored to the store it appends to.
+
+    Read from the store once (a resumed run continues where it stopped, and undo reaches the
+    answers of earlier sessions); afterwards the store is only written. Answers stored for
+    pairs outside this pool are kept in the store and ignored here; answers stored about other
+    records under the same keys (a store of other tables) are refused up front.
+    """
+
+    def __init__(self, store: LabelStore, keys: np.ndarray, hashes: np.ndarray | None = None,
+                 stream: str = "train") -> None:
+        self.store, self.keys, self.hashes, self.stream = store, keys, hashes, stream
+        index = {str(k): i for i, k in enumerate(keys)}
+        records = store.records(stream)
+        inside = records["pair_key"].map(index)
+        self.n_foreign = int(inside.isna().sum())
+        records, inside = records[inside.notna()], inside.dropna().astype(np.int64)
+        if hashes is not None and len(records):
+            stored = records["pair_hash"].to_numpy(dtype=object)
+            differs = np.array([h is not None and h != hashes[i]
+                                for h, i in zip(stored, inside, strict=True)], dtype=bool)
+            if differs.any():
+                example = records["pair_key"].to_numpy()[differs][0]
+                raise LabelStoreError(
+                    f"label store {store.path!r}: {int(differs.sum())} stored answers are about "
+                    f"other records than this pool's under the same ids (e.g. pair {example!r}): "
+                    "the store belongs to other tables. Choose another store for these tables."
+                )
+        self.order: list[int] = inside.tolist()
+        self.labels: dict[int, int | None] = {
+            int(i): (None if pd.isna(y) else int(y))
+            for i, y in zip(inside, records["label"], strict=True)
+        }
+
+    def add(self, position: int, label: int | None, **context) -> None:
+        """Store one answer durably, then remember it."""
+        pair_hash = None if self.hashes is None else self.hashes[position]
+        self.store.add_many([LabelRecord(str(self.keys[position]), label, position=position,
+                                         pair_hash=pair_hash, **context)], stream=self.stream)
+        if position in self.labels:
+            self.order.remove(position)
+        self.order.append(position)
+        self.labels[position] = label
+
+    def undo(self) -> int | None:
+        """Cancel the latest answer (of this session or an earlier one); its position or None."""
+        if not self.order:
+            return None
+        position = self.order.pop()
+        key = str(self.keys[position])
+        self.store.undo(key, stream=self.stream)
+        del self.labels[position]
+        earlier = self.store._standing(self.stream, key=key)  # a relabelled pair's former answer
+        if key in earlier:
+            self.labels[position] = earlier[key]["label"]
+            self.order.insert(0, position)
+        return position
+
+    def expert_labels(self) -> dict[int, int]:
+        """Position -> 0/1 for every answer that is not 'unsure'."""
+        return {i: y for i, y in self.labels.items() if y is not None}
+
+    def counts(self) -> tuple[int, int, int]:
+        """(matches, non-matches, unsure) among the standing answers."""
+        values = list(self.labels.values())
+        return values.count(1), values.count(0), values.count(None)
+
+    def __len__(self) -> int:
+        return len(self.labels)

@@ -117,3 +117,13 @@ def join_pairs(
     if matches is not None:
         out["label"] = pairs_in(ids, matches, dedup=B is None).astype(np.int64)
     return out
+
+
+def pair_fingerprints(pairs: pd.DataFrame) -> np.ndarray:
+    """A hex fingerprint of each row's two records (its left_/right_ values), so answers stored
+    under a pair key are never applied to other records that happen to share the ids."""
+    columns = [c for c in pairs.columns if isinstance(c, str) and c.startswith((LEFT, RIGHT))]
+    if not columns:  # ids only: nothing to fingerprint
+        return np.full(len(pairs), None, dtype=object)
+    hashed = pd.util.hash_pandas_object(pairs[sorted(columns)].astype(str), index=False)
+    return np.char.mod("%016x", hashed.to_numpy(dtype=np.uint64)).astype(object)

@@ -1,5 +1,6 @@
 """The label store: append-only log, latest answer wins, undo, and refusal of foreign files."""
 
+import os
 import sqlite3
 
 import numpy as np
@@ -8,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from active.store import LabelRecord, LabelStore, LabelStoreError, labels_by_position
+from active.store import AnswerLog, LabelRecord, LabelStore, LabelStoreError
 from blocking.pairs import pair_keys
 
 
@@ -88,7 +89,6 @@ def test_pair_keys_and_positions():
     pairs = pd.DataFrame({"ltable_id": [1, 1, 2], "rtable_id": [7, 8, 7]})
     keys = pair_keys(pairs)
     assert list(keys) == ["1|7", "1|8", "2|7"]
-    assert labels_by_position({"2|7": 1, "9|9": 0}, keys) == {2: 1}
     with pytest.raises(ValueError, match="share a key"):
         pair_keys(pd.DataFrame({"ltable_id": [1, 1], "rtable_id": [7, 7]}))
 
@@ -115,3 +115,52 @@ def test_store_round_trips_like_a_stack_per_key(sequence):
     assert store.labels() == {k: v[-1] for k, v in expected.items() if v}
     assert len(store.history()) >= len([e for e in sequence if e[1] != "undo"])
     assert np.all(np.diff(store.history()["seq"]) > 0)
+
+
+def test_answer_log_reads_once_ignores_other_pairs_and_undoes_to_an_earlier_answer():
+    store = LabelStore()
+    store.add("9|9", 1)  # a pair outside the pool
+    log = AnswerLog(store, np.array(["1|7", "1|8"], dtype=object))
+    assert log.n_foreign == 1 and len(log) == 0
+    log.add(0, 1)
+    log.add(1, None)
+    log.add(0, 0)  # relabel
+    assert log.labels == {0: 0, 1: None} and log.order == [1, 0]
+    assert log.undo() == 0 and log.labels[0] == 1  # the relabel undone: the first answer stands
+    assert AnswerLog(store, np.array(["1|7", "1|8"], dtype=object)).labels == {0: 1, 1: None}
+
+
+def test_empty_locked_and_read_only_stores_are_refused_up_front(tmp_path):
+    empty = tmp_path / "empty.sqlite"
+    empty.write_bytes(b"")
+    with pytest.raises(LabelStoreError, match="empty file"):
+        LabelStore(empty)
+    path = tmp_path / "labels.sqlite"
+    LabelStore(path).add("a|1", 1)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process writing
+    with pytest.raises(LabelStoreError, match="cannot be written.*another riskweasul"):
+        LabelStore(path)
+    holder.execute("ROLLBACK")
+    holder.close()
+    if os.geteuid() != 0:  # root writes through read-only permissions
+        os.chmod(path, 0o444)
+        with pytest.raises(LabelStoreError, match="cannot be written"):
+            LabelStore(path)
+
+
+def test_a_version_1_store_is_upgraded_in_place_keeping_its_labels(tmp_path):
+    path = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.executescript(
+        "CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT, pair_key TEXT NOT NULL, "
+        "kind TEXT NOT NULL, label INTEGER, stream TEXT NOT NULL, time REAL NOT NULL, "
+        "selector TEXT, iteration INTEGER, position INTEGER, score REAL, matcher_proba REAL);"
+        "INSERT INTO events (pair_key, kind, label, stream, time) VALUES ('a|1', 'label', 1, "
+        f"'train', 0); PRAGMA application_id={0x52575354}; PRAGMA user_version=1;"
+    )
+    conn.close()
+    store = LabelStore(path)
+    store.add("b|2", 0, asked_at=5.0)
+    assert store.labels() == {"a|1": 1, "b|2": 0}
+    assert store.records()["asked_at"].tolist()[-1] == 5.0

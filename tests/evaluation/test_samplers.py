@@ -130,7 +130,7 @@ def test_unsure_answers_cost_a_query_and_leave_the_population(cls, pool, recordi
 def test_invalid_oracle_answers_are_rejected(answer, pool):
     labels, scores, predictions = pool
     sampler = OASISSampler(predictions, scores, lambda i: answer, seed=0)
-    with pytest.raises(ValueError, match="1 \\(match\\), 0 \\(non-match\\) or None"):
+    with pytest.raises(ValueError, match="1 \\(match\\), 0 \\(non-match\\), None"):
         sampler.sample(1)
 
 
