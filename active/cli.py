@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-DEMO_LFS = Path(__file__).resolve().parents[1] / "examples" / "lfs" / "febrl.py"
+DEMO_LFS = Path(__file__).resolve().parent / "demo_lfs.py"  # shipped in the package
 BLOCKINGS = ("tfidf", "sorted", "equivalence", "person")
 MATCHERS = ("fast", "rnn")
 RUN_KEYS = {

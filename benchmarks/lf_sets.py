@@ -30,6 +30,13 @@ from labeling_functions import ABSTAIN, MATCH, NON_MATCH, apply_lfs, lf_summary,
 EM_SETS = ["dblp_acm", "abt_buy", "amazon_google", "beer", "fodors_zagats", "itunes_amazon"]
 
 
+def lf_file(name: str) -> Path:
+    """The LF set of a data set: the demo's FEBRL set ships inside the package."""
+    if name in ("febrl", "synthetic"):
+        return ROOT / "active" / "demo_lfs.py"
+    return ROOT / "examples" / "lfs" / f"{name}.py"
+
+
 def load_pairs(name: str, datasets: Path) -> pd.DataFrame:
     """Train pairs (with `label`) of an EM data set, or the blocked FEBRL / synthetic demo pool."""
     if name in ("febrl", "synthetic"):
@@ -84,7 +91,7 @@ def main() -> None:
         pairs = load_pairs(name, datasets)
         if args.quick:
             pairs = pairs.sample(min(len(pairs), 1000), random_state=0)
-        lfs = load_lfs(ROOT / "examples" / "lfs" / f"{'febrl' if name == 'synthetic' else name}.py")
+        lfs = load_lfs(lf_file(name))
         start = time.perf_counter()
         L = apply_lfs(lfs, pairs, engine="pandas", progress=False)
         seconds = time.perf_counter() - start
@@ -105,7 +112,7 @@ def main() -> None:
         "# Ready-made LF sets on the train splits\n\n"
         f"Command: `{command('lf_sets.py')}`, run {timestamp()}. "
         "LF sets: `examples/lfs/<data set>.py` (written without looking at labels; the "
-        "synthetic demo uses `febrl.py`). FEBRL = FEBRL1 dedup, synthetic = "
+        "synthetic demo uses `active/demo_lfs.py`). FEBRL = FEBRL1 dedup, synthetic = "
         "`make_dirty_records(1000, seed=0)`, both blocked by `blocking.demo`.\n"
         "Coverage = share of pairs with at least one non-abstain vote; vote accuracy = share of "
         "all non-abstain votes that agree with the label.\n\n"

@@ -1,7 +1,7 @@
 """Scale benchmark: de-duplicate a million synthetic FEBRL-style person records end to end.
 
 Stages, each timed with its peak resident memory: generate records (blocking.make_dirty_records),
-block (blocking.large_person_blocker), apply the FEBRL LFs (examples/lfs/febrl.py) to every
+block (blocking.large_person_blocker), apply the FEBRL LFs (active/demo_lfs.py) to every
 candidate pair in chunks, fit the label model (PenalizedLabelModel) on all votes, run the active
 loop (ActiveLoop + SimulatedOracle) on a sampled pool, and score every candidate pair with the
 loop's final matcher in chunks. `--dask` runs blocking, LFs and scoring on a dask.distributed
@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=20, help="pairs asked per loop round")
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--lfs", default=str(ROOT / "examples" / "lfs" / "febrl.py"))
+    parser.add_argument("--lfs", default=str(ROOT / "active" / "demo_lfs.py"))
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "scale.md"))
     args = parser.parse_args(argv)
     if args.quick:
@@ -342,7 +342,7 @@ def write_report(
         out.write_text(
             "# Scale benchmark: a million-record de-duplication\n\n"
             "Synthetic FEBRL-style records (blocking.make_dirty_records), "
-            "blocking.large_person_blocker, the LFs of examples/lfs/febrl.py, "
+            "blocking.large_person_blocker, the LFs of active/demo_lfs.py, "
             "PenalizedLabelModel, ActiveLoop with a SimulatedOracle on a sampled pool, and "
             "scoring of every candidate pair in chunks. Peak RSS is read per stage from "
             "/proc/self/status (VmHWM, reset between stages).\n\n"

@@ -6,20 +6,19 @@ Swap `SimulatedOracle` for `InteractiveOracle()` to answer the questions yoursel
 `store="labels.sqlite"` to keep every answer across runs.
 """
 
-from pathlib import Path
-
 from active import ActiveLoop, SimulatedOracle
+from active.cli import DEMO_LFS
 from blocking import demo_dataset
 from labeling_functions import load_lfs
 from matchers import SimilarityMatcher
 
 data = demo_dataset("synthetic", seed=0, n_entities=300)  # records, blocking, labelled pairs
 pairs, gold = data.pairs, data.pairs["label"]
-lfs = load_lfs(Path(__file__).parent / "lfs" / "febrl.py")
+lfs = load_lfs(DEMO_LFS)
 
 loop = ActiveLoop(
     pairs, lfs, oracle=SimulatedOracle(gold), selector="hybrid",
-    matcher=SimilarityMatcher(seed=0),  # RNNMatcher(seed=0) is the default, slower and stronger
+    matcher=SimilarityMatcher(seed=0),  # the in-loop matcher (the default); refitted per batch
     batch_size=10, gold=gold, seed=0,
 )
 history = loop.run(budget=30)

@@ -3,13 +3,15 @@ P(y | LF votes) towards the expert's labels, so a few labels re-weight the LFs f
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import random
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
 import torch
+from sklearn.exceptions import NotFittedError
 from snorkel.labeling.model.label_model import LabelModel, TrainConfig
 from snorkel.utils.config_utils import merge_config
 from tqdm import trange
@@ -18,6 +20,23 @@ from label_model.buckets import bucket_ids, check_expert_labels, check_label_mat
 from label_model.groups import VoteGroups
 
 MIN_LFS = 3
+
+
+@contextlib.contextmanager
+def _seeded_globals(seed: int) -> Iterator[None]:
+    """Seed Python's, numpy's and torch's global generators inside the block, then restore
+    them, so that a fit is repeatable without changing anybody else's random numbers."""
+    python_state = random.getstate()
+    numpy_state = np.random.get_state()  # noqa: NPY002
+    with torch.random.fork_rng(devices=[]):
+        random.seed(seed)
+        np.random.seed(seed)  # noqa: NPY002
+        torch.manual_seed(seed)
+        try:
+            yield
+        finally:
+            random.setstate(python_state)
+            np.random.set_state(numpy_state)  # noqa: NPY002
 
 
 class PenalizedLabelModel(LabelModel):
@@ -54,6 +73,9 @@ class PenalizedLabelModel(LabelModel):
         warm_start: bool = True,
         cliques: list[tuple[int, ...]] | None = None,
         lf_direction: bool = True,
+        n_epochs: int = 100,
+        lr: float = 0.01,
+        l2: float = 0.0,
         **kwargs: Any,
     ) -> None:
         if cardinality != 2:
@@ -68,10 +90,28 @@ class PenalizedLabelModel(LabelModel):
         self.penalty = penalty
         self.seed = seed
         self.warm_start = warm_start
-        self.cliques = [tuple(c) for c in cliques] if cliques else []
+        self.cliques = cliques
         self.lf_direction = lf_direction
+        self.n_epochs, self.lr, self.l2 = n_epochs, lr, l2
         self.penalty_: float | None = None
         self.curvature_: float | None = None
+
+    _PARAMS = ("cardinality", "penalty", "seed", "warm_start", "cliques", "lf_direction",
+               "n_epochs", "lr", "l2")
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor's parameters (scikit-learn's contract, so `clone` works)."""
+        params = {name: getattr(self, name) for name in self._PARAMS}
+        params["cardinality"] = self.cardinality
+        return params
+
+    def set_params(self, **params: Any) -> PenalizedLabelModel:
+        """Set constructor parameters (scikit-learn's contract)."""
+        for name, value in params.items():
+            if name not in self._PARAMS:
+                raise ValueError(f"PenalizedLabelModel has no parameter {name!r}")
+            setattr(self, name, value)
+        return self
 
     # ---- statistics ---------------------------------------------------------------------------
     def _buckets(self, L: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -183,11 +223,12 @@ class PenalizedLabelModel(LabelModel):
     ) -> PenalizedLabelModel:
         """Fit on L (n, m) in {-1, 0, 1} and expert labels {row: 0/1}; returns self.
 
-        Snorkel's training options (n_epochs, lr, l2, optimizer, prec_init, seed, mu_eps, ...)
-        pass through `kwargs`. A refit warm-starts from the previous parameters. The optimizer
-        defaults to Adam, not Snorkel's SGD: the penalty's gradient grows like 1/mu, and plain
-        SGD steps then oscillate (measured on YouTube spam: pool accuracy fell from 0.98 to
-        0.4-0.8 after 3 labels with SGD, stayed at 0.98-1.0 with Adam).
+        `n_epochs`, `lr` and `l2` come from the constructor; Snorkel's other training options
+        (optimizer, prec_init, mu_eps, ...) pass through `kwargs`. The global random state of
+        Python, numpy and torch is left as it was. A refit warm-starts from the previous
+        parameters. The optimizer defaults to Adam, not Snorkel's SGD: the penalty's gradient
+        grows like 1/mu, and plain SGD steps then oscillate (benchmarks/results/
+        label_model_spam.md).
         """
         L = check_label_matrix(L, "L", min_lfs=MIN_LFS)
         labels = check_expert_labels(expert_labels, L.shape[0])
@@ -195,18 +236,22 @@ class PenalizedLabelModel(LabelModel):
             raise ValueError("L has no rows: nothing to fit")
         if "Y_dev" in kwargs:
             raise TypeError("pass expert labels as expert_labels={row: label}, not Y_dev")
-        self.groups_ = VoteGroups(L.shape[1], self.cliques)
+        self.groups_ = VoteGroups(L.shape[1], [tuple(c) for c in self.cliques or []])
         previous = self.mu.detach().clone() if self._can_warm_start(L.shape[1]) else None
 
         kwargs.setdefault("optimizer", "adam")
+        for name in ("n_epochs", "lr", "l2"):
+            kwargs.setdefault(name, getattr(self, name))
         if self.seed is None:
             kwargs.setdefault("seed", int(np.random.default_rng().integers(1_000_000)))
         kwargs.setdefault("seed", self.seed)
         self.train_config = merge_config(TrainConfig(), kwargs)
-        random.seed(self.train_config.seed)
-        # Snorkel's _init_params draws its random start from numpy's global generator
-        np.random.seed(self.train_config.seed)  # noqa: NPY002
-        torch.manual_seed(self.train_config.seed)
+        # Snorkel's _init_params draws its random start from numpy's global generator: seed
+        # the globals for the fit and give them back unchanged
+        with _seeded_globals(self.train_config.seed):
+            return self._fit_seeded(L, labels, class_balance, previous, progress_bar)
+
+    def _fit_seeded(self, L, labels, class_balance, previous, progress_bar) -> PenalizedLabelModel:
         self._set_logger()
         self._set_constants(L)
         self._set_class_balance(None if class_balance is None else list(class_balance), None)
@@ -297,7 +342,7 @@ class PenalizedLabelModel(LabelModel):
     # ---- inference ----------------------------------------------------------------------------
     def _check_fitted(self, L: np.ndarray) -> np.ndarray:
         if not hasattr(self, "mu"):
-            raise RuntimeError("PenalizedLabelModel is not fitted yet: call fit(L) first")
+            raise NotFittedError("PenalizedLabelModel is not fitted yet: call fit(L) first")
         L = check_label_matrix(L, "L")
         if L.shape[1] != self.m:
             raise ValueError(f"L has {L.shape[1]} LF columns but the model was fit on {self.m}")

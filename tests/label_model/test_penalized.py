@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from sklearn.exceptions import NotFittedError
 from snorkel.labeling.model import LabelModel
 
 from label_model import PenalizedLabelModel
@@ -100,10 +101,33 @@ def test_fit_rejects_bad_input(L, labels, error, match):
 
 def test_predict_before_fit_and_wrong_width(votes):
     L, _ = votes
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         PenalizedLabelModel().predict_proba(L)
     lm = PenalizedLabelModel(seed=0).fit(L, n_epochs=5)
     with pytest.raises(ValueError, match="5"):
         lm.predict_proba(L[:, :4])
     with pytest.raises(ValueError, match="penalty"):
         PenalizedLabelModel(penalty=-1)
+
+
+def test_contract_clone_not_fitted_and_global_random_state():
+    import random
+
+    import torch
+    from sklearn.base import clone
+    from sklearn.exceptions import NotFittedError
+
+    model = PenalizedLabelModel(penalty=2.0, seed=3, n_epochs=50, lr=0.02)
+    copy = clone(model)
+    assert copy.get_params() == model.get_params() and copy.n_epochs == 50
+    L = np.array([[1, 1, -1], [0, 0, 0], [1, -1, 1], [0, 0, -1], [1, 1, 1], [-1, 0, 0]] * 5)
+    with pytest.raises(NotFittedError):
+        model.predict_proba(L)
+    states = (random.getstate(), np.random.get_state()[1].copy(),  # noqa: NPY002
+              torch.get_rng_state().clone())
+    first = model.fit(L, expert_labels={0: 1, 1: 0}).predict_proba(L)
+    assert random.getstate() == states[0]
+    np.testing.assert_array_equal(np.random.get_state()[1], states[1])  # noqa: NPY002
+    assert torch.equal(torch.get_rng_state(), states[2])
+    np.testing.assert_allclose(clone(model).fit(L, expert_labels={0: 1, 1: 0}).predict_proba(L),
+                               first)

@@ -10,7 +10,7 @@ import pytest
 from blocking import make_dirty_records
 
 cli = pytest.importorskip("active.cli")
-LFS_FILE = Path(__file__).resolve().parents[2] / "examples" / "lfs" / "febrl.py"
+LFS_FILE = Path(__file__).resolve().parents[2] / "active" / "demo_lfs.py"
 
 
 @pytest.fixture(scope="module")
