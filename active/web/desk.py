@@ -59,7 +59,8 @@ class Desk:
             return question
 
     def wait_answer(self, question: Question, poll_s: float = 0.25) -> Answer:
-        """Block until the page answers `question`; QUIT if the desk is closed first.
+        """Block until the page answers `question`; QUIT if the desk is closed first. A QUIT
+        closes the desk, so the page says the session has ended.
 
         Waits in short slices so that Ctrl-C in the loop's thread is seen promptly."""
         with self._cond:
@@ -68,6 +69,8 @@ class Desk:
             answer = self._answer if self._answer is not None else Answer.QUIT
             if self._question is question:
                 self._question, self._answer = None, None
+            if answer is Answer.QUIT:
+                self._closed = True
             self._cond.notify_all()
             return answer
 

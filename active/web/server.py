@@ -180,10 +180,7 @@ class WebOracle:
     def ask(self, view: PairView) -> Answer:
         """Show `view` on the page and wait for the answer to it (QUIT once closed)."""
         self.start()
-        answer = self._desk.wait_answer(self._desk.publish(view))
-        if answer is Answer.QUIT:
-            self._desk.close()
-        return answer
+        return self._desk.wait_answer(self._desk.publish(view))
 
     def close(self) -> None:
         """Stop the server; a blocked `ask` returns QUIT. Safe to call twice."""
