@@ -3,6 +3,7 @@ session stands and one form of answer buttons (it works with JavaScript off)."""
 
 from __future__ import annotations
 
+import math
 from html import escape
 
 from active.oracles import PairView, SessionProgress
@@ -53,20 +54,21 @@ def _curve(p: SessionProgress, width: int = 240, height: int = 64) -> str:
     points = p.learning_curve
     if len(points) < 2:
         return ""
-    xs = [n for n, _ in points]
+    xs, ys = [n for n, _ in points], [min(max(f1, 0.0), 1.0) for _, f1 in points]
     x0, x1 = min(xs), max(max(xs), min(xs) + 1)
+    y0 = max(math.floor(min(ys) * 10) / 10 - 0.1, 0.0)  # the F1 axis runs from y0 to 1
     pad = 4
 
     def xy(n: float, f1: float) -> str:
         x = pad + (n - x0) / (x1 - x0) * (width - 2 * pad)
-        y = height - pad - min(max(f1, 0.0), 1.0) * (height - 2 * pad)
+        y = height - pad - (min(max(f1, 0.0), 1.0) - y0) / (1 - y0) * (height - 2 * pad)
         return f"{x:.1f},{y:.1f}"
 
     line = " ".join(xy(n, f1) for n, f1 in points)
     last_n, last_f1 = points[-1]
     return (f'<figure class="curve"><svg viewBox="0 0 {width} {height}" role="img" '
             f'aria-label="learning curve: F1 {last_f1:.2f} at {last_n} labels">'
-            f'<polyline points="{line}"/></svg><figcaption>F1 estimate by labels '
+            f'<polyline points="{line}"/></svg><figcaption>F1 estimate ({y0:.1f}-1) by labels '
             f"({xs[0]}-{xs[-1]})</figcaption></figure>")
 
 

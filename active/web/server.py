@@ -138,6 +138,7 @@ class WebOracle:
         self._socket: socket.socket | None = None
         self._bound_port: int | None = None
         self._closed = False
+        self._starting = threading.Lock()
 
     @property
     def url(self) -> str:
@@ -148,10 +149,14 @@ class WebOracle:
 
     def start(self) -> WebOracle:
         """Start serving the page (done by the first `ask`); returns self."""
-        if self._closed:
-            raise RuntimeError("WebOracle: closed; make a new WebOracle to label again")
-        if self._thread is not None:
-            return self
+        with self._starting:
+            if self._closed:
+                raise RuntimeError("WebOracle: closed; make a new WebOracle to label again")
+            if self._thread is None:
+                self._serve()
+        return self
+
+    def _serve(self) -> None:
         self._socket = _bind(self.host, self.port)
         self._bound_port = self._socket.getsockname()[1]
         local = ("127.0.0.1", "localhost", "[::1]")
@@ -175,7 +180,6 @@ class WebOracle:
                   file=sys.stderr)
         if self.open_browser:
             webbrowser.open(self.url)
-        return self
 
     def ask(self, view: PairView) -> Answer:
         """Show `view` on the page and wait for the answer to it (QUIT once closed)."""

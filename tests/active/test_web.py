@@ -117,7 +117,7 @@ def test_values_are_escaped_and_differences_marked():
     assert '<td class="same">Bern</td>' in html and '<td class="missing">(missing)</td>' in html
     assert "<mark>3000</mark>" in html and "risk &lt;rule&gt;" in html and "a&lt;1&gt;|b" in html
     assert 'value="undo" class="undo">' in html  # undo enabled
-    assert "<polyline" in html and "F1 estimate by labels (0-10)" in html
+    assert "<polyline" in html and "F1 estimate (0.6-1) by labels (0-10)" in html
     assert "model P(match)" not in html
 
 
@@ -218,7 +218,7 @@ def test_weboracle_serves_answers_over_http_and_close_unblocks_ask():
     rehearsal = Rehearsal(oracle, 5)
     thread = threading.Thread(target=rehearsal.run, daemon=True)
     thread.start()
-    _wait_for(lambda: oracle._thread is not None and oracle._desk.state().question is not None)
+    _wait_for(lambda: oracle._desk.state().question is not None)
     with httpx.Client(base_url=oracle.url) as http:
         token = _token(http.get("/").text)
         response = http.post("/answer", data={"token": token, "answer": "match"},
@@ -287,13 +287,12 @@ def _terminal_store(keys: list[str], n_pairs: int) -> list[tuple[int, Answer]]:
 
 def test_browser_labels_twenty_pairs_by_keyboard_with_undo_and_reload(browser):
     n_pairs = 24
-    oracle = WebOracle(port=0, quiet=True)
+    oracle = WebOracle(port=0, quiet=True).start()
     rehearsal = Rehearsal(oracle, n_pairs)
     thread = threading.Thread(target=rehearsal.run, daemon=True)
     thread.start()
     page = browser.new_page()
     try:
-        _wait_for(lambda: oracle._thread is not None)
         page.goto(oracle.url)
         assert page.inner_text("h1") == "pair L000|R000"
         for key in KEYS:
@@ -313,14 +312,13 @@ def test_browser_labels_twenty_pairs_by_keyboard_with_undo_and_reload(browser):
 
 
 def test_browser_second_tab_is_refused_then_shows_the_current_pair(browser):
-    oracle = WebOracle(port=0, quiet=True)
+    oracle = WebOracle(port=0, quiet=True).start()
     rehearsal = Rehearsal(oracle, 5)
     thread = threading.Thread(target=rehearsal.run, daemon=True)
     thread.start()
     context = browser.new_context()
     first, second = context.new_page(), context.new_page()
     try:
-        _wait_for(lambda: oracle._thread is not None)
         first.goto(oracle.url)
         second.goto(oracle.url)
         _press(first, "m")
@@ -335,14 +333,13 @@ def test_browser_second_tab_is_refused_then_shows_the_current_pair(browser):
 
 
 def test_browser_without_script_labels_through_the_plain_form(browser):
-    oracle = WebOracle(port=0, quiet=True)
+    oracle = WebOracle(port=0, quiet=True).start()
     rehearsal = Rehearsal(oracle, 4)
     thread = threading.Thread(target=rehearsal.run, daemon=True)
     thread.start()
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     try:
-        _wait_for(lambda: oracle._thread is not None)
         page.goto(oracle.url)
         for value in ("match", "non-match", "undo", "unsure"):
             page.click(f'button[value="{value}"]')
