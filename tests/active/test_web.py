@@ -219,6 +219,8 @@ def test_weboracle_serves_answers_over_http_and_close_unblocks_ask():
     thread = threading.Thread(target=rehearsal.run, daemon=True)
     thread.start()
     _wait_for(lambda: oracle._desk.state().question is not None)
+    # Replies go out at once, not after the client's delayed ACK (about 40 ms on keep-alive).
+    assert oracle._socket.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
     with httpx.Client(base_url=oracle.url) as http:
         token = _token(http.get("/").text)
         response = http.post("/answer", data={"token": token, "answer": "match"},
