@@ -157,6 +157,26 @@ def test_a_second_tab_or_stale_form_is_refused_and_nothing_is_taken(session):
     assert rehearsal.stored == [(0, Answer.MATCH)]
 
 
+def test_concurrent_answers_to_one_pair_are_taken_once():
+    desk = Desk()
+    question = desk.publish(Rehearsal(DeskOracle(desk), 1).view(0))
+    barrier = threading.Barrier(8)
+    results = []
+
+    def tab(answer: Answer) -> None:
+        barrier.wait()
+        results.append(desk.submit(question.token, answer))
+
+    tabs = [threading.Thread(target=tab, args=([Answer.MATCH, Answer.NON_MATCH][i % 2],))
+            for i in range(8)]
+    for thread in tabs:
+        thread.start()
+    for thread in tabs:
+        thread.join(5)
+    assert sorted(results) == [False] * 7 + [True]
+    assert desk.wait_answer(question) in (Answer.MATCH, Answer.NON_MATCH)
+
+
 def test_unknown_answer_is_refused_with_the_list(session):
     desk, rehearsal, client = session
     token = _token(client.get("/").text)
