@@ -136,8 +136,13 @@ class InteractiveOracle:
                           _clip(_cell(right, left), self.console, value_width, per_cell))
         return table
 
-    def _footer(self, view: PairView, width: int) -> Group:
+    def _footer(self, view: PairView, width: int, height: int) -> Group:
         parts = []
+        if len(view.attributes) > height - _FIXED_LINES:
+            # The records overflow the screen and push the header off: repeat it by the keys.
+            again = Text(f"pair {view.key} · {answered_text(view.progress)}", style="bold")
+            again.truncate(width, overflow="ellipsis")
+            parts.append(again)
         if view.reason:
             reason = Text("asked because: ", style="bold") + Text(view.reason)
             parts.append(_clip(reason, self.console, width, 2))
@@ -168,7 +173,7 @@ class InteractiveOracle:
         if width < MIN_WIDTH:
             return self._narrow(view, width)
         return Group(self._header(view, width), self._table(view, width, height),
-                     self._footer(view, width))
+                     self._footer(view, width, height))
 
     def ask(self, view: PairView) -> Answer:
         if self.console.is_terminal:

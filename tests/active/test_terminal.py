@@ -111,6 +111,19 @@ def test_no_budget_and_no_estimate_are_left_out():
     assert "3 answered" in text and " of " not in text.splitlines()[0] and "F1" not in text
 
 
+def test_many_attributes_repeat_the_pair_id_beside_the_keys():
+    attributes = tuple(f"field_{i:02d}" for i in range(20))
+    view = PairView(position=0, key="a7|b9", attributes=attributes,
+                    left={a: "x" for a in attributes}, right={a: "y" for a in attributes},
+                    progress=SessionProgress(n_answers=4, budget=10))
+    console = Console(width=80, height=24, record=True, file=io.StringIO())
+    InteractiveOracle(console=console, input_fn=lambda _p: "m").ask(view)
+    bottom = console.export_text().splitlines()[-23:]  # what stays on a 24-line screen
+    assert "pair a7|b9 · 4 of 10 answered" in bottom[-2] and "[m] match" in bottom[-1]
+    _, text, _ = _session(["m"], 80, 24)  # few attributes: the header is not repeated
+    assert text.count("pair abt-1042|buy-77821") == 1
+
+
 def test_narrow_terminal_gets_a_clear_message_and_still_works():
     answer, text, _ = _session(["s"], width=50)
     assert answer is Answer.SKIP
