@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV ?= .venv
 # The CPU build of torch; override e.g. TORCH_SPEC="torch==2.13.0+cu128" for another build.
 TORCH_SPEC ?= torch==2.13.0
-EXTRAS ?= dev,febrl,dask,glove
+EXTRAS ?= dev,febrl,dask,glove,web
 # One thread each for torch and scikit-learn: on few cores their two OpenMP pools spinning side
 # by side make the many small fits of the loop and the tests several times slower.
 export OMP_NUM_THREADS ?= 1

@@ -36,6 +36,8 @@ class SessionProgress:
     f1_estimate: tuple[float, float, float] | None = None
     """(estimate, low, high) of the current matcher's F1 on the pool, when known."""
     can_undo: bool = False
+    learning_curve: tuple[tuple[int, float], ...] = ()
+    """(number of labels, F1 estimate) after each batch so far, oldest first."""
 
 
 @dataclass(frozen=True)
