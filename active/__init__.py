@@ -26,6 +26,7 @@ _EXPORTS = {
     "PairView": "active.oracles",
     "Answer": "blocking.answers",
     "LabelStore": "active.store",
+    "WebOracle": "active.web",
     "ActiveLoop": "active.loop",
 }
 

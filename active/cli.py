@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -12,12 +13,13 @@ from pathlib import Path
 DEMO_LFS = Path(__file__).resolve().parent / "demo_lfs.py"  # shipped in the package
 BLOCKINGS = ("tfidf", "sorted", "equivalence", "person")
 MATCHERS = ("fast", "rnn")
+ORACLES = ("interactive", "web", "file")
 RUN_KEYS = {
     "left": str, "right": str, "pairs": str, "lfs": str, "blocking": str, "block_on": str,
     "k": int, "window": int, "id_column": str, "oracle": str, "labels": str, "budget": int,
     "batch_size": int, "selector": str, "matcher": str, "output": str, "store": str,
     "seed": int, "show_score": bool, "pseudo_labels": bool, "calibrate": bool,
-    "final_matcher": str,
+    "final_matcher": str, "port": int,
 }
 
 
@@ -113,8 +115,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if store.exists() and not args.resume:
         for suffix in ("", "-wal", "-shm"):  # the demo's own simulated answers only
             Path(str(store) + suffix).unlink(missing_ok=True)
+    simulated = args.oracle == "simulated"
+    oracle = SimulatedOracle(gold) if simulated else _oracle(
+        {"oracle": args.oracle, "port": args.port}, args.resources)
     loop = ActiveLoop(
-        pairs, load_lfs(DEMO_LFS), oracle=SimulatedOracle(gold), selector=args.selector,
+        pairs, load_lfs(DEMO_LFS), oracle=oracle, selector=args.selector, background=not simulated,
         matcher=_matcher(args.matcher, args.seed), batch_size=args.batch_size, store=store,
         gold=gold, eval_pairs=held_out.pairs, eval_labels=held_out.pairs["label"],
         on_status=_status_printer(console), seed=args.seed,
@@ -180,7 +185,7 @@ def _pairs_from_tables(opts: dict):
     return join_pairs(candidates, left, right, id_column=id_column), right is None
 
 
-def _oracle(opts: dict):
+def _oracle(opts: dict, resources: contextlib.ExitStack):
     from active.oracles import FileOracle
     from active.terminal import InteractiveOracle
 
@@ -191,7 +196,16 @@ def _oracle(opts: dict):
         return FileOracle(opts["labels"])
     if kind == "interactive":
         return InteractiveOracle(show_score=bool(opts.get("show_score")))
-    raise CLIError(f"--oracle must be 'interactive' or 'file', got {kind!r}")
+    if kind == "web":
+        from active.web import WebOracle
+
+        oracle = WebOracle(port=opts.get("port") or 8765, show_score=bool(opts.get("show_score")))
+        oracle.start()
+        resources.callback(oracle.close)  # the page says "finished" when the command ends
+        print(f"label in your browser at {oracle.url} (Ctrl-C stops; every answer is kept)",
+              file=sys.stderr)
+        return oracle
+    raise CLIError(f"--oracle must be 'interactive', 'web' or 'file', got {kind!r}")
 
 
 def _merged_options(args: argparse.Namespace) -> dict:
@@ -223,7 +237,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     store = LabelStore(opts.get("store") or out / "labels.sqlite")  # refused now if unusable
     lfs = load_lfs(opts["lfs"])
-    oracle = _oracle(opts)
+    oracle = _oracle(opts, args.resources)
     with console.status("blocking"):
         pairs, dedup = _pairs_from_tables(opts)
     console.log(f"{len(pairs)} candidate pairs")
@@ -374,8 +388,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     store = LabelStore(args.store or out / "labels.sqlite")
     frame = read_predictions(args.predictions, args.prediction_column, args.score_column)
-    oracle = _oracle({"oracle": args.oracle, "labels": args.labels,
-                      "show_score": args.show_score})
+    oracle = _oracle({"oracle": args.oracle, "labels": args.labels, "port": args.port,
+                      "show_score": args.show_score}, args.resources)
     try:
         keys = pair_keys(frame)
     except ValueError as exc:
@@ -435,6 +449,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--output", default="runs/demo")
     demo.add_argument("--resume", action="store_true", help="keep the labels of a previous demo")
     demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--oracle", choices=("simulated", "interactive", "web"),
+                      default="simulated", help="who answers: the demo's gold labels, you at "
+                                                "the terminal, or you in your browser")
+    demo.add_argument("--port", type=int, default=8765, help="port of the web labeller")
     demo.set_defaults(func=cmd_demo)
 
     run = sub.add_parser("run", help="label your own tables with your LFs")
@@ -448,7 +466,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--k", type=int, help="neighbours per record (tfidf)")
     run.add_argument("--window", type=int, help="window size (sorted)")
     run.add_argument("--id-column")
-    run.add_argument("--oracle", choices=("interactive", "file"))
+    run.add_argument("--oracle", choices=ORACLES,
+                     help="who answers: the terminal, a page in your browser, or a label file "
+                          "(default: interactive)")
+    run.add_argument("--port", type=int, help="port of the web labeller (default 8765)")
     run.add_argument("--labels", help="label CSV for --oracle file")
     run.add_argument("--budget", type=int)
     run.add_argument("--batch-size", type=int)
@@ -480,7 +501,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--predictions", required=True, help="CSV/Parquet with prediction, score")
     ev.add_argument("--prediction-column", default="prediction")
     ev.add_argument("--score-column", default="score")
-    ev.add_argument("--oracle", choices=("interactive", "file"), default="interactive")
+    ev.add_argument("--oracle", choices=ORACLES, default="interactive")
+    ev.add_argument("--port", type=int, default=8765, help="port of the web labeller")
     ev.add_argument("--labels", help="label CSV for --oracle file")
     ev.add_argument("--n", type=int, default=200, help="new oracle labels to draw")
     ev.add_argument("--alpha", type=float, default=0.5)
@@ -499,7 +521,8 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["OMP_NUM_THREADS"] = str(args.threads)
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # read when torch / scikit-learn load
     try:
-        return args.func(args)
+        with contextlib.ExitStack() as args.resources:
+            return args.func(args)
     except KeyboardInterrupt:
         if args.debug:
             raise
