@@ -328,6 +328,15 @@ def _swap(geo, medoids, Dm, n_fixed, block, max_passes, tol, group, priority):
     return medoids, swaps, evaluated / max(n_cand, 1)
 
 
+class KMedoidsResult(tuple):
+    """`(chosen, objective)` of `weighted_kmedoids`, with the search's diagnostics in `info`."""
+
+    def __new__(cls, chosen: np.ndarray, objective: float, info: dict) -> KMedoidsResult:
+        result = super().__new__(cls, (chosen, objective))
+        result.info = info
+        return result
+
+
 def weighted_kmedoids(
     X: np.ndarray,
     weights: np.ndarray,
@@ -340,16 +349,15 @@ def weighted_kmedoids(
     tol: float = 1e-6,
     device: str | torch.device | None = None,
     dtype: torch.dtype = torch.float32,
-    return_info: bool = False,
-) -> tuple:
+) -> KMedoidsResult:
     """Choose `n_select` new medoids minimising sum_i w_i * distance to the nearest medoid,
     with the `fixed` positions (the labelled pairs) always medoids.
 
     Returns (chosen, objective): chosen is an (n_select,) array of new positions (never in
     `fixed`), objective the weighted total deviation in float64. `n_init` starts are tried
     (BUILD, then fixed + random medoids), each improved by SWAP; None means AUTO_STARTS for up
-    to AUTO_STARTS_MAX_N points, else 1. With `return_info=True` a third item reports,
-    for the best start, its starting objective, the number of swaps and of SWAP passes.
+    to AUTO_STARTS_MAX_N points, else 1. The result's `info` reports, for the best start, its
+    starting objective, the number of swaps and of SWAP passes.
     """
     X = _as_matrix(X)
     n = X.shape[0]
@@ -376,7 +384,7 @@ def weighted_kmedoids(
     if n_select == 0:
         chosen = np.zeros(0, dtype=np.int64)
         obj = _objective(X, w_np, fixed) if fixed.size else float("inf")
-        return (chosen, obj, {}) if return_info else (chosen, obj)
+        return KMedoidsResult(chosen, obj, {})
     dev = _device(device)
     rng = np.random.default_rng(seed)
     geo = _Geometry(X, w_np, dev, dtype)
@@ -399,7 +407,7 @@ def weighted_kmedoids(
                 best = (np.asarray(medoids[fixed.size :], dtype=np.int64), obj,
                         {"start": start, "start_objective": start_obj, "swaps": swaps,
                          "passes": passes})
-    return best if return_info else best[:2]
+    return KMedoidsResult(*best)
 
 
 def _groups(X: np.ndarray, fixed: np.ndarray, n_select: int, dev: torch.device) -> torch.Tensor:

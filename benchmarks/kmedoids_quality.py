@@ -96,8 +96,8 @@ def large(n: int, d: int, n_fixed: int, n_select: int, data: str, seed: int,
     ours_times, fp_times, ours_cpu, fp_cpu = [], [], [], []
     for _ in range(repeats):  # alternate the two, so that both see the same machine load
         t0, c0 = time.perf_counter(), time.process_time()
-        chosen, obj, info = weighted_kmedoids(X, w, fixed=fixed, n_select=n_select, seed=seed,
-                                              return_info=True)
+        result = weighted_kmedoids(X, w, fixed=fixed, n_select=n_select, seed=seed)
+        (chosen, obj), info = result, result.info
         ours_times.append(time.perf_counter() - t0)
         ours_cpu.append(time.process_time() - c0)
         fp = fasterpam(X, w, fixed, n_select, seed)

@@ -107,9 +107,9 @@ def test_block_size_does_not_change_the_answer():
 
 def test_swap_improves_on_build_and_never_worsens():
     X, w, _ = problem(3, n=200, d=6)
-    chosen, obj, info = weighted_kmedoids(X, w, fixed=np.arange(5), n_select=8,
-                                          return_info=True)
-    assert obj <= info["start_objective"] + 1e-9
+    result = weighted_kmedoids(X, w, fixed=np.arange(5), n_select=8)
+    _, obj = result
+    assert obj <= result.info["start_objective"] + 1e-9
 
 
 def test_zero_weight_cluster_gets_no_medoid():
@@ -193,8 +193,8 @@ def test_lazy_build_equals_plain_greedy():
     for _ in range(6):  # plain greedy: add the point that lowers the objective most
         free = [c for c in range(len(X)) if c not in medoids]
         medoids.append(min(free, key=lambda c: objective(X, w, medoids + [c])))
-    _, _, info = weighted_kmedoids(X, w, fixed=fixed, n_select=6, max_passes=0,
-                                   dtype=torch.float64, return_info=True)
+    info = weighted_kmedoids(X, w, fixed=fixed, n_select=6, max_passes=0,
+                             dtype=torch.float64).info
     assert info["start_objective"] == pytest.approx(objective(X, w, medoids), rel=1e-9)
 
 
@@ -206,8 +206,8 @@ def test_many_duplicate_points_terminate_with_distinct_medoids():
     X = distinct[rng.integers(150, size=1500)]
     fixed = rng.choice(len(X), 100, replace=False)
     w = lipschitz_weights(X, rng.random(len(X)), fixed)
-    chosen, obj, info = weighted_kmedoids(X, w, fixed=fixed, n_select=10, seed=0,
-                                          return_info=True)
+    result = weighted_kmedoids(X, w, fixed=fixed, n_select=10, seed=0)
+    (chosen, obj), info = result, result.info
     assert chosen.shape == (10,) and not set(chosen) & set(fixed)
     medoid_rows = {tuple(r) for r in X[np.r_[fixed, chosen]]}
     assert len(medoid_rows) == len({tuple(r) for r in X[fixed]}) + 10  # no twin picked twice
