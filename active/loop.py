@@ -430,7 +430,7 @@ class ActiveLoop:
                 continue
             context = self._selected_at.get(position, {})
             self.log.add(position, answer.label, selector=context.get("selector", selector),
-                         iteration=self.iteration, score=context.get("risk"),
+                         iteration=self.iteration, risk=context.get("risk"),
                          matcher_proba=context.get("matcher_proba"), asked_at=asked_at)
         return False
 

@@ -31,7 +31,7 @@ CREATE TABLE IF NOT EXISTS events (
     selector TEXT,
     iteration INTEGER,
     position INTEGER,
-    score REAL,
+    risk REAL,
     matcher_proba REAL,
     pair_hash TEXT,
     asked_at REAL,
@@ -40,7 +40,7 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_key ON events (stream, pair_key, seq);
 """
 _COLUMNS = ["seq", "pair_key", "kind", "label", "stream", "time", "selector", "iteration",
-            "position", "score", "matcher_proba", "pair_hash", "asked_at", "inclusion_prob"]
+            "position", "risk", "matcher_proba", "pair_hash", "asked_at", "inclusion_prob"]
 _ADDED_IN_2 = ("pair_hash TEXT", "asked_at REAL", "inclusion_prob REAL")
 
 
@@ -57,8 +57,8 @@ class LabelRecord:
     selector: str | None = None
     iteration: int | None = None
     position: int | None = None
-    score: float | None = None
-    """The selector's risk of the pair when it was chosen."""
+    risk: float | None = None
+    """The risk model's risk of the pair when it was chosen (not P(match))."""
     matcher_proba: float | None = None
     """The in-loop matcher's P(match) of the pair when it was chosen."""
     pair_hash: str | None = None
@@ -163,10 +163,11 @@ class LabelStore:
                 f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA application_id={APPLICATION_ID}; "
                 f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
             )
-        elif version < SCHEMA_VERSION:  # version 1 lacked the last three columns
+        elif version < SCHEMA_VERSION:  # version 1 called risk 'score' and lacked 3 columns
             added = "".join(f"ALTER TABLE events ADD COLUMN {c}; " for c in _ADDED_IN_2)
             conn.executescript(
-                f"BEGIN IMMEDIATE; {added}PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
+                f"BEGIN IMMEDIATE; ALTER TABLE events RENAME COLUMN score TO risk; {added}"
+                f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
             )
 
     def _check_writable(self) -> None:
@@ -194,7 +195,7 @@ class LabelStore:
         now = time.time()
         rows = [
             (str(r.key), "label", _check_label(r.key, r.label), stream, now, r.selector,
-             _opt_int(r.iteration), _opt_int(r.position), _opt_float(r.score),
+             _opt_int(r.iteration), _opt_int(r.position), _opt_float(r.risk),
              _opt_float(r.matcher_proba), r.pair_hash, _opt_float(r.asked_at),
              _opt_float(r.inclusion_prob))
             for r in records

@@ -16,7 +16,7 @@ from blocking.pairs import pair_keys
 def test_labels_survive_reopen_and_latest_answer_wins(tmp_path):
     path = tmp_path / "labels.sqlite"
     with LabelStore(path) as store:
-        store.add("a|1", 1, selector="hybrid", iteration=0, position=3, score=0.2,
+        store.add("a|1", 1, selector="hybrid", iteration=0, position=3, risk=0.2,
                   matcher_proba=0.7)
         store.add("b|2", None)
         store.add("a|1", 0, selector="relabel")
