@@ -189,7 +189,7 @@ def test_lf_file_errors(tmp_path):
     with pytest.raises(ValueError, match="defines no list named 'lfs'"):
         load_lfs(tmp_path / "empty.py")
     (tmp_path / "bad.py").write_text("lfs = [42]\n")
-    with pytest.raises(TypeError, match="bad.py"):
+    with pytest.raises(ValueError, match=r"bad.py'?: entry 0 of 'lfs': expected a labeling"):
         load_lfs(tmp_path / "bad.py")
 
 
