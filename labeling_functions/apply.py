@@ -232,7 +232,6 @@ def _warn_silent(lfs: list[ExpertLF], L: np.ndarray, faults: dict[str, int]) -> 
             f"apply_lfs: LF(s) {silent} abstained on all {len(L)} pairs, so they add nothing; "
             "check the attribute names and thresholds they use"
         )
-        logger.warning(msg)
         warnings.warn(msg, LFWarning, stacklevel=3)
 
 
