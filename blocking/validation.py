@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -116,6 +117,43 @@ def one_of(*choices: str) -> Check:
         )
 
     return check
+
+
+def _path(value: Any, where: str) -> Path:
+    return Path(value) if isinstance(value, os.PathLike) else Path(text(value, where))
+
+
+def input_file(value: Any, where: str, suffixes: tuple[str, ...] = ()) -> Path:
+    """`value` as the path of an existing, readable, non-empty file (with one of `suffixes`)."""
+    path = _path(value, where)
+    if not path.exists():
+        raise InputFileNotFoundError(f"{where}: no such file {str(path)!r}; check the path")
+    if path.is_dir():
+        raise InputIsADirectoryError(f"{where}: {str(path)!r} is a folder; give a file")
+    if suffixes and path.suffix.lower() not in suffixes:
+        raise InputError(
+            f"{where}: {str(path)!r} is not a {' / '.join(suffixes)} file; give one of those"
+        )
+    if not os.access(path, os.R_OK):
+        raise InputError(f"{where}: {str(path)!r} cannot be read (permissions); check its mode")
+    if path.stat().st_size == 0:
+        raise InputError(f"{where}: {str(path)!r} is empty (0 bytes)")
+    return path
+
+
+def output_folder(value: Any, where: str) -> Path:
+    """`value` as a folder to write into: it exists as a writable folder or can be made."""
+    path = _path(value, where)
+    if path.exists() and not path.is_dir():
+        raise InputError(
+            f"{where}: {str(path)!r} exists and is a file, not a folder; give a folder path"
+        )
+    probe = path
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        raise InputError(f"{where}: cannot write into {str(probe)!r} (permissions)")
+    return path
 
 
 def check_options(

@@ -10,7 +10,9 @@ from blocking.validation import (
     InputError,
     boolean,
     check_options,
+    input_file,
     one_of,
+    output_folder,
     positive_int,
     read_config,
     seed,
@@ -123,3 +125,21 @@ def test_json_config_errors(tmp_path):
         read_config(tmp_path / "nope.toml", CHECKS)
     with pytest.raises(IsADirectoryError, match="is a folder"):
         read_config(tmp_path, CHECKS)
+
+
+def test_input_files_and_output_folders(tmp_path):
+    table = tmp_path / "a.csv"
+    table.write_text("id\n1\n")
+    assert input_file(str(table), "--left", (".csv", ".parquet")) == table
+    with pytest.raises(FileNotFoundError, match=r"--left: no such file .*nope.csv"):
+        input_file(tmp_path / "nope.csv", "--left")
+    with pytest.raises(IsADirectoryError, match="--left: .* is a folder"):
+        input_file(str(tmp_path), "--left")
+    with pytest.raises(InputError, match=r"--lfs: .*a.csv' is not a .py file"):
+        input_file(str(table), "--lfs", (".py",))
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(InputError, match=r"--left: .*empty.csv' is empty \(0 bytes\)"):
+        input_file(str(tmp_path / "empty.csv"), "--left")
+    assert output_folder(str(tmp_path / "new" / "out"), "--output") == tmp_path / "new" / "out"
+    with pytest.raises(InputError, match="--output: .*a.csv' exists and is a file, not a folder"):
+        output_folder(str(table), "--output")
