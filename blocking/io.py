@@ -323,18 +323,22 @@ def load_pairs(
     has_ids = set(ID_COLUMNS).issubset(df.columns)
     for col in ID_COLUMNS if has_ids else ():
         _check_filled(path, df[col], col, "every pair")
+    flattened = any(str(c).startswith((LEFT, RIGHT)) for c in df.columns)
     if "label" in df.columns:
         label = df["label"]
-        bad = label.isna().to_numpy() | ~label.isin([0, 1]).to_numpy()
+        # a flattened pool may leave labels empty; an id file's labels are all given
+        bad = ~label.isin([0, 1]).to_numpy() & (label.notna().to_numpy() | (not flattened))
         if bad.any():
             raise InputError(
-                f"{path}: label must be 0 or 1; bad value(s) "
-                f"{label[bad].iloc[:3].tolist()} on {_places(path, np.flatnonzero(bad), len(df))}"
+                f"{path}: label must be 0 or 1{'' if flattened else ' on every line'}; bad "
+                f"value(s) {label[bad].iloc[:3].tolist()} on "
+                f"{_places(path, np.flatnonzero(bad), len(df))}"
             )
-        df["label"] = label.astype(np.int64)
+        if label.notna().all():
+            df["label"] = label.astype(np.int64)
     if has_ids:
         df = _repeated_pairs(path, df, drop_duplicates)
-    if any(str(c).startswith((LEFT, RIGHT)) for c in df.columns):
+    if flattened:
         attribute_names(df, where=str(path))
         return df
     if not has_ids:

@@ -150,3 +150,13 @@ def test_no_warning_for_a_clean_pairs_file(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert load_pairs(tmp_path / "p.csv", A)["label"].tolist() == [1, 0]
+
+
+def test_flattened_pairs_may_leave_labels_empty_but_not_wrong(tmp_path):
+    header = "ltable_id,rtable_id,left_name,right_name,label\n"
+    write(tmp_path / "f.csv", header + "a,b,x,y,1\na,c,x,z,\n")
+    pool = load_pairs(tmp_path / "f.csv")
+    assert pool["label"].isna().tolist() == [False, True]
+    write(tmp_path / "g.csv", header + "a,b,x,y,1\na,c,x,z,2\n")
+    with pytest.raises(InputError, match=r"g.csv: label must be 0 or 1; .*\[2\] on line"):
+        load_pairs(tmp_path / "g.csv")
