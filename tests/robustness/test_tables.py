@@ -107,7 +107,7 @@ def test_empty_pair_ids_and_bad_labels_are_placed(tmp_path):
     with pytest.raises(InputError, match=r"'ltable_id' is empty on line\(s\) \[3\]"):
         load_pairs(tmp_path / "p.csv", A)
     write(tmp_path / "l.csv", "ltable_id,rtable_id,label\na,b,yes\n")
-    with pytest.raises(InputError, match=r"label must be 0 or 1; bad value\(s\) \['yes'\]"):
+    with pytest.raises(InputError, match=r"0 or 1 on every line; bad value\(s\) \[.yes.\]"):
         load_pairs(tmp_path / "l.csv", A)
 
 
