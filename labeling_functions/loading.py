@@ -40,8 +40,8 @@ def _import_error(path: Path, err: BaseException) -> LFFileError:
     line = _line_in(path, err)
     if isinstance(err, ImportError):
         return LFFileError(
-            f"{where}{line}: an import failed: {err}; install the missing package or "
-            "remove the import"
+            f"{where}{line}: an import failed: {err}; install the missing package, put the "
+            "module beside the LF file, or remove the import"
         )
     if isinstance(err, SystemExit):
         return LFFileError(
@@ -73,11 +73,15 @@ def load_lfs(path: str | Path, name: str = "lfs") -> list[ExpertLF]:
     spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module  # so dataclasses / pickling inside the file work
+    folder = str(path.resolve().parent)
+    sys.path.insert(0, folder)  # as when running the file: it may import modules beside it
     try:
         spec.loader.exec_module(module)
     except (Exception, SystemExit) as err:  # a KeyboardInterrupt still stops the program
         sys.modules.pop(module_name, None)
         raise _import_error(path, err) from err
+    finally:
+        sys.path.remove(folder)
     if not hasattr(module, name):
         raise LFFileError(
             f"LF file {str(path)!r} defines no list named {name!r}; end it with "

@@ -203,3 +203,17 @@ def test_lf_file_that_is_a_folder_or_not_python(tmp_path):
     (tmp_path / "lfs.txt").write_text("lfs = []\n")
     with pytest.raises(LFFileError, match=r"must be a Python file"):
         load_lfs(tmp_path / "lfs.txt")
+
+
+def test_an_lf_file_may_import_a_module_beside_it(tmp_path):
+    (tmp_path / "lf_helpers_xyz.py").write_text("THRESHOLD = 0.5\n")
+    (tmp_path / "lfs.py").write_text(
+        "from lf_helpers_xyz import THRESHOLD\n"
+        "from labeling_functions import similarity_at_least\n"
+        "lfs = [similarity_at_least('title', THRESHOLD)]\n"
+    )
+    path_before = list(sys.path)
+    (lf,) = load_lfs(tmp_path / "lfs.py")
+    assert lf.polarity == MATCH
+    assert sys.path == path_before
+    sys.modules.pop("lf_helpers_xyz", None)
