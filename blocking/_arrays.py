@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from blocking.validation import InputError
+
 
 def as_columns(on: str | Sequence[str], what: str = "on") -> list[str]:
     """Return `on` as a non-empty list of column names."""
@@ -21,27 +23,27 @@ def check_table(df: pd.DataFrame, id_column: str, where: str, columns: Sequence[
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"{where}: expected a pandas DataFrame, got {type(df).__name__}")
     if len(df) == 0:
-        raise ValueError(f"{where}: the table is empty; give a table with at least one record")
+        raise InputError(f"{where}: the table is empty; give a table with at least one record")
     missing = [c for c in [id_column, *columns] if c not in df.columns]
     if missing:
-        raise ValueError(
+        raise InputError(
             f"{where}: no column {', '.join(map(repr, missing))} among {list(df.columns)}; "
             "check the spelling or pass the right id_column / on="
         )
     ids = df[id_column]
     if ids.isna().any():
-        raise ValueError(
+        raise InputError(
             f"{where}: id column {id_column!r} is missing at row positions "
             f"{np.flatnonzero(ids.isna().to_numpy())[:5].tolist()}; every record needs an id"
         )
     if columns and all(df[c].isna().all() for c in columns):
-        raise ValueError(
+        raise InputError(
             f"{where}: column(s) {list(columns)} hold no values (all missing); "
             "block on columns that are filled in for at least some records"
         )
     dup = ids[ids.duplicated()]
     if len(dup):
-        raise ValueError(
+        raise InputError(
             f"{where}: id column {id_column!r} has {len(dup)} duplicate ids, e.g. "
             f"{dup.unique()[:5].tolist()}; ids must be unique"
         )

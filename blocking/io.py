@@ -1,31 +1,52 @@
-"""Reading record tables (CSV, Parquet), labelled pairs and DeepMatcher "exp_data" folders."""
+"""Reading record tables (CSV, Parquet), labelled pairs and DeepMatcher "exp_data" folders.
+
+Record ids are read as text, so that they keep their spelling ('00117' stays '00117').
+"""
 
 from __future__ import annotations
 
+import csv
 import difflib
+import re
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pandas._libs.parsers import STR_NA_VALUES
 
-from blocking.pairs import LEFT, RIGHT, attribute_names, join_pairs
+from blocking.pairs import ID_COLUMNS, LEFT, RIGHT, attribute_names, join_pairs
+from blocking.validation import InputError, InputFileNotFoundError, InputIsADirectoryError
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 SPLITS = ("train", "valid", "test")
+SEPARATORS = {",": "comma (',')", ";": "semicolon (';')", "\t": "tab ('\\t')", "|": "pipe ('|')"}
+_HEAD_BYTES = 1 << 16
 
 
 def _check_file(path: str | Path, what: str) -> Path:
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{what}: no such file {str(path.resolve())!r}; check the path")
+        raise InputFileNotFoundError(
+            f"{what}: no such file {str(path.resolve())!r}; check the path"
+        )
     if path.is_dir():
-        raise IsADirectoryError(f"{what}: {str(path)!r} is a folder; give the path of a file")
+        raise InputIsADirectoryError(
+            f"{what}: {str(path)!r} is a folder; give the path of a table file (.csv, .parquet)"
+        )
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: the file is empty (0 bytes); it needs a header line and records")
     return path
 
 
-def _utf8_error(path: Path, err: UnicodeDecodeError, encoding: str) -> ValueError:
+def _utf8_error(path: Path, err: UnicodeDecodeError, encoding: str) -> InputError:
     data = path.read_bytes()
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return InputError(
+            f"{path}: the file is UTF-16 (it starts with a UTF-16 byte-order mark); re-save it "
+            "as UTF-8 or pass encoding='utf-16' to read_table"
+        )
     # pandas reports offsets inside its read buffer, so locate the first bad byte ourselves
     try:
         data.decode(encoding)
@@ -33,71 +54,252 @@ def _utf8_error(path: Path, err: UnicodeDecodeError, encoding: str) -> ValueErro
     except UnicodeDecodeError as exact:
         start = exact.start
     line = data.count(b"\n", 0, start) + 1
-    return ValueError(
+    return InputError(
         f"{path}: line {line} holds bytes that are not valid {encoding} "
         f"(byte {data[start : start + 1]!r} at offset {start}); re-save the file as UTF-8 "
         "(e.g. `iconv -f latin1 -t utf-8`) or pass encoding='latin-1' to read_table"
     )
 
 
-def _read_raw(path: Path, encoding: str) -> pd.DataFrame:
+def _codec(encoding: str) -> str:
+    """utf-8 also strips a leading byte-order mark (Excel writes one), else the first column
+    name would start with an invisible '\\ufeff'."""
+    return "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
+
+
+def _header(path: Path, encoding: str) -> str:
+    with open(path, "rb") as file:
+        head = file.read(_HEAD_BYTES)
+    first = head.split(b"\n", 1)[0].rstrip(b"\r")
+    return first.decode(_codec(encoding), errors="replace")
+
+
+def _separator(path: Path, header: str, sep: str | None) -> str:
+    """The field separator: `sep`, else tab for .tsv, else the one the header line uses."""
+    if sep is not None:
+        if not isinstance(sep, str) or len(sep) != 1:
+            raise InputError(f"{path}: sep must be one character such as ',' or ';', got {sep!r}")
+        return sep
+    if path.suffix.lower() == ".tsv":
+        return "\t"
+    if "," in header:
+        return ","
+    used = [s for s in SEPARATORS if s != "," and s in header]
+    return used[0] if len(used) == 1 else ","
+
+
+def _other_separators(header: str, sep: str) -> str:
+    """A hint when the header holds another separator than the one the file is read with."""
+    others = [s for s in SEPARATORS if s != sep and s in header]
+    if not others:
+        return ""
+    name = SEPARATORS[others[0]]
+    return (
+        f"; the header line holds a {name}: if the file is {others[0]!r}-separated, "
+        f"pass sep={others[0]!r}"
+    )
+
+
+def _header_names(path: Path, header: str, sep: str) -> list[str]:
+    names = next(csv.reader([header], delimiter=sep), [])
+    seen: set[str] = set()
+    twice = sorted({n for n in names if n in seen or seen.add(n)})
+    if twice:
+        raise InputError(
+            f"{path}: column name(s) {twice} appear more than once in the header line; "
+            "give every column its own name"
+        )
+    return names
+
+
+def _parse_error(path: Path, err: Exception, header: str, sep: str) -> InputError:
+    message = str(err).strip()
+    found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
+    if found:
+        want, line, saw = found.groups()
+        what = f"line {line} has {saw} fields where the header line has {want}"
+    else:
+        what = f"malformed CSV ({message.removeprefix('Error tokenizing data. C error: ')})"
+    return InputError(
+        f"{path}: {what} (fields read as separated by {SEPARATORS.get(sep, repr(sep))}); check the "
+        f"quoting and the number of fields on that line{_other_separators(header, sep)}"
+    )
+
+
+def _read_raw(
+    path: Path, encoding: str, sep: str | None = None, text_columns: tuple[str, ...] = ()
+) -> tuple[pd.DataFrame, str]:
+    """The table at `path` and its header line ('' for Parquet); `text_columns` are read as
+    text with only empty fields missing (an id 'NA' stays 'NA')."""
     suffix = path.suffix.lower()
     if suffix in PARQUET_SUFFIXES:
         try:
-            return pd.read_parquet(path)
+            return pd.read_parquet(path), ""
         except Exception as err:  # pyarrow raises several types for a damaged or foreign file
-            raise ValueError(f"{path}: cannot be read as Parquet ({err})") from None
+            raise InputError(f"{path}: cannot be read as Parquet ({err})") from None
     if suffix not in CSV_SUFFIXES:
-        raise ValueError(
+        raise InputError(
             f"{path}: unknown table format {suffix!r}; give a .csv, .tsv or .parquet file"
         )
+    header = _header(path, encoding)
+    sep = _separator(path, header, sep)
+    names = _header_names(path, header, sep)
+    na_values = {c: ([""] if c in text_columns else list(STR_NA_VALUES)) for c in names}
     try:
-        return pd.read_csv(
-            path, sep="\t" if suffix == ".tsv" else ",", encoding=encoding, skipinitialspace=False
+        df = pd.read_csv(
+            path,
+            sep=sep,
+            encoding=_codec(encoding),
+            dtype={c: str for c in text_columns if c in names},
+            keep_default_na=False,
+            na_values=na_values,
         )
     except UnicodeDecodeError as err:
         raise _utf8_error(path, err, encoding) from None
     except pd.errors.EmptyDataError:
-        raise ValueError(f"{path}: the file is empty; it needs a header line and records") from None
-    except pd.errors.ParserError as err:
-        raise ValueError(
-            f"{path}: malformed CSV ({err}); check quoting and the number of fields on that line"
+        raise InputError(
+            f"{path}: the file is empty; it needs a header line and records"
         ) from None
+    except (pd.errors.ParserError, csv.Error) as err:
+        raise _parse_error(path, err, header, sep) from None
+    return df, header
 
 
-def read_table(path: str | Path, id_column: str = "id", encoding: str = "utf-8") -> pd.DataFrame:
+def _places(path: Path, positions: np.ndarray, n_rows: int, limit: int = 5) -> str:
+    """Where rows sit in the file: 'line(s) [3, 9]' when every record is one line of a CSV
+    file (counted only on this error path), else record numbers."""
+    positions = np.asarray(positions)[:limit]
+    if path.suffix.lower() in CSV_SUFFIXES:
+        data = path.read_bytes()
+        lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+        if lines == n_rows + 1:
+            return f"line(s) {(positions + 2).tolist()}"
+    return f"record(s) {(positions + 1).tolist()} (counting from 1 after the header)"
+
+
+def _check_filled(path: Path, ids: pd.Series, column: str, what: str) -> None:
+    """Refuse empty ids, naming where they are."""
+    empty = np.flatnonzero(ids.isna().to_numpy())
+    if len(empty):
+        raise InputError(
+            f"{path}: id column {column!r} is empty on {_places(path, empty, len(ids))}; "
+            f"{what} needs an id"
+        )
+
+
+def _check_unique(path: Path, ids: pd.Series, column: str) -> None:
+    """Refuse repeated ids, naming the values and where they are."""
+    dup = ids.duplicated(keep=False).to_numpy()
+    if dup.any():
+        examples = []
+        for value in pd.unique(ids[dup])[:3]:
+            where = _places(path, np.flatnonzero((ids == value).to_numpy()), len(ids))
+            examples.append(f"{value!r} on {where}")
+        raise InputError(
+            f"{path}: {int(ids.duplicated().sum())} repeated id(s) in column {column!r}: "
+            f"{'; '.join(examples)}; ids must be unique: fix or drop the repeats"
+        )
+
+
+def read_table(
+    path: str | Path, id_column: str = "id", encoding: str = "utf-8", sep: str | None = None
+) -> pd.DataFrame:
     """Read a record table (CSV/TSV or Parquet) with a unique `id_column`, rows kept in order.
 
-    Missing attribute values stay NaN (blockers treat them as missing); bad input raises an
-    error naming the file and what to do.
+    CSV ids are read as text, exactly as written. `sep=None` takes tab for .tsv files, else the
+    separator the header line uses (',' ';' tab '|'). Missing attribute values stay NaN
+    (blockers treat them as missing); bad input raises an InputError naming the file and fix.
     """
     path = _check_file(path, "read_table")
-    df = _read_raw(path, encoding)
+    df, header = _read_raw(path, encoding, sep, text_columns=(id_column,))
     if len(df.columns) == 0 or len(df) == 0:
-        raise ValueError(f"{path}: the table has no records; it needs a header line and records")
+        raise InputError(
+            f"{path}: the table has no records; it needs a header line and records"
+        )
     if id_column not in df.columns:
         lowered = {str(c).lower(): str(c) for c in df.columns}
         close = difflib.get_close_matches(id_column.lower(), list(lowered), n=1)
         hint = f"did you mean {lowered[close[0]]!r}? " if close else ""
-        raise ValueError(
-            f"{path}: no id column {id_column!r} among {list(df.columns)}; {hint}"
-            "pass id_column= naming the column that identifies records"
+        used = _separator(path, header, sep) if header else ","
+        raise InputError(
+            f"{path}: no id column {id_column!r} among {list(df.columns)[:10]}; {hint}"
+            f"pass id_column= naming the column that identifies records"
+            f"{_other_separators(header, used) if len(df.columns) == 1 else ''}"
         )
     ids = df[id_column]
-    if ids.isna().any():
-        lines = (np.flatnonzero(ids.isna().to_numpy()) + 2)[:5].tolist()
-        raise ValueError(
-            f"{path}: id column {id_column!r} is empty on line(s) {lines}; every record needs an id"
+    if pd.api.types.is_float_dtype(ids):  # Parquet: CSV ids are always read as text
+        raise InputError(
+            f"{path}: id column {id_column!r} holds decimal numbers ({ids.iloc[0]!r}, ...); "
+            "store ids as whole numbers or text"
         )
-    dup = ids.duplicated(keep=False).to_numpy()
-    if dup.any():
-        first = ids[dup].iloc[0]
-        lines = (np.flatnonzero((ids == first).to_numpy()) + 2).tolist()
-        raise ValueError(
-            f"{path}: {int(ids.duplicated().sum())} duplicate id(s) in column {id_column!r}, "
-            f"e.g. {first!r} on lines {lines[:5]}; ids must be unique: fix or drop the repeats"
-        )
+    _check_filled(path, ids, id_column, "every record")
+    _check_unique(path, ids, id_column)
     return df
+
+
+def _normal_id(values: pd.Series) -> pd.Series:
+    """A loose spelling of ids (no spaces, leading zeros or '.0'), only for 'did you mean'."""
+    text = values.astype(str).str.strip().str.replace(r"\.0+$", "", regex=True)
+    return text.str.lstrip("0").replace("", "0")
+
+
+def _table_ids(path: Path, written: pd.Series, column: str, table: pd.DataFrame,
+               id_column: str, name: str) -> np.ndarray:
+    """The ids of `table` that the ids `written` in a pairs file spell, exactly as text."""
+    ids = table[id_column]
+    spelled = ids.astype(str)
+    if spelled.duplicated().any():
+        raise InputError(
+            f"table {name}: ids {spelled[spelled.duplicated()].unique()[:3].tolist()} are "
+            "repeated once written as text; give each record a distinct id"
+        )
+    pos = pd.Index(spelled).get_indexer(written.astype(str))
+    unknown = np.flatnonzero(pos < 0)
+    if len(unknown):
+        values = written.iloc[unknown]
+        loose = dict(zip(_normal_id(spelled), spelled, strict=True))
+        guesses = [
+            f"{v!r} -> {loose[n]!r}" for v, n in zip(values, _normal_id(values), strict=True)
+            if n in loose
+        ][:3]
+        hint = f" (did you mean {', '.join(guesses)}?)" if guesses else ""
+        raise InputError(
+            f"{path}: {len(unknown)} {column} value(s) are not ids of table {name}, e.g. "
+            f"{values.iloc[:5].tolist()} on {_places(path, unknown, len(written))}{hint}; ids "
+            "are compared exactly as written: check that the pairs belong to these tables"
+        )
+    return ids.to_numpy()[pos]
+
+
+def _repeated_pairs(path: Path, df: pd.DataFrame, drop: bool) -> pd.DataFrame:
+    """Refuse a pair given twice with different labels; repeats with the same label are
+    dropped (drop=True) or kept, with a warning either way."""
+    cols = [c for c in (*ID_COLUMNS, "label") if c in df.columns]
+    again = df.duplicated(list(ID_COLUMNS), keep=False).to_numpy()
+    if not again.any():
+        return df
+    same = df.duplicated(cols, keep=False).to_numpy()
+    conflict = again & ~same
+    if conflict.any():
+        first = df.loc[conflict, list(ID_COLUMNS)].iloc[0]
+        rows = np.flatnonzero(
+            (df["ltable_id"] == first["ltable_id"]).to_numpy()
+            & (df["rtable_id"] == first["rtable_id"]).to_numpy()
+        )
+        raise InputError(
+            f"{path}: {int(conflict.sum())} rows give a pair twice with different labels, e.g. "
+            f"({first['ltable_id']!r}, {first['rtable_id']!r}) on {_places(path, rows, len(df))}"
+            "; keep one label per pair"
+        )
+    repeats = np.flatnonzero(df.duplicated(cols).to_numpy())
+    action = "dropped" if drop else "kept (pass drop_duplicates=True to drop them)"
+    warnings.warn(
+        f"{path}: {len(repeats)} repeated pair row(s) on {_places(path, repeats, len(df))}; "
+        f"{action}",
+        UserWarning,
+        stacklevel=3,
+    )
+    return df.drop_duplicates(cols, ignore_index=True) if drop else df
 
 
 def load_pairs(
@@ -105,36 +307,67 @@ def load_pairs(
     A: pd.DataFrame | None = None,
     B: pd.DataFrame | None = None,
     id_column: str = "id",
+    sep: str | None = None,
+    drop_duplicates: bool = False,
 ) -> pd.DataFrame:
     """Read labelled pairs: an already flattened file, or ltable_id/rtable_id(/label) ids that
     are joined with tables `A` and `B` (B=None: both sides from A) into the flattened layout.
+
+    Ids are read as text and must match the tables' ids as written. A pair given twice with
+    different labels is refused; exact repeats warn and are kept or, with drop_duplicates, dropped.
     """
     path = _check_file(path, "load_pairs")
-    df = _read_raw(path, "utf-8")
+    df, header = _read_raw(path, "utf-8", sep, text_columns=ID_COLUMNS)
     if len(df) == 0:
-        raise ValueError(f"{path}: no pairs in the file")
-    if any(str(c).startswith((LEFT, RIGHT)) for c in df.columns):
+        raise InputError(f"{path}: no pairs in the file; it needs a header line and pairs")
+    has_ids = set(ID_COLUMNS).issubset(df.columns)
+    for col in ID_COLUMNS if has_ids else ():
+        _check_filled(path, df[col], col, "every pair")
+    flattened = any(str(c).startswith((LEFT, RIGHT)) for c in df.columns)
+    if "label" in df.columns:
+        label = df["label"]
+        # a flattened pool may leave labels empty; an id file's labels are all given
+        bad = ~label.isin([0, 1]).to_numpy() & (label.notna().to_numpy() | (not flattened))
+        if bad.any():
+            raise InputError(
+                f"{path}: label must be 0 or 1{'' if flattened else ' on every line'}; bad "
+                f"value(s) {label[bad].iloc[:3].tolist()} on "
+                f"{_places(path, np.flatnonzero(bad), len(df))}"
+            )
+        if label.notna().all():
+            df["label"] = label.astype(np.int64)
+    if has_ids:
+        df = _repeated_pairs(path, df, drop_duplicates)
+    if flattened:
         attribute_names(df, where=str(path))
         return df
-    missing = [c for c in ("ltable_id", "rtable_id") if c not in df.columns]
-    if missing:
-        raise ValueError(
-            f"{path}: no column(s) {missing} among {list(df.columns)}; a pairs file needs "
+    if not has_ids:
+        missing = [c for c in ID_COLUMNS if c not in df.columns]
+        raise InputError(
+            f"{path}: no column(s) {missing} among {list(df.columns)[:10]}; a pairs file needs "
             "ltable_id, rtable_id (and label), or flattened left_<attr>/right_<attr> columns"
+            f"{_other_separators(header, _separator(path, header, sep)) if header else ''}"
         )
     if A is None:
-        raise ValueError(f"{path}: holds record ids only; pass the tables A (and B) to join them")
-    matches = None
+        raise InputError(
+            f"{path}: holds record ids only; pass the tables A (and B) to join them"
+        )
+    from blocking._arrays import check_table
+
+    check_table(A, id_column, f"{path}: table A")
+    if B is not None:
+        check_table(B, id_column, f"{path}: table B")
+    ids = pd.DataFrame({
+        "ltable_id": _table_ids(path, df["ltable_id"], "ltable_id", A, id_column, "A"),
+        "rtable_id": _table_ids(
+            path, df["rtable_id"], "rtable_id", A if B is None else B, id_column,
+            "A" if B is None else "B",
+        ),
+    })
+    matches = ids[df["label"].to_numpy() == 1] if "label" in df.columns else None
+    out = join_pairs(ids, A, B, matches=matches, id_column=id_column, where=str(path))
     if "label" in df.columns:
-        if df["label"].isna().any() or not df["label"].isin([0, 1]).all():
-            bad = (np.flatnonzero(~df["label"].isin([0, 1]).to_numpy()) + 2)[:5].tolist()
-            raise ValueError(f"{path}: label must be 0 or 1; bad value(s) on line(s) {bad}")
-        matches = df.loc[df["label"] == 1, ["ltable_id", "rtable_id"]]
-    out = join_pairs(
-        df[["ltable_id", "rtable_id"]], A, B, matches=matches, id_column=id_column, where=str(path)
-    )
-    if "label" in df.columns:
-        out["label"] = df["label"].astype(int).to_numpy()
+        out["label"] = df["label"].to_numpy()
     return out
 
 

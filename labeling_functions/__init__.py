@@ -10,10 +10,11 @@ from labeling_functions.core import (  # noqa: E402
     ExpertLF,
     LFError,
     LFVoteError,
+    LFWarning,
     as_expert_lf,
     labeling_function,
 )
-from labeling_functions.loading import load_lfs  # noqa: E402
+from labeling_functions.loading import LFFileError, load_lfs  # noqa: E402
 from labeling_functions.similarity import similarity_features  # noqa: E402
 from labeling_functions.templates import (  # noqa: E402
     model_numbers_conflict,
@@ -36,7 +37,9 @@ __all__ = [
     "NON_MATCH",
     "ExpertLF",
     "LFError",
+    "LFFileError",
     "LFVoteError",
+    "LFWarning",
     "apply_lfs",
     "as_expert_lf",
     "labeling_function",

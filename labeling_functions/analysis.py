@@ -27,17 +27,31 @@ def expert_label_vector(expert_labels: Any, n: int) -> np.ndarray:
         for row, label in expert_labels.items():
             if label is None:
                 continue
+            if isinstance(row, (bool, np.bool_)) or not isinstance(row, (int, np.integer)):
+                raise ValueError(f"expert labels: key {row!r} is not a row position (0..{n - 1})")
             if not 0 <= int(row) < n:
                 raise ValueError(f"expert label for row {row} is outside the {n} rows of L")
+            if isinstance(label, (bool, np.bool_)) or label not in (0, 1):
+                raise ValueError(
+                    f"expert label for row {row} is {label!r}; give 0 (non-match), 1 (match) "
+                    "or None (unknown)"
+                )
             y[int(row)] = int(label)
-    else:
-        values = pd.to_numeric(pd.Series(list(expert_labels), dtype=object), errors="coerce")
-        if len(values) != n:
-            raise ValueError(f"expert_labels has {len(values)} entries; L has {n} rows")
-        known = values.notna().to_numpy()
-        y[known] = values.to_numpy()[known].astype(np.int64)
-    if not np.isin(y, (ABSTAIN, 0, 1)).all():
-        raise ValueError("expert labels must be 0 (non-match), 1 (match) or missing")
+        return y
+    raw = pd.Series(list(expert_labels), dtype=object)
+    if len(raw) != n:
+        raise ValueError(f"expert_labels has {len(raw)} entries; L has {n} rows")
+    values = pd.to_numeric(raw, errors="coerce")
+    known = values.notna().to_numpy() & (values != ABSTAIN).to_numpy()
+    bad = np.flatnonzero((raw.notna().to_numpy() & values.isna().to_numpy()) | (
+        known & ~values.isin([0, 1]).to_numpy()
+    ))
+    if len(bad):
+        raise ValueError(
+            f"expert label at row {bad[0]} is {raw.iloc[bad[0]]!r}; give 0 (non-match), "
+            "1 (match) or -1 / None / NaN (unknown)"
+        )
+    y[known] = values.to_numpy()[known].astype(np.int64)
     return y
 
 

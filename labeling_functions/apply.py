@@ -14,7 +14,14 @@ from tqdm.auto import tqdm
 
 from labeling_functions import ABSTAIN
 from labeling_functions.cache import similarity_cache
-from labeling_functions.core import ExpertLF, LFError, LFVoteError, as_expert_lf
+from labeling_functions.core import (
+    ExpertLF,
+    LFError,
+    LFVoteError,
+    LFWarning,
+    as_expert_lf,
+    copy_on_write,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +72,7 @@ def _locate(lf: ExpertLF, frame: pd.DataFrame, fault_tolerant: bool) -> tuple[np
     while stack:
         lo, hi = stack.pop()
         try:
-            votes[lo:hi] = lf.apply(frame.iloc[lo:hi])
+            votes[lo:hi] = lf.apply_to_view(frame.iloc[lo:hi])
         except LFVoteError:
             raise
         except LFError as err:
@@ -81,7 +88,7 @@ def _locate(lf: ExpertLF, frame: pd.DataFrame, fault_tolerant: bool) -> tuple[np
 
 def _run_vectorized(lf: ExpertLF, frame: pd.DataFrame, fault_tolerant: bool) -> tuple:
     try:
-        return lf.apply(frame), 0
+        return lf.apply_to_view(frame), 0
     except LFVoteError:
         raise
     except LFError:
@@ -131,6 +138,7 @@ def apply_lfs(
     fault_tolerant: bool = False,
     return_faults: bool = False,
     n_partitions: int | None = None,
+    warn_abstaining: bool = True,
 ) -> np.ndarray | tuple[np.ndarray, dict[str, int]]:
     """The label matrix L (n pairs x m LFs) of -1/0/1 votes, rows in the order of `pairs`.
 
@@ -140,7 +148,10 @@ def apply_lfs(
     `fault_tolerant=True` an LF that raises abstains on that row, and the per-LF fault
     counts are logged, warned and returned when `return_faults=True`; otherwise the error
     names the LF and the row. Invalid votes (outside -1/0/1, against the LF's polarity, of the
-    wrong length) always raise.
+    wrong length, a Series whose index is not the rows') always raise. LFs run on a
+    copy-on-write view: an LF that edits its input changes neither `pairs` nor what the other
+    LFs see. LFs that abstain on every pair are warned about (LFWarning) unless
+    `warn_abstaining=False`.
     """
     if engine not in ENGINES:
         raise ValueError(f"apply_lfs: engine must be one of {ENGINES}, got {engine!r}")
@@ -148,8 +159,6 @@ def apply_lfs(
         raise TypeError(f"apply_lfs: pairs must be a pandas DataFrame, got {type(pairs).__name__}")
     lfs = _check_lfs(lfs)
     n = len(pairs)
-    frame = pairs.copy(deep=False)  # positional index; no copy of the data
-    frame.index = pd.RangeIndex(n)
     L = np.full((n, len(lfs)), ABSTAIN, dtype=np.int64)
     faults = {lf.name: 0 for lf in lfs}
     row_cols = [j for j, lf in enumerate(lfs) if not lf.vectorized]
@@ -159,29 +168,71 @@ def apply_lfs(
     if engine == "auto":
         engine = "dask" if calls >= _BIG and _has_dask() else "pandas"
     try:
-        with similarity_cache():
+        with copy_on_write(), similarity_cache():
+            frame = _view(pairs)
+            state = _state(frame)
             for j in tqdm(vec_cols, desc="vectorized LFs", disable=not show or not vec_cols):
                 L[:, j], faults[lfs[j].name] = _run_vectorized(lfs[j], frame, fault_tolerant)
-        if row_cols and n:
-            R = _run_rowwise(
-                [lfs[j] for j in row_cols], frame, engine, show, fault_tolerant, n_partitions
-            )
-            hit = R == _FAULT
-            for k, j in enumerate(row_cols):
-                faults[lfs[j].name] = int(hit[:, k].sum())
-            L[:, row_cols] = np.where(hit, ABSTAIN, R)
+                if _state(frame) != state:  # the LF changed its view: the next LFs get a new one
+                    frame = _view(pairs)
+                    state = _state(frame)
+            if row_cols and n:
+                R = _run_rowwise(
+                    [lfs[j] for j in row_cols], frame, engine, show, fault_tolerant, n_partitions
+                )
+                hit = R == _FAULT
+                for k, j in enumerate(row_cols):
+                    faults[lfs[j].name] = int(hit[:, k].sum())
+                L[:, row_cols] = np.where(hit, ABSTAIN, R)
     except LFError as err:
         where = ""
         if err.position is not None and isinstance(err.position, (int, np.integer)):
             if 0 <= err.position < n:
                 where = f" [row position {err.position}, index label {pairs.index[err.position]!r}]"
         raise type(err)(f"{err}{where}", err.lf_name, err.position) from err
+    if warn_abstaining:
+        _warn_silent(lfs, L, faults)
     faulty = {name: c for name, c in faults.items() if c}
     if faulty:
         msg = f"apply_lfs: faults (rows where the LF raised and abstained): {faulty}"
         logger.warning(msg)
         warnings.warn(msg, RuntimeWarning, stacklevel=2)
     return (L, faults) if return_faults else L
+
+
+def _view(pairs: pd.DataFrame) -> pd.DataFrame:
+    """A shallow copy of `pairs` with a positional index (no data copied; used under CoW)."""
+    frame = pairs.copy(deep=False)
+    frame.index = pd.RangeIndex(len(pairs))
+    return frame
+
+
+def _state(frame: pd.DataFrame) -> tuple:
+    """What identifies the frame's data: under copy-on-write, any write into it (or a column
+    replaced, added or dropped, a new index) changes this."""
+
+    def address(column: pd.Series) -> int:
+        values = column.array
+        if isinstance(values, pd.arrays.NumpyExtensionArray):
+            return np.asarray(values).__array_interface__["data"][0]
+        return id(values)
+
+    return id(frame.index), tuple(frame.columns), tuple(address(frame[c]) for c in frame.columns)
+
+
+def _warn_silent(lfs: list[ExpertLF], L: np.ndarray, faults: dict[str, int]) -> None:
+    """Warn about LFs that abstained on every pair (other than by raising, warned about apart)."""
+    if not len(L):
+        return
+    silent = [
+        lf.name for j, lf in enumerate(lfs) if (L[:, j] == ABSTAIN).all() and not faults[lf.name]
+    ]
+    if silent:
+        msg = (
+            f"apply_lfs: LF(s) {silent} abstained on all {len(L)} pairs, so they add nothing; "
+            "check the attribute names and thresholds they use"
+        )
+        warnings.warn(msg, LFWarning, stacklevel=3)
 
 
 def _has_dask() -> bool:

@@ -7,7 +7,8 @@ one vote per row; called by Snorkel's row-wise appliers it is run on a one-row f
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,22 @@ from snorkel.labeling import LabelingFunction
 from labeling_functions import ABSTAIN, MATCH, NON_MATCH
 
 VALID_VOTES = (ABSTAIN, NON_MATCH, MATCH)
+_COW_BY_DEFAULT = int(pd.__version__.split(".")[0]) >= 3
+
+
+@contextmanager
+def copy_on_write() -> Iterator[None]:
+    """pandas Copy-on-Write within the block: an LF that writes into the frame it was given
+    makes pandas copy the data first, so frames sharing that data (the caller's) never change."""
+    if _COW_BY_DEFAULT:
+        yield
+        return
+    with pd.option_context("mode.copy_on_write", True):
+        yield
+
+
+class LFWarning(UserWarning):
+    """An LF is accepted but suspicious (e.g. it abstains on every pair)."""
 
 
 class LFError(ValueError):
@@ -82,27 +99,27 @@ class ExpertLF(LabelingFunction):
                         f"vectorized LF {self.name!r} expects a pandas row or DataFrame, "
                         f"got {type(x).__name__}"
                     )
-                raw = self._vectorized_votes(pd.DataFrame([x.to_dict()], index=[x.name]))
-                votes = np.asarray(raw.to_numpy() if isinstance(raw, pd.Series) else raw).ravel()
-                if len(votes) != 1:
-                    raise LFVoteError(
-                        f"vectorized LF {self.name!r} returned {len(votes)} votes for a one-row "
-                        "frame; expected one vote per pair",
-                        self.name,
-                        position,
-                    )
-                vote = votes[0]
+                frame = pd.DataFrame([x.to_dict()], index=[x.name])
+                vote = self._aligned(self._vectorized_votes(frame), frame.index)[0]
             else:
                 vote = super().__call__(x)
         except LFError:
             raise
         except Exception as err:
-            raise LFError(
-                f"LF {self.name!r} raised {type(err).__name__} on row {position!r}: {err}",
+            where = f" on row {position!r}"
+            raise self._failure(err, f"LF {self.name!r}", where, position) from err
+        return self._check_vote(vote, position)
+
+    def _failure(self, err: Exception, who: str, where: str, position: Any = None) -> LFError:
+        """The LFError for an exception raised inside the LF."""
+        if isinstance(err, ValueError) and "read-only" in str(err):
+            return LFError(
+                f"{who} tried to change the pairs it was given{where}; LFs get a read-only view "
+                "of the pool: change a copy instead (x = x.copy() or df = df.copy())",
                 self.name,
                 position,
-            ) from err
-        return self._check_vote(vote, position)
+            )
+        return LFError(f"{who} raised {type(err).__name__}{where}: {err}", self.name, position)
 
     def _check_vote(self, vote: Any, position: Any) -> int:
         if isinstance(vote, (bool, np.bool_)) or vote not in VALID_VOTES:
@@ -124,16 +141,23 @@ class ExpertLF(LabelingFunction):
         return vote
 
     def apply(self, pairs: pd.DataFrame) -> np.ndarray:
-        """Votes on every row of `pairs` as an int array, validated (values, length, polarity)."""
-        if not self.vectorized:
-            return np.fromiter((self(row) for _, row in pairs.iterrows()), np.int64, len(pairs))
+        """Votes on every row of `pairs` as an int array, validated (values, length, polarity).
+
+        The LF works on a copy-on-write view: whatever it writes, `pairs` stays unchanged.
+        """
+        with copy_on_write():
+            view = pairs.copy(deep=False)
+            if not self.vectorized:
+                return np.fromiter((self(row) for _, row in view.iterrows()), np.int64, len(view))
+            return self.apply_to_view(view)
+
+    def apply_to_view(self, view: pd.DataFrame) -> np.ndarray:
+        """Votes of a vectorized LF on `view`, a frame the caller protects (see `apply`)."""
         try:
-            raw = self._vectorized_votes(pairs)
+            raw = self._vectorized_votes(view)
         except Exception as err:
-            raise LFError(
-                f"vectorized LF {self.name!r} raised {type(err).__name__}: {err}", self.name
-            ) from err
-        return self.validate_votes(raw, len(pairs))
+            raise self._failure(err, f"vectorized LF {self.name!r}", "") from err
+        return self.validate_votes(raw, view.index)
 
     def _vectorized_votes(self, df: pd.DataFrame) -> Any:
         """The raw output of a vectorized LF; its preprocessors get (and return) the DataFrame."""
@@ -141,8 +165,29 @@ class ExpertLF(LabelingFunction):
             df = step(df)
         return self._f(df, **self._resources)
 
-    def validate_votes(self, raw: Any, n: int) -> np.ndarray:
-        """`raw` as an int64 vector of length n in {-1, 0, 1} respecting the polarity."""
+    def _aligned(self, raw: Any, index: pd.Index) -> np.ndarray:
+        """The raw output of a vectorized LF as a 1-d array in the order of `index`: a pandas
+        Series (or one-column DataFrame) is aligned by its index, or refused."""
+        n = len(index)
+        if isinstance(raw, pd.DataFrame):
+            if raw.shape[1] != 1:
+                raise LFVoteError(
+                    f"vectorized LF {self.name!r} returned a DataFrame with {raw.shape[1]} "
+                    "columns; return one vote per pair (an array or a Series)",
+                    self.name,
+                )
+            raw = raw.iloc[:, 0]
+        if isinstance(raw, pd.Series) and len(raw) == n and not raw.index.equals(index):
+            if not (index.is_unique and raw.index.is_unique and raw.index.isin(index).all()):
+                stray = raw.index[~raw.index.isin(index)]
+                example = f" (e.g. label {stray[0]!r} is not a row)" if len(stray) else ""
+                raise LFVoteError(
+                    f"vectorized LF {self.name!r} returned a pandas Series whose index does not "
+                    f"match the rows it was given{example}; return a Series indexed like its "
+                    "input (df.index) or an array in row order",
+                    self.name,
+                )
+            raw = raw.reindex(index)
         if isinstance(raw, (pd.Series, pd.Index)):
             raw = raw.to_numpy()
         votes = np.asarray(raw)
@@ -154,6 +199,14 @@ class ExpertLF(LabelingFunction):
                 f"pair, shape ({n},)",
                 self.name,
             )
+        return votes
+
+    def validate_votes(self, raw: Any, index: pd.Index) -> np.ndarray:
+        """`raw` as an int64 vector over the rows `index` in {-1, 0, 1} respecting the polarity.
+
+        A pandas Series is aligned by its index (refused when the labels differ).
+        """
+        votes = self._aligned(raw, index)
         if votes.dtype == bool:
             raise LFVoteError(
                 f"vectorized LF {self.name!r} returned booleans; return votes, e.g. "
@@ -169,8 +222,8 @@ class ExpertLF(LabelingFunction):
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise LFVoteError(
-                f"vectorized LF {self.name!r} returned {votes[i]!r} at row position {i}; an LF "
-                "must return MATCH (1), NON_MATCH (0) or ABSTAIN (-1)",
+                f"vectorized LF {self.name!r} returned {votes[i].item()!r} at row position {i}; "
+                "an LF must return MATCH (1), NON_MATCH (0) or ABSTAIN (-1)",
                 self.name,
                 i,
             )

@@ -232,3 +232,30 @@ def test_lf_summary_adds_polarity_expert_and_label_model_accuracy(pairs):
     assert np.isnan(lf_summary(lfs, L)["expert_accuracy"]).all()
     with pytest.raises(ValueError, match="shape"):
         lf_summary(lfs, L[:, :2])
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        ({0: "yes"}, r"expert label for row 0 is 'yes'; give 0"),
+        ({1: 2}, r"expert label for row 1 is 2"),
+        ({0: True}, r"expert label for row 0 is True"),
+        ({"a": 1}, r"key 'a' is not a row position"),
+        ({99: 1}, r"row 99 is outside"),
+        (["yes", 1, None, -1], r"expert label at row 0 is 'yes'"),
+        ([0, 1, 0.5, None], r"expert label at row 2 is 0.5"),
+    ],
+)
+def test_expert_labels_that_are_not_labels_are_named(labels, message):
+    from labeling_functions.analysis import expert_label_vector
+
+    with pytest.raises(ValueError, match=message):
+        expert_label_vector(labels, 4)
+
+
+def test_expert_labels_accept_unknowns():
+    from labeling_functions.analysis import expert_label_vector
+
+    got = expert_label_vector([1, None, -1, np.nan], 4)
+    np.testing.assert_array_equal(got, [1, ABSTAIN, ABSTAIN, ABSTAIN])
+    np.testing.assert_array_equal(expert_label_vector({2: 0, 3: None}, 4), [-1, -1, 0, -1])
