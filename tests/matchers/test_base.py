@@ -71,3 +71,21 @@ def test_model_files_round_trip_and_refuse_what_is_not_theirs(make, train_pairs,
         cls.load(tmp_path / "missing")
     with pytest.raises(FileNotFoundError, match="does not exist"):
         m.save(tmp_path / "no" / "such" / "folder" / "m.model")
+
+
+@pytest.mark.parametrize("kind", ["similarity", "rnn"])
+def test_sample_weight_moves_the_fit(kind, small_rnn, train_pairs):
+    # Half of the matches relabelled as non-matches: with those rows weighted 50x the matcher
+    # must follow the relabelling on them; unweighted it follows the (clean) majority.
+    pairs, y = train_pairs
+    flipped = np.flatnonzero(y == 1)[::2]
+    noisy = y.astype(float).copy()
+    noisy[flipped] = 0.0
+    weights = np.ones(len(y))
+    weights[flipped] = 50.0
+    def make():
+        return SimilarityMatcher(max_iter=30) if kind == "similarity" else small_rnn(epochs=4)
+
+    plain = make().fit(pairs, noisy).match_proba(pairs.iloc[flipped]).mean()
+    weighted = make().fit(pairs, noisy, sample_weight=weights).match_proba(pairs.iloc[flipped])
+    assert weighted.mean() < plain - 0.05  # equal if sample_weight were ignored
