@@ -40,18 +40,34 @@ def _logit(p: np.ndarray) -> np.ndarray:
 def fit_calibration(
     logit_score: np.ndarray, labels: np.ndarray, weights: np.ndarray, ridge: float = 1.0
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted logistic curve P(match) = sigmoid(a + b logit(score)) fitted to labels (Newton,
-    ridge `ridge` towards the identity a = 0, b = 1); returns (a, b) and its covariance."""
+    """Weighted logistic curve P(match) = sigmoid(a + b logit(score)) fitted to labels (damped
+    Newton, ridge `ridge` towards the identity a = 0, b = 1); returns (a, b) and its covariance."""
     design = np.column_stack([np.ones_like(logit_score), logit_score])
-    theta, prior = np.array([0.0, 1.0]), np.array([0.0, 1.0])
-    for _ in range(25):
-        rate = 1.0 / (1.0 + np.exp(-(design @ theta)))
+    prior = np.array([0.0, 1.0])
+
+    def objective(theta: np.ndarray) -> float:
+        z = design @ theta
+        # weighted negative log-likelihood: log(1 + e^z) - y z, computed stably
+        loss = np.logaddexp(0.0, z) - labels * z
+        return float(weights @ loss + 0.5 * ridge * np.sum((theta - prior) ** 2))
+
+    theta = prior.copy()
+    current = objective(theta)
+    for _ in range(50):
+        rate = 1.0 / (1.0 + np.exp(-np.clip(design @ theta, -500, 500)))
         gradient = design.T @ (weights * (labels - rate)) - ridge * (theta - prior)
         hessian = (design * (weights * rate * (1 - rate))[:, None]).T @ design + ridge * np.eye(2)
         step = np.linalg.solve(hessian, gradient)
-        theta = theta + step
-        if np.abs(step).max() < 1e-8:
+        for _ in range(30):  # halve the step until the objective decreases
+            trial = objective(theta + step)
+            if trial <= current:
+                break
+            step = step / 2
+        theta, improvement, current = theta + step, current - trial, trial
+        if improvement < 1e-10 * max(1.0, abs(current)):
             break
+    rate = 1.0 / (1.0 + np.exp(-np.clip(design @ theta, -500, 500)))
+    hessian = (design * (weights * rate * (1 - rate))[:, None]).T @ design + ridge * np.eye(2)
     return theta, np.linalg.inv(hessian)
 
 
@@ -122,7 +138,7 @@ def estimate_f1(
     pred = predictions.astype(float)
     logit_score = _logit(calibrate_scores(scores, predictions))
     theta, covariance = fit_calibration(logit_score[idx], y, 1.0 / pi)
-    model = 1.0 / (1.0 + np.exp(-(theta[0] + theta[1] * logit_score)))
+    model = 1.0 / (1.0 + np.exp(-np.clip(theta[0] + theta[1] * logit_score, -500, 500)))
 
     certain = pi >= 1.0
     rest = np.ones(n, dtype=bool)
