@@ -51,7 +51,10 @@ class ReferenceSampler:
     """Our sampler interface (`sample(n)` new labels, `history`) over a reference sampler.
 
     The reference draws from NumPy's global random state, so `seed` seeds it; it gives no
-    confidence interval (low / high are NaN in `history`).
+    confidence interval (low / high are NaN in `history`). Its automatic stratification sizes
+    the score histogram by the Freedman-Diaconis rule, which fails when more than half the
+    scores are tied (interquartile range 0); there it is given 1,000 histogram bins instead
+    (`stratification_n_bins`, the number of strata still chosen by its own rule).
     """
 
     def __init__(self, kind: str, predictions: Any, scores: Any, oracle: Any, seed: int) -> None:
@@ -59,8 +62,11 @@ class ReferenceSampler:
             raise ImportError("pip install --no-deps oasis==0.1.3 to run the reference samplers")
         np.random.seed(seed)  # noqa: NPY002  (the reference draws from the global state)
         if kind == "OASIS":
+            scores = np.asarray(scores, dtype=float)
+            quartiles = np.percentile(scores, [25, 75])
+            tied = {"stratification_n_bins": 1000} if quartiles[0] == quartiles[1] else {}
             self._sampler = REFERENCE.OASISSampler(
-                0.5, predictions, scores, oracle, proba=True, max_iter=10**6
+                0.5, predictions, scores, oracle, proba=True, max_iter=10**6, **tied
             )
         else:
             self._sampler = REFERENCE.PassiveSampler(0.5, predictions, oracle, max_iter=10**6)
