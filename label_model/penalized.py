@@ -63,13 +63,15 @@ class PenalizedLabelModel(LabelModel):
     ``cliques`` lists groups of dependent LF columns (e.g. ``[(1, 2)]`` for two thresholds on
     one feature): each group's joint vote is modelled as one source, as Snorkel 0.9 did for
     higher-order cliques. Snorkel's ``get_weights``/``get_conditional_probs`` assume no cliques.
+
+    ``seed`` fixes the random start (0 by default, as for every model here; None draws one).
     """
 
     def __init__(
         self,
         cardinality: int = 2,
         penalty: float | str = "auto",
-        seed: int | None = None,
+        seed: int | None = 0,
         warm_start: bool = True,
         cliques: list[tuple[int, ...]] | None = None,
         lf_direction: bool = True,
