@@ -8,9 +8,11 @@ deleted: relabelling appends a new row (the latest row wins when reading), and u
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,10 +102,13 @@ class LabelStore:
 
     def __init__(self, path: str | Path = ":memory:") -> None:
         self.path = str(path)
+        self._lock = threading.RLock()
         if self.path != ":memory:":
             self._check_file(Path(self.path))
         try:
-            self._conn = sqlite3.connect(self.path, isolation_level=None)
+            # one connection, used from whichever thread runs the loop; the lock serializes it
+            self._conn = sqlite3.connect(self.path, isolation_level=None,
+                                         check_same_thread=False)
             self._open()
         except sqlite3.DatabaseError as exc:
             if hasattr(self, "_conn"):
@@ -222,18 +227,16 @@ class LabelStore:
                 rows,
             )
 
-    def _transaction(self):
-        conn = self._conn
-
-        class _Tx:
-            def __enter__(self):
-                conn.execute("BEGIN IMMEDIATE")
-
-            def __exit__(self, exc_type, exc, tb):
-                conn.execute("ROLLBACK" if exc_type else "COMMIT")
-                return False
-
-        return _Tx()
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
 
     # reading ------------------------------------------------------------------------------
 
@@ -245,7 +248,9 @@ class LabelStore:
             sql += " AND pair_key = ?"
             args.append(key)
         stacks: dict[str, list[dict]] = {}
-        for row in self._conn.execute(sql + " ORDER BY seq", args):
+        with self._lock:
+            rows = self._conn.execute(sql + " ORDER BY seq", args).fetchall()
+        for row in rows:
             rec = dict(zip(_COLUMNS, row, strict=True))
             stack = stacks.setdefault(rec["pair_key"], [])
             if rec["kind"] == "undo":
@@ -269,7 +274,8 @@ class LabelStore:
         sql, args = "SELECT * FROM events", []
         if stream is not None:
             sql, args = sql + " WHERE stream = ?", [stream]
-        return pd.read_sql_query(sql + " ORDER BY seq", self._conn, params=args)
+        with self._lock:
+            return pd.read_sql_query(sql + " ORDER BY seq", self._conn, params=args)
 
     def __len__(self) -> int:
         return len(self._standing("train"))
