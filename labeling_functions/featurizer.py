@@ -23,6 +23,8 @@ from labeling_functions.similarity import (
     TokenSets,
     _canonical_model,
     _is_model_token,
+    _text_of,
+    _to_number,
     attribute_kinds,
     char_ngrams,
     fit_idf,
@@ -66,10 +68,16 @@ def record_texts(records: pd.DataFrame, attributes: list[str]) -> np.ndarray:
     out = pd.Series("", index=records.index, dtype=object)
     for attr, column in zip(attributes, records.columns, strict=True):
         value = records[column]
-        text = value.astype(str).str.strip()
+        text = pd.Series(_text_of(value.to_numpy(dtype=object)), index=records.index).str.strip()
         present = value.notna() & (text != "")
         out = out.where(~present, (out + " " + attr.replace("_", " ") + " " + text).str.strip())
     return out.to_numpy(dtype=object)
+
+
+def _as_numbers(values: pd.Series) -> pd.Series:
+    """The number in each value where one is found, else the value itself."""
+    number = _to_number(values)
+    return values.astype(object).where(np.isnan(number), pd.Series(number, index=values.index))
 
 
 def _record_series(pairs: pd.DataFrame, columns: list[str], attributes: list[str],
@@ -96,7 +104,8 @@ class PairFeaturizer(BaseEstimator):
     whole-record views (token, IDF and character 3-gram similarity, codes and model numbers,
     numbers with units); `cross` each text attribute's tokens found in the other side's whole
     record; `missing` the missingness pattern. `max_record_chars` caps the record text used by
-    the character 3-gram view (long descriptions would dominate its cost).
+    the character 3-gram view (long descriptions would dominate its cost); `max_value_chars`
+    every value (a 1 MB field is compared on its first characters).
     """
 
     def __init__(
@@ -108,6 +117,7 @@ class PairFeaturizer(BaseEstimator):
         missing: bool = True,
         cache: bool = True,
         max_record_chars: int = 300,
+        max_value_chars: int = 20_000,
     ) -> None:
         self.attributes = attributes
         self.rich = rich
@@ -116,13 +126,15 @@ class PairFeaturizer(BaseEstimator):
         self.missing = missing
         self.cache = cache
         self.max_record_chars = max_record_chars
+        self.max_value_chars = max_value_chars
 
     # ----------------------------------------------------------------- fit
     def fit(self, pairs: pd.DataFrame, y: object = None) -> PairFeaturizer:
         """Learn attribute kinds, IDF tables and the output columns from a pool of pairs."""
-        if not isinstance(self.max_record_chars, int) or self.max_record_chars < 3:
-            raise ValueError(f"PairFeaturizer: max_record_chars must be an int >= 3, got "
-                             f"{self.max_record_chars!r}")
+        for name in ("max_record_chars", "max_value_chars"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 3:
+                raise ValueError(f"PairFeaturizer: {name} must be an int >= 3, got {value!r}")
         found = attribute_names(pairs, where="PairFeaturizer.fit pairs")
         attributes = found if self.attributes is None else list(self.attributes)
         unknown = [a for a in attributes if a not in found]
@@ -132,6 +144,7 @@ class PairFeaturizer(BaseEstimator):
         if len(pairs) == 0:
             raise ValueError("PairFeaturizer.fit: the pair table is empty; fit on the pool")
         self.attributes_ = attributes
+        pairs = self._truncated(pairs)
         self.kinds_ = attribute_kinds(pairs, attributes)
         self.idf_ = fit_idf(pairs, attributes, kinds=self.kinds_)
         self.record_idf_: dict[str, IdfTable] = {}
@@ -209,12 +222,30 @@ class PairFeaturizer(BaseEstimator):
                  ) -> tuple[pd.Series, pd.Series]:
         left = [side_columns(a)[0] for a in self.attributes_]
         right = [side_columns(a)[1] for a in self.attributes_]
+        numeric = [c for a in self.attributes_ if self.kinds_[a] == "numeric"
+                   for c in side_columns(a)]
+        if numeric:  # '1,299.00' and 1299.0 read alike: as the number, where there is one
+            pairs = pairs.assign(**{c: _as_numbers(pairs[c]) for c in numeric})
         return (_record_series(pairs, left, self.attributes_, max_chars),
                 _record_series(pairs, right, self.attributes_, max_chars))
 
+    def _truncated(self, pairs: pd.DataFrame) -> pd.DataFrame:
+        """`pairs` with every text value cut to `max_value_chars` (a copy only when needed)."""
+        out = pairs
+        for column in self._value_columns():
+            if pairs[column].dtype != object:
+                continue
+            long = pairs[column].str.len().to_numpy(dtype=np.float64, na_value=0.0)
+            long = long > self.max_value_chars
+            if long.any():
+                out = out.copy() if out is pairs else out
+                out[column] = pairs[column].where(
+                    ~long, pairs[column].str.slice(0, self.max_value_chars))
+        return out
+
     def _compute(self, pairs: pd.DataFrame) -> pd.DataFrame:
         """All features of `pairs`, every one computed per distinct value."""
-        pairs = pairs.reset_index(drop=True)
+        pairs = self._truncated(pairs.reset_index(drop=True))
         parts = [similarity_features(pairs, self.attributes_, kinds=self.kinds_, rich=self.rich,
                                      idf=self.idf_)]
         features: dict[str, np.ndarray] = {}
