@@ -17,6 +17,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
 from blocking.pairs import attribute_names, side_columns
+from labeling_functions.cache import similarity_cache
 from labeling_functions.similarity import (
     _MODEL_TOKEN,
     IdfTable,
@@ -235,17 +236,23 @@ class PairFeaturizer(BaseEstimator):
         for column in self._value_columns():
             if pairs[column].dtype != object:
                 continue
-            long = pairs[column].str.len().to_numpy(dtype=np.float64, na_value=0.0)
-            long = long > self.max_value_chars
-            if long.any():
+            codes, uniques = pd.factorize(pairs[column])
+            lengths = np.fromiter((len(v) if isinstance(v, str) else 0 for v in uniques),
+                                  np.int64, count=len(uniques))
+            if (lengths > self.max_value_chars).any():
+                cut = np.array([v[: self.max_value_chars] if isinstance(v, str) else v
+                                for v in uniques], dtype=object)
                 out = out.copy() if out is pairs else out
-                out[column] = pairs[column].where(
-                    ~long, pairs[column].str.slice(0, self.max_value_chars))
+                out[column] = pd.Series(np.append(cut, None)[codes], index=pairs.index,
+                                        dtype=object)
         return out
 
     def _compute(self, pairs: pd.DataFrame) -> pd.DataFrame:
         """All features of `pairs`, every one computed per distinct value."""
-        pairs = self._truncated(pairs.reset_index(drop=True))
+        with similarity_cache():
+            return self._compute_all(self._truncated(pairs.reset_index(drop=True)))
+
+    def _compute_all(self, pairs: pd.DataFrame) -> pd.DataFrame:
         parts = [similarity_features(pairs, self.attributes_, kinds=self.kinds_, rich=self.rich,
                                      idf=self.idf_)]
         features: dict[str, np.ndarray] = {}
