@@ -328,9 +328,19 @@ def main() -> None:
     parser.add_argument("--features", nargs="+", default=["SimilarityMatcher", "old features"],
                         choices=list(FEATURE_SETS), help="SimilarityMatcher feature sets")
     parser.add_argument("--max-iter", type=int, default=200, help="SimilarityMatcher(max_iter)")
+    parser.add_argument("--merge", nargs="+", default=[],
+                        help="only write one SimilarityMatcher report from these .json results "
+                             "(runs split over processes)")
     parser.add_argument("--out", default=str(RESULTS))
     parser.add_argument("--tag", default="", help="results go to matcher_quality.<tag>.md / .json")
     args = parser.parse_args()
+    if args.merge:
+        rows = [r for path in args.merge for r in json.loads(Path(path).read_text())["rows"]]
+        stem = f"matcher_quality.{args.tag}" if args.tag else "matcher_quality"
+        write_similarity_report(rows, Path(args.out), stem,
+                                "Merged from " + ", ".join(Path(p).name for p in args.merge)
+                                + " (one run split over processes).")
+        return
     folder = dataset_folder(args.datasets, "matcher_quality", "dblp_acm/pairs")
     if args.quick:
         args.seeds, args.epochs, args.patience = 1, min(args.epochs, 8), min(args.patience, 3)
