@@ -27,9 +27,9 @@ class SimilarityMatcher(PairMatcher):
     def __init__(
         self,
         seed: int = 0,
-        max_iter: int = 200,
-        learning_rate: float = 0.1,
-        max_leaf_nodes: int = 31,
+        max_iter: int = 300,
+        learning_rate: float = 0.05,
+        max_leaf_nodes: int = 15,
         l2_regularization: float = 0.0,
         rich_features: bool = True,
         featurizer: PairFeaturizer | None = None,
