@@ -13,6 +13,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from blocking.pairs import side_columns
 from labeling_functions import ABSTAIN, MATCH, NON_MATCH
 from labeling_functions import similarity as sim
 from labeling_functions.cache import cached
@@ -33,7 +34,7 @@ METRICS = tuple(sorted(_TOKEN_METRICS | set(_PAIR_METRICS)))
 
 
 def _sides(df: pd.DataFrame, attr: str) -> tuple[pd.Series, pd.Series]:
-    left, right = "left_" + attr, "right_" + attr
+    left, right = side_columns(attr)
     if left not in df.columns or right not in df.columns:
         raise KeyError(
             f"the pairs have no {left!r} / {right!r} columns; columns: {list(df.columns)[:12]}"

@@ -1,22 +1,23 @@
-"""SimilarityMatcher: gradient boosting on the LF similarity primitives, a fast matcher baseline."""
+"""SimilarityMatcher: gradient boosting on the shared pair features, the fast in-loop matcher."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingClassifier
 
-from labeling_functions.similarity import attribute_kinds, fit_idf, similarity_features
+from labeling_functions.featurizer import PairFeaturizer
 from matchers.base import PairMatcher
 from matchers.validation import check_pairs, check_sample_weight, check_targets
 
 
 class SimilarityMatcher(PairMatcher):
-    """Histogram gradient boosting over per-attribute similarity features (NaN = missing).
+    """Histogram gradient boosting over the features of a `PairFeaturizer` (NaN = missing).
 
-    `rich_features` adds character 3-gram, IDF-weighted and partial-match similarities
-    (`similarity_features(rich=True)`): amazon_google test F1 with all train labels 54.8 -> 63.3
-    (`benchmarks/results/matcher_quality.similarity.md`).
+    `featurizer`: a fitted `PairFeaturizer` is used as it is (the loop fits one on the pool and
+    shares it, with its cache); an unfitted one, or None (`PairFeaturizer(rich=rich_features)`),
+    is copied and fitted on the training pairs. `rich_features` only applies to that default.
 
     Soft labels are learned exactly: each pair enters twice, as a match with weight p and as a
     non-match with weight 1 - p (times its sample weight), so the classifier's log-loss equals the
@@ -26,11 +27,12 @@ class SimilarityMatcher(PairMatcher):
     def __init__(
         self,
         seed: int = 0,
-        max_iter: int = 200,
-        learning_rate: float = 0.1,
-        max_leaf_nodes: int = 31,
+        max_iter: int = 300,
+        learning_rate: float = 0.05,
+        max_leaf_nodes: int = 15,
         l2_regularization: float = 0.0,
         rich_features: bool = True,
+        featurizer: PairFeaturizer | None = None,
     ) -> None:
         self.seed = seed
         self.max_iter = max_iter
@@ -38,6 +40,7 @@ class SimilarityMatcher(PairMatcher):
         self.max_leaf_nodes = max_leaf_nodes
         self.l2_regularization = l2_regularization
         self.rich_features = rich_features
+        self.featurizer = featurizer
 
     def fit(
         self,
@@ -49,13 +52,12 @@ class SimilarityMatcher(PairMatcher):
     ) -> SimilarityMatcher:
         """Fit on pairs with labels in [0, 1]; `valid` and `warm_start` are accepted and unused
         (boosting refits from scratch in well under a second), so the matchers are swappable."""
-        self.attributes_ = check_pairs(pairs, "SimilarityMatcher.fit pairs")
+        check_pairs(pairs, "SimilarityMatcher.fit pairs")
         targets = check_targets(y, len(pairs), "SimilarityMatcher.fit y")
         weights = check_sample_weight(sample_weight, len(pairs))
-        self.kinds_ = attribute_kinds(pairs, self.attributes_)
-        # TF-IDF weights learned here, so that a pair's score does not depend on its batch
-        self.idf_ = fit_idf(pairs, self.attributes_, kinds=self.kinds_)
-        features = self._similarity(pairs)
+        self.featurizer_ = self._fitted_featurizer(pairs)
+        self.attributes_ = self.featurizer_.attributes_
+        features = self.featurizer_.transform(pairs)
         features = features.loc[:, features.notna().any()]  # all-NaN columns carry nothing
         self.columns_ = list(features.columns)
         X = features.to_numpy(dtype=float)
@@ -85,15 +87,24 @@ class SimilarityMatcher(PairMatcher):
         self.classes_ = np.array([0, 1])
         return self
 
-    def _similarity(self, pairs: pd.DataFrame) -> pd.DataFrame:
-        return similarity_features(
-            pairs, self.attributes_, kinds=self.kinds_, rich=self.rich_features, idf=self.idf_
-        )
+    def _fitted_featurizer(self, pairs: pd.DataFrame) -> PairFeaturizer:
+        """The given featurizer when fitted, else a fitted copy (IDF and kinds from `pairs`, so
+        that a pair's score does not depend on its batch)."""
+        given = self.featurizer
+        if given is None:
+            return PairFeaturizer(rich=self.rich_features).fit(pairs)
+        if not isinstance(given, PairFeaturizer):
+            raise TypeError(f"SimilarityMatcher: featurizer must be a PairFeaturizer or None, got "
+                            f"{type(given).__name__}")
+        if hasattr(given, "columns_"):
+            return given
+        return clone(given).fit(pairs)
 
     def _features(self, pairs: pd.DataFrame, where: str) -> np.ndarray:
         self._check_fitted(where)
         check_pairs(pairs, f"SimilarityMatcher.{where} pairs", self.attributes_)
-        return self._similarity(pairs).reindex(columns=self.columns_).to_numpy(dtype=float)
+        features = self.featurizer_.transform(pairs)
+        return features.reindex(columns=self.columns_).to_numpy(dtype=float)
 
     def match_proba(self, pairs: pd.DataFrame) -> np.ndarray:
         """P(match) of every pair, shape (n,)."""

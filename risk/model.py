@@ -7,8 +7,10 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 import torch
+from sklearn.base import BaseEstimator, clone
+from sklearn.exceptions import NotFittedError
 
-from labeling_functions.similarity import attribute_kinds, similarity_features
+from labeling_functions.featurizer import PairFeaturizer
 from risk.distributions import portfolio, value_at_risk
 from risk.rules import CLASS_NAMES, Rule, activations, lf_rules, mine_rules
 
@@ -28,7 +30,7 @@ def _check_proba(proba, n: int, where: str) -> np.ndarray:
     return p
 
 
-class RiskModel:
+class RiskModel(BaseEstimator):
     """Misprediction risk of a matcher (LearnRisk): each pair's match probability is a normal
     distribution combining its risk features (expert LF rules, mined one-sided rules and the
     matcher's binned output); the risk is its Value-at-Risk against the predicted label.
@@ -36,6 +38,10 @@ class RiskModel:
     Rule expectations come from the labelled pairs (an LF's from the label model's precision
     until it has `min_support` labelled pairs); weights and variances are learned by ranking
     the labelled pairs the matcher got wrong above those it got right.
+
+    `featurizer` gives the features rules are mined on: a fitted `PairFeaturizer` is used as it
+    is (the loop shares the pool's), an unfitted one or None (`PairFeaturizer()`) is copied and
+    fitted on the labelled pairs, and any other callable maps pairs to a numeric feature table.
     """
 
     def __init__(
@@ -48,7 +54,7 @@ class RiskModel:
         max_conditions: int = 2,
         max_rules: int = 40,
         max_overlap: float = 0.8,
-        featurizer: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+        featurizer: PairFeaturizer | Callable[[pd.DataFrame], pd.DataFrame] | None = None,
         epochs: int = 300,
         lr: float = 0.05,
         temperature: float = 0.05,
@@ -56,18 +62,6 @@ class RiskModel:
         max_rank_pairs: int = 100_000,
         seed: int | None = 0,
     ) -> None:
-        if not 0.5 <= confidence < 1.0:
-            raise ValueError(f"confidence must be in [0.5, 1), got {confidence}")
-        if n_bins < 1:
-            raise ValueError(f"n_bins must be >= 1, got {n_bins}")
-        if not 0.5 < min_purity <= 1.0:
-            raise ValueError(f"min_purity must be in (0.5, 1], got {min_purity}")
-        if not 0.0 < max_overlap <= 1.0:
-            raise ValueError(f"max_overlap must be in (0, 1] (1 keeps near-copy rules), got "
-                             f"{max_overlap}")
-        if max_conditions not in (0, 1, 2):
-            raise ValueError(f"max_conditions must be 0 (no mined rules), 1 or 2, got "
-                             f"{max_conditions}")
         self.lfs = lfs
         self.n_bins = n_bins
         self.confidence = confidence
@@ -84,18 +78,50 @@ class RiskModel:
         self.max_rank_pairs = max_rank_pairs
         self.seed = seed
 
+    def _validate(self) -> None:
+        if not 0.5 <= self.confidence < 1.0:
+            raise ValueError(f"confidence must be in [0.5, 1), got {self.confidence}")
+        if self.n_bins < 1:
+            raise ValueError(f"n_bins must be >= 1, got {self.n_bins}")
+        if not 0.5 < self.min_purity <= 1.0:
+            raise ValueError(f"min_purity must be in (0.5, 1], got {self.min_purity}")
+        if not 0.0 < self.max_overlap <= 1.0:
+            raise ValueError(f"max_overlap must be in (0, 1] (1 keeps near-copy rules), got "
+                             f"{self.max_overlap}")
+        if self.max_conditions not in (0, 1, 2):
+            raise ValueError(f"max_conditions must be 0 (no mined rules), 1 or 2, got "
+                             f"{self.max_conditions}")
+
+    def _check_fitted(self, where: str) -> None:
+        if not hasattr(self, "rules_"):
+            raise NotFittedError(f"RiskModel.{where}: not fitted; call fit(pairs, y, proba) first")
+
     # ----------------------------------------------------------------- features
+    def _fit_featurizer(self, pairs: pd.DataFrame | None) -> None:
+        """The featurizer risk() uses: the given one when fitted or a plain callable, else a
+        copy fitted on the labelled pairs."""
+        given = self.featurizer
+        if self.max_conditions == 0 or not isinstance(pairs, pd.DataFrame):
+            self.featurizer_ = given
+        elif given is None:
+            self.featurizer_ = PairFeaturizer().fit(pairs)
+        elif isinstance(given, PairFeaturizer) and not hasattr(given, "columns_"):
+            self.featurizer_ = clone(given).fit(pairs)
+        else:
+            self.featurizer_ = given
+
     def _features(self, pairs: pd.DataFrame | None) -> pd.DataFrame | None:
         if self.max_conditions == 0:
             return None
         if not isinstance(pairs, pd.DataFrame):
             raise TypeError(f"pairs must be a pandas DataFrame of record pairs, got "
                             f"{type(pairs).__name__}")
-        if self.featurizer is not None:
-            return self.featurizer(pairs)
-        if not hasattr(self, "kinds_"):  # fixed by fit, so that risk() sees the same columns
-            self.kinds_ = attribute_kinds(pairs)
-        return similarity_features(pairs, list(self.kinds_), kinds=self.kinds_)
+        if isinstance(self.featurizer_, PairFeaturizer):
+            return self.featurizer_.transform(pairs)
+        if not callable(self.featurizer_):
+            raise TypeError(f"RiskModel: featurizer must be a PairFeaturizer, a callable or "
+                            f"None, got {type(self.featurizer_).__name__}")
+        return self.featurizer_(pairs)
 
     def _votes(self, pairs, L, n: int, where: str, n_lfs: int | None) -> np.ndarray | None:
         if L is None and self.lfs:
@@ -124,6 +150,7 @@ class RiskModel:
         (out-of-fold) P(match) on them; L: their LF votes (computed from `lfs` when None);
         lf_precision: (n_lfs,) the label model's precision estimate of each LF.
         """
+        self._validate()
         y = np.asarray(y).ravel()
         n = y.shape[0]
         if n == 0:
@@ -137,7 +164,7 @@ class RiskModel:
         L = self._votes(pairs, L, n, "RiskModel.fit", None)
         self.n_lfs_ = 0 if L is None else L.shape[1]
         prec = self._check_precision(lf_precision)
-        self.__dict__.pop("kinds_", None)  # a refit infers the attribute kinds afresh
+        self._fit_featurizer(pairs)
         F = self._features(pairs)
         min_support = self._support_count(n)
         rules = [] if L is None else lf_rules(L, self.lfs)
@@ -201,7 +228,6 @@ class RiskModel:
 
     def _train(self, A: np.ndarray, y: np.ndarray, p: np.ndarray) -> None:
         """Rank the labelled pairs the matcher mispredicts above the others (pairwise logistic)."""
-        torch.manual_seed(0 if self.seed is None else self.seed)
         m = len(self.rules_)
         self.params_ = {
             "log_w": torch.zeros(m, dtype=torch.float64, requires_grad=True),
@@ -240,8 +266,7 @@ class RiskModel:
     # ----------------------------------------------------------------- scoring
     def risk(self, pairs: pd.DataFrame | None, proba, L=None) -> np.ndarray:
         """(n,) Value-at-Risk at `confidence` of each pair's predicted label (proba >= 0.5)."""
-        if not hasattr(self, "rules_"):
-            raise RuntimeError("RiskModel is not fitted: call fit(pairs, y, proba) first")
+        self._check_fitted("risk")
         n = len(pairs) if isinstance(pairs, pd.DataFrame) else np.asarray(proba).ravel().shape[0]
         p = _check_proba(proba, n, "RiskModel.risk")
         L = self._votes(pairs, L, n, "RiskModel.risk", self.n_lfs_) if self.n_lfs_ else None
@@ -264,8 +289,7 @@ class RiskModel:
     # ----------------------------------------------------------------- explanations
     def rule_table(self) -> pd.DataFrame:
         """One row per risk rule: text, class, labelled support, mu, sigma and learned weight."""
-        if not hasattr(self, "rules_"):
-            raise RuntimeError("RiskModel is not fitted: call fit(pairs, y, proba) first")
+        self._check_fitted("rule_table")
         w = self.params_["log_w"].detach().exp().numpy()
         s = self.params_["log_sigma"].detach().exp().numpy()
         return pd.DataFrame({
@@ -279,6 +303,7 @@ class RiskModel:
     def explain(self, i: int) -> list[str]:
         """Why pair i of the last `risk()` call is risky: its predicted label and risk, then the
         matcher feature and every rule that fired, heaviest first, in words."""
+        self._check_fitted("explain")
         if not hasattr(self, "_last"):
             raise RuntimeError("call risk(pairs, proba) before explain(i)")
         n = self._last["p"].shape[0]

@@ -1,9 +1,12 @@
 """Behaviour of SimilarityMatcher: learning, soft labels, column alignment, persistence, errors."""
 
 import numpy as np
+import pandas as pd
 import pytest
+from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
+from labeling_functions.featurizer import PairFeaturizer
 from matchers import SimilarityMatcher
 
 
@@ -74,3 +77,44 @@ def test_rich_features_are_the_default_and_can_be_turned_off(train_pairs):
     assert set(basic.columns_) < set(rich.columns_)
     assert any(c.endswith("__char3_cosine") for c in rich.columns_)
     assert rich.embed(pairs).shape[1] == len(rich.columns_)
+
+
+def test_shares_a_fitted_featurizer_and_clones_cleanly(train_pairs, test_pairs, tmp_path):
+    pairs, y = train_pairs
+    tpairs, _ = test_pairs
+    pool = pd.concat([pairs, tpairs.assign(id=tpairs["id"] + 1000)], ignore_index=True)
+    shared = PairFeaturizer().fit(pool)
+    shared.transform(pool)
+    seen = shared.cached_pairs
+    s = SimilarityMatcher(max_iter=10, featurizer=shared).fit(pairs, y)
+    assert s.featurizer_ is shared and shared.cached_pairs == seen  # nothing recomputed
+    p = s.match_proba(tpairs)
+    unfitted = PairFeaturizer(record=False)
+    own = SimilarityMatcher(max_iter=10, featurizer=unfitted).fit(pairs, y)
+    assert not hasattr(unfitted, "columns_") and own.featurizer_ is not unfitted
+    assert not any(c.startswith("record__j") for c in own.columns_)
+    copy = clone(s)
+    assert copy.featurizer is not shared and not hasattr(copy, "model_")
+    np.testing.assert_allclose(copy.fit(pairs, y).match_proba(tpairs), p)
+    s.save(tmp_path / "s.pkl")
+    np.testing.assert_array_equal(SimilarityMatcher.load(tmp_path / "s.pkl").match_proba(tpairs), p)
+    with pytest.raises(TypeError, match="PairFeaturizer"):
+        SimilarityMatcher(featurizer="fast").fit(pairs, y)
+
+
+def test_holds_up_when_values_move_into_the_title(train_pairs, test_pairs):
+    def dirty(frame, seed):
+        rng = np.random.default_rng(seed)
+        out = frame.copy()
+        for side in ("left_", "right_"):
+            moved = rng.random(len(out)) < 0.5
+            brand = out[side + "brand"].fillna("").astype(str)
+            out[side + "title"] = np.where(moved, out[side + "title"] + " " + brand,
+                                           out[side + "title"])
+            out[side + "brand"] = out[side + "brand"].where(~moved, None)
+        return out
+
+    pairs, y = train_pairs
+    tpairs, ty = test_pairs
+    s = SimilarityMatcher(max_iter=30).fit(dirty(pairs, 0), y)
+    assert ((s.match_proba(dirty(tpairs, 1)) >= 0.5) == ty).mean() >= 0.9

@@ -3,8 +3,11 @@ import pandas as pd
 import pytest
 import torch
 from scipy.stats import truncnorm
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 from sklearn.metrics import roc_auc_score
 
+from labeling_functions.featurizer import PairFeaturizer
 from risk import (
     RiskModel,
     mine_rules,
@@ -178,12 +181,14 @@ def test_bad_input():
         rm.fit(F, y, p[:10])
     with pytest.raises(ValueError, match="lf_precision"):
         rm.fit(F, y, p, L=np.full((50, 2), -1), lf_precision=[0.9])
-    with pytest.raises(RuntimeError, match="fit"):
+    with pytest.raises(NotFittedError, match="fit"):
         RiskModel().risk(F, p)
+    with pytest.raises(NotFittedError, match="fit"):
+        RiskModel().explain(0)
     with pytest.raises(ValueError, match="confidence"):
-        RiskModel(confidence=1.5)
+        RiskModel(confidence=1.5).fit(F, y, p)
     with pytest.raises(ValueError, match="max_overlap"):
-        RiskModel(max_overlap=0.0)
+        RiskModel(max_overlap=0.0, featurizer=identity).fit(F, y, p)
 
 
 class MemorizingMatcher:
@@ -223,3 +228,32 @@ def test_zero_rules_uses_the_matcher_feature_alone(pairs_kind):
     # with the matcher feature alone, the least confident predictions are the riskiest
     confident = np.abs(2 * p - 1)
     assert r[confident < 0.2].mean() > r[confident > 0.8].mean()
+
+
+def test_follows_the_estimator_contract_and_mines_record_level_rules():
+    rng = np.random.default_rng(0)
+    brands = np.array(["sony", "canon", "nikon", "apple", "lg"])
+    n = 120
+    y = (np.arange(n) % 2 == 0).astype(int)
+    left = rng.choice(brands, n)
+    right = np.where(y == 1, left, np.roll(left, 1))
+    right = np.where((y == 0) & (right == left), "acer", right)
+    # the brand sits in the title on the right side: only record-level views see it
+    pairs = pd.DataFrame({"left_title": [f"{b} camera {i}" for i, b in enumerate(left)],
+                          "left_brand": left,
+                          "right_title": [f"camera {b} {i}" for i, b in enumerate(right)],
+                          "right_brand": None})
+    p = np.full(n, 0.6)
+    before = (np.random.get_state()[1][:3].copy(),  # noqa: NPY002
+              torch.random.get_rng_state().clone())
+    rm = RiskModel(epochs=20, seed=0).fit(pairs, y, p)
+    assert (np.random.get_state()[1][:3] == before[0]).all()  # noqa: NPY002
+    assert torch.equal(torch.random.get_rng_state(), before[1])  # no global reseeding
+    mined = {c.feature for r in rm.rules_ for c in r.conditions}
+    assert any("record" in f for f in mined) and not any(f.startswith("brand__j") for f in mined)
+    copy = clone(rm)
+    assert copy.get_params() == rm.get_params() and not hasattr(copy, "rules_")
+    shared = PairFeaturizer().fit(pairs)
+    again = RiskModel(epochs=20, seed=0, featurizer=shared).fit(pairs, y, p)
+    assert again.featurizer_ is shared
+    np.testing.assert_allclose(again.risk(pairs, p), rm.risk(pairs, p))

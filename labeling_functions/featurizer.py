@@ -1,0 +1,327 @@
+"""PairFeaturizer: one similarity feature table for a whole pool of record pairs, fitted once.
+
+Beside the per-attribute similarities (`similarity_features`) it adds views of the whole record
+that survive misplaced values (a brand or an artist sitting inside the title, its own attribute
+empty): the record serialized as one text, each attribute's tokens looked up in the other side's
+whole record, codes and model numbers and numbers with units taken from any attribute, and the
+missingness pattern. LF templates, matchers and the risk model read the same table.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
+
+from blocking.pairs import attribute_names, side_columns
+from labeling_functions.cache import similarity_cache
+from labeling_functions.similarity import (
+    _MODEL_TOKEN,
+    IdfTable,
+    TokenSets,
+    _canonical_model,
+    _is_model_token,
+    _text_of,
+    _to_number,
+    attribute_kinds,
+    char_ngrams,
+    fit_idf,
+    similarity_features,
+)
+
+__all__ = ["PairFeaturizer", "record_texts"]
+
+_UNITS = (
+    "tb|gb|mb|kb|ghz|mhz|hz|mp|megapixel|mm|cm|km|m|inch|inches|in|ft|oz|lbs|lb|kg|g|ml|l|"
+    "kw|w|v|mah|rpm|x|mbps|fps|bit|ms|min|hrs|hr|pack|pk|pcs|pc|ct|sheets|ppm|dpi|watts?|volts?"
+)
+# A number directly followed by a unit ('500 GB', '2.4ghz', '15"'); one match is one token.
+_NUMBER_UNIT = rf"\d+(?:\.\d+)?\s?(?:(?:{_UNITS})\b|\")"
+_NUMBER = r"\d+(?:\.\d+)?"
+_UNIT_ALIASES = {"inches": "in", "inch": "in", '"': "in", "lbs": "lb", "watts": "w", "watt": "w",
+                 "volts": "v", "volt": "v", "megapixel": "mp", "pcs": "pc", "pk": "pack",
+                 "hrs": "hr"}
+_SPLIT_UNIT = re.compile(r"^(\d+(?:\.\d+)?)\s?(.*)$")
+
+
+def _canonical_quantity(token: str) -> str:
+    """'15 inches' -> '15in', '2.0ghz' -> '2ghz': one spelling per quantity."""
+    number, unit = _SPLIT_UNIT.match(token).groups()
+    return f"{float(number):g}{_UNIT_ALIASES.get(unit, unit)}"
+
+
+def _side_codes(pairs: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
+    """(record code of each row, the distinct records): rows with equal values share a code."""
+    code = np.zeros(len(pairs), dtype=np.int64)
+    for column in columns:
+        part, uniques = pd.factorize(pairs[column], use_na_sentinel=True)
+        code, _ = pd.factorize(code * (len(uniques) + 1) + part + 1)
+    first = pd.Series(np.arange(len(code))).groupby(code, sort=True).first().to_numpy()
+    return code, pairs[columns].iloc[first]
+
+
+def record_texts(records: pd.DataFrame, attributes: list[str]) -> np.ndarray:
+    """Each record as one text, 'name value name value ...' over its non-empty attributes:
+    values keep their attribute name as a token, so a value that moved still says where from."""
+    out = pd.Series("", index=records.index, dtype=object)
+    for attr, column in zip(attributes, records.columns, strict=True):
+        value = records[column]
+        text = pd.Series(_text_of(value.to_numpy(dtype=object)), index=records.index).str.strip()
+        present = value.notna() & (text != "")
+        out = out.where(~present, (out + " " + attr.replace("_", " ") + " " + text).str.strip())
+    return out.to_numpy(dtype=object)
+
+
+def _as_numbers(values: pd.Series) -> pd.Series:
+    """The number in each value where one is found, else the value itself."""
+    number = _to_number(values)
+    return values.astype(object).where(np.isnan(number), pd.Series(number, index=values.index))
+
+
+def _record_series(pairs: pd.DataFrame, columns: list[str], attributes: list[str],
+                   max_chars: int | None = None) -> pd.Series:
+    """Per row, its record's text (computed once per distinct record), as a categorical."""
+    code, records = _side_codes(pairs, columns)
+    texts = record_texts(records, attributes)
+    if max_chars is not None:
+        texts = np.array([t[:max_chars] for t in texts], dtype=object)
+    text_code, uniques = pd.factorize(texts)
+    return pd.Series(pd.Categorical.from_codes(text_code[code], categories=uniques),
+                     index=pairs.index)
+
+
+class PairFeaturizer(BaseEstimator):
+    """Numeric similarity features of record pairs ('<attr>__<metric>', 'record__<metric>'),
+    NaN where a side is missing, fitted once on a pool so that a pair's features never depend on
+    the other pairs transformed with it.
+
+    fit learns the attribute kinds and the IDF tables (per attribute, and of the whole records);
+    transform computes per distinct value and keeps what it computed, keyed by a hash of each
+    pair's values, so a pair seen before is not recomputed (`cache=False` turns that off).
+    `rich` adds finer per-attribute evidence (`similarity_features(rich=True)`); `record` the
+    whole-record views (token, IDF and character 3-gram similarity, codes and model numbers,
+    numbers with units); `cross` each text attribute's tokens found in the other side's whole
+    record; `missing` the missingness pattern. `max_record_chars` caps the record text used by
+    the character 3-gram view (long descriptions would dominate its cost); `max_value_chars`
+    every value (a 1 MB field is compared on its first characters).
+    """
+
+    def __init__(
+        self,
+        attributes: list[str] | None = None,
+        rich: bool = True,
+        record: bool = True,
+        cross: bool = True,
+        missing: bool = True,
+        cache: bool = True,
+        max_record_chars: int = 300,
+        max_value_chars: int = 20_000,
+    ) -> None:
+        self.attributes = attributes
+        self.rich = rich
+        self.record = record
+        self.cross = cross
+        self.missing = missing
+        self.cache = cache
+        self.max_record_chars = max_record_chars
+        self.max_value_chars = max_value_chars
+
+    # ----------------------------------------------------------------- fit
+    def fit(self, pairs: pd.DataFrame, y: object = None) -> PairFeaturizer:
+        """Learn attribute kinds, IDF tables and the output columns from a pool of pairs."""
+        for name in ("max_record_chars", "max_value_chars"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 3:
+                raise ValueError(f"PairFeaturizer: {name} must be an int >= 3, got {value!r}")
+        found = attribute_names(pairs, where="PairFeaturizer.fit pairs")
+        attributes = found if self.attributes is None else list(self.attributes)
+        unknown = [a for a in attributes if a not in found]
+        if unknown or not attributes:
+            raise ValueError(f"PairFeaturizer.fit: attributes {unknown or attributes} are not in "
+                             f"the pairs, which have {found}")
+        if len(pairs) == 0:
+            raise ValueError("PairFeaturizer.fit: the pair table is empty; fit on the pool")
+        self.attributes_ = attributes
+        pairs = self._truncated(pairs)
+        self.kinds_ = attribute_kinds(pairs, attributes)
+        self.idf_ = fit_idf(pairs, attributes, kinds=self.kinds_)
+        self.record_idf_: dict[str, IdfTable] = {}
+        if self.record or self.cross:
+            left, right = self._records(pairs)
+            self.record_idf_["words"] = TokenSets(left, right).idf_table()
+            if self.record:
+                short = self._records(pairs, self.max_record_chars)
+                self.record_idf_["char3"] = TokenSets(
+                    *short, pattern=char_ngrams(3)).idf_table()
+        self.columns_ = list(self._compute(pairs.iloc[:1]).columns)
+        self._clear_cache()
+        return self
+
+    def _clear_cache(self) -> None:
+        self._hashes = pd.Index(np.empty(0, dtype=np.uint64))
+        self._store = np.empty((0, len(self.columns_)), dtype=np.float32)
+
+    def __getstate__(self) -> dict:
+        """Pickles (model files) leave the cache out."""
+        state = self.__dict__.copy()
+        if "columns_" in state:
+            state["_hashes"] = pd.Index(np.empty(0, dtype=np.uint64))
+            state["_store"] = np.empty((0, len(self.columns_)), dtype=np.float32)
+        return state
+
+    # ----------------------------------------------------------------- transform
+    def transform(self, pairs: pd.DataFrame) -> pd.DataFrame:
+        """The feature table of `pairs` (float32, columns `columns_`, the pairs' index)."""
+        if not hasattr(self, "columns_"):
+            raise NotFittedError("PairFeaturizer.transform: call fit(pool_pairs) first")
+        self._check(pairs)
+        if len(pairs) == 0:
+            return pd.DataFrame(np.empty((0, len(self.columns_)), np.float32),
+                                columns=self.columns_, index=pairs.index)
+        if not self.cache:
+            values = self._compute(pairs).to_numpy(np.float32)
+        else:
+            hashes = pd.util.hash_pandas_object(
+                pairs[self._value_columns()], index=False).to_numpy(np.uint64)
+            at = self._hashes.get_indexer(hashes)
+            new = at < 0
+            if new.any():
+                todo, first = np.unique(hashes[new], return_index=True)
+                rows = np.flatnonzero(new)[first]
+                computed = self._compute(pairs.iloc[rows]).to_numpy(np.float32)
+                self._store = np.vstack([self._store, computed])
+                self._hashes = self._hashes.append(pd.Index(todo))
+                at = self._hashes.get_indexer(hashes)
+            values = self._store[at]
+        return pd.DataFrame(values, columns=self.columns_, index=pairs.index)
+
+    def fit_transform(self, pairs: pd.DataFrame, y: object = None) -> pd.DataFrame:
+        """fit(pairs) then transform(pairs)."""
+        return self.fit(pairs).transform(pairs)
+
+    @property
+    def cached_pairs(self) -> int:
+        """How many distinct pairs the cache holds."""
+        return len(self._hashes) if hasattr(self, "_hashes") else 0
+
+    def _value_columns(self) -> list[str]:
+        return [c for a in self.attributes_ for c in side_columns(a)]
+
+    def _check(self, pairs: pd.DataFrame) -> None:
+        found = attribute_names(pairs, where="PairFeaturizer.transform pairs")
+        missing = [a for a in self.attributes_ if a not in found]
+        if missing:
+            raise ValueError(
+                f"PairFeaturizer.transform: the featurizer was fitted on attributes "
+                f"{self.attributes_} but these pairs lack {missing} (they have {found}); "
+                "rename their columns to left_<attr>/right_<attr> with the fitted names")
+
+    def _records(self, pairs: pd.DataFrame, max_chars: int | None = None
+                 ) -> tuple[pd.Series, pd.Series]:
+        left = [side_columns(a)[0] for a in self.attributes_]
+        right = [side_columns(a)[1] for a in self.attributes_]
+        numeric = [c for a in self.attributes_ if self.kinds_[a] == "numeric"
+                   for c in side_columns(a)]
+        if numeric:  # '1,299.00' and 1299.0 read alike: as the number, where there is one
+            pairs = pairs.assign(**{c: _as_numbers(pairs[c]) for c in numeric})
+        return (_record_series(pairs, left, self.attributes_, max_chars),
+                _record_series(pairs, right, self.attributes_, max_chars))
+
+    def _truncated(self, pairs: pd.DataFrame) -> pd.DataFrame:
+        """`pairs` with every text value cut to `max_value_chars` (a copy only when needed)."""
+        out = pairs
+        for column in self._value_columns():
+            if pairs[column].dtype != object:
+                continue
+            codes, uniques = pd.factorize(pairs[column])
+            lengths = np.fromiter((len(v) if isinstance(v, str) else 0 for v in uniques),
+                                  np.int64, count=len(uniques))
+            if (lengths > self.max_value_chars).any():
+                cut = np.array([v[: self.max_value_chars] if isinstance(v, str) else v
+                                for v in uniques], dtype=object)
+                out = out.copy() if out is pairs else out
+                out[column] = pd.Series(np.append(cut, None)[codes], index=pairs.index,
+                                        dtype=object)
+        return out
+
+    def _compute(self, pairs: pd.DataFrame) -> pd.DataFrame:
+        """All features of `pairs`, every one computed per distinct value."""
+        with similarity_cache():
+            return self._compute_all(self._truncated(pairs.reset_index(drop=True)))
+
+    def _compute_all(self, pairs: pd.DataFrame) -> pd.DataFrame:
+        parts = [similarity_features(pairs, self.attributes_, kinds=self.kinds_, rich=self.rich,
+                                     idf=self.idf_)]
+        features: dict[str, np.ndarray] = {}
+        if self.missing:
+            self._missingness(pairs, features)
+        if self.record or self.cross:
+            left, right = self._records(pairs)
+            if self.record:
+                self._record_views(pairs, left, right, features)
+            if self.cross:
+                self._cross(pairs, left, right, features)
+        parts.append(pd.DataFrame(features, index=pairs.index).round(9))
+        return pd.concat(parts, axis=1)
+
+    def _missingness(self, pairs: pd.DataFrame, features: dict[str, np.ndarray]) -> None:
+        filled = []
+        for attr in self.attributes_:
+            sides = []
+            for column in side_columns(attr):
+                value = pairs[column]
+                sides.append(value.isna().to_numpy()
+                             | (value.astype(str).str.strip() == "").to_numpy())
+            features[f"{attr}__n_missing"] = (sides[0].astype(np.float64)
+                                              + sides[1].astype(np.float64))
+            filled.append([~sides[0], ~sides[1]])
+        filled = np.array(filled, dtype=np.float64)  # (attributes, 2, pairs)
+        features["record__filled_left"] = filled[:, 0].mean(axis=0)
+        features["record__filled_right"] = filled[:, 1].mean(axis=0)
+
+    def _record_views(self, pairs: pd.DataFrame, left: pd.Series, right: pd.Series,
+                      features: dict[str, np.ndarray]) -> None:
+        words = TokenSets(left, right, idf=self.record_idf_["words"])
+        features["record__jaccard"] = words.jaccard()
+        features["record__overlap"] = words.overlap()
+        features["record__tfidf_cosine"] = words.tfidf_cosine()
+        shared, left_mass, right_mass = words.idf_mass()
+        features["record__idf_dice"] = 2 * shared / np.maximum(left_mass + right_mass, 1e-12)
+        features["record__unshared_idf_left"] = np.maximum(left_mass - shared, 0.0)
+        features["record__unshared_idf_right"] = np.maximum(right_mass - shared, 0.0)
+        short = self._records(pairs, self.max_record_chars)
+        features["record__char3_cosine"] = TokenSets(
+            *short, pattern=char_ngrams(3), idf=self.record_idf_["char3"]).tfidf_cosine()
+        codes = TokenSets(left, right, _MODEL_TOKEN, keep=_is_model_token,
+                          canonical=_canonical_model)
+        self._token_counts("codes", codes, features)
+        units = TokenSets(left, right, _NUMBER_UNIT, canonical=_canonical_quantity)
+        self._token_counts("quantities", units, features)
+        numbers = TokenSets(left, right, _NUMBER, canonical=lambda t: f"{float(t):g}")
+        self._token_counts("numbers", numbers, features)
+
+    @staticmethod
+    def _token_counts(name: str, tokens: TokenSets, features: dict[str, np.ndarray]) -> None:
+        """Overlap of a token kind, how many each side has, and how many of them are unshared."""
+        inter = tokens.intersection()
+        features[f"record__{name}_overlap"] = tokens.overlap()
+        features[f"record__{name}_left"] = tokens.left_size
+        features[f"record__{name}_right"] = tokens.right_size
+        features[f"record__{name}_unshared"] = np.where(
+            tokens.missing, np.nan, tokens.left_size + tokens.right_size - 2 * inter)
+
+    def _cross(self, pairs: pd.DataFrame, left: pd.Series, right: pd.Series,
+               features: dict[str, np.ndarray]) -> None:
+        """Per text attribute: the IDF share of its tokens found anywhere in the other record."""
+        idf = self.record_idf_["words"]
+        for attr in self.attributes_:
+            if self.kinds_[attr] == "numeric":
+                continue
+            a, b = side_columns(attr)
+            shared, mass, _ = TokenSets(pairs[a], right, idf=idf).idf_mass()
+            features[f"{attr}__left_in_right_record"] = shared / np.maximum(mass, 1e-12)
+            shared, _, mass = TokenSets(left, pairs[b], idf=idf).idf_mass()
+            features[f"{attr}__right_in_left_record"] = shared / np.maximum(mass, 1e-12)

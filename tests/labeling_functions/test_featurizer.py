@@ -1,0 +1,131 @@
+"""PairFeaturizer: record-level views, batch independence, the cache, and bad input."""
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from labeling_functions.featurizer import PairFeaturizer, record_texts
+
+
+def pool() -> pd.DataFrame:
+    return pd.DataFrame({
+        "ltable_id": [1, 2, 3, 4, 5, 6],
+        "rtable_id": [10, 20, 30, 40, 50, 60],
+        "left_title": ["sony bravia kdl40 tv", "apple ipod nano 8gb", "canon eos 400d",
+                       "lg dishwasher lds4821ww", "hp laserjet p1005", "acer aspire one"],
+        "left_brand": ["sony", None, "canon", "lg", "hp", "acer"],
+        "left_price": [499.0, 149.0, 599.0, None, 99.0, 299.0],
+        "right_title": ["bravia kdl40 40in lcd", "ipod nano 8 gb apple", "canon eos 450d kit",
+                        "lg lds-4821ww dishwasher", "hp laserjet p1006", "aspire one netbook"],
+        "right_brand": ["sony", "apple", "canon", "lg", None, "acer"],
+        "right_price": ["499.00", "$149", "649", "410", "99", None],
+    })
+
+
+def test_features_do_not_depend_on_the_batch():
+    pairs = pool()
+    f = PairFeaturizer(cache=False).fit(pairs)
+    full = f.transform(pairs)
+    assert list(full.columns) == f.columns_ and full.dtypes.eq(np.float32).all()
+    for rows in ([0], [3, 1], [5, 2, 4]):
+        alone = f.transform(pairs.iloc[rows])
+        pd.testing.assert_frame_equal(alone, full.iloc[rows])
+
+
+def test_cache_serves_seen_pairs_and_keys_on_their_values():
+    pairs = pool()
+    f = PairFeaturizer().fit(pairs)
+    first = f.transform(pairs)
+    assert f.cached_pairs == len(pairs)
+    again = f.transform(pairs.iloc[::-1])
+    assert f.cached_pairs == len(pairs)
+    pd.testing.assert_frame_equal(again, first.iloc[::-1])
+    # the same ids with other values (e.g. a dirty variant) are new pairs, not stale hits
+    changed = pairs.iloc[:1].assign(right_title="something else entirely")
+    assert f.transform(changed)["title__jaccard"].iloc[0] == 0.0
+    assert f.cached_pairs == len(pairs) + 1
+    uncached = PairFeaturizer(cache=False).fit(pairs).transform(pairs)
+    pd.testing.assert_frame_equal(uncached, first)
+    assert pickle.loads(pickle.dumps(f)).cached_pairs == 0  # model files leave the cache out
+
+
+def test_record_views_survive_a_misplaced_value():
+    pairs = pd.DataFrame({
+        "left_title": ["sony bravia kdl40", "sony bravia kdl40"],
+        "left_brand": ["sony", "sony"],
+        "right_title": ["bravia kdl40 sony", "samsung ue40 panel"],
+        "right_brand": [None, None],
+    })
+    X = PairFeaturizer().fit(pairs).transform(pairs)
+    assert np.isnan(X["brand__jaccard"]).all()  # the per-attribute view sees nothing
+    assert X["brand__left_in_right_record"].tolist() == [1.0, 0.0]
+    assert X["record__tfidf_cosine"][0] > 0.8 > X["record__tfidf_cosine"][1]
+    assert X["brand__n_missing"].tolist() == [1.0, 1.0]
+    assert X["record__filled_right"].tolist() == [0.5, 0.5]
+
+
+def test_codes_and_quantities_are_found_in_any_attribute():
+    pairs = pd.DataFrame({
+        "left_title": ["dishwasher LDS-4821WW 24 inches", "dishwasher LDS4821WW 500 GB"],
+        "left_notes": [None, None],
+        "right_title": ["lg dishwasher", "lg dishwasher"],
+        "right_notes": ['model lds4821ww, 24"', "model lds4822ww 500 gb"],
+    })
+    X = PairFeaturizer().fit(pairs).transform(pairs)
+    assert X["record__codes_overlap"].tolist() == [1.0, 0.0]
+    assert X["record__codes_unshared"].tolist() == [0.0, 2.0]
+    assert X["record__quantities_overlap"].tolist() == [1.0, 1.0]
+
+
+def test_record_text_keeps_attribute_names_and_skips_empty_values():
+    records = pd.DataFrame({"a": ["x y", None, ""], "b_c": [3.0, "z", None]})
+    assert list(record_texts(records, ["a", "b_c"])) == ["a x y b c 3", "b c z", ""]
+
+
+def test_bad_input_is_handled_or_named():
+    pairs = pool()
+    with pytest.raises(ValueError, match="left_brand"):
+        PairFeaturizer().fit(pairs.drop(columns=["right_brand"]))
+    f = PairFeaturizer().fit(pairs)
+    with pytest.raises(ValueError, match="brand"):
+        f.transform(pairs.drop(columns=["left_brand", "right_brand"]))
+    with pytest.raises(NotFittedError, match="fit"):
+        PairFeaturizer().transform(pairs)
+    with pytest.raises(ValueError, match="max_record_chars"):
+        PairFeaturizer(max_record_chars=0).fit(pairs)
+    with pytest.raises(ValueError, match="nope"):
+        PairFeaturizer(attributes=["nope"]).fit(pairs)
+
+
+def test_empty_records_huge_values_scripts_and_numbers_as_text():
+    huge = "widget " * 150_000  # about 1 MB
+    pairs = pd.DataFrame({
+        "left_title": [None, huge, "Смартфон Самсунг Галакси", "東京タワー 模型", "a", "b"],
+        "left_price": [None, "12", "1,299.00", "10", "5", "7"],
+        "right_title": ["", "gadget " + huge, "смартфон самсунг галакси", "東京タワー 模型", "b",
+                        "c"],
+        "right_price": [None, 12.0, 1299.0, "10", "five", "7 usd"],
+    })
+    f = PairFeaturizer().fit(pairs)
+    X = f.transform(pairs)
+    assert f.kinds_["price"] == "numeric"
+    assert np.isnan(X.loc[0, "record__jaccard"]) and X.loc[0, "price__n_missing"] == 2
+    # title widget price 12 | title gadget widget price 12 w (cut at max_value_chars mid-word)
+    assert X.loc[1, "record__jaccard"] == pytest.approx(5 / 6)
+    assert X.loc[1, "price__reldiff"] == 0.0 and X.loc[2, "price__reldiff"] == 0.0
+    for row in (2, 3):
+        assert X.loc[row, "record__tfidf_cosine"] == pytest.approx(1.0, abs=1e-6)
+        assert X.loc[row, "title__jaccard"] == 1.0
+    assert np.isnan(X.loc[4, "price__reldiff"])  # a number written in words has no number
+    assert X.loc[5, "price__reldiff"] == 0.0
+
+
+def test_clone_gives_an_unfitted_copy_with_the_same_parameters():
+    f = PairFeaturizer(record=False, max_record_chars=50).fit(pool())
+    copy = clone(f)
+    assert copy.get_params() == f.get_params() and not hasattr(copy, "columns_")
+    assert not any(c.startswith("record__") and "filled" not in c for c in f.columns_)
