@@ -44,20 +44,24 @@ def soft_log_loss(y: np.ndarray, p: np.ndarray) -> float:
 class RNNMatcher(PairMatcher):
     """Bi-GRU attribute summaries compared per attribute, then an MLP giving P(match).
 
-    Learns from probabilistic labels (cross-entropy with soft targets) and hard expert labels
-    (weighted via `sample_weight`); `fit(..., warm_start=True)` continues from the current
-    weights for `warm_epochs` epochs, which is what an active-learning loop needs each round.
+    Learns from probabilistic labels (soft targets) and hard expert labels (weighted via
+    `sample_weight`). `loss` = "bootstrap_soft" / "bootstrap_hard" (Reed et al.) mixes the
+    network's own belief into the targets with weight 1 - `beta`, so a minority of wrong
+    probabilistic labels pulls less; `label_smoothing` = eps pulls the training targets to
+    y (1 - eps) + eps / 2. With `warm_start=True` a refit continues from the current weights for
+    `warm_epochs` epochs, which is what an active-learning loop needs each round.
+    With `serialized=True` the whole record, one token sequence with attribute-name tokens, is
+    compared as one more view, so a value that sits in another attribute (dirty tables) still
+    meets its counterpart. With `pretrain=True` the encoder is first trained without labels,
+    contrastively on the distinct records of the pairs (and of `fit(..., records=table)`), and
+    cached in the folder `pretrain_cache` per record-set fingerprint (matchers/pretrain.py).
     Token vectors: character n-gram hashing (trained with the model, so unseen tokens such as
     model numbers get vectors), with frozen GloVe vectors concatenated when `embedding="glove"`
-    ("auto" = "hash": as good as GloVe on dblp_acm and amazon_google, without the extra
-    dependency; see benchmarks/results/matcher_quality.md).
-    Besides the compared summaries, the MLP sees per-attribute lexical overlap features and,
-    with `similarity=True`, the LF similarity primitives (model-number overlap, TF-IDF cosine,
-    ...). Given a hard-labelled `valid` split, the epoch and, with `select_threshold=True`, the
-    decision threshold are chosen on its F1; the threshold is folded into `match_proba` so
-    that `p >= 0.5` is the chosen decision. `label_smoothing` = eps pulls the training targets
-    to y (1 - eps) + eps / 2, so near-duplicate pairs with conflicting labels cannot push the
-    network to extreme logits on the token sequence alone.
+    ("auto" = "hash"). Besides the compared summaries, the MLP sees per-view lexical overlap
+    features and, with `similarity=True`, the LF similarity primitives. Given a hard-labelled
+    `valid` split, the epoch and, with `select_threshold=True`, the decision threshold are
+    chosen on its F1; the threshold is folded into `match_proba` so that `p >= 0.5` is the
+    chosen decision.
     """
 
     _fitted_attribute = "network_"
