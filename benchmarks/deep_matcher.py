@@ -69,7 +69,10 @@ def noisy_soft_labels(y: np.ndarray, seed: int = 7) -> np.ndarray:
 def run_fit(folder: Path, name: str, variant: str, seed: int, config: str, params: dict,
             args, noisy: bool = False, part: str = "full") -> dict:
     """Fit on train (gold or noisy soft labels), select epoch and threshold on gold valid,
-    append the test F1 and the times to the log."""
+    append the test F1 and the times to the log (a fit already in the log is not repeated)."""
+    key = (part, name, variant, seed, config, noisy)
+    if key in done_fits():
+        return {}
     data = load_variant(folder / name, variant, seed=0)
     tr, va, te = data["train"], data["valid"], data["test"]
     y = tr["label"].to_numpy(float)
@@ -102,6 +105,15 @@ def run_fit(folder: Path, name: str, variant: str, seed: int, config: str, param
         fh.write(json.dumps(row) + "\n")
     print(json.dumps(row), flush=True)
     return row
+
+
+def done_fits() -> set[tuple]:
+    """The (part, dataset, variant, seed, config, noisy) of every fit in the log."""
+    if not LOG.exists():
+        return set()
+    rows = [json.loads(line) for line in LOG.read_text().splitlines() if line.strip()]
+    return {(r["part"], r["dataset"], r["variant"], r["seed"], r["config"], r["noisy"])
+            for r in rows if "config" in r}
 
 
 def part_full(folder: Path, args) -> None:
@@ -149,7 +161,8 @@ def part_pretrain_time(folder: Path, args) -> None:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(0)
             wall, cpu = time.perf_counter(), time.process_time()
-            history = pretrain_encoder(encoder, texts, 2**16, PretrainSettings(epochs=1))
+            steps = max(len(texts) // 128, 1)
+            history = pretrain_encoder(encoder, texts, 2**16, PretrainSettings(steps=steps))
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         row = {"part": "pretrain_time", "dataset": name, "records": len(texts),
                "epoch_cpu_s": round(cpu, 1), "epoch_wall_s": round(wall, 1),

@@ -37,7 +37,7 @@ P_MOVE, P_SHUFFLE, P_DELETE, P_SWAP, P_SPAN, SPAN_FRACTION = 0.3, 0.3, 0.1, 0.1,
 class PretrainSettings:
     """What pretraining depends on besides the records (all of it enters the fingerprint)."""
 
-    epochs: int = 2
+    steps: int = 300
     batch_size: int = 128
     lr: float = 2e-3
     temperature: float = 0.1
@@ -160,7 +160,8 @@ def pretrain_encoder(
     settings: PretrainSettings,
     pretrained: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> list[dict]:
-    """Train `encoder` in place on serialized records; returns the loss per epoch.
+    """Train `encoder` in place on serialized records for `settings.steps` batches (passes over
+    the shuffled records, repeated as needed); returns the mean loss of every pass.
 
     Run inside `torch.random.fork_rng` with a seed set: the projection head is initialised
     from torch's generator; batches and augmentations come from `settings.seed`.
@@ -177,14 +178,17 @@ def pretrain_encoder(
         torch.optim.SparseAdam(list(encoder.ngrams.parameters()), lr=settings.lr),
     ]
     n = len(texts)
+    size = min(settings.batch_size, n)
+    per_pass = max(n // size, 1)  # a last, smaller batch is dropped: fewer negatives
     history = []
     start = time.perf_counter()
     encoder.train()
-    for epoch in range(settings.epochs):
+    done = 0
+    while done < settings.steps:
         order = rng.permutation(n)
         total, steps = 0.0, 0
-        for i in range(0, n - settings.batch_size // 2, settings.batch_size):
-            batch = order[i : i + settings.batch_size]
+        for i in range(min(per_pass, settings.steps - done)):
+            batch = order[i * size : (i + 1) * size]
             views = []
             for _ in range(2):
                 matrix, lengths = augment(tokens, batch, rng, settings.max_tokens)
@@ -200,8 +204,9 @@ def pretrain_encoder(
                 opt.step()
             total += loss.item()
             steps += 1
+        done += steps
         history.append(
-            {"epoch": epoch + 1, "loss": total / max(steps, 1),
+            {"pass": len(history) + 1, "steps": done, "loss": total / steps,
              "seconds": time.perf_counter() - start}
         )
     return history

@@ -94,7 +94,7 @@ class RNNMatcher(PairMatcher):
         class_weight: ClassWeight = "sqrt",
         select_threshold: bool = True,
         pretrain: bool = False,
-        pretrain_epochs: int = 2,
+        pretrain_steps: int = 300,
         pretrain_cache: str | None = None,
         progress: bool = False,
     ) -> None:
@@ -124,7 +124,7 @@ class RNNMatcher(PairMatcher):
         self.class_weight = class_weight
         self.select_threshold = select_threshold
         self.pretrain = pretrain
-        self.pretrain_epochs = pretrain_epochs
+        self.pretrain_steps = pretrain_steps
         self.pretrain_cache = pretrain_cache
         self.progress = progress
 
@@ -196,7 +196,7 @@ class RNNMatcher(PairMatcher):
         """Contrastive pretraining of the encoder on the distinct records (cached)."""
         start = time.perf_counter()
         settings = PretrainSettings(
-            epochs=self.pretrain_epochs, max_tokens=self.record_tokens, seed=self.seed
+            steps=self.pretrain_steps, max_tokens=self.record_tokens, seed=self.seed
         )
         config = {
             "attributes": list(self.attributes_),
@@ -241,9 +241,9 @@ class RNNMatcher(PairMatcher):
             raise ValueError(
                 f"RNNMatcher: label_smoothing must be in [0, 1), got {self.label_smoothing}"
             )
-        if self.epochs < 1 or self.warm_epochs < 1 or self.pretrain_epochs < 1:
+        if self.epochs < 1 or self.warm_epochs < 1 or self.pretrain_steps < 1:
             raise ValueError(
-                "RNNMatcher: epochs, warm_epochs and pretrain_epochs must be at least 1"
+                "RNNMatcher: epochs, warm_epochs and pretrain_steps must be at least 1"
             )
         if self.loss not in LOSSES:
             raise ValueError(f"RNNMatcher: loss must be one of {LOSSES}, got {self.loss!r}")
