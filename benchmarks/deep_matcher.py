@@ -81,7 +81,7 @@ def run_fit(folder: Path, name: str, variant: str, seed: int, config: str, param
     records = unlabelled_records(folder / name, variant, 0) if params.get("pretrain") else None
     epochs = args.large_epochs if len(tr) > 3000 else args.epochs
     m = RNNMatcher(seed=seed, epochs=epochs, patience=args.patience,
-                   pretrain_cache=args.cache, **params)
+                   pretrain_cache=args.cache, pretrain_steps=args.pretrain_steps, **params)
     wall, cpu = time.perf_counter(), time.process_time()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -239,6 +239,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=10, help="epochs, sets under 3,000 pairs")
     parser.add_argument("--large-epochs", type=int, default=3, help="epochs, larger sets")
     parser.add_argument("--patience", type=int, default=3)
+    parser.add_argument("--pretrain-steps", type=int, default=100,
+                        help="contrastive steps (batches of 128) when pretraining is on")
     parser.add_argument("--loss", default="bootstrap_soft 0.8", choices=list(NOISY_LOSSES),
                         help="the loss of the ablation's 'all on' row")
     parser.add_argument("--cache", default=None, help="pretraining cache folder")
