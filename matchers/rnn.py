@@ -206,15 +206,17 @@ class RNNMatcher(PairMatcher):
             "embedding": self.embedding_,
         }
         texts = distinct_records(pairs, self.attributes_, records)
-        result = cached_pretrain(
-            self.network_.encoder,
-            texts,
-            self.n_buckets,
-            settings,
-            config,
-            self.pretrain_cache,
-            glove_vectors if self.embedding_ == "glove" else None,
-        )
+        with torch.random.fork_rng(devices=[]):  # cached or built, training continues alike
+            torch.manual_seed(self.seed)
+            result = cached_pretrain(
+                self.network_.encoder,
+                texts,
+                self.n_buckets,
+                settings,
+                config,
+                self.pretrain_cache,
+                glove_vectors if self.embedding_ == "glove" else None,
+            )
         return {**result, "records": len(texts), "seconds": time.perf_counter() - start}
 
     def _check_hyper_parameters(self) -> None:

@@ -112,6 +112,9 @@ def test_cache_is_reused_by_a_resumed_run(pool, small_rnn, tmp_path):
     second.fit(shuffled, y[shuffled.index])
     assert second.pretraining_["status"] == "cached"
     assert second.pretraining_["fingerprint"] == first.pretraining_["fingerprint"]
+    resumed = pretrained_rnn(small_rnn, tmp_path, epochs=1).fit(pairs, y)
+    assert resumed.pretraining_["status"] == "cached"  # and the very same model as the first
+    np.testing.assert_array_equal(resumed.match_proba(pairs), first.match_proba(pairs))
     other_seed = pretrained_rnn(small_rnn, tmp_path, epochs=1, seed=9).fit(pairs, y)
     assert other_seed.pretraining_["status"] == "built"
 
