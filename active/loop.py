@@ -167,6 +167,7 @@ class ActiveLoop:
         self._stable_rounds = 0
         self._bucket_kl: list[dict] = []
         self._selected_at: dict[int, dict] = {}
+        self.featurizer = None
 
     @staticmethod
     def _check_gold(gold, n: int, name: str) -> np.ndarray | None:
@@ -199,6 +200,19 @@ class ActiveLoop:
                 f"ActiveLoop: L has {self._L.shape[0]} rows for {len(self.pairs)} pairs"
             )
         return self._L
+
+    def _share_featurizer(self) -> None:
+        """Featurize the pool once: a `PairFeaturizer` fitted on it (and caching every pair it
+        has seen) is handed to the in-loop matcher when that matcher takes one and was given
+        none, and to the risk model, so a round never recomputes a pair's features."""
+        if self.featurizer is not None:
+            return
+        from labeling_functions.featurizer import PairFeaturizer
+
+        self.featurizer = PairFeaturizer().fit(self.pairs)
+        params = self.matcher.get_params() if hasattr(self.matcher, "get_params") else {}
+        if "featurizer" in params and params["featurizer"] is None:
+            self.matcher.set_params(featurizer=self.featurizer)
 
     def answers(self) -> dict[int, int | None]:
         """Pool position -> answer (None = unsure), every session's."""
@@ -263,7 +277,7 @@ class ActiveLoop:
         lf_precision = None
         if L is not None and self.label_model is not None:
             lf_precision = self.label_model.lf_precision(self.L)
-        model = RiskModel(lfs=self.lfs or None, seed=self.seed).fit(
+        model = RiskModel(lfs=self.lfs or None, featurizer=self.featurizer, seed=self.seed).fit(
             self.pairs.iloc[rows], ys, proba, L=None if L is None else L[rows],
             lf_precision=lf_precision,
         )
@@ -314,6 +328,7 @@ class ActiveLoop:
         """Fit label model, in-loop matcher and risk model on `labels` (default: every expert
         label so far); return the round's frozen state, its history row included."""
         labels = self.expert_labels() if labels is None else dict(labels)
+        self._share_featurizer()
         row: dict = {"iteration": self.iteration, "n_labels": len(labels),
                      "n_answers": len(self.log)}
         t0 = time.perf_counter()
