@@ -3,9 +3,10 @@ at the size the matches support (`max_size="auto"`) and, for two tables, a one-t
 
 Data: synthetic person records (`make_dirty_records`, default person blocker) and the shared
 dblp_acm and abt_buy tables (TF-IDF blocking of the full tables). A `SimilarityMatcher` is
-trained on labelled pairs (synthetic: `--train` seeded candidates, as few as a labelling run gathers; shared sets: train.csv)
-and scores every candidate pair; the truth is the entity of each record (synthetic) or the
-connected components of the known matches over all three splits (shared sets).
+trained on labelled pairs (synthetic: `--train` seeded candidates, as few as a labelling run
+gathers; shared sets: train.csv) and scores every candidate pair; the truth is the entity of
+each record (synthetic) or the connected components of the known matches over all three splits
+(shared sets).
 
 Measured per method: pairwise precision / recall / F1 (record pairs put in one cluster), exact
 cluster precision / recall / F1 (predicted clusters of 2+ records equal to a true one), and the
@@ -48,9 +49,10 @@ def cluster_scores(predicted: pd.Series, truth: pd.Series) -> dict:
     joint = frame.groupby(["pred", "true"]).size()
     tp = _pairs_within(joint.to_numpy())
     n_pred, n_true = _pairs_within(pred_size.to_numpy()), _pairs_within(true_size.to_numpy())
-    exact = joint[(joint.to_numpy() == pred_size.reindex(joint.index.get_level_values(0)).to_numpy())
-                  & (joint.to_numpy() == true_size.reindex(joint.index.get_level_values(1))
-                     .to_numpy()) & (joint.to_numpy() > 1)]
+    count = joint.to_numpy()
+    whole_pred = count == pred_size.reindex(joint.index.get_level_values(0)).to_numpy()
+    whole_true = count == true_size.reindex(joint.index.get_level_values(1)).to_numpy()
+    exact = joint[whole_pred & whole_true & (count > 1)]
     n_pred_clusters, n_true_clusters = int((pred_size > 1).sum()), int((true_size > 1).sum())
 
     def f1(p: float, r: float) -> float:
@@ -157,9 +159,11 @@ def main(argv: list[str] | None = None) -> None:
     for data, group in table.groupby("data", sort=False):
         cc = group[group["method"] == "connected components"].iloc[0]
         for _, row in group.iterrows():
-            bars.append({"data": data, "method": row["method"],
-                         "largest <= 2 x largest true": row["largest"] <= 2 * row["largest true"],
-                         "cluster F1 >= components'": row["cluster F1"] >= cc["cluster F1"] - 1e-12})
+            bars.append({
+                "data": data, "method": row["method"],
+                "largest <= 2 x largest true": row["largest"] <= 2 * row["largest true"],
+                "cluster F1 >= components'": row["cluster F1"] >= cc["cluster F1"] - 1e-12,
+            })
     text = (f"# Clustering: connected components against size-limited and one-to-one clusters\n\n"
             f"`{command('clustering.py', argv)}`, {timestamp()}.\n\n"
             "Pairwise: record pairs in one predicted cluster against pairs in one true cluster. "
