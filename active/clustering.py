@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
-from scipy.sparse import coo_matrix
+from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from blocking.pairs import ID_COLUMNS
@@ -113,18 +113,45 @@ def _one_to_one(n, a, b, scores, keep) -> np.ndarray:
 
 
 def _split_large(n, a, b, scores, keep, comp, max_size) -> np.ndarray:
-    """Raise the cut inside components above `max_size` until they fit (vectorized per round)."""
+    """Raise the cut inside components above `max_size` until they fit (vectorized per round);
+    components whose remaining links all tie are split around pivots (`_pivot_split`)."""
     while True:
         size = np.bincount(comp)
-        large = size[comp[a]] > max_size
-        edges = keep & large
+        edges = keep & (size[comp[a]] > max_size)
         if not edges.any():
             return comp
-        # per large component, drop its weakest remaining edges (all ties at the minimum)
-        weakest = pd.Series(scores[edges]).groupby(comp[a][edges]).transform("min").to_numpy()
-        drop = np.flatnonzero(edges)[scores[edges] <= weakest]
-        if drop.size == edges.sum():  # only ties left everywhere: nothing sensible to cut
-            return comp
+        by_component = pd.Series(scores[edges]).groupby(comp[a][edges])
+        weakest = by_component.transform("min").to_numpy()
+        strongest = by_component.transform("max").to_numpy()
+        # per large component, drop its weakest remaining links unless all of them tie
+        cut = (scores[edges] <= weakest) & (weakest < strongest)
+        if not cut.any():
+            return _pivot_split(n, a, b, scores, edges, comp, max_size)
         keep = keep.copy()
-        keep[drop] = False
+        keep[np.flatnonzero(edges)[cut]] = False
         comp = _components(n, a[keep], b[keep])
+
+
+def _pivot_split(n, a, b, scores, edges, comp, max_size) -> np.ndarray:
+    """Split the components of `edges` into stars: the record with the largest total match
+    score takes its best-scored unclustered partners (at most `max_size` - 1), and so on. A
+    star links every member to its centre, so no weak chain joins two members."""
+    ea, eb, es = a[edges], b[edges], scores[edges]
+    graph = csr_matrix((np.r_[es, es], (np.r_[ea, eb], np.r_[eb, ea])), shape=(n, n))
+    strength = np.asarray(graph.sum(axis=1)).ravel()
+    comp = comp.copy()
+    label = int(comp.max()) + 1
+    members = np.unique(np.r_[ea, eb])
+    free = np.zeros(n, dtype=bool)
+    free[members] = True
+    for centre in members[np.argsort(-strength[members], kind="stable")]:  # per record
+        if not free[centre]:
+            continue
+        start, stop = graph.indptr[centre], graph.indptr[centre + 1]
+        partners = graph.indices[start:stop][np.argsort(-graph.data[start:stop], kind="stable")]
+        partners = partners[free[partners]][: max_size - 1]
+        star = np.r_[centre, partners]
+        comp[star] = label
+        free[star] = False
+        label += 1
+    return comp
