@@ -43,7 +43,9 @@ class CLIError(Exception):
 def _console():
     from rich.console import Console
 
-    return Console(stderr=False, log_path=False)
+    # a log file gets whole lines: no wrapping at the 80 columns rich assumes off a terminal
+    return Console(stderr=False, log_path=False,
+                   width=None if sys.stdout.isatty() else 160)
 
 
 def _status_printer(console):
@@ -65,6 +67,7 @@ class Progress:
         self._started = time.monotonic()
         self._last_line = time.monotonic()
         self._stage: tuple[str, float] | None = None
+        self._fits_at_message = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -79,7 +82,18 @@ class Progress:
         """The loop's `on_status`: the message, then where the labelling stands."""
         if self._stage is not None:
             self._stage = (message, time.monotonic())
+        self._fits_at_message = self._fits()
         self.log(message + self._where())
+
+    def _fits(self) -> int:
+        return 0 if self.loop is None else len(self.loop.history)
+
+    def _doing(self, message: str) -> str:
+        """What the loop is doing now: a fit announced by `message` ends with a history row,
+        and the loop then chooses and asks pairs until it announces the next fit."""
+        if self._fits() > self._fits_at_message:
+            return "choosing pairs and asking the oracle"
+        return message
 
     def _where(self) -> str:
         loop = self.loop
@@ -123,8 +137,9 @@ class Progress:
         while not self._stop.wait(self.heartbeat / 8):
             stage = self._stage
             if stage is not None and time.monotonic() - self._last_line >= self.heartbeat:
-                self.log(f"still {stage[0]} ({_duration(time.monotonic() - stage[1])})"
-                         + self._where())
+                doing = self._doing(stage[0])
+                since = "" if doing != stage[0] else f" ({_duration(time.monotonic() - stage[1])})"
+                self.log(f"still {doing}{since}" + self._where())
 
     def close(self) -> None:
         """Stop the repeating line."""
@@ -686,6 +701,7 @@ def _add_pair_options(parser: argparse.ArgumentParser, defaults_from: str) -> No
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of all five subcommands."""
+    from active.selectors import SELECTOR_NAMES
     parser = argparse.ArgumentParser(
         prog="riskweasul", formatter_class=_HelpFormatter,
         description="Entity resolution with almost no hand labels: LFs, a penalized label "
@@ -709,7 +725,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--entities", type=int, default=300, help="synthetic entities")
     demo.add_argument("--budget", type=int, default=40, help="expert labels to gather")
     demo.add_argument("--batch-size", type=int, default=10, help="labels between fits")
-    demo.add_argument("--selector", default="hybrid", help="how pairs are chosen to ask")
+    demo.add_argument("--selector", default="hybrid",
+                      help=f"how pairs are chosen to ask: {', '.join(SELECTOR_NAMES)}")
     demo.add_argument("--matcher", choices=MATCHERS, default="fast",
                       help="in-loop matcher: gradient boosting on similarities, or a neural "
                            "network")
@@ -735,7 +752,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--labels", help="label CSV for --oracle file")
     _run_option(run, "--budget", "expert labels to gather (earlier sessions' count)", type=int)
     _run_option(run, "--batch-size", "labels between fits", type=int)
-    _run_option(run, "--selector", "how pairs are chosen to ask")
+    _run_option(run, "--selector", f"how pairs are chosen to ask: {', '.join(SELECTOR_NAMES)}")
     _run_option(run, "--matcher", "in-loop matcher, refitted after every batch", choices=MATCHERS)
     _run_option(run, "--final-matcher", "matcher trained once when labelling ends; it scores "
                 "the output if it beats the in-loop one on held-out expert labels",
