@@ -107,6 +107,9 @@ class Progress:
             row = loop.history[-1]
             fit = sum(row.get(k, 0.0) for k in ("t_label_model", "t_matcher", "t_risk"))
             parts.append(f"last fit {fit:.1f} s")
+            if row.get("f1_estimate") is not None:  # the loop's live estimate, when it has one
+                parts.append(f"estimated F1 {row['f1_estimate']:.2f} "
+                             f"({row['f1_low']:.2f}-{row['f1_high']:.2f})")
         gained = n - self._labels_at_start
         if self.budget and gained > 0 and n < self.budget:
             left = (self.budget - n) * (time.monotonic() - self._started) / gained
@@ -766,7 +769,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="cut at the best F1 on the expert labels instead of 0.5")
     _run_option(run, "--max-cluster", "largest cluster in clusters.csv: larger components are "
                 "split at higher score cuts, keeping their strongest links; 'auto' = the size "
-                "the matches support (1 + the 99th percentile of a record's matches), 'none' = "
+                "the matches support (1 + the 95th percentile of a record's matches), 'none' = "
                 "plain connected components")
     run.add_argument("--one-to-one", action="store_true",
                      help="two tables: each record in at most one match in clusters.csv (the "

@@ -18,7 +18,7 @@ def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def suggested_max_size(a: np.ndarray, b: np.ndarray, keep: np.ndarray, n: int,
-                       quantile: float = 0.99) -> int:
+                       quantile: float = 0.95) -> int:
     """The largest cluster the matches support: one record plus the `quantile` share of the
     matched records' partner counts. A record of a true cluster of s records matches at most
     s - 1 others, whereas a chain of weak links grows a component without raising any
@@ -37,14 +37,16 @@ def cluster_records(
     dedup: bool = True,
     max_size: int | str | None = None,
     one_to_one: bool = False,
+    size_quantile: float = 0.95,
 ) -> pd.DataFrame:
     """One row per record: `record_id`, `cluster`, `cluster_size` (1 = unique).
 
     Records are joined by the pairs scored at least `threshold`. Connected components chain
     weak links (a-b and b-c matched makes a-b-c one cluster even when a-c scored 0), so with
     `max_size` a component larger than that is split again at ever higher score cuts, keeping
-    its strongest links, until every part fits (or only ties are left); `max_size="auto"` takes
-    the size the matches support (`suggested_max_size`). `one_to_one=True` (two tables only)
+    its strongest links, until every part fits (parts whose links all tie are split into stars);
+    `max_size="auto"` takes the size the matches support (`suggested_max_size` at
+    `size_quantile`). `one_to_one=True` (two tables only)
     keeps, inside each component, the matching of left to right records with the largest total
     score (each record in at most one match). With `dedup=False` (two tables) record ids are
     prefixed 'l:' / 'r:'. `frame.attrs["split"]` says what was cut: the size limit, how many
@@ -74,7 +76,11 @@ def cluster_records(
     if one_to_one:
         keep = _one_to_one(ids.size, a, b, scores, keep)
     comp = _components(ids.size, a[keep], b[keep])
-    limit = suggested_max_size(a, b, keep, ids.size) if max_size == "auto" else max_size
+    if not 0.0 < size_quantile <= 1.0:
+        raise ValueError(f"cluster_records: size_quantile must lie in (0, 1], got "
+                         f"{size_quantile!r}")
+    limit = (suggested_max_size(a, b, keep, ids.size, size_quantile) if max_size == "auto"
+             else max_size)
     sizes = np.bincount(comp)
     report = {"max_size": limit, "n_split": 0, "largest_component": int(sizes.max(initial=0))}
     if limit is not None:

@@ -158,6 +158,26 @@ def test_progress_repeats_a_line_while_a_stage_runs():
     assert "fitting the models: done in 0 s" in lines[-1]
 
 
+def test_progress_says_where_the_labelling_stands():
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    progress = Progress(Console(file=buffer, width=300, log_path=False), budget=100)
+    progress.loop = SimpleNamespace(log=[0] * 20, history=[])
+    progress("fitting the models on 20 labels")
+    time.sleep(0.05)
+    progress.loop.log = [0] * 30
+    progress.loop.history = [{"t_label_model": 1.0, "t_matcher": 2.5, "t_risk": 0.5,
+                              "f1_estimate": 0.81, "f1_low": 0.74, "f1_high": 0.88}]
+    progress("fitting the models on 30 labels")
+    first, second = (line.rstrip() for line in buffer.getvalue().splitlines())
+    assert first.endswith("| 20 of 100 labels")
+    assert "30 of 100 labels, last fit 4.0 s, estimated F1 0.81 (0.74-0.88), about" in second
+    assert second.endswith(" left")  # 10 labels gained: 70 more take about 7 times as long
+
+
 def test_run_model_scores_identically_in_a_fresh_process(tmp_path, capsys):
     from blocking import demo_dataset
 

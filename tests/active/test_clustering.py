@@ -68,6 +68,8 @@ def test_bad_options_are_refused():
         cluster_records(pairs, scores, one_to_one=True)
     with pytest.raises(ValueError, match="max_size must be an integer or 'auto'"):
         cluster_records(pairs, scores, max_size="big")
+    with pytest.raises(ValueError, match="size_quantile must lie in"):
+        cluster_records(pairs, scores, max_size="auto", size_quantile=0)
     with pytest.raises(ValueError, match="at least 2"):
         cluster_records(pairs, scores, max_size=1)
     with pytest.raises(ValueError, match="2 scores for 1 pairs"):
