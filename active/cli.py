@@ -493,6 +493,9 @@ def cmd_score(args: argparse.Namespace) -> int:
     from active.model import load_run_model
     from blocking.pairs import ID_COLUMNS
 
+    if not args.left:
+        raise CLIError("score needs --left (and --right for two tables): the records the pairs "
+                       "refer to")
     console = _console()
     model = load_run_model(args.model)
     opts = {**RUN_DEFAULTS, **{k: v for k, v in model.options.items() if v is not None}}

@@ -218,6 +218,15 @@ def test_run_model_scores_identically_in_a_fresh_process(tmp_path, capsys):
     assert some["lm_score"].between(0, 1).all()
 
 
+def test_score_refuses_a_missing_table_or_a_file_of_another_kind(tmp_path, capsys):
+    not_a_model = tmp_path / "model.riskweasul"
+    not_a_model.write_text("hello")
+    assert main(["score", "--model", str(not_a_model), "--pairs", "p.csv"]) == 2
+    assert "score needs --left" in capsys.readouterr().err
+    assert main(["score", "--model", str(not_a_model), "--left", "a.csv"]) == 2
+    assert "not a riskweasul model file" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("extra, message", [
     (["--max-cluster", "1"], "--max-cluster must be 'auto', 'none' or an integer >= 2"),
     (["--one-to-one"], "--one-to-one needs two tables"),
