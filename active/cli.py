@@ -381,22 +381,23 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise CLIError(f"run needs --{required} (on the command line or in --config)")
     if opts.get("one_to_one") and not opts.get("right"):
         raise CLIError("--one-to-one needs two tables (--left and --right)")
-    console = _console()
-    from active.loop import ActiveLoop
-    from active.store import LabelStore
-    from blocking.pairs import pair_keys
-    from labeling_functions import load_lfs
-
     out = Path(opts["output"])
     if out.exists() and not out.is_dir():
         raise CLIError(f"--output {str(out)!r} is a file; give a folder for the outputs")
-    out.mkdir(parents=True, exist_ok=True)
-    store = LabelStore(opts.get("store") or out / "labels.sqlite")  # refused now if unusable
-    lfs = load_lfs(opts["lfs"])
-    oracle = _oracle(opts, args.resources)
-    interactive = opts["oracle"] != "file"
+    console = _console()
     progress = Progress(console, budget=opts["budget"], heartbeat=HEARTBEAT_S)
     args.resources.callback(progress.close)
+    with progress.stage(f"loading the LFs ({opts['lfs']}) and the label store"):
+        from active.loop import ActiveLoop
+        from active.store import LabelStore
+        from blocking.pairs import pair_keys
+        from labeling_functions import load_lfs
+
+        out.mkdir(parents=True, exist_ok=True)
+        store = LabelStore(opts.get("store") or out / "labels.sqlite")  # refused if unusable
+        lfs = load_lfs(opts["lfs"])
+        oracle = _oracle(opts, args.resources)
+    interactive = opts["oracle"] != "file"
     pairs, dedup = _pairs_from_tables(opts, progress)
     if hasattr(oracle, "unknown_keys"):
         unknown = oracle.unknown_keys(pair_keys(pairs))
@@ -404,14 +405,15 @@ def cmd_run(args: argparse.Namespace) -> int:
             progress.log(f"{len(unknown)} answers in {opts['labels']} are for pairs outside the "
                          f"candidates (e.g. {unknown[0]!r}); they are not used")
     seed = opts["seed"]
-    loop = ActiveLoop(
-        pairs, lfs, oracle=oracle, selector=opts["selector"],
-        matcher=_matcher(opts["matcher"], seed),
-        final_matcher=_final_matcher(opts["final_matcher"], seed),
-        batch_size=opts["batch_size"], store=store,
-        pseudo_labels=bool(opts.get("pseudo_labels")), calibrate=bool(opts.get("calibrate")),
-        background=interactive, on_status=progress, seed=seed,
-    )
+    with progress.stage(f"preparing the loop ({opts['matcher']} matcher, {len(pairs)} pairs)"):
+        loop = ActiveLoop(
+            pairs, lfs, oracle=oracle, selector=opts["selector"],
+            matcher=_matcher(opts["matcher"], seed),
+            final_matcher=_final_matcher(opts["final_matcher"], seed),
+            batch_size=opts["batch_size"], store=store,
+            pseudo_labels=bool(opts.get("pseudo_labels")), calibrate=bool(opts.get("calibrate")),
+            background=interactive, on_status=progress, seed=seed,
+        )
     progress.loop = loop
     with progress.stage(f"applying {len(lfs)} LFs to {len(pairs)} pairs"):
         votes = loop.L

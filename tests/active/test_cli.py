@@ -189,10 +189,10 @@ def test_run_model_scores_identically_in_a_fresh_process(tmp_path, capsys):
     data.pairs[["ltable_id", "rtable_id", "label"]].to_csv(labels, index=False)
     out = tmp_path / "out"
     assert main(["run", "--left", str(table), "--lfs", str(tmp_path / "lfs.py"), "--blocking",
-                 "person", "--oracle", "file", "--labels", str(labels), "--budget", "10",
+                 "person", "--oracle", "file", "--labels", str(labels), "--budget", "5",
                  "--batch-size", "5", "--output", str(out)]) == 0
     log = capsys.readouterr().out
-    for stage in ("blocking", "applying 3 LFs", "of 10 labels", "last fit", "writing the "
+    for stage in ("blocking", "applying 3 LFs", "of 5 labels", "last fit", "writing the "
                   "outputs", "riskweasul score --model"):
         assert stage in log, stage
     run = pd.read_csv(out / "scored_pairs.csv")
