@@ -448,6 +448,8 @@ def _write_run(loop, out: Path, dedup: bool, opts: dict, progress: Progress) -> 
                               one_to_one=bool(opts.get("one_to_one")), on_status=progress.log)
     blocking = {k: opts.get(k) for k in ("blocking", "block_on", "k", "analyzer", "window",
                                          "id_column", "max_cluster", "one_to_one")}
+    if opts.get("pairs"):  # the run was given its pairs: no blocking for `score` to repeat
+        blocking["blocking"] = None
     try:
         save_run_model(loop, out / FILE_NAME, opts["lfs"], options=blocking)
     except RuntimeError as exc:  # e.g. interrupted while a background fit had moved on
@@ -507,8 +509,8 @@ def cmd_score(args: argparse.Namespace) -> int:
             opts[key] = value
     opts.update(left=args.left, right=args.right, pairs=args.pairs)
     if not (args.pairs or args.blocking or model.options.get("blocking")):
-        raise CLIError("score needs --pairs or --blocking (the model does not say how the run "
-                       "made its candidates)")
+        raise CLIError("score needs --pairs or --blocking: the run read its candidates from a "
+                       "pairs file, so there is no blocking to repeat")
     progress = Progress(console, heartbeat=HEARTBEAT_S)
     args.resources.callback(progress.close)
     pairs, dedup = _pairs_from_tables(opts, progress)

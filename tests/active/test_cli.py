@@ -225,6 +225,14 @@ def test_score_refuses_a_missing_table_or_a_file_of_another_kind(tmp_path, capsy
     assert "score needs --left" in capsys.readouterr().err
     assert main(["score", "--model", str(not_a_model), "--left", "a.csv"]) == 2
     assert "not a riskweasul model file" in capsys.readouterr().err
+    from active.model import KIND, RunModel
+    from blocking.files import save_model
+
+    given_pairs = tmp_path / "given_pairs.riskweasul"  # a run that read a pairs file
+    save_model(RunModel(matcher=None, threshold=0.5, attributes=("name",),
+                        options={"blocking": None}), given_pairs, kind=KIND)
+    assert main(["score", "--model", str(given_pairs), "--left", "a.csv"]) == 2
+    assert "no blocking to repeat" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("extra, message", [
