@@ -1,4 +1,4 @@
-"""The `riskweasul` command line: demo, run, lfs and evaluate."""
+"""The `riskweasul` command line: demo, run, score, lfs and evaluate."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -14,13 +15,25 @@ DEMO_LFS = Path(__file__).resolve().parent / "demo_lfs.py"  # shipped in the pac
 BLOCKINGS = ("tfidf", "sorted", "equivalence", "person")
 MATCHERS = ("fast", "rnn")
 ORACLES = ("interactive", "web", "file")
+ANALYZERS = ("word", "char")
 RUN_KEYS = {
     "left": str, "right": str, "pairs": str, "lfs": str, "blocking": str, "block_on": str,
-    "k": int, "window": int, "id_column": str, "oracle": str, "labels": str, "budget": int,
-    "batch_size": int, "selector": str, "matcher": str, "output": str, "store": str,
-    "seed": int, "show_score": bool, "pseudo_labels": bool, "calibrate": bool,
-    "final_matcher": str, "port": int,
+    "k": int, "analyzer": str, "window": int, "id_column": str, "oracle": str, "labels": str,
+    "budget": int, "batch_size": int, "selector": str, "matcher": str, "output": str,
+    "store": str, "seed": int, "show_score": bool, "pseudo_labels": bool, "calibrate": bool,
+    "final_matcher": str, "port": int, "max_cluster": (int, str), "one_to_one": bool,
 }
+# what `run` does for an option given neither on the command line nor in --config; the help
+# texts quote these, so they cannot drift apart
+RUN_DEFAULTS = {
+    "blocking": "tfidf", "k": 10, "analyzer": "word", "window": 3, "id_column": "id",
+    "oracle": "interactive", "port": 8765, "budget": 50, "batch_size": 10, "selector": "hybrid",
+    "matcher": "fast", "final_matcher": "none", "output": "riskweasul-out", "seed": 0,
+    "max_cluster": "auto",
+}
+# while a stage runs, a line repeats after this many quiet seconds (checked 8 times as often),
+# so a file-oracle run's log gains a line at least every 10 s
+HEARTBEAT_S = 8.0
 
 
 class CLIError(Exception):
@@ -30,12 +43,122 @@ class CLIError(Exception):
 def _console():
     from rich.console import Console
 
-    return Console(stderr=False)
+    # a log file gets whole lines: no wrapping at the 80 columns rich assumes off a terminal
+    return Console(stderr=False, log_path=False,
+                   width=None if sys.stdout.isatty() else 160)
 
 
 def _status_printer(console):
     """Status messages as timestamped lines (a log when the output is not a terminal)."""
     return lambda message: console.log(message)
+
+
+class Progress:
+    """Timestamped progress lines for every stage of a run: blocking, LF votes, each fit (the
+    loop's `on_status`), scoring and writing, with the labels so far, the latest fit time and
+    the estimated time left. While a stage is open, a line repeats at least every `heartbeat`
+    seconds, so a log shows that a long fit is still running."""
+
+    def __init__(self, console, budget: int | None = None,
+                 heartbeat: float | None = None) -> None:
+        self.console, self.budget, self.heartbeat = console, budget, heartbeat
+        self.loop = None
+        self._labels_at_start: int | None = None
+        self._started = time.monotonic()
+        self._last_line = time.monotonic()
+        self._stage: tuple[str, float] | None = None
+        self._fits_at_message = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def log(self, message: str) -> None:
+        """Print one timestamped line."""
+        with self._lock:
+            self._last_line = time.monotonic()
+            self.console.log(message)
+
+    def __call__(self, message: str) -> None:
+        """The loop's `on_status`: the message, then where the labelling stands."""
+        if self._stage is not None:
+            self._stage = (message, time.monotonic())
+        self._fits_at_message = self._fits()
+        self.log(message + self._where())
+
+    def _fits(self) -> int:
+        return 0 if self.loop is None else len(self.loop.history)
+
+    def _doing(self, message: str) -> str:
+        """What the loop is doing now: a fit announced by `message` ends with a history row,
+        and the loop then chooses and asks pairs until it announces the next fit."""
+        if self._fits() > self._fits_at_message:
+            return "choosing pairs and asking the oracle"
+        return message
+
+    def _where(self) -> str:
+        loop = self.loop
+        if loop is None:
+            return ""
+        n = len(loop.log)
+        if self._labels_at_start is None:
+            self._labels_at_start, self._started = n, time.monotonic()
+        parts = [f"{n} of {self.budget} labels" if self.budget else f"{n} labels"]
+        if loop.history:
+            row = loop.history[-1]
+            fit = sum(row.get(k, 0.0) for k in ("t_label_model", "t_matcher", "t_risk"))
+            parts.append(f"last fit {fit:.1f} s")
+            if row.get("f1_estimate") is not None:  # the loop's live estimate, when it has one
+                parts.append(f"estimated F1 {row['f1_estimate']:.2f} "
+                             f"({row['f1_low']:.2f}-{row['f1_high']:.2f})")
+        gained = n - self._labels_at_start
+        if self.budget and gained > 0 and n < self.budget:
+            left = (self.budget - n) * (time.monotonic() - self._started) / gained
+            parts.append(f"about {_duration(left)} left")
+        return " | " + ", ".join(parts)
+
+    @contextlib.contextmanager
+    def stage(self, message: str):
+        """Announce a stage, repeat a line while it runs, and say how long it took."""
+        self.log(message)
+        self._stage = (message, time.monotonic())
+        started = time.monotonic()
+        self._start_heartbeat()
+        try:
+            yield
+        finally:
+            self._stage = None
+        self.log(f"{message}: done in {_duration(time.monotonic() - started)}")
+
+    def _start_heartbeat(self) -> None:
+        if self.heartbeat is None or self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._beat, name="riskweasul-progress",
+                                        daemon=True)
+        self._thread.start()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.heartbeat / 8):
+            stage = self._stage
+            if stage is not None and time.monotonic() - self._last_line >= self.heartbeat:
+                doing = self._doing(stage[0])
+                since = "" if doing != stage[0] else f" ({_duration(time.monotonic() - stage[1])})"
+                self.log(f"still {doing}{since}" + self._where())
+
+    def close(self) -> None:
+        """Stop the repeating line."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+
+def _duration(seconds: float) -> str:
+    """12 s, 3 min 5 s, 1 h 39 min."""
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
 def _matcher(name: str, seed: int):
@@ -73,9 +196,9 @@ def _read_config(path: str) -> dict:
         )
     for key, kind in RUN_KEYS.items():
         if key in config and not isinstance(config[key], kind):
-            raise CLIError(
-                f"--config {path!r}: {key} must be a {kind.__name__}, got {config[key]!r}"
-            )
+            kinds = kind if isinstance(kind, tuple) else (kind,)
+            raise CLIError(f"--config {path!r}: {key} must be a "
+                           f"{' or '.join(k.__name__ for k in kinds)}, got {config[key]!r}")
     return config
 
 
@@ -150,39 +273,56 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # run ----------------------------------------------------------------------------------------
 
 
-def _pairs_from_tables(opts: dict):
+def _blocker(opts: dict):
+    """The blocker the options name (tfidf, sorted, equivalence or person)."""
     from blocking import (
         AttributeEquivalenceBlocker,
         SortedNeighbourhoodBlocker,
         TfidfKNNBlocker,
         default_person_blocker,
-        join_pairs,
-        load_pairs,
-        read_table,
     )
 
-    id_column = opts.get("id_column") or "id"
-    left = read_table(opts["left"], id_column=id_column)
-    right = read_table(opts["right"], id_column=id_column) if opts.get("right") else None
-    if opts.get("pairs"):
-        return load_pairs(opts["pairs"], left, right, id_column=id_column), right is None
-    blocking = opts.get("blocking") or "tfidf"
+    blocking = opts["blocking"]
     columns = [c.strip() for c in (opts.get("block_on") or "").split(",") if c.strip()]
     if blocking not in BLOCKINGS:
         raise CLIError(f"--blocking must be one of {', '.join(BLOCKINGS)}, got {blocking!r}")
     if blocking != "person" and not columns:
         raise CLIError(f"--blocking {blocking} needs --block-on COLUMN[,COLUMN...]")
+    if opts["analyzer"] not in ANALYZERS:
+        raise CLIError(f"--analyzer must be one of {', '.join(ANALYZERS)}, got "
+                       f"{opts['analyzer']!r}")
     if blocking == "tfidf":
-        blocker = TfidfKNNBlocker(columns, k=opts.get("k") or 5)
+        char = opts["analyzer"] == "char"
+        blocker = TfidfKNNBlocker(columns, k=opts["k"], analyzer="char_wb" if char else "word",
+                                  ngram_range=(3, 3) if char else (1, 1))
     elif blocking == "sorted":
-        blocker = SortedNeighbourhoodBlocker(columns[0], window=opts.get("window") or 3)
+        blocker = SortedNeighbourhoodBlocker(columns[0], window=opts["window"])
     elif blocking == "equivalence":
         blocker = AttributeEquivalenceBlocker(columns[0])
     else:
         blocker = default_person_blocker()
-    blocker.id_column = id_column
-    candidates = blocker.block(left, right)
-    return join_pairs(candidates, left, right, id_column=id_column), right is None
+    blocker.id_column = opts["id_column"]
+    return blocker
+
+
+def _pairs_from_tables(opts: dict, progress: Progress):
+    """The candidate pairs (read from --pairs or blocked) and whether this is de-duplication."""
+    from blocking import join_pairs, load_pairs, read_table
+
+    id_column = opts["id_column"]
+    with progress.stage("reading the tables"):
+        left = read_table(opts["left"], id_column=id_column)
+        right = read_table(opts["right"], id_column=id_column) if opts.get("right") else None
+    sizes = f"{len(left)}" + ("" if right is None else f" x {len(right)}")
+    if opts.get("pairs"):
+        with progress.stage(f"reading the pairs {opts['pairs']}"):
+            pairs = load_pairs(opts["pairs"], left, right, id_column=id_column)
+    else:
+        blocker = _blocker(opts)
+        with progress.stage(f"blocking {sizes} records ({opts['blocking']})"):
+            pairs = join_pairs(blocker.block(left, right), left, right, id_column=id_column)
+    progress.log(f"{len(pairs)} candidate pairs from {sizes} records")
+    return pairs, right is None
 
 
 def _oracle(opts: dict, resources: contextlib.ExitStack):
@@ -209,67 +349,127 @@ def _oracle(opts: dict, resources: contextlib.ExitStack):
 
 
 def _merged_options(args: argparse.Namespace) -> dict:
-    """Command-line options over config-file options over defaults."""
-    opts = _read_config(args.config) if args.config else {}
+    """Command-line options over config-file options over `RUN_DEFAULTS`."""
+    opts = dict(RUN_DEFAULTS)
+    opts.update(_read_config(args.config) if args.config else {})
     for key in RUN_KEYS:
         value = getattr(args, key, None)
         if value is not None and value is not False:
             opts[key] = value
+    opts["max_cluster"] = _max_cluster(opts["max_cluster"])
     return opts
 
 
+def _max_cluster(value) -> int | str | None:
+    """--max-cluster: 'auto', 'none' or an integer of at least 2."""
+    if value in ("auto", "none"):
+        return None if value == "none" else value
+    try:
+        size = int(value)
+    except (TypeError, ValueError):
+        size = 0
+    if size < 2 or isinstance(value, bool):
+        raise CLIError(f"--max-cluster must be 'auto', 'none' or an integer >= 2, got {value!r}")
+    return size
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    """A user's tables, LFs and oracle: label, train, and write the results."""
+    """A user's tables, LFs and oracle: label, train, and write the results and the model."""
     opts = _merged_options(args)
     for required in ("left", "lfs"):
         if not opts.get(required):
             raise CLIError(f"run needs --{required} (on the command line or in --config)")
-    console = _console()
-    from active.loop import ActiveLoop
-    from active.report import history_table, write_outputs
-    from active.store import LabelStore
-    from blocking.pairs import pair_keys
-    from labeling_functions import load_lfs
-
-    out = Path(opts.get("output") or "riskweasul-out")
+    if opts.get("one_to_one") and not opts.get("right"):
+        raise CLIError("--one-to-one needs two tables (--left and --right)")
+    out = Path(opts["output"])
     if out.exists() and not out.is_dir():
         raise CLIError(f"--output {str(out)!r} is a file; give a folder for the outputs")
-    out.mkdir(parents=True, exist_ok=True)
-    store = LabelStore(opts.get("store") or out / "labels.sqlite")  # refused now if unusable
-    lfs = load_lfs(opts["lfs"])
-    oracle = _oracle(opts, args.resources)
-    with console.status("blocking"):
-        pairs, dedup = _pairs_from_tables(opts)
-    console.log(f"{len(pairs)} candidate pairs")
+    console = _console()
+    progress = Progress(console, budget=opts["budget"], heartbeat=HEARTBEAT_S)
+    args.resources.callback(progress.close)
+    with progress.stage(f"loading the LFs ({opts['lfs']}) and the label store"):
+        from active.loop import ActiveLoop
+        from active.store import LabelStore
+        from blocking.pairs import pair_keys
+        from labeling_functions import load_lfs
+
+        out.mkdir(parents=True, exist_ok=True)
+        store = LabelStore(opts.get("store") or out / "labels.sqlite")  # refused if unusable
+        lfs = load_lfs(opts["lfs"])
+        oracle = _oracle(opts, args.resources)
+    interactive = opts["oracle"] != "file"
+    pairs, dedup = _pairs_from_tables(opts, progress)
     if hasattr(oracle, "unknown_keys"):
         unknown = oracle.unknown_keys(pair_keys(pairs))
         if unknown:
-            console.log(f"{len(unknown)} answers in {opts['labels']} are for pairs outside the "
-                        f"candidates (e.g. {unknown[0]!r}); they are not used")
-    interactive = (opts.get("oracle") or "interactive") != "file"
-    loop = ActiveLoop(
-        pairs, lfs, oracle=oracle, selector=opts.get("selector") or "hybrid",
-        matcher=_matcher(opts.get("matcher") or "fast", opts.get("seed", 0)),
-        final_matcher=_final_matcher(opts.get("final_matcher") or "none", opts.get("seed", 0)),
-        batch_size=opts.get("batch_size") or 10, store=store,
-        pseudo_labels=bool(opts.get("pseudo_labels")), calibrate=bool(opts.get("calibrate")),
-        background=interactive, on_status=_status_printer(console), seed=opts.get("seed", 0),
-    )
+            progress.log(f"{len(unknown)} answers in {opts['labels']} are for pairs outside the "
+                         f"candidates (e.g. {unknown[0]!r}); they are not used")
+    seed = opts["seed"]
+    with progress.stage(f"preparing the loop ({opts['matcher']} matcher, {len(pairs)} pairs)"):
+        loop = ActiveLoop(
+            pairs, lfs, oracle=oracle, selector=opts["selector"],
+            matcher=_matcher(opts["matcher"], seed),
+            final_matcher=_final_matcher(opts["final_matcher"], seed),
+            batch_size=opts["batch_size"], store=store,
+            pseudo_labels=bool(opts.get("pseudo_labels")), calibrate=bool(opts.get("calibrate")),
+            background=interactive, on_status=progress, seed=seed,
+        )
+    progress.loop = loop
+    with progress.stage(f"applying {len(lfs)} LFs to {len(pairs)} pairs"):
+        votes = loop.L
+    progress.log(f"LF votes: {float((votes != -1).any(axis=1).mean()):.1%} of the pairs have "
+                 "at least one vote")
+    # a person labelling must not see repeated lines; a file oracle's log shows them
+    labelling = contextlib.nullcontext() if interactive else progress.stage("labelling")
     try:
-        history = loop.run(opts.get("budget", 50))
+        with labelling:
+            history = loop.run(opts["budget"])
     except KeyboardInterrupt:
         if loop.matcher_proba is not None:
-            write_outputs(loop, out, dedup=dedup)
+            _write_run(loop, out, dedup, opts, progress)
         console.print(f"interrupted: {len(loop.log)} answers are stored in {store.path}; "
                       "outputs written from the last fitted round; rerun to continue")
         return 130
+    from active.report import history_table
+
     console.print(history_table(history))
+    files = _write_run(loop, out, dedup, opts, progress)
+    _print_summary(console, loop, files)
+    return 0
+
+
+def _write_run(loop, out: Path, dedup: bool, opts: dict, progress: Progress) -> dict[str, Path]:
+    """The output files and the run's model file (if it reproduces the run's scores)."""
+    from active.model import FILE_NAME, save_run_model
+    from active.report import write_outputs
+
+    with progress.stage(f"writing the outputs to {out}"):
+        files = write_outputs(loop, out, dedup=dedup, max_cluster=opts["max_cluster"],
+                              one_to_one=bool(opts.get("one_to_one")), on_status=progress.log)
+    blocking = {k: opts.get(k) for k in ("blocking", "block_on", "k", "analyzer", "window",
+                                         "id_column", "max_cluster", "one_to_one")}
+    if opts.get("pairs"):  # the run was given its pairs: no blocking for `score` to repeat
+        blocking["blocking"] = None
+    try:
+        save_run_model(loop, out / FILE_NAME, opts["lfs"], options=blocking)
+    except RuntimeError as exc:  # e.g. interrupted while a background fit had moved on
+        progress.log(f"model not saved: {exc}")
+    else:
+        files["model"] = out / FILE_NAME
+    return files
+
+
+def _print_summary(console, loop, files: dict[str, Path]) -> None:
+    """The end of a run: which matcher scored, the matches, the files written."""
     if loop.final is not None:
         console.print(_final_line(loop.final))
-    files = write_outputs(loop, out, dedup=dedup)
+    # The estimated F1 of the output with its 95% interval (issue 23, item 3) belongs here,
+    # printed before the matches line, once the evaluation estimator is wired into the loop.
     console.print(f"{int(loop.predict().sum())} predicted matches at threshold "
                   f"{loop.threshold:.2f}; wrote " + ", ".join(str(p) for p in files.values()))
-    return 0
+    if "model" in files:
+        console.print(f"score new pairs with: riskweasul score --model {files['model']} "
+                      "--left ... [--right ...]")
 
 
 def _final_matcher(name: str, seed: int):
@@ -285,6 +485,53 @@ def _final_line(final: dict) -> str:
     return (f"final matcher F1 {final['final_f1']:.3f} vs in-loop {final['in_loop_f1']:.3f} on "
             f"{final['n_holdout']} held-out expert labels; scoring with the "
             f"{'final' if final['chosen'] == 'final' else 'in-loop'} matcher")
+
+
+# score --------------------------------------------------------------------------------------
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    """Score pairs (a file, or the tables blocked as the run did) with a run's saved model."""
+    import pandas as pd
+
+    from active.model import load_run_model
+    from blocking.pairs import ID_COLUMNS
+
+    if not args.left:
+        raise CLIError("score needs --left (and --right for two tables): the records the pairs "
+                       "refer to")
+    console = _console()
+    model = load_run_model(args.model)
+    opts = {**RUN_DEFAULTS, **{k: v for k, v in model.options.items() if v is not None}}
+    for key in ("blocking", "block_on", "k", "analyzer", "window", "id_column"):
+        value = getattr(args, key)
+        if value is not None:
+            opts[key] = value
+    opts.update(left=args.left, right=args.right, pairs=args.pairs)
+    if not (args.pairs or args.blocking or model.options.get("blocking")):
+        raise CLIError("score needs --pairs or --blocking: the run read its candidates from a "
+                       "pairs file, so there is no blocking to repeat")
+    progress = Progress(console, heartbeat=HEARTBEAT_S)
+    args.resources.callback(progress.close)
+    pairs, dedup = _pairs_from_tables(opts, progress)
+    with progress.stage(f"scoring {len(pairs)} pairs"):
+        scores = model.match_proba(pairs)
+    out = pd.DataFrame({c: pairs[c] for c in ID_COLUMNS if c in pairs.columns})
+    out["score"] = scores
+    out["prediction"] = (scores >= model.threshold).astype(int)
+    if args.lfs:
+        with progress.stage("label model votes"):
+            out["lm_score"] = model.label_proba(pairs, args.lfs)
+    if "label" in pairs.columns:
+        out["label"] = pairs["label"].to_numpy()
+    path = Path(args.output)
+    from blocking.files import atomic_write
+
+    atomic_write(path, out.to_csv(index=False))
+    console.print(f"{int(out['prediction'].sum())} of {len(out)} pairs predicted matches at "
+                  f"threshold {model.threshold:.2f} (model trained on {model.n_labels} expert "
+                  f"labels; {'de-duplication' if dedup else 'two tables'}); wrote {path}")
+    return 0
 
 
 # lfs ----------------------------------------------------------------------------------------
@@ -422,10 +669,51 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 # parser -------------------------------------------------------------------------------------
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """Help that ends each option with its default, unless the option has none to show."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if (action.default not in (None, False, argparse.SUPPRESS) and "default" not in text
+                and action.option_strings):
+            text += " (default: %(default)s)"
+        return text
+
+
+def _run_option(parser: argparse.ArgumentParser, flag: str, help: str, **kwargs) -> None:
+    """A `run` option whose help quotes its `RUN_DEFAULTS` value (argparse's own default stays
+    None, so that a config file's value is not overridden by an option nobody gave)."""
+    key = flag.lstrip("-").replace("-", "_")
+    if key in RUN_DEFAULTS:
+        help = f"{help} (default: {RUN_DEFAULTS[key]})"
+    parser.add_argument(flag, help=help, **kwargs)
+
+
+def _add_pair_options(parser: argparse.ArgumentParser, defaults_from: str) -> None:
+    """Where the candidate pairs come from: the options `run` and `score` share."""
+    option = _run_option if defaults_from == "run" else (
+        lambda p, flag, help, **kw: p.add_argument(flag, help=f"{help} (default: the run's)",
+                                                   **kw))
+    parser.add_argument("--left", help="record table (CSV/Parquet); alone = de-duplication")
+    parser.add_argument("--right", help="second record table for linkage")
+    parser.add_argument("--pairs", help="candidate pairs (ltable_id, rtable_id) instead of "
+                                        "blocking")
+    option(parser, "--blocking", "how to find candidate pairs: TF-IDF nearest neighbours, "
+           "sorted neighbourhood, equal values, or the person blocker (names, birth date, "
+           "social security id)", choices=BLOCKINGS)
+    option(parser, "--block-on", "column(s) to block on, comma-separated")
+    option(parser, "--k", "neighbours per record (tfidf)", type=int)
+    option(parser, "--analyzer", "tfidf on words, or on character 3-grams (better for product "
+           "names with codes and typos)", choices=ANALYZERS)
+    option(parser, "--window", "window size (sorted)", type=int)
+    option(parser, "--id-column", "the record id column of the tables")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of all four subcommands."""
+    """The argument parser of all five subcommands."""
+    from active.selectors import SELECTOR_NAMES
     parser = argparse.ArgumentParser(
-        prog="riskweasul",
+        prog="riskweasul", formatter_class=_HelpFormatter,
         description="Entity resolution with almost no hand labels: LFs, a penalized label "
                     "model, risk-aware active learning and OASIS evaluation.",
     )
@@ -438,78 +726,96 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    demo = sub.add_parser("demo", help="the whole loop on demo data with a simulated oracle")
-    demo.add_argument("--dataset", choices=("synthetic", "febrl"), default="synthetic")
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, description=help, formatter_class=_HelpFormatter)
+
+    demo = command("demo", "the whole loop on demo data with a simulated oracle")
+    demo.add_argument("--dataset", choices=("synthetic", "febrl"), default="synthetic",
+                      help="person records: generated, or FEBRL1 (needs the febrl extra)")
     demo.add_argument("--entities", type=int, default=300, help="synthetic entities")
-    demo.add_argument("--budget", type=int, default=40)
-    demo.add_argument("--batch-size", type=int, default=10)
-    demo.add_argument("--selector", default="hybrid")
-    demo.add_argument("--matcher", choices=MATCHERS, default="fast")
+    demo.add_argument("--budget", type=int, default=40, help="expert labels to gather")
+    demo.add_argument("--batch-size", type=int, default=10, help="labels between fits")
+    demo.add_argument("--selector", default="hybrid",
+                      help=f"how pairs are chosen to ask: {', '.join(SELECTOR_NAMES)}")
+    demo.add_argument("--matcher", choices=MATCHERS, default="fast",
+                      help="in-loop matcher: gradient boosting on similarities, or a neural "
+                           "network")
     demo.add_argument("--oasis", type=int, default=200, help="OASIS labels for the F1 estimate")
-    demo.add_argument("--output", default="runs/demo")
+    demo.add_argument("--output", default="runs/demo", help="folder for the outputs")
     demo.add_argument("--resume", action="store_true", help="keep the labels of a previous demo")
-    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--seed", type=int, default=0, help="fixes every random choice")
     demo.add_argument("--oracle", choices=("simulated", "interactive", "web"),
                       default="simulated", help="who answers: the demo's gold labels, you at "
                                                 "the terminal, or you in your browser")
     demo.add_argument("--port", type=int, default=8765, help="port of the web labeller")
     demo.set_defaults(func=cmd_demo)
 
-    run = sub.add_parser("run", help="label your own tables with your LFs")
-    run.add_argument("--config", help="JSON or TOML file with the same keys as the options")
-    run.add_argument("--left", help="record table (CSV/Parquet); alone = de-duplication")
-    run.add_argument("--right", help="second record table for linkage")
-    run.add_argument("--pairs", help="candidate pairs (ltable_id, rtable_id) instead of blocking")
+    run = command("run", "label your own tables with your LFs; writes the results and the "
+                         "model (OUTPUT/model.riskweasul) that `score` uses")
+    run.add_argument("--config", help="JSON or TOML file with the same keys as the options; "
+                                      "options given on the command line win")
+    _add_pair_options(run, "run")
     run.add_argument("--lfs", help="Python file defining `lfs`")
-    run.add_argument("--blocking", choices=BLOCKINGS)
-    run.add_argument("--block-on", help="column(s) to block on, comma-separated")
-    run.add_argument("--k", type=int, help="neighbours per record (tfidf)")
-    run.add_argument("--window", type=int, help="window size (sorted)")
-    run.add_argument("--id-column")
-    run.add_argument("--oracle", choices=ORACLES,
-                     help="who answers: the terminal, a page in your browser, or a label file "
-                          "(default: interactive)")
-    run.add_argument("--port", type=int, help="port of the web labeller (default 8765)")
+    _run_option(run, "--oracle", "who answers: the terminal, a page in your browser, or a "
+                "label file", choices=ORACLES)
+    _run_option(run, "--port", "port of the web labeller", type=int)
     run.add_argument("--labels", help="label CSV for --oracle file")
-    run.add_argument("--budget", type=int)
-    run.add_argument("--batch-size", type=int)
-    run.add_argument("--selector")
-    run.add_argument("--matcher", choices=MATCHERS,
-                     help="in-loop matcher, refitted after every batch (default: fast)")
-    run.add_argument("--final-matcher", choices=("none", *MATCHERS),
-                     help="matcher trained once when labelling ends; it scores the output if "
-                          "it beats the in-loop one on held-out expert labels (default: none)")
-    run.add_argument("--output")
-    run.add_argument("--store", help="label store (default OUTPUT/labels.sqlite)")
-    run.add_argument("--seed", type=int)
+    _run_option(run, "--budget", "expert labels to gather (earlier sessions' count)", type=int)
+    _run_option(run, "--batch-size", "labels between fits", type=int)
+    _run_option(run, "--selector", f"how pairs are chosen to ask: {', '.join(SELECTOR_NAMES)}")
+    _run_option(run, "--matcher", "in-loop matcher, refitted after every batch", choices=MATCHERS)
+    _run_option(run, "--final-matcher", "matcher trained once when labelling ends; it scores "
+                "the output if it beats the in-loop one on held-out expert labels",
+                choices=("none", *MATCHERS))
+    _run_option(run, "--output", "folder for the outputs")
+    run.add_argument("--store", help="label store (default: OUTPUT/labels.sqlite)")
+    _run_option(run, "--seed", "fixes every random choice", type=int)
     run.add_argument("--show-score", action="store_true", help="show the model's score")
     run.add_argument("--pseudo-labels", action="store_true", help="add confident pseudo-labels")
     run.add_argument("--calibrate", action="store_true",
                      help="cut at the best F1 on the expert labels instead of 0.5")
+    _run_option(run, "--max-cluster", "largest cluster in clusters.csv: larger components are "
+                "split at higher score cuts, keeping their strongest links; 'auto' = the size "
+                "the matches support (1 + the 95th percentile of a record's matches), 'none' = "
+                "plain connected components")
+    run.add_argument("--one-to-one", action="store_true",
+                     help="two tables: each record in at most one match in clusters.csv (the "
+                          "matching with the largest total score inside each component)")
     run.set_defaults(func=cmd_run)
 
-    lfs = sub.add_parser("lfs", help="summary of a set of LFs on pairs")
+    score = command("score", "score pairs with the model a run saved: a pairs file, or the "
+                              "tables blocked as the run did (or as the options say)")
+    score.add_argument("--model", required=True, help="model file written by run "
+                                                      "(OUTPUT/model.riskweasul)")
+    _add_pair_options(score, "model")
+    score.add_argument("--lfs", help="the run's LF file: adds the label model's lm_score")
+    score.add_argument("--output", default="scores.csv",
+                       help="CSV of ltable_id, rtable_id, score, prediction")
+    score.set_defaults(func=cmd_score)
+
+    lfs = command("lfs", "summary of a set of LFs on pairs")
     lfs.add_argument("--lfs", required=True, help="Python file defining `lfs`")
     lfs.add_argument("--pairs", help="pairs file (flattened, or ids with --left/--right)")
-    lfs.add_argument("--left")
-    lfs.add_argument("--right")
+    lfs.add_argument("--left", help="left record table for an ids-only pairs file")
+    lfs.add_argument("--right", help="right record table for an ids-only pairs file")
     lfs.add_argument("--entities", type=int, default=300,
                      help="without --pairs: synthetic demo pairs")
     lfs.set_defaults(func=cmd_lfs)
 
-    ev = sub.add_parser("evaluate", help="OASIS estimate of F1 from a predictions file")
+    ev = command("evaluate", "OASIS estimate of F1 from a predictions file")
     ev.add_argument("--predictions", required=True, help="CSV/Parquet with prediction, score")
-    ev.add_argument("--prediction-column", default="prediction")
-    ev.add_argument("--score-column", default="score")
-    ev.add_argument("--oracle", choices=ORACLES, default="interactive")
+    ev.add_argument("--prediction-column", default="prediction", help="0/1 predictions")
+    ev.add_argument("--score-column", default="score", help="scores in [0, 1]")
+    ev.add_argument("--oracle", choices=ORACLES, default="interactive", help="who answers")
     ev.add_argument("--port", type=int, default=8765, help="port of the web labeller")
     ev.add_argument("--labels", help="label CSV for --oracle file")
     ev.add_argument("--n", type=int, default=200, help="new oracle labels to draw")
-    ev.add_argument("--alpha", type=float, default=0.5)
-    ev.add_argument("--store", help="label store (default OUTPUT/labels.sqlite)")
-    ev.add_argument("--output", default="riskweasul-eval")
-    ev.add_argument("--show-score", action="store_true")
-    ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument("--alpha", type=float, default=0.5,
+                    help="the F-measure estimated: 0.5 = F1 (precision and recall weighed alike)")
+    ev.add_argument("--store", help="label store (default: OUTPUT/labels.sqlite)")
+    ev.add_argument("--output", default="riskweasul-eval", help="folder for the outputs")
+    ev.add_argument("--show-score", action="store_true", help="show the prediction's score")
+    ev.add_argument("--seed", type=int, default=0, help="fixes every random choice")
     ev.set_defaults(func=cmd_evaluate)
     return parser
 

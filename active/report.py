@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -98,10 +99,16 @@ def _append_history(history: pd.DataFrame, path: Path) -> pd.DataFrame:
 
 
 def write_outputs(loop, out: str | Path, dedup: bool = True,
-                  max_cluster: int | None = None) -> dict[str, Path]:
+                  max_cluster: int | str | None = "auto", one_to_one: bool = False,
+                  on_status: Callable[[str], None] | None = None) -> dict[str, Path]:
     """Write scored pairs, the match set, clusters (de-duplication: unique and duplicated
     records too), labels, the history (appended across sessions) and plots into `out`; every
-    file is replaced atomically."""
+    file is replaced atomically.
+
+    Clusters: `active.clustering.cluster_records` with `max_cluster` (default "auto": split
+    components larger than the matches support) and `one_to_one` (two tables); `on_status`
+    hears when components had to be split.
+    """
     from active.clustering import cluster_records
 
     out = Path(out)
@@ -114,7 +121,13 @@ def write_outputs(loop, out: str | Path, dedup: bool = True,
     files["matches"] = _write_csv(matches, out / "matches.csv")
     if len(id_cols) == 2:
         clusters = cluster_records(loop.pairs, scored["score"].to_numpy(), loop.threshold,
-                                   dedup=dedup, max_size=max_cluster)
+                                   dedup=dedup, max_size=max_cluster, one_to_one=one_to_one)
+        split = clusters.attrs["split"]
+        if split["n_split"] and on_status is not None:
+            on_status(f"warning: {split['n_split']} cluster(s) of matched records grew beyond "
+                      f"the {split['max_size']} records the matches support (largest "
+                      f"{split['largest_component']}, chained by weak links); they were split "
+                      "at higher score cuts, keeping their strongest links (--max-cluster)")
         files["clusters"] = _write_csv(clusters, out / "clusters.csv")
         if dedup:
             single = clusters["cluster_size"] == 1

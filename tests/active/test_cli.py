@@ -1,14 +1,22 @@
 """The command line: config validation, the LF summary, run with a file oracle, and an OASIS
 evaluation whose answers are stored and reused on a rerun."""
 
+import io
 import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from active.cli import main
+from active.cli import RUN_DEFAULTS, Progress, build_parser, main
 from active.store import LabelStore
+
+ROOT = Path(__file__).resolve().parents[2]
 
 LFS_FILE = '''
 from labeling_functions import similarity_below, values_equal
@@ -115,3 +123,123 @@ def test_help(argv, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(argv)
     assert exit_.value.code == 0 and "riskweasul" in capsys.readouterr().out
+
+
+def _subparsers():
+    parser = build_parser()
+    return next(a for a in parser._actions if a.choices and "run" in a.choices).choices
+
+
+@pytest.mark.parametrize("command", ["demo", "run", "score", "lfs", "evaluate"])
+def test_every_help_shows_the_defaults_the_code_uses(command, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    for action in _subparsers()[command]._actions:
+        if action.default not in (None, False, "==SUPPRESS==") and action.option_strings:
+            assert f"(default: {action.default})" in text, action.option_strings
+    if command == "run":  # run's defaults live in RUN_DEFAULTS (argparse's stay None)
+        for key, value in RUN_DEFAULTS.items():
+            flag = "--" + key.replace("_", "-")
+            assert flag in text and f"(default: {value})" in text.split(flag, 2)[-1], key
+
+
+def test_progress_repeats_a_line_while_a_stage_runs():
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    progress = Progress(Console(file=buffer, width=200, log_path=False), heartbeat=0.05)
+    with progress.stage("fitting the models"):
+        time.sleep(0.4)
+    progress.close()
+    lines = buffer.getvalue().splitlines()
+    assert lines[0].split("]", 1)[1].strip() == "fitting the models"  # after the timestamp
+    assert sum("still fitting the models" in line for line in lines) >= 2
+    assert "fitting the models: done in 0 s" in lines[-1]
+
+
+def test_progress_says_where_the_labelling_stands():
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    progress = Progress(Console(file=buffer, width=300, log_path=False), budget=100)
+    progress.loop = SimpleNamespace(log=[0] * 20, history=[])
+    progress("fitting the models on 20 labels")
+    time.sleep(0.05)
+    progress.loop.log = [0] * 30
+    progress.loop.history = [{"t_label_model": 1.0, "t_matcher": 2.5, "t_risk": 0.5,
+                              "f1_estimate": 0.81, "f1_low": 0.74, "f1_high": 0.88}]
+    progress("fitting the models on 30 labels")
+    first, second = (line.rstrip() for line in buffer.getvalue().splitlines())
+    assert first.endswith("| 20 of 100 labels")
+    assert "30 of 100 labels, last fit 4.0 s, estimated F1 0.81 (0.74-0.88), about" in second
+    assert second.endswith(" left")  # 10 labels gained: 70 more take about 7 times as long
+
+
+def test_run_model_scores_identically_in_a_fresh_process(tmp_path, capsys):
+    from blocking import demo_dataset
+
+    data = demo_dataset("synthetic", seed=0, n_entities=60)
+    table = tmp_path / "people.csv"
+    data.records.to_csv(table, index=False)
+    (tmp_path / "lfs.py").write_text(LFS_FILE)
+    labels = tmp_path / "labels.csv"
+    data.pairs[["ltable_id", "rtable_id", "label"]].to_csv(labels, index=False)
+    out = tmp_path / "out"
+    assert main(["run", "--left", str(table), "--lfs", str(tmp_path / "lfs.py"), "--blocking",
+                 "person", "--oracle", "file", "--labels", str(labels), "--budget", "5",
+                 "--batch-size", "5", "--output", str(out)]) == 0
+    log = capsys.readouterr().out
+    for stage in ("blocking", "applying 3 LFs", "of 5 labels", "last fit", "writing the "
+                  "outputs", "riskweasul score --model"):
+        assert stage in log, stage
+    run = pd.read_csv(out / "scored_pairs.csv")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    scores = tmp_path / "scores.csv"
+    done = subprocess.run(
+        [sys.executable, "-m", "active.cli", "score", "--model", str(out / "model.riskweasul"),
+         "--left", str(table), "--output", str(scores)],  # blocked again as the run did
+        env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    again = run.merge(pd.read_csv(scores), on=["ltable_id", "rtable_id"],
+                      suffixes=("", "_again"))
+    assert len(again) == len(run) == len(data.pairs)
+    assert np.abs(again["score"] - again["score_again"]).max() <= 1e-9
+    assert (again["prediction"] == again["prediction_again"]).all()
+    pairs = tmp_path / "pairs.csv"
+    run[["ltable_id", "rtable_id"]].iloc[::3].to_csv(pairs, index=False)
+    assert main(["score", "--model", str(out / "model.riskweasul"), "--left", str(table),
+                 "--pairs", str(pairs), "--lfs", str(tmp_path / "lfs.py"), "--output",
+                 str(scores)]) == 0
+    some = pd.read_csv(scores)
+    np.testing.assert_allclose(some["score"], run["score"].iloc[::3], rtol=0, atol=1e-9)
+    assert some["lm_score"].between(0, 1).all()
+
+
+def test_score_refuses_a_missing_table_or_a_file_of_another_kind(tmp_path, capsys):
+    not_a_model = tmp_path / "model.riskweasul"
+    not_a_model.write_text("hello")
+    assert main(["score", "--model", str(not_a_model), "--pairs", "p.csv"]) == 2
+    assert "score needs --left" in capsys.readouterr().err
+    assert main(["score", "--model", str(not_a_model), "--left", "a.csv"]) == 2
+    assert "not a riskweasul model file" in capsys.readouterr().err
+    from active.model import KIND, RunModel
+    from blocking.files import save_model
+
+    given_pairs = tmp_path / "given_pairs.riskweasul"  # a run that read a pairs file
+    save_model(RunModel(matcher=None, threshold=0.5, attributes=("name",),
+                        options={"blocking": None}), given_pairs, kind=KIND)
+    assert main(["score", "--model", str(given_pairs), "--left", "a.csv"]) == 2
+    assert "no blocking to repeat" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--max-cluster", "1"], "--max-cluster must be 'auto', 'none' or an integer >= 2"),
+    (["--one-to-one"], "--one-to-one needs two tables"),
+])
+def test_bad_cluster_options_are_one_line_errors(tmp_path, capsys, extra, message):
+    assert main(["run", "--left", "a.csv", "--lfs", "lfs.py", *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
