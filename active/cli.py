@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import sys
 import threading
@@ -171,35 +170,28 @@ def _matcher(name: str, seed: int):
     raise CLIError(f"--matcher must be one of {', '.join(MATCHERS)}, got {name!r}")
 
 
-def _read_config(path: str) -> dict:
-    """Options from a JSON or TOML file; unknown keys are an error naming them."""
-    file = Path(path)
-    if not file.is_file():
-        raise CLIError(f"--config: no such file {path!r}")
-    try:
-        if file.suffix.lower() == ".toml":
-            import tomllib
+def _run_checks() -> dict:
+    """The check of every `run` option (blocking.validation), for the command line and config."""
+    from blocking import validation as v
 
-            config = tomllib.loads(file.read_text(encoding="utf-8"))
-        else:
-            config = json.loads(file.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise CLIError(f"--config {path!r} is not valid {file.suffix or 'JSON'}: {exc}") from exc
-    if not isinstance(config, dict):
-        raise CLIError(f"--config {path!r} must hold a table/object of options")
-    config = {str(k).replace("-", "_"): v for k, v in config.items()}
-    unknown = sorted(set(config) - set(RUN_KEYS))
-    if unknown:
-        raise CLIError(
-            f"--config {path!r}: unknown key(s) {', '.join(unknown)}; allowed: "
-            f"{', '.join(sorted(RUN_KEYS))}"
-        )
-    for key, kind in RUN_KEYS.items():
-        if key in config and not isinstance(config[key], kind):
-            kinds = kind if isinstance(kind, tuple) else (kind,)
-            raise CLIError(f"--config {path!r}: {key} must be a "
-                           f"{' or '.join(k.__name__ for k in kinds)}, got {config[key]!r}")
-    return config
+    def max_cluster(value, where):
+        try:
+            return _max_cluster(value)
+        except CLIError as exc:
+            raise v.InputError(f"{where}: {str(exc).split(': ', 1)[-1]}") from None
+
+    checks = {name: v.text for name in ("left", "right", "pairs", "lfs", "block_on",
+                                        "id_column", "labels", "output", "store")}
+    checks.update({name: v.positive_int for name in ("k", "window", "batch_size", "port")})
+    checks.update({name: v.boolean
+                   for name in ("show_score", "pseudo_labels", "calibrate", "one_to_one")})
+    checks.update(
+        blocking=v.one_of(*BLOCKINGS), analyzer=v.one_of(*ANALYZERS), oracle=v.one_of(*ORACLES),
+        matcher=v.one_of(*MATCHERS), final_matcher=v.one_of("none", *MATCHERS),
+        selector=v.text, seed=v.seed, max_cluster=max_cluster, budget=v.non_negative_int,
+    )
+    assert set(checks) == set(RUN_KEYS), "every run option needs a check"
+    return checks
 
 
 # demo ---------------------------------------------------------------------------------------
@@ -349,14 +341,17 @@ def _oracle(opts: dict, resources: contextlib.ExitStack):
 
 
 def _merged_options(args: argparse.Namespace) -> dict:
-    """Command-line options over config-file options over `RUN_DEFAULTS`."""
+    """Command-line options over config-file options over `RUN_DEFAULTS`, each checked before
+    any work starts (a 0, a negative, a bool where a number belongs is an error naming it)."""
+    from blocking.validation import check_options, read_config
+
+    checks = _run_checks()
     opts = dict(RUN_DEFAULTS)
-    opts.update(_read_config(args.config) if args.config else {})
-    for key in RUN_KEYS:
-        value = getattr(args, key, None)
-        if value is not None and value is not False:
-            opts[key] = value
     opts["max_cluster"] = _max_cluster(opts["max_cluster"])
+    opts.update(read_config(args.config, checks) if args.config else {})
+    given = {key: getattr(args, key, None) for key in RUN_KEYS}
+    opts.update(check_options({k: v for k, v in given.items() if v is not None and v is not False},
+                              checks))
     return opts
 
 
@@ -463,8 +458,14 @@ def _print_summary(console, loop, files: dict[str, Path]) -> None:
     """The end of a run: which matcher scored, the matches, the files written."""
     if loop.final is not None:
         console.print(_final_line(loop.final))
-    # The estimated F1 of the output with its 95% interval (issue 23, item 3) belongs here,
-    # printed before the matches line, once the evaluation estimator is wired into the loop.
+    estimate = loop.f1_estimate()
+    if estimate is None:
+        console.print("estimated F1: not enough expert labels of both classes (10 needed)")
+    else:
+        low, high = estimate.interval
+        console.print(f"estimated F1 of the output on all {len(loop.pairs)} candidates: "
+                      f"{estimate.estimate:.3f} (95% interval {low:.3f}-{high:.3f}) from "
+                      f"{len(loop.expert_labels())} expert labels; blocking losses not counted")
     console.print(f"{int(loop.predict().sum())} predicted matches at threshold "
                   f"{loop.threshold:.2f}; wrote " + ", ".join(str(p) for p in files.values()))
     if "model" in files:
@@ -824,6 +825,13 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `riskweasul` console script."""
     args = build_parser().parse_args(argv)
     if args.threads is not None:
+        from blocking.validation import InputError, thread_count
+
+        try:
+            args.threads = thread_count(args.threads)
+        except InputError as exc:
+            print(f"riskweasul {args.command}: error: {exc}", file=sys.stderr)
+            return 2
         os.environ["OMP_NUM_THREADS"] = str(args.threads)
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # read when torch / scikit-learn load
     try:

@@ -51,6 +51,19 @@ def calibrate_threshold(proba: np.ndarray, labels: np.ndarray, min_labels: int =
     return best_threshold(labels.astype(int), proba, tolerance=1e-12)[0]
 
 
+def _estimate_f1(scores: np.ndarray | None, threshold: float, labels: dict[int, int],
+                 min_labels: int = 10):
+    """F1 of `scores >= threshold` on the whole pool with a 95% interval, from expert labels
+    (counted exactly) and the scores recalibrated on them (`evaluation.estimate_f1`)."""
+    ys = np.fromiter(labels.values(), dtype=float, count=len(labels))
+    if scores is None or len(labels) < min_labels or ys.min() == ys.max():
+        return None
+    from evaluation import estimate_f1
+
+    positions = np.fromiter(labels, dtype=np.int64, count=len(labels))
+    return estimate_f1(scores >= threshold, scores, positions, ys.astype(int))
+
+
 def _default_matcher(seed: int):
     from matchers import SimilarityMatcher
 
@@ -298,20 +311,16 @@ class ActiveLoop:
             p, r, f = _f1(scores >= state.threshold, self.eval_labels)
             row.update(eval_precision=p, eval_recall=r, eval_f1=f)
 
-    def _estimate(self, row: dict, state: RoundState, min_labels: int = 10) -> None:
-        """The matcher's F1 on the whole pool with a 95% interval, from the expert labels
-        (counted exactly) and the scores recalibrated on them (`evaluation.estimate_f1`)."""
-        labels = state.labels
-        ys = np.fromiter(labels.values(), dtype=float, count=len(labels))
-        if state.matcher_proba is None or len(labels) < min_labels or ys.min() == ys.max():
-            return
-        from evaluation import estimate_f1
+    def _estimate(self, row: dict, state: RoundState) -> None:
+        result = _estimate_f1(state.matcher_proba, state.threshold, state.labels)
+        if result is not None:
+            row.update(f1_estimate=result.estimate, f1_low=result.interval[0],
+                       f1_high=result.interval[1])
 
-        positions = np.fromiter(labels, dtype=np.int64, count=len(labels))
-        result = estimate_f1(state.matcher_proba >= state.threshold, state.matcher_proba,
-                             positions, ys.astype(int))
-        row.update(f1_estimate=result.estimate, f1_low=result.interval[0],
-                   f1_high=result.interval[1])
+    def f1_estimate(self):
+        """The output's F1 on the whole pool with a 95% interval (an `evaluation.F1Estimate`)
+        from every expert label, or None with fewer than 10 labels or only one class."""
+        return _estimate_f1(self.matcher_proba, self.threshold, self.log.expert_labels())
 
     def _threshold(self, labels: dict[int, int]) -> float:
         # Off by default: actively chosen labels crowd the boundary, and the cut-off fitted on

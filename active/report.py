@@ -38,8 +38,16 @@ def _legend(ax, **kwargs) -> None:
 
 
 def plot_learning_curve(history: pd.DataFrame, path: str | Path) -> Path:
-    """F1 of the matcher (pool and held-out) and of the label model against expert labels."""
+    """F1 against expert labels: the matcher's estimated F1 on the pool with its 95% interval
+    (what a run without gold labels knows), and, where gold is known, the true F1 of the
+    matcher (pool and held-out) and of the label model."""
     figure, ax = _figure()
+    if "f1_estimate" in history and history["f1_estimate"].notna().any():
+        known = history.dropna(subset=["f1_estimate"]).sort_values("n_labels")
+        ax.fill_between(known["n_labels"], known["f1_low"], known["f1_high"], alpha=0.2,
+                        color="tab:green", label="95% interval")
+        ax.plot(known["n_labels"], known["f1_estimate"], marker="s", color="tab:green",
+                label="matcher, estimated from the labels")
     for column, label in [("eval_f1", "matcher, held-out pairs"), ("matcher_f1", "matcher, pool"),
                           ("lm_f1", "label model, pool")]:
         if column in history and history[column].notna().any():

@@ -71,6 +71,16 @@ def positive_int(value: Any, where: str) -> int:
     return n
 
 
+def non_negative_int(value: Any, where: str) -> int:
+    """`value` as an integer >= 0 (a budget of 0 labels means the LFs alone)."""
+    n = _integer(value, where, "a whole number (0, 1, 2, ...)", "0 or more")
+    if n < 0:
+        raise InputError(
+            f"{where}: expected a whole number (0, 1, 2, ...), got {n}; give 0 or more"
+        )
+    return n
+
+
 def seed(value: Any, where: str = "--seed") -> int:
     """`value` as a random seed: a whole number 0 <= seed < 2**32."""
     need = f"a whole number from 0 to {MAX_SEED}"
