@@ -2,6 +2,7 @@
 survive every failed run."""
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -54,14 +55,29 @@ def test_config_with_unknown_keys(project, capsys):
     config.write_text(json.dumps({"left": "people.csv", "budjet": 10, "lfs": "lfs.py"}))
     status, err = run(capsys, "run", "--config", config)
     assert status == 2
-    assert "unknown key(s) budjet" in err and "budget" in err
+    assert "unknown option 'budjet'" in err and "did you mean 'budget'" in err
 
 
 def test_config_with_a_wrong_type(project, capsys):
     config = project / "typed.json"
     config.write_text(json.dumps({"budget": "ten"}))
     status, err = run(capsys, "run", "--config", config)
-    assert status == 2 and "budget must be a int, got 'ten'" in err
+    assert status == 2 and "(budget): expected a whole number" in err and "ten" in err
+
+
+@pytest.mark.parametrize(
+    "option, value, message",
+    [("--k", "0", "--k: expected a positive whole number"),
+     ("--batch-size", "0", "--batch-size: expected a positive whole number"),
+     ("--budget", "-3", "--budget: expected a whole number"),
+     ("--seed", "-5", "--seed: the seed must be a whole number"),
+     ("--max-cluster", "1", "--max-cluster: .*'auto', 'none' or an integer >= 2")],
+)
+def test_nonsense_numbers_are_refused_before_any_work(project, capsys, option, value, message):
+    before = stored(project)
+    status, err = run(capsys, *base_args(project), option, value)
+    assert status == 2 and re.search(message, err)
+    assert stored(project) == before and not (project / "out" / "scored_pairs.csv").exists()
 
 
 def test_missing_table_and_lf_file(project, capsys):
