@@ -47,7 +47,8 @@ PROMPT = "answer (m/n/u/s/b/q): "
 BLOCK_ON = {"abt_buy": "name", "amazon_google": "title", "dblp_acm": "title",
             "fodors_zagats": "name", "itunes_amazon": "Song_Name", "beer": "Beer_Name"}
 BARS = {"first_question_s": 20.0, "wait_p95_s": 1.0, "exit_s": 30.0}
-_ANSI = re.compile(rb"\x1b(\[[0-9;?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[()][0-9A-Za-z]|[=>78])")
+_ANSI = re.compile(rb"\x1b(\[[0-9;?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)"
+                   rb"|[()][0-9A-Za-z]|[=>78])")
 _PAIR = re.compile(r"pair (\S+?\|\S+)")
 _STATUS = re.compile(r"(fitting|training|finishing|choosing|candidate pairs|predicted matches)"
                      r"[^\n]*")
