@@ -79,8 +79,9 @@ def demo_dataset(name: str = "synthetic", seed: int = 0, n_entities: int = 1000)
     )
 
 
-def make_household_records(n_entities: int = 300, relative_rate: float = 0.5,
-                           rekeyed_rate: float = 0.3, max_corruptions: int = 3,
+def make_household_records(n_entities: int = 300, relative_rate: float = 1.0,
+                           rekeyed_rate: float = 0.3, duplicate_rate: float = 0.4,
+                           max_corruptions: int = 3,
                            seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """`make_dirty_records` made hard for rules: relatives and re-keyed duplicates.
 
@@ -90,12 +91,13 @@ def make_household_records(n_entities: int = 300, relative_rate: float = 0.5,
     duplicates had their social-security id re-entered (a new number) and their birth date
     entered day first (month and day swapped), matches that id and birth-date rules call
     non-matches.
-    Returns (records, matches) like `make_dirty_records`; the same `seed` gives the same data.
+    `duplicate_rate` and `max_corruptions` go to `make_dirty_records`. Returns (records,
+    matches) like it; the same `seed` gives the same data.
     """
     for name, value in (("relative_rate", relative_rate), ("rekeyed_rate", rekeyed_rate)):
         if not 0.0 <= value <= 1.0:
             raise ValueError(f"make_household_records: {name} must lie in [0, 1], got {value!r}")
-    records, matches = make_dirty_records(n_entities=n_entities, duplicate_rate=0.5,
+    records, matches = make_dirty_records(n_entities=n_entities, duplicate_rate=duplicate_rate,
                                           max_corruptions=max_corruptions, seed=seed)
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1,)))
     originals = records[records["id"].str.endswith("-org")]
