@@ -12,6 +12,8 @@ VARIANTS). Runs append to the .jsonl next to --out; a stopped run resumes where 
     .venv/bin/python benchmarks/active_loop.py --names dblp_acm --budget 20 --configs hybrid \
         --matcher rnn --threads 2                              # iteration time, RNN matcher
     .venv/bin/python benchmarks/active_loop.py --from-jsonl a.jsonl,b.jsonl   # re-summarise
+    .venv/bin/python benchmarks/active_loop.py --names household --configs hybrid,weak_only \
+        --budget 100 --checkpoints 0,20,50,100   # the bundled demo set (no download)
     .venv/bin/python benchmarks/active_loop.py --names abt_buy,amazon_google,fodors_zagats \
         --seeds 0,1,2 --budget 100 --configs hybrid,medium,hybrid_two_stage,medium_two_stage \
         --out benchmarks/results/active_loop_medium_two_stage.md   # the write-up's recipe
@@ -60,6 +62,13 @@ def _load(datasets: Path, name: str, split: str = "test"):
     from blocking import load_pairs
     from labeling_functions import apply_lfs, load_lfs
 
+    if name == "household":  # the bundled demo set: pool seed 0, test seed 1, the demo's LFs
+        from active.cli import DEMO_LFS
+        from blocking.demo import household_demo_dataset
+
+        pool, test = (household_demo_dataset(seed=s).pairs for s in (0, 1))
+        lfs = load_lfs(DEMO_LFS)
+        return pool, test, lfs, apply_lfs(lfs, pool)
     folder = datasets / name / "pairs"
     pool = load_pairs(folder / "train.csv").reset_index(drop=True)
     test = load_pairs(folder / f"{split}.csv").reset_index(drop=True)
@@ -236,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--eval-split", choices=["test", "valid"], default="test",
                         help="split the F1 is measured on (valid: for choosing defaults)")
     parser.add_argument("--notes", help="a markdown file appended to the report")
+    parser.add_argument("--checkpoints", help="label counts of the table (default "
+                        + ",".join(map(str, CHECKPOINTS)) + ")")
     parser.add_argument("--fresh", action="store_true",
                         help="start a new .jsonl next to --out instead of resuming it")
     parser.add_argument("--from-jsonl",
@@ -306,7 +317,8 @@ def _done(raw: Path, budget: int) -> set[tuple[str, str, int]]:
 
 def write_report(runs: pd.DataFrame, args, names, seeds, wall: float | None, argv) -> None:
     """The markdown table, per-stage timings and a plot of the learning curves."""
-    checkpoints = sorted({n for n in CHECKPOINTS if n <= args.budget} | {args.budget})
+    marks = [int(n) for n in args.checkpoints.split(",")] if args.checkpoints else CHECKPOINTS
+    checkpoints = sorted({n for n in marks if n <= args.budget} | {args.budget})
     table = summarise(runs, checkpoints)
     ran = "" if wall is None else f"; wall {wall:.0f} s"
     lines = [

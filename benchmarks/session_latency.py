@@ -84,6 +84,7 @@ def session(argv: list[str], matches: set[str], budget: int, think: float, width
     status: list[tuple[float, str]] = []
     transcript: list[str] = []
     pending_answer_at: float | None = None
+    partial = ""  # the last, unfinished line of output
     n_match = 0
     try:
         while True:
@@ -114,7 +115,8 @@ def session(argv: list[str], matches: set[str], budget: int, think: float, width
             t = time.perf_counter() - started
             text = _ANSI.sub(b"", chunk).decode("utf-8", "replace").replace("\r", "")
             transcript.append(text)
-            for match in _STATUS.finditer(text):
+            *lines, partial = (partial + text).split("\n")
+            for match in _STATUS.finditer("\n".join(lines)):
                 line = " ".join(match.group(0).split())[:100]
                 if not status or status[-1][1] != line:  # each screen repeats the status
                     status.append((t, line))
