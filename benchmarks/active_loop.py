@@ -55,7 +55,9 @@ VARIANTS = {"hybrid_no_kl": ("hybrid", {"kl_share": 0.0}, {}),
             # stale pseudo-labels (CEAL) for comparison
             "hybrid_two_stage": ("hybrid", {}, {"two_stage": True}),
             "medium_two_stage": ("medium", {}, {"two_stage": True}),
-            "hybrid_pseudo": ("hybrid", {}, {"pseudo_labels": True})}
+            "hybrid_pseudo": ("hybrid", {}, {"pseudo_labels": True}),
+            # expert labels weighted 25 against the soft labels' 1 (the loop's default: 5)
+            "hybrid_expert25": ("hybrid", {}, {"expert_weight": 25.0})}
 
 
 def _load(datasets: Path, name: str, split: str = "test"):
