@@ -1,5 +1,6 @@
 """Selectors that pick the next pairs to label: the combined maxKL + risk k-medoids selector
-(the default) and the baselines it is measured against (entropy, random, core-set)."""
+(the default), the baselines it is measured against (entropy, random, core-set) and the
+end-to-end dedup write-up's medium-confidence sampling."""
 
 from __future__ import annotations
 
@@ -261,6 +262,59 @@ class HybridSelector(Selector):
         return np.concatenate([kl_picks, rest]).astype(np.int64)
 
 
+class MediumConfidenceSelector(Selector):
+    """The end-to-end dedup write-up's sampling: skip the noise band around P(match) 0.5 and
+    the too-certain tails; draw at random (seeded) from the medium-confidence ranges on both
+    sides, half from the match side, half from the non-match side.
+
+    A pair's confidence is max(p, 1 - p) of the matcher's P(match) (the label model's before a
+    matcher exists). The medium range is `low` < confidence <= `high`: p in (1 - high, 1 - low)
+    on the non-match side, (low, high] on the match side. When one side has too few pairs the
+    other side fills in; when both together have too few, the remaining pairs nearest to the
+    range fill the batch (`diagnostics["n_outside"]` says how many).
+    """
+
+    name = "medium"
+
+    def __init__(self, seed: int | None = 0, low: float = 0.6, high: float = 0.95) -> None:
+        super().__init__(seed)
+        if not 0.5 <= low < high <= 1.0:
+            raise ValueError(f"MediumConfidenceSelector: need 0.5 <= low < high <= 1, got "
+                             f"low={low!r}, high={high!r}")
+        self.low = low
+        self.high = high
+
+    def select(self, state: PoolState, n: int) -> np.ndarray:
+        """Return up to `n` unlabeled positions from the medium-confidence ranges."""
+        proba = state.matcher_proba if state.matcher_proba is not None else state.lm_proba
+        if proba is None:
+            raise ValueError("MediumConfidenceSelector needs state.matcher_proba or "
+                             "state.lm_proba")
+        proba = np.asarray(proba, dtype=np.float64)
+        pool = state.unlabeled()
+        n = min(int(n), pool.size)
+        p = proba[pool]
+        confidence = np.maximum(p, 1.0 - p)
+        medium = (confidence > self.low) & (confidence <= self.high)
+        sides = [self.rng.permutation(pool[medium & (p >= 0.5)]),
+                 self.rng.permutation(pool[medium & (p < 0.5)])]
+        take = [min(sides[0].size, (n + 1) // 2), min(sides[1].size, n // 2)]
+        spare = n - sum(take)
+        for k in (0, 1):  # one side short: the other fills in
+            extra = min(spare, sides[k].size - take[k])
+            take[k] += extra
+            spare -= extra
+        chosen = np.concatenate([sides[0][:take[0]], sides[1][:take[1]]])
+        if spare:
+            gap = np.zeros(proba.size)  # distance of each pair's confidence to the range
+            gap[pool] = np.where(confidence <= self.low, self.low - confidence,
+                                 confidence - self.high)
+            chosen = np.concatenate([chosen, _top(-gap, pool[~medium], spare, self.rng)])
+        self.diagnostics = {"n_match_side": take[0], "n_non_match_side": take[1],
+                            "n_outside": int(spare), "n_medium": int(medium.sum())}
+        return chosen.astype(np.int64)
+
+
 _SELECTORS = {
     "hybrid": ("active.selectors", "HybridSelector"),
     "maxkl": ("active.maxkl", "MaxKLSelector"),
@@ -270,6 +324,7 @@ _SELECTORS = {
     "entropy": ("active.selectors", "EntropySelector"),
     "random": ("active.selectors", "RandomSelector"),
     "coreset": ("active.selectors", "CoreSetSelector"),
+    "medium": ("active.selectors", "MediumConfidenceSelector"),
 }
 SELECTOR_NAMES = tuple(_SELECTORS)
 
@@ -279,7 +334,8 @@ def make_selector(name: str, seed: int | None = 0, **kwargs) -> Selector:
     from importlib import import_module
 
     key = str(name).strip().lower().replace("-", "_")
-    key = {"kmedoids": "risk_kmedoids", "core_set": "coreset", "max_kl": "maxkl"}.get(key, key)
+    key = {"kmedoids": "risk_kmedoids", "core_set": "coreset", "max_kl": "maxkl",
+           "medium_confidence": "medium"}.get(key, key)
     if key not in _SELECTORS:
         raise ValueError(
             f"unknown selector {name!r}; choose one of {', '.join(SELECTOR_NAMES)}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from blocking.base import Blocker
@@ -70,6 +71,63 @@ def demo_dataset(name: str = "synthetic", seed: int = 0, n_entities: int = 1000)
     candidates = blocker.block(records)
     return DemoDataset(
         name=name,
+        records=records,
+        matches=matches,
+        blocker=blocker,
+        pairs=join_pairs(candidates, records, matches=matches),
+        quality=blocking_quality(candidates, matches, len(records)),
+    )
+
+
+def make_household_records(n_entities: int = 300, relative_rate: float = 1.0,
+                           rekeyed_rate: float = 0.3, duplicate_rate: float = 0.4,
+                           max_corruptions: int = 3,
+                           seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`make_dirty_records` made hard for rules: relatives and re-keyed duplicates.
+
+    A share `relative_rate` of the people gets a relative at the same address (same surname,
+    street, suburb, postcode: different given name, birth date and social-security id), a
+    non-match that address and surname rules call a match. A share `rekeyed_rate` of the
+    duplicates had their social-security id re-entered (a new number) and their birth date
+    entered day first (month and day swapped), matches that id and birth-date rules call
+    non-matches.
+    `duplicate_rate` and `max_corruptions` go to `make_dirty_records`. Returns (records,
+    matches) like it; the same `seed` gives the same data.
+    """
+    for name, value in (("relative_rate", relative_rate), ("rekeyed_rate", rekeyed_rate)):
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"make_household_records: {name} must lie in [0, 1], got {value!r}")
+    records, matches = make_dirty_records(n_entities=n_entities, duplicate_rate=duplicate_rate,
+                                          max_corruptions=max_corruptions, seed=seed)
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1,)))
+    originals = records[records["id"].str.endswith("-org")]
+    kin = originals.iloc[np.flatnonzero(rng.random(len(originals)) < relative_rate)].copy()
+    other = make_dirty_records(n_entities=max(len(kin), 1), duplicate_rate=0.0,
+                               seed=seed + 1)[0].iloc[: len(kin)]
+    for column in ("given_name", "date_of_birth", "soc_sec_id"):
+        kin[column] = other[column].to_numpy()
+    kin["id"] = [f"rec-{n_entities + k}-org" for k in range(len(kin))]
+    dups = np.flatnonzero(~records["id"].str.endswith("-org").to_numpy())
+    rekeyed = dups[rng.random(dups.size) < rekeyed_rate]
+    fresh = rng.choice(9_000_000, size=rekeyed.size, replace=False) + 1_000_000
+    records.loc[rekeyed, "soc_sec_id"] = fresh.astype(str)
+    born = records.loc[rekeyed, "date_of_birth"].to_numpy()
+    records.loc[rekeyed, "date_of_birth"] = [  # day and month entered the other way round
+        b[:4] + b[6:8] + b[4:6] if isinstance(b, str) and len(b) == 8 else b for b in born
+    ]
+    records = pd.concat([records, kin], ignore_index=True)
+    records = records.iloc[rng.permutation(len(records))].reset_index(drop=True)
+    return records, matches
+
+
+def household_demo_dataset(seed: int = 0, n_entities: int = 300) -> DemoDataset:
+    """The demo set that shows the method: `make_household_records`, blocked like the person
+    demo, where the demo's LFs alone are fooled by relatives and re-keyed duplicates."""
+    records, matches = make_household_records(n_entities=n_entities, seed=seed)
+    blocker = default_person_blocker()
+    candidates = blocker.block(records)
+    return DemoDataset(
+        name="household",
         records=records,
         matches=matches,
         blocker=blocker,

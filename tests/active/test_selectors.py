@@ -182,3 +182,54 @@ def test_hybrid_rejects_bad_settings():
         HybridSelector(shortlist=0.5)
     with pytest.raises(ValueError, match="hot must be 'contradicted' or 'kl'"):
         HybridSelector(hot="warm")
+
+
+def _banded_state(p, labelled=(), skipped=()):
+    n = len(p)
+    return PoolState(L=np.zeros((n, 1), dtype=int), expert_labels={int(i): 0 for i in labelled},
+                     matcher_proba=np.asarray(p, dtype=float), skipped=set(skipped))
+
+
+def test_medium_confidence_skips_the_noise_band_and_the_tails():
+    from active.selectors import MediumConfidenceSelector
+
+    # 20 pairs in each of: the noise band, the certain tails, the two medium ranges
+    p = np.r_[np.linspace(0.45, 0.55, 20), np.linspace(0.0, 0.02, 10), np.linspace(0.98, 1, 10),
+              np.linspace(0.1, 0.3, 20), np.linspace(0.7, 0.9, 20)]
+    labelled, skipped = [40, 60], [41, 61]
+    selector = MediumConfidenceSelector(seed=3, low=0.6, high=0.95)
+    chosen = selector.select(_banded_state(p, labelled, skipped), 10)
+    assert len(set(chosen.tolist())) == 10
+    assert not set(chosen.tolist()) & set(labelled + skipped)
+    confidence = np.maximum(p[chosen], 1 - p[chosen])
+    assert ((confidence > 0.6) & (confidence <= 0.95)).all()
+    assert (p[chosen] >= 0.5).sum() == 5 and (p[chosen] < 0.5).sum() == 5  # both sides
+    assert selector.diagnostics["n_outside"] == 0
+    again = MediumConfidenceSelector(seed=3).select(_banded_state(p, labelled, skipped), 10)
+    assert np.array_equal(chosen, again)
+    other = MediumConfidenceSelector(seed=4).select(_banded_state(p, labelled, skipped), 10)
+    assert not np.array_equal(np.sort(chosen), np.sort(other))
+
+
+def test_medium_confidence_fills_from_the_other_side_then_nearest_the_range():
+    from active.selectors import MediumConfidenceSelector
+
+    p = np.r_[np.full(3, 0.8), np.full(20, 0.2), np.full(5, 0.5), np.full(5, 0.999)]
+    chosen = MediumConfidenceSelector(seed=0).select(_banded_state(p), 10)
+    assert sorted(p[chosen].tolist()) == [0.2] * 7 + [0.8] * 3  # one side short
+    selector = MediumConfidenceSelector(seed=0)
+    chosen = selector.select(_banded_state(p), 26)
+    assert selector.diagnostics["n_outside"] == 3
+    # outside the range, nearest first: the 0.999 tail (0.049 above) before the 0.5 band (0.1)
+    assert (p[chosen[-3:]] == 0.999).all()
+
+
+def test_medium_confidence_bad_bands_and_no_scores():
+    from active.selectors import MediumConfidenceSelector
+
+    with pytest.raises(ValueError, match="low < high"):
+        MediumConfidenceSelector(low=0.9, high=0.7)
+    state = _banded_state([0.2, 0.8])
+    state.matcher_proba = None
+    with pytest.raises(ValueError, match="needs state.matcher_proba"):
+        MediumConfidenceSelector().select(state, 1)

