@@ -16,6 +16,8 @@ _EXPORTS = {
     "lipschitz_weights": "active.kmedoids",
     "RiskKMedoidsSelector": "active.kmedoids",
     "HybridSelector": "active.selectors",
+    "MediumConfidenceSelector": "active.selectors",
+    "TwoStageLoop": "active.refit",
     "EntropySelector": "active.selectors",
     "RandomSelector": "active.selectors",
     "CoreSetSelector": "active.selectors",

@@ -731,10 +731,12 @@ def build_parser() -> argparse.ArgumentParser:
         return sub.add_parser(name, help=help, description=help, formatter_class=_HelpFormatter)
 
     demo = command("demo", "the whole loop on demo data with a simulated oracle")
-    demo.add_argument("--dataset", choices=("synthetic", "febrl"), default="synthetic",
-                      help="person records: generated, or FEBRL1 (needs the febrl extra)")
+    demo.add_argument("--dataset", choices=("household", "synthetic", "febrl"), default="household",
+                      help="person records: generated with relatives and re-keyed duplicates "
+                           "(household, where LFs alone fall short), generated (synthetic), or "
+                           "FEBRL1 (needs the febrl extra)")
     demo.add_argument("--entities", type=int, default=300, help="synthetic entities")
-    demo.add_argument("--budget", type=int, default=40, help="expert labels to gather")
+    demo.add_argument("--budget", type=int, default=60, help="expert labels to gather")
     demo.add_argument("--batch-size", type=int, default=10, help="labels between fits")
     demo.add_argument("--selector", default="hybrid",
                       help=f"how pairs are chosen to ask: {', '.join(SELECTOR_NAMES)}")

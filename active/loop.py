@@ -244,11 +244,13 @@ class ActiveLoop:
 
         if self.label_model is None:
             self.label_model = PenalizedLabelModel(cardinality=2, penalty="auto", seed=self.seed)
-        if self.lm_proba_initial is None:
+        if self.lm_proba_initial is None and labels:  # a resumed run: fit the LFs alone too
             initial = PenalizedLabelModel(cardinality=2, penalty="auto", seed=self.seed)
             self.lm_proba_initial = initial.fit(self.L).predict_proba(self.L)[:, 1]
-        self.label_model.fit(self.L, expert_labels=labels)
-        return self.label_model.predict_proba(self.L)[:, 1]
+        proba = self.label_model.fit(self.L, expert_labels=labels).predict_proba(self.L)[:, 1]
+        if self.lm_proba_initial is None:
+            self.lm_proba_initial = proba
+        return proba
 
     def _training_set(self, labels: dict[int, int], lm_proba: np.ndarray | None,
                       previous: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

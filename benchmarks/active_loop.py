@@ -66,9 +66,9 @@ def _load(datasets: Path, name: str, split: str = "test"):
 
     if name == "household":  # the bundled demo set: pool seed 0, test seed 1, the demo's LFs
         from active.cli import DEMO_LFS
-        from blocking.demo import household_demo_dataset
+        from blocking import demo_dataset
 
-        pool, test = (household_demo_dataset(seed=s).pairs for s in (0, 1))
+        pool, test = (demo_dataset("household", seed=s, n_entities=300).pairs for s in (0, 1))
         lfs = load_lfs(DEMO_LFS)
         return pool, test, lfs, apply_lfs(lfs, pool)
     folder = datasets / name / "pairs"

@@ -59,14 +59,20 @@ def large_person_blocker(window: int = 5) -> UnionBlocker:
 
 
 def demo_dataset(name: str = "synthetic", seed: int = 0, n_entities: int = 1000) -> DemoDataset:
-    """Block a demo set ("synthetic": `make_dirty_records(n_entities, seed=seed)`; "febrl":
-    FEBRL1, needs the `febrl` extra) and return it with labelled candidate pairs and quality."""
+    """Block a demo set and return it with labelled candidate pairs and quality: "synthetic"
+    (`make_dirty_records(n_entities, seed=seed)`), "household" (`make_household_records`: the
+    set that shows the method, where the demo's LFs alone are fooled by relatives and re-keyed
+    duplicates) or "febrl" (FEBRL1, needs the `febrl` extra)."""
     if name == "synthetic":
         records, matches = make_dirty_records(n_entities=n_entities, seed=seed)
+    elif name == "household":
+        records, matches = make_household_records(n_entities=n_entities, seed=seed)
     elif name == "febrl":
         records, matches = load_febrl("febrl1")
     else:
-        raise ValueError(f"demo_dataset: name must be 'synthetic' or 'febrl', got {name!r}")
+        raise ValueError(
+            f"demo_dataset: name must be 'synthetic', 'household' or 'febrl', got {name!r}"
+        )
     blocker = default_person_blocker()
     candidates = blocker.block(records)
     return DemoDataset(
@@ -118,19 +124,3 @@ def make_household_records(n_entities: int = 300, relative_rate: float = 1.0,
     records = pd.concat([records, kin], ignore_index=True)
     records = records.iloc[rng.permutation(len(records))].reset_index(drop=True)
     return records, matches
-
-
-def household_demo_dataset(seed: int = 0, n_entities: int = 300) -> DemoDataset:
-    """The demo set that shows the method: `make_household_records`, blocked like the person
-    demo, where the demo's LFs alone are fooled by relatives and re-keyed duplicates."""
-    records, matches = make_household_records(n_entities=n_entities, seed=seed)
-    blocker = default_person_blocker()
-    candidates = blocker.block(records)
-    return DemoDataset(
-        name="household",
-        records=records,
-        matches=matches,
-        blocker=blocker,
-        pairs=join_pairs(candidates, records, matches=matches),
-        quality=blocking_quality(candidates, matches, len(records)),
-    )

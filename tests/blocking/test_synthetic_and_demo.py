@@ -112,12 +112,12 @@ def test_household_records_add_relatives_and_rekeyed_duplicates():
 
 def test_household_demo_lfs_alone_are_fooled():
     from active.cli import DEMO_LFS
-    from blocking.demo import household_demo_dataset
+    from blocking.demo import demo_dataset
     from blocking.metrics import precision_recall_f1
     from label_model import PenalizedLabelModel
     from labeling_functions import apply_lfs, load_lfs
 
-    pairs = household_demo_dataset(seed=0, n_entities=300).pairs
+    pairs = demo_dataset("household", seed=0, n_entities=300).pairs
     L = apply_lfs(load_lfs(DEMO_LFS), pairs)
     proba = PenalizedLabelModel(cardinality=2, penalty="auto", seed=0).fit(L).predict_proba(L)
     f1 = precision_recall_f1(pairs["label"].to_numpy(), (proba[:, 1] >= 0.5).astype(int))[2]
