@@ -335,9 +335,11 @@ class ActiveLoop:
         return calibrate_threshold(at_selection, ys)
 
     def fit_round(self, labels: dict[int, int] | None = None,
-                  previous: RoundState | None = None) -> RoundState:
+                  previous: RoundState | None = None,
+                  label_model_only: bool = False) -> RoundState:
         """Fit label model, in-loop matcher and risk model on `labels` (default: every expert
-        label so far); return the round's frozen state, its history row included."""
+        label so far); return the round's frozen state, its history row included.
+        `label_model_only` stops after the label model (a first question in seconds)."""
         labels = self.expert_labels() if labels is None else dict(labels)
         self._share_featurizer()
         row: dict = {"iteration": self.iteration, "n_labels": len(labels),
@@ -349,6 +351,8 @@ class ActiveLoop:
         t1 = time.perf_counter()
         before = None if previous is None else previous.matcher_proba
         rows, y, w = self._training_set(labels, lm_proba, before)
+        if label_model_only:
+            rows = rows[:0]
         if rows.size and (self.L.shape[1] or np.unique(y).size == 2):
             self.matcher.fit(self.pairs.iloc[rows], y, sample_weight=w)
             state.matcher_proba = np.asarray(self.matcher.match_proba(self.pairs), dtype=float)
@@ -501,9 +505,17 @@ class ActiveLoop:
         skipped: set[int] = set()
         executor = ThreadPoolExecutor(max_workers=1) if self.background else None
         pending: Future | None = None
-        self._status(f"fitting the models on {len(self.log.expert_labels())} labels")
-        state = self.state = self.fit_round(previous=self.state)
+        # with a person waiting, the first batch comes from the label model alone while the
+        # matcher fits in the background (the LFs' buckets are all there is to ask about yet)
+        quick_start = executor is not None and self.state is None and self.L.shape[1] > 0
+        self._status(f"fitting the label model on {len(self.log.expert_labels())} labels"
+                     if quick_start else
+                     f"fitting the models on {len(self.log.expert_labels())} labels")
+        state = self.state = self.fit_round(previous=self.state, label_model_only=quick_start)
         self.history.append(state.row)
+        if quick_start:
+            self._status("training the matcher in the background")
+            pending = executor.submit(self.fit_round, self.log.expert_labels(), state)
         quit_ = False
         try:
             while not quit_ and len(self.log) < budget and not self._should_stop(state.row):
