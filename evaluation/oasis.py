@@ -156,11 +156,15 @@ class _ImportanceBase(Sampler):
 
     @property
     def match_rate(self) -> np.ndarray:
-        """Posterior mean match rate of each stratum (prior updated with the distinct labels)."""
-        return self._cached(
-            "match_rate",
-            lambda: (self._pseudo * self.prior + self.matches) / (self._pseudo + self.labelled),
-        )
+        """Posterior mean match rate of each stratum: the prior updated with the distinct
+        labels, its pseudo-labels divided by the stratum's labels (at least 1) as in the
+        authors' decaying prior, so a labelled stratum soon speaks for itself."""
+
+        def compute() -> np.ndarray:
+            pseudo = self._pseudo / np.maximum(self.labelled, 1)
+            return (pseudo * self.prior + self.matches) / (pseudo + self.labelled)
+
+        return self._cached("match_rate", compute)
 
     def _ratio_terms(self, alpha: float) -> tuple[float, float, np.ndarray]:
         """The importance-weighted ratio, with each stratum's share of V(f) shrunk towards what

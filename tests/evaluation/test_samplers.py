@@ -282,8 +282,8 @@ def test_prior_learns_that_low_scores_hold_fewer_matches_than_they_claim(make_po
     assert (learned.match_rate[low] < fixed.match_rate[low]).all()
 
 
-@pytest.mark.parametrize("doubly_robust", [True, False])
-def test_fully_labelled_pool_gives_the_exact_measures(make_pool, doubly_robust):
+@pytest.mark.parametrize("estimator", ["stratified", "doubly_robust", "ratio"])
+def test_fully_labelled_pool_gives_the_exact_measures(make_pool, estimator):
     labels, scores, predictions = make_pool(300, 0.2, seed=15)
     sampler = OASISSampler(
         predictions,
@@ -291,10 +291,10 @@ def test_fully_labelled_pool_gives_the_exact_measures(make_pool, doubly_robust):
         lambda i: int(labels[i]),
         epsilon=0.5,
         seed=0,
-        estimator="doubly_robust" if doubly_robust else "ratio",
+        estimator=estimator,
     ).sample(300)
     truth = f_measure(labels, predictions)
-    if doubly_robust:
+    if estimator != "ratio":
         assert sampler.estimate == pytest.approx(truth, abs=1e-12)
         assert sampler.precision == pytest.approx(f_measure(labels, predictions, 1.0), abs=1e-12)
         assert sampler.recall == pytest.approx(f_measure(labels, predictions, 0.0), abs=1e-12)
@@ -353,3 +353,28 @@ def test_interval_is_not_inflated_by_scores_that_overstate_the_match_rate():
         assert low <= truth <= high
         widths.append(high - low)
     assert np.mean(widths) < 0.25
+
+
+def test_stratified_draws_each_pair_once_and_beats_the_ratio_on_a_rare_sharp_pool():
+    rng = np.random.default_rng(17)
+    labels = (rng.random(20000) < 0.005).astype(np.int8)
+    logit = np.where(labels == 1, rng.normal(3.0, 1.5, 20000), rng.normal(-6.0, 1.5, 20000))
+    scores = 1 / (1 + np.exp(-logit))
+    predictions = (scores > 0.5).astype(np.int8)
+    truth = f_measure(labels, predictions)
+    errors = {"stratified": [], "ratio": []}
+    for estimator, found in errors.items():
+        for seed in range(6):
+            sampler = OASISSampler(
+                predictions, scores, lambda i: int(labels[i]), seed=seed, estimator=estimator
+            ).sample(300)
+            found.append(abs(sampler.estimate - truth))
+            if estimator == "stratified":
+                assert sampler.n_draws == sampler.n_queries == 300
+    assert np.mean(errors["stratified"]) < np.mean(errors["ratio"])
+
+
+def test_unknown_estimator_is_rejected(pool):
+    labels, scores, predictions = pool
+    with pytest.raises(ValueError, match="estimator must be one of"):
+        OASISSampler(predictions, scores, lambda i: int(labels[i]), estimator="mean")
