@@ -156,15 +156,25 @@ class _ImportanceBase(Sampler):
 
     @property
     def match_rate(self) -> np.ndarray:
-        """Posterior mean match rate of each stratum: the prior updated with the distinct
-        labels, its pseudo-labels divided by the stratum's labels (at least 1) as in the
-        authors' decaying prior, so a labelled stratum soon speaks for itself."""
+        """Match rate of each stratum that steers the draws: the prior updated with the
+        distinct labels, its pseudo-labels divided by the stratum's labels (at least 1) as in
+        the authors' decaying prior, so the draws soon follow what a stratum's labels say (the
+        stratified estimate itself keeps the full prior: `posterior_rate`)."""
 
         def compute() -> np.ndarray:
             pseudo = self._pseudo / np.maximum(self.labelled, 1)
             return (pseudo * self.prior + self.matches) / (pseudo + self.labelled)
 
         return self._cached("match_rate", compute)
+
+    @property
+    def posterior_rate(self) -> np.ndarray:
+        """Posterior mean match rate of each stratum (Beta prior of `prior_strength` / number
+        of strata pseudo-labels, updated with the distinct labels)."""
+        return self._cached(
+            "posterior_rate",
+            lambda: (self._pseudo * self.prior + self.matches) / (self._pseudo + self.labelled),
+        )
 
     def _ratio_terms(self, alpha: float) -> tuple[float, float, np.ndarray]:
         """The importance-weighted ratio, with each stratum's share of V(f) shrunk towards what
@@ -217,7 +227,7 @@ class OASISSampler(_ImportanceBase):
     `estimator="stratified"` (default): each draw takes a pair not labelled yet, uniformly from
     the stratum (so every draw is a query), the strata weighted by their unlabelled pairs U_k.
     The estimate counts each stratum's matches as its known matches plus U_k times its
-    posterior match rate (the Beta model above), F_alpha = sum_k pred_k M_k / (alpha P +
+    posterior mean match rate (`posterior_rate`), F_alpha = sum_k pred_k M_k / (alpha P +
     (1 - alpha) sum_k M_k), exact on a fully labelled pool; the interval is Fieller's for that
     ratio with the Beta-binomial predictive variance of each stratum's unlabelled matches,
     its prior rate half-way (geometric mean) between the raw scores and the recalibrated
@@ -368,7 +378,7 @@ class OASISSampler(_ImportanceBase):
         """Per stratum: estimated matches and the predictive variance of its unlabelled
         matches; and the number of predicted matches the oracle could label."""
         unlabelled = self.unlabelled
-        counts = self.matches + unlabelled * self.match_rate
+        counts = self.matches + unlabelled * self.posterior_rate
         # the variance's prior: geometric mean of the raw scores and the recalibrated curve
         size = self._pseudo + self.labelled
         rate = (self._pseudo * np.sqrt(self._score * self.prior) + self.matches) / size
