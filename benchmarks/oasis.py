@@ -126,7 +126,7 @@ def summary(frame: pd.DataFrame) -> pd.DataFrame:
 
 def markdown(summary_frame: pd.DataFrame, facts: pd.DataFrame) -> str:
     lines = []
-    for pool, part in summary_frame.groupby("pool", sort=False):
+    for pool, part in summary_frame.groupby("pool", sort=False, observed=True):
         f = facts.loc[pool]
         lines += [
             f"\n**{pool}** ({int(f['pairs']):,} pairs, {int(f['matches'])} matches, "
@@ -149,7 +149,7 @@ def bar_table(summary_frame: pd.DataFrame) -> str:
         "| pool | ratio@500 | ratio@2000 | coverage at 250+ labels (min-max) |",
         "|---|---|---|---|",
     ]
-    for pool, part in summary_frame.groupby("pool", sort=False):
+    for pool, part in summary_frame.groupby("pool", sort=False, observed=True):
         part = part.set_index("budget")
         ratios = [f"{part.at[b, 'ratio']:.2f}" if b in part.index else "-" for b in (500, 2000)]
         cover = part.loc[part.index >= 250, "coverage"]

@@ -76,7 +76,9 @@ def real_pool(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     train = pd.read_csv(folder / "pairs" / "train.csv")
     test = pd.read_csv(folder / "pairs" / "test.csv")
     matcher = SimilarityMatcher(seed=0).fit(train, train["label"].to_numpy())
-    scores = matcher.predict_proba(test)[:, 1]
+    scores = np.asarray(matcher.predict_proba(test), dtype=float)
+    if scores.ndim == 2:
+        scores = scores[:, 1]
     return test["label"].to_numpy().astype(np.int8), scores, (scores > 0.5).astype(np.int8)
 
 

@@ -3,6 +3,7 @@ static (non-adaptive) importance-sampling baseline."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 
@@ -10,7 +11,10 @@ import numpy as np
 
 from evaluation.base import _W2, Oracle, Sampler
 
-_IDENTITY = np.array([0.0, 1.0])  # prior curve that takes the calibrated scores as they are
+ESTIMATORS = ("stratified", "ratio", "doubly_robust")
+# prior curve (intercept, slope on the logit score, shift for predicted matches) that takes the
+# calibrated scores as they are
+_IDENTITY = np.array([0.0, 1.0, 0.0])
 _MIN_RATE = 1e-6  # a recalibrated prior rate never reaches 0 or 1
 
 
@@ -70,19 +74,29 @@ def fit_prior_curve(
     theta: np.ndarray,
     ridge: float = 5.0,
     steps: int = 3,
+    prediction: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Refit the logistic curve rate = sigmoid(a + b logit_score) over the strata to the labels.
+    """Refit the logistic curve rate = sigmoid(a + b logit_score [+ c prediction]) over the
+    strata to the labels.
 
     Maximizes the binomial log-likelihood of `matches` out of `labelled` per stratum with a
-    ridge penalty `ridge` (a, b - 1)^2 / 2 towards the identity (a, b) = (0, 1), i.e. towards
-    trusting the calibrated scores; `steps` Newton steps from `theta` (warm start).
+    ridge penalty `ridge` |theta - (0, 1[, 0])|^2 / 2 towards the identity, i.e. towards
+    trusting the calibrated scores; `steps` Newton steps from `theta` (warm start). With
+    `prediction` (each stratum's share predicted 1) the curve gets a third parameter c, a shift
+    for the predicted matches: the labels can say that the predictions know more (or less)
+    than the scores, e.g. when they do not threshold them.
     """
-    design = np.column_stack([np.ones_like(logit_score), logit_score])
+    columns = [np.ones_like(logit_score), logit_score]
+    if prediction is not None:
+        columns.append(prediction)
+    design = np.column_stack(columns)
+    identity = np.zeros(design.shape[1])
+    identity[1] = 1.0
     for _ in range(steps):
         rate = 1.0 / (1.0 + np.exp(-(design @ theta)))
-        gradient = design.T @ (matches - labelled * rate) - ridge * (theta - _IDENTITY)
+        gradient = design.T @ (matches - labelled * rate) - ridge * (theta - identity)
         hessian = (design * (labelled * rate * (1 - rate))[:, None]).T @ design
-        theta = theta + np.linalg.solve(hessian + ridge * np.eye(2), gradient)
+        theta = theta + np.linalg.solve(hessian + ridge * np.eye(theta.size), gradient)
     return theta
 
 
@@ -114,18 +128,53 @@ class _ImportanceBase(Sampler):
         self._score = np.clip(self.strata.mean_score, 1e-3, 1 - 1e-3)
         self._logit_score = np.log(self._score / (1 - self._score))
         self.prior_curve = _IDENTITY.copy()
+        self._cache: dict[str, Any] = {}
+        self._cache_key: tuple[int, bytes] | None = None
+
+    def _cached(self, name: str, compute: Callable[[], Any]) -> Any:
+        """A quantity that depends only on the labels and the prior curve, computed once per
+        state (the draw loop asks for it several times per label)."""
+        key = (self.n_queries, self.prior_curve.tobytes())
+        if self._cache_key != key:
+            self._cache, self._cache_key = {}, key
+        if name not in self._cache:
+            self._cache[name] = compute()
+        return self._cache[name]
 
     @property
     def prior(self) -> np.ndarray:
-        """Prior match rate of each stratum: sigmoid(a + b logit(mean calibrated score)), with
-        (a, b) = `prior_curve`, (0, 1) until labels recalibrate it."""
-        logit = self.prior_curve[0] + self.prior_curve[1] * self._logit_score
-        return np.clip(1.0 / (1.0 + np.exp(-logit)), _MIN_RATE, 1 - _MIN_RATE)
+        """Prior match rate of each stratum: sigmoid(a + b logit(mean calibrated score) + c
+        share predicted 1), with (a, b, c) = `prior_curve`, (0, 1, 0) until labels recalibrate
+        it."""
+
+        def compute() -> np.ndarray:
+            a, b, c = self.prior_curve
+            logit = a + b * self._logit_score + c * self.strata.mean_prediction
+            return np.clip(1.0 / (1.0 + np.exp(-logit)), _MIN_RATE, 1 - _MIN_RATE)
+
+        return self._cached("prior", compute)
 
     @property
     def match_rate(self) -> np.ndarray:
-        """Posterior mean match rate of each stratum (prior updated with the distinct labels)."""
-        return (self._pseudo * self.prior + self.matches) / (self._pseudo + self.labelled)
+        """Match rate of each stratum that steers the draws: the prior updated with the
+        distinct labels, its pseudo-labels divided by the stratum's labels (at least 1) as in
+        the authors' decaying prior, so the draws soon follow what a stratum's labels say (the
+        stratified estimate itself keeps the full prior: `posterior_rate`)."""
+
+        def compute() -> np.ndarray:
+            pseudo = self._pseudo / np.maximum(self.labelled, 1)
+            return (pseudo * self.prior + self.matches) / (pseudo + self.labelled)
+
+        return self._cached("match_rate", compute)
+
+    @property
+    def posterior_rate(self) -> np.ndarray:
+        """Posterior mean match rate of each stratum (Beta prior of `prior_strength` / number
+        of strata pseudo-labels, updated with the distinct labels)."""
+        return self._cached(
+            "posterior_rate",
+            lambda: (self._pseudo * self.prior + self.matches) / (self._pseudo + self.labelled),
+        )
 
     def _ratio_terms(self, alpha: float) -> tuple[float, float, np.ndarray]:
         """The importance-weighted ratio, with each stratum's share of V(f) shrunk towards what
@@ -173,25 +222,34 @@ class OASISSampler(_ImportanceBase):
     chasing matches the scores promise but the labels do not show; False keeps the scores as
     the prior (the paper's OASIS). Each draw picks a stratum from the variance-minimizing
     instrumental distribution for the current F estimate, mixed with the population
-    distribution (share `epsilon`), then a pair uniformly within it. The estimate is the
-    importance-weighted ratio sum w TP / sum w (alpha pred + (1 - alpha) true) over all draws,
-    w = p / q (the paper's).
+    distribution (share `epsilon`), then a pair within it.
 
-    With `doubly_robust` the estimate is augmented instead: every accepted draw t gives, for each
+    `estimator="stratified"` (default): each draw takes a pair not labelled yet, uniformly from
+    the stratum (so every draw is a query), the strata weighted by their unlabelled pairs U_k.
+    The estimate counts each stratum's matches as its known matches plus U_k times its
+    posterior mean match rate (`posterior_rate`), F_alpha = sum_k pred_k M_k / (alpha P +
+    (1 - alpha) sum_k M_k), exact on a fully labelled pool; the interval is Fieller's for that
+    ratio with the Beta-binomial predictive variance of each stratum's unlabelled matches,
+    its prior rate half-way (geometric mean) between the raw scores and the recalibrated
+    curve, so that a stratum whose labels all agree keeps the doubt the scores give it. On the
+    pool suite of benchmarks/oasis.py it is far more accurate than the importance-weighted
+    ratio: the number of labels per stratum is known, not drawn, and a rare match found in a
+    large stratum moves its count by U_k / (labels + pseudo-labels) instead of by an
+    importance weight that can be 1,000 times larger.
+
+    `estimator="ratio"`: draws with replacement (a re-drawn pair reuses its label) and the
+    paper's importance-weighted ratio sum w TP / sum w (alpha pred + (1 - alpha) true) over all
+    draws, w = p / q.
+
+    `estimator="doubly_robust"`: draws as for "ratio"; every accepted draw t gives, for each
     stratum k, an unbiased estimate of its number of matches,
-    known matches_k + U_k r_k + [k_t = k, pair new] (N_k / q_k) (y_t - r_k), with U_k the
-    stratum's unlabelled pairs and r_k a working model of their match rate fixed before the
-    draw (`working_rate`); the averages over draws enter F_alpha = sum_k pred_k M_k /
-    (alpha sum_k pred_k N_k + (1 - alpha) sum_k M_k), with fully labelled strata counted
-    exactly. The model only has to be good for efficiency, not for unbiasedness: the
-    importance-weighted residuals correct it. `interval` is Fieller's interval for that ratio
-    with the empirical covariance of the per-draw estimates, each stratum's variance at least
-    what its draws would have under the posterior match rates (a floor for strata whose labels
-    all agree). It is unbiased, gives the exact F1 on a fully labelled pool and is more precise
-    on some pools (benchmarks/results/oasis.md), but it is not the default: it is not more
-    accurate on the 0.5%-positive benchmark pool at 1,000-2,000 labels, costs O(number of
-    strata^2) per draw (the ratio O(number of strata)), and labels that all contradict the
-    predictions give a small positive F instead of exactly 0.
+    known matches_k + U_k r_k + [k_t = k, pair new] (N_k / q_k) (y_t - r_k), with r_k a working
+    model of the unlabelled pairs' match rate fixed before the draw (`working_rate`); the
+    averages over draws enter the same F_alpha, fully labelled strata counted exactly, with
+    Fieller's interval from the empirical covariance of the per-draw estimates (each
+    stratum's variance at least what its draws would have under the posterior match rates).
+    It costs O(number of strata^2) per draw, and labels that all contradict the predictions
+    give a small positive F instead of exactly 0.
     """
 
     def __init__(
@@ -205,7 +263,7 @@ class OASISSampler(_ImportanceBase):
         prior_strength: float | None = None,
         seed: int | None = None,
         recalibrate: bool = True,
-        doubly_robust: bool = False,
+        estimator: str = "stratified",
     ) -> None:
         super().__init__(
             predictions,
@@ -217,7 +275,17 @@ class OASISSampler(_ImportanceBase):
             prior_strength=prior_strength,
             seed=seed,
         )
-        self.recalibrate, self.doubly_robust = bool(recalibrate), bool(doubly_robust)
+        if estimator not in ESTIMATORS:
+            raise ValueError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
+        self.recalibrate, self.estimator = bool(recalibrate), estimator
+        self.doubly_robust = estimator == "doubly_robust"
+        self.stratified = estimator == "stratified"
+        # stratified: each stratum's members in a random order, drawn front to back (uniformly
+        # without replacement); a stream of its own so the stratum draws are the same as before
+        key = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2,))).random(
+            self.predictions.size
+        )
+        self._shuffled = np.lexsort((key, self.strata.index))
         k = self.strata.n_strata
         # over accepted draws: per stratum the sum of the match-count estimates, of their cross
         # products, and of their conditional variances predicted before each draw
@@ -236,7 +304,11 @@ class OASISSampler(_ImportanceBase):
         or underconfident score on its own."""
         if self.recalibrate:
             self.prior_curve = fit_prior_curve(
-                self._logit_score, self.labelled, self.matches, self.prior_curve
+                self._logit_score,
+                self.labelled,
+                self.matches,
+                self.prior_curve,
+                prediction=self.strata.mean_prediction,
             )
 
     @property
@@ -267,6 +339,52 @@ class OASISSampler(_ImportanceBase):
         pseudo_errors = np.minimum(self._pseudo * scale * prior_error, self._pseudo)
         error = (self.errors + pseudo_errors) / (self.labelled + self._pseudo)
         return np.abs(positive - error)
+
+    def _draw_pair(self, stratum: int) -> int:
+        if not self.stratified:
+            return super()._draw_pair(stratum)
+        taken = self.labelled[stratum] + self.unsure[stratum]
+        return int(self._shuffled[self.strata.starts[stratum] + taken])
+
+    def _distribution(self) -> np.ndarray:
+        if not self.stratified:
+            return super()._distribution()
+        # the unlabelled pairs are what is left to estimate: strata weighted by them
+        s, rate, unlabelled = self.strata, self.match_rate, self.unlabelled
+        weights = unlabelled / unlabelled.sum()
+        f = self._stratified_terms(self.alpha)[:2]
+        f = f[0] / f[1] if f[1] > 0 else 0.0
+        return optimal_distribution(weights, s.mean_prediction, rate, f, self.alpha, self.epsilon)
+
+    def _stratified_terms(self, alpha: float) -> tuple[float, float, np.ndarray]:
+        """Numerator sum_k pred_k M_k and denominator alpha P + (1 - alpha) sum_k M_k with M_k
+        the known matches plus the unlabelled pairs times the posterior rate, and V(f) from
+        the Beta-binomial predictive variance of each stratum's unlabelled matches."""
+        positive = self.strata.mean_prediction
+        counts, variance, predicted = self._cached("stratified", self._stratum_counts)
+        return (
+            float(positive @ counts),
+            alpha * predicted + (1 - alpha) * float(counts.sum()),
+            np.array(
+                [
+                    variance @ positive**2,
+                    -2 * (1 - alpha) * (variance @ positive),
+                    (1 - alpha) ** 2 * variance.sum(),
+                ]
+            ),
+        )
+
+    def _stratum_counts(self) -> tuple[np.ndarray, np.ndarray, float]:
+        """Per stratum: estimated matches and the predictive variance of its unlabelled
+        matches; and the number of predicted matches the oracle could label."""
+        unlabelled = self.unlabelled
+        counts = self.matches + unlabelled * self.posterior_rate
+        # the variance's prior: geometric mean of the raw scores and the recalibrated curve
+        size = self._pseudo + self.labelled
+        rate = (self._pseudo * np.sqrt(self._score * self.prior) + self.matches) / size
+        variance = unlabelled * rate * (1 - rate) * (size + unlabelled) / (size + 1)
+        predicted = float(self.strata.mean_prediction @ (self.strata.sizes - self.unsure))
+        return counts, variance, predicted
 
     def _draw_stratum(self) -> tuple[int, float]:
         q = self._distribution()
@@ -315,6 +433,8 @@ class OASISSampler(_ImportanceBase):
     def _ratio_terms(self, alpha: float) -> tuple[float, float, np.ndarray]:
         """Doubly robust numerator sum_k pred_k M_k and denominator alpha P + (1 - alpha)
         sum_k M_k, and V(f) = Var(numerator - f denominator) = c0 + c1 f + c2 f^2."""
+        if self.stratified:
+            return self._stratified_terms(alpha)
         if not self.doubly_robust:
             return super()._ratio_terms(alpha)
         counts, covariance = self._count_estimates()

@@ -121,8 +121,13 @@ def test_unsure_answers_cost_a_query_and_leave_the_population(cls, pool, recordi
     sampler = cls(predictions, scores, oracle, seed=0).sample(300)
     assert len(oracle.asked) == len(set(oracle.asked)) == sampler.n_queries == 300
     assert sampler.unsure.sum() == len(set(oracle.asked) & set(missed.tolist())) > 0
-    # without the unsure pairs the predictions are perfect
-    assert sampler.estimate == pytest.approx(1.0)
+    # without the unsure pairs the predictions are perfect: exact for the ratio estimators,
+    # the stratified one counts no error it has not seen and its interval reaches 1
+    if getattr(sampler, "stratified", False):
+        assert 0.8 < sampler.estimate < 1.0 and sampler.interval()[1] == 1.0
+        assert sampler.matches.sum() == (sampler.labels == 1).sum()
+    else:
+        assert sampler.estimate == pytest.approx(1.0)
     assert sampler.history["n_labels"].iloc[-1] == 300
 
 
@@ -200,13 +205,16 @@ def test_real_valued_and_several_classifiers_scores(make_pool):
         assert sampler.estimate == pytest.approx(truth, abs=0.12)
 
 
-def test_interval_when_every_label_agrees_with_the_predictions(make_pool):
+@pytest.mark.parametrize("estimator", ["ratio", "stratified"])
+def test_interval_when_every_label_agrees_with_the_predictions(make_pool, estimator):
     labels, scores, _ = make_pool(3000, 0.05, seed=12)
-    sampler = OASISSampler(labels, scores, lambda i: int(labels[i]), seed=0)
+    sampler = OASISSampler(labels, scores, lambda i: int(labels[i]), seed=0, estimator=estimator)
     widths = []
-    for n in (100, 400):
+    # the ratio counts no unseen error; the stratified estimate keeps the prior's doubt (here
+    # the scores do not know the predictions are perfect) and needs more labels to shed it
+    for n in (100, 300) if estimator == "ratio" else (600, 400):
         sampler.sample(n)
-        assert sampler.estimate == 1.0
+        assert sampler.estimate == 1.0 if estimator == "ratio" else 0.95 < sampler.estimate < 1
         low, high = sampler.interval(0.95)
         # neither a point (the sample has not proven perfection) nor the uninformative (0, 1)
         assert 0.0 < low < high == 1.0
@@ -268,14 +276,14 @@ def test_prior_learns_that_low_scores_hold_fewer_matches_than_they_claim(make_po
     oracle = lambda i: int(labels[i])  # noqa: E731
     fixed = OASISSampler(predictions, scores, oracle, seed=0, recalibrate=False).sample(300)
     learned = OASISSampler(predictions, scores, oracle, seed=0).sample(300)
-    np.testing.assert_allclose(fixed.prior_curve, [0.0, 1.0])
+    np.testing.assert_allclose(fixed.prior_curve, [0.0, 1.0, 0.0])
     low = learned.strata.mean_score < 0.05
     assert (learned.prior[low] < 0.5 * fixed.prior[low]).all()
     assert (learned.match_rate[low] < fixed.match_rate[low]).all()
 
 
-@pytest.mark.parametrize("doubly_robust", [True, False])
-def test_fully_labelled_pool_gives_the_exact_measures(make_pool, doubly_robust):
+@pytest.mark.parametrize("estimator", ["stratified", "doubly_robust", "ratio"])
+def test_fully_labelled_pool_gives_the_exact_measures(make_pool, estimator):
     labels, scores, predictions = make_pool(300, 0.2, seed=15)
     sampler = OASISSampler(
         predictions,
@@ -283,10 +291,10 @@ def test_fully_labelled_pool_gives_the_exact_measures(make_pool, doubly_robust):
         lambda i: int(labels[i]),
         epsilon=0.5,
         seed=0,
-        doubly_robust=doubly_robust,
+        estimator=estimator,
     ).sample(300)
     truth = f_measure(labels, predictions)
-    if doubly_robust:
+    if estimator != "ratio":
         assert sampler.estimate == pytest.approx(truth, abs=1e-12)
         assert sampler.precision == pytest.approx(f_measure(labels, predictions, 1.0), abs=1e-12)
         assert sampler.recall == pytest.approx(f_measure(labels, predictions, 0.0), abs=1e-12)
@@ -303,7 +311,9 @@ def test_doubly_robust_precision_is_unbiased_under_adaptive_sampling(make_pool):
     truth = f_measure(labels, predictions, 1.0)
     errors = np.array(
         [
-            OASISSampler(predictions, scores, lambda i: int(labels[i]), seed=s, doubly_robust=True)
+            OASISSampler(
+                predictions, scores, lambda i: int(labels[i]), seed=s, estimator="doubly_robust"
+            )
             .sample(60)
             .precision
             - truth
@@ -316,7 +326,9 @@ def test_doubly_robust_precision_is_unbiased_under_adaptive_sampling(make_pool):
 
 def test_doubly_robust_estimate_is_one_when_every_label_agrees(make_pool):
     labels, scores, _ = make_pool(3000, 0.05, seed=12)
-    sampler = OASISSampler(labels, scores, lambda i: int(labels[i]), seed=0, doubly_robust=True)
+    sampler = OASISSampler(
+        labels, scores, lambda i: int(labels[i]), seed=0, estimator="doubly_robust"
+    )
     sampler.sample(100)
     assert sampler.estimate == 1.0
     low, high = sampler.interval(0.95)
@@ -341,3 +353,28 @@ def test_interval_is_not_inflated_by_scores_that_overstate_the_match_rate():
         assert low <= truth <= high
         widths.append(high - low)
     assert np.mean(widths) < 0.25
+
+
+def test_stratified_draws_each_pair_once_and_beats_the_ratio_on_a_rare_sharp_pool():
+    rng = np.random.default_rng(17)
+    labels = (rng.random(20000) < 0.005).astype(np.int8)
+    logit = np.where(labels == 1, rng.normal(3.0, 1.5, 20000), rng.normal(-6.0, 1.5, 20000))
+    scores = 1 / (1 + np.exp(-logit))
+    predictions = (scores > 0.5).astype(np.int8)
+    truth = f_measure(labels, predictions)
+    errors = {"stratified": [], "ratio": []}
+    for estimator, found in errors.items():
+        for seed in range(6):
+            sampler = OASISSampler(
+                predictions, scores, lambda i: int(labels[i]), seed=seed, estimator=estimator
+            ).sample(300)
+            found.append(abs(sampler.estimate - truth))
+            if estimator == "stratified":
+                assert sampler.n_draws == sampler.n_queries == 300
+    assert np.mean(errors["stratified"]) < np.mean(errors["ratio"])
+
+
+def test_unknown_estimator_is_rejected(pool):
+    labels, scores, predictions = pool
+    with pytest.raises(ValueError, match="estimator must be one of"):
+        OASISSampler(predictions, scores, lambda i: int(labels[i]), estimator="mean")
