@@ -205,17 +205,18 @@ def part_fit_time(folder: Path, args) -> None:
 def summary(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Median, spread (max - min) and per-seed test F1 per group."""
     out = []
-    for key, g in rows.groupby(keys, sort=False):
+    for key, g in rows.groupby(keys, sort=True):
         g = g.sort_values("seed")
         out.append({
             **dict(zip(keys, key if isinstance(key, tuple) else (key,), strict=True)),
-            "test F1 median": float(np.median(g["test_f1"])),
-            "spread": float(g["test_f1"].max() - g["test_f1"].min()),
+            "seeds": len(g),
+            "test F1 median": f"{np.median(g['test_f1']):.1f}",
+            "spread": f"{g['test_f1'].max() - g['test_f1'].min():.1f}",
             "per seed": ", ".join(f"{v:.1f}" for v in g["test_f1"]),
-            "valid F1 median": float(np.median(g["valid_f1"])),
-            "fit CPU s (median)": float(np.median(g["fit_cpu_s"])),
-            "pretrain s": float(np.median(g["pretrain_s"])),
-            "epochs run": float(np.median(g["epochs_run"])),
+            "valid F1 median": f"{np.median(g['valid_f1']):.1f}",
+            "fit CPU s (median)": f"{np.median(g['fit_cpu_s']):.1f}",
+            "pretrain wall s": f"{np.median(g['pretrain_s']):.0f}",
+            "epochs run": f"{np.median(g['epochs_run']):.0f}",
         })
     return pd.DataFrame(out)
 
@@ -231,9 +232,10 @@ def render(args) -> None:
         "`benchmarks/results/deep_matcher.jsonl` (each row carries its date). Runs: "
         + "; ".join(f"`{c}`" for c in args.commands) + ".",
         "",
-        "Machine: 2 CPU cores shared with ~5 other jobs (load 7-10): wall times are inflated "
-        "3-5x; CPU times are process time of one torch thread. Epoch and threshold chosen on "
-        "gold valid F1; test F1 at the chosen threshold.",
+        "Machine: 2 CPU cores shared with many other jobs (load average 15-35 during these "
+        "runs): wall times are inflated 10-20x and mean little; CPU times are process time of "
+        "one torch thread, what an idle core would take. Epoch and threshold chosen on gold "
+        "valid F1; test F1 at the chosen threshold. A cached pretraining shows as ~1 s.",
     ]
     full = fits[fits["part"] == "full"]
     if len(full):
