@@ -404,7 +404,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         loop = ActiveLoop(
             pairs, lfs, oracle=oracle, selector=opts["selector"],
             matcher=_matcher(opts["matcher"], seed),
-            final_matcher=_final_matcher(opts["final_matcher"], seed),
+            final_matcher=_final_matcher(opts["final_matcher"], seed, out),
             batch_size=opts["batch_size"], store=store,
             pseudo_labels=bool(opts.get("pseudo_labels")), calibrate=bool(opts.get("calibrate")),
             background=interactive, on_status=progress, seed=seed,
@@ -473,9 +473,18 @@ def _print_summary(console, loop, files: dict[str, Path]) -> None:
                       "--left ... [--right ...]")
 
 
-def _final_matcher(name: str, seed: int):
+def _final_matcher(name: str, seed: int, out: Path):
+    """The matcher trained once when labelling ends: the deep matcher reads each record as one
+    serialized text too (values in the wrong attribute still align), pretrains its encoder on
+    the pool's records (cached in OUTPUT/deep_cache, so a resumed run reuses it) and learns
+    from the probabilistic labels with a bootstrapping loss (benchmarks/results/deep_matcher.md)."""
     if name == "none":
         return None
+    if name == "rnn":
+        from matchers import RNNMatcher
+
+        return RNNMatcher(seed=seed, serialized=True, pretrain=True,
+                          pretrain_cache=str(out / "deep_cache"), loss="bootstrap_soft", beta=0.6)
     return _matcher(name, seed)
 
 

@@ -33,11 +33,11 @@ def test_config_with_unknown_key_is_a_clear_error(tmp_path, capsys):
     config.write_text(json.dumps({"left": "a.csv", "budgett": 10}))
     assert main(["run", "--config", str(config)]) == 2
     err = capsys.readouterr().err
-    assert "unknown key(s) budgett" in err and "budget" in err
+    assert "unknown option 'budgett'" in err and "did you mean 'budget'" in err
     toml = tmp_path / "run.toml"
     toml.write_text('budget = "ten"\n')
     assert main(["run", "--config", str(toml)]) == 2
-    assert "budget must be a int" in capsys.readouterr().err
+    assert "(budget): expected a whole number" in capsys.readouterr().err
 
 
 def test_lfs_summary(tmp_path, pool, capsys):
