@@ -27,4 +27,4 @@ def fast_matcher():
     """A factory of quick matchers (gradient boosting on similarity features)."""
     from matchers import SimilarityMatcher
 
-    return lambda: SimilarityMatcher(seed=0, max_iter=20)
+    return lambda: SimilarityMatcher(seed=0, max_iter=20, learning_rate=0.1)

@@ -16,7 +16,7 @@ class RecordingMatcher:
         from matchers import SimilarityMatcher
 
         self.seed = seed
-        self._inner = SimilarityMatcher(seed=seed, max_iter=20)
+        self._inner = SimilarityMatcher(seed=seed, max_iter=20, learning_rate=0.1)
 
     def get_params(self, deep=False):
         return {"seed": self.seed}
