@@ -3,6 +3,8 @@ widen every cell by a margin, so that a record near a border also joins the neig
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
 
@@ -92,27 +94,65 @@ class QuadtreeBlocker(Blocker):
     def columns(self) -> tuple[str, ...]:
         return (self.lat, self.lon)
 
-    def block_positions(self, A: pd.DataFrame, B: pd.DataFrame | None = None):
-        """Return sorted unique candidate pairs as two arrays of row positions (left, right)."""
+    def _check(self, A: pd.DataFrame, B: pd.DataFrame | None) -> None:
         tables = [("A", A)] if B is None else [("A", A), ("B", B)]
         for name, table in tables:
             where = f"QuadtreeBlocker: table {name}"
             if isinstance(table, pd.DataFrame):
                 _coordinates(table, self.lat, self.lon, where)
             check_table(table, self.id_column, where, self.columns)
+
+    def block_positions(self, A: pd.DataFrame, B: pd.DataFrame | None = None):
+        """Return sorted unique candidate pairs as two arrays of row positions (left, right)."""
+        self._check(A, B)
         return super().block_positions(A, B)
 
-    def _positions(self, A, B):
+    def iter_positions(
+        self, A: pd.DataFrame, B: pd.DataFrame | None = None, chunk_pairs: int = 20_000_000
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """The candidates of `block(A, B)` as row-position arrays (left, right), a group of
+        blocks at a time of about `chunk_pairs` pairs (more if one block alone is larger):
+        memory stays bounded, and each pair comes once, from the first block holding both."""
+        if not isinstance(chunk_pairs, int | np.integer) or chunk_pairs < 1:
+            raise ValueError(
+                f"QuadtreeBlocker: chunk_pairs must be a positive integer, got {chunk_pairs!r}"
+            )
+        self._check(A, B)
+        record, block, n_left = self._assign(A, B)
+        order = np.argsort(block, kind="stable")
+        record, block = record[order], block[order]
+        n_blocks = len(self.blocks_)
+        start = np.searchsorted(block, np.arange(n_blocks + 1))
+        if B is None:
+            size = np.diff(start)
+            work = size * (size - 1) // 2
+        else:
+            n_a = np.bincount(block[record < n_left], minlength=n_blocks)
+            work = n_a * (np.diff(start) - n_a)
+        group = np.cumsum(work) // chunk_pairs
+        cuts = np.flatnonzero(np.diff(group)) + 1
+        firsts = _first_common_blocks(record, block, len(A) + (0 if B is None else len(B)))
+        for lo_block, hi_block in zip(
+            np.concatenate([[0], cuts]), np.concatenate([cuts, [n_blocks]]), strict=True
+        ):
+            lo, hi = start[lo_block], start[hi_block]
+            li, ri = firsts(*_block_pairs(record[lo:hi], block[lo:hi], n_left, B is None))
+            yield li, (ri if B is None else ri - n_left)
+
+    def _assign(self, A, B) -> tuple[np.ndarray, np.ndarray, int]:
+        """(record, block) memberships over A's rows then B's, and A's length."""
         y, x = _coordinates(A, self.lat, self.lon, "QuadtreeBlocker: table A")
         if B is not None:
             yb, xb = _coordinates(B, self.lat, self.lon, "QuadtreeBlocker: table B")
             x, y = np.concatenate([x, xb]), np.concatenate([y, yb])
         leaves, leaf_of = self._split(x, y)
         record, block = self._memberships(x, y, leaves, leaf_of)
-        self.blocks_ = self._statistics(leaves, leaf_of, block)
-        if B is None:
-            return _pairs_within(record, block)
-        return _pairs_across(record, block, len(A))
+        self.blocks_ = self._statistics(leaves, block)
+        return record, block, len(A)
+
+    def _positions(self, A, B):
+        parts = list(self.iter_positions(A, B, chunk_pairs=np.iinfo(np.int64).max))
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
     def _grid(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
         """The origin and side of the root square (slightly larger than the data's extent)."""
@@ -187,7 +227,7 @@ class QuadtreeBlocker(Blocker):
                 blocks.append(at[pos[hit]])
         return np.concatenate(records), np.concatenate(blocks)
 
-    def _statistics(self, leaves: pd.DataFrame, leaf_of: np.ndarray, block: np.ndarray):
+    def _statistics(self, leaves: pd.DataFrame, block: np.ndarray) -> pd.DataFrame:
         x0, y0, side = self._origin
         cell = side / (1 << leaves["level"].to_numpy())
         lon_min = x0 + leaves["ix"].to_numpy() * cell
@@ -245,20 +285,45 @@ def _cell(values: np.ndarray, origin: float, side: float, level: int) -> np.ndar
     return np.minimum(((values - origin) / side * cells).astype(np.int64), cells - 1)
 
 
-def _pairs_within(record: np.ndarray, block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """All record pairs sharing a block (either order; the caller makes them unique)."""
-    order = np.argsort(block, kind="stable")
-    rec, blk = record[order], block[order]
-    hi = np.searchsorted(blk, blk, side="right")
-    return expand_ranges(rec, np.arange(1, len(rec) + 1), hi, rec)
-
-
-def _pairs_across(record: np.ndarray, block: np.ndarray, n_left: int):
-    """Pairs (A position, B position) of records of A and of B sharing a block."""
+def _block_pairs(record: np.ndarray, block: np.ndarray, n_left: int, dedup: bool):
+    """Record pairs sharing a block, with that block: within one table (`dedup`, smaller
+    position first) or (A row, B row) across two. Input sorted by block."""
+    idx = np.arange(len(record))
+    if dedup:
+        hi = np.searchsorted(block, block, side="right")
+        p, q = expand_ranges(idx, idx + 1, hi, idx)
+        li, ri = record[p], record[q]
+        return np.minimum(li, ri), np.maximum(li, ri), block[p]
     is_a = record < n_left
-    a_rec, a_blk = record[is_a], block[is_a]
-    order = np.argsort(block[~is_a], kind="stable")
-    b_rec, b_blk = record[~is_a][order] - n_left, block[~is_a][order]
-    lo = np.searchsorted(b_blk, a_blk, side="left")
-    hi = np.searchsorted(b_blk, a_blk, side="right")
-    return expand_ranges(a_rec, lo, hi, b_rec)
+    a, b = idx[is_a], idx[~is_a]
+    lo = np.searchsorted(block[b], block[a], side="left")
+    hi = np.searchsorted(block[b], block[a], side="right")
+    p, q = expand_ranges(a, lo, hi, b)
+    return record[p], record[q], block[p]
+
+
+def _first_common_blocks(record: np.ndarray, block: np.ndarray, n: int):
+    """A filter keeping a pair found in block b only if b is the first block of both records.
+
+    A record in one block only pairs there alone; for pairs of records in several blocks,
+    compare their (few, sorted) block lists."""
+    count = np.bincount(record, minlength=n)
+    width = int(count.max(initial=1))
+    table = np.full((n, width), -1, dtype=np.int64)
+    order = np.lexsort((block, record))
+    rec, blk = record[order], block[order]
+    slot = np.arange(len(rec)) - np.searchsorted(rec, rec, side="left")
+    table[rec, slot] = blk
+
+    def keep(li: np.ndarray, ri: np.ndarray, blocks: np.ndarray):
+        shared = np.flatnonzero((count[li] > 1) & (count[ri] > 1))
+        left, right = table[li[shared]], table[ri[shared]]
+        first = np.full(len(shared), -1, dtype=np.int64)
+        for w in range(width - 1, -1, -1):  # a loop over slots: the smallest common block wins
+            common = (left[:, w : w + 1] == right).any(axis=1) & (left[:, w] >= 0)
+            first = np.where(common, left[:, w], first)
+        ok = np.ones(len(li), bool)
+        ok[shared] = first == blocks[shared]
+        return li[ok], ri[ok]
+
+    return keep
