@@ -2,9 +2,9 @@
 
 Stages, each timed with its peak resident memory: generate listings (blocking.make_restaurants),
 block with an overlapping quadtree (QuadtreeBlocker.iter_positions, chunk by chunk) and drop
-in the same pass the pairs that the LFs' cheap rules rule out (more than `--far` metres apart,
-or no shared name word and no shared phone), run the active loop (ActiveLoop, hybrid selector,
-SimulatedOracle, SimilarityMatcher plus the distance in metres) on a sample of the
+in the same pass the pairs that cheap rules rule out (more than `--far` metres apart, or
+sharing no name word, name start, phone or street number), run the active loop (ActiveLoop,
+hybrid selector, SimulatedOracle, SimilarityMatcher plus the distance in metres) on a sample of the
 candidates, score every candidate in chunks, cut at the loop's threshold, and write the
 clusters: unique.csv (one row per restaurant) and duplicates.csv (every listing with a
 duplicate, with its cluster). Every F1 is end to end: recall counts all true pairs, so pairs
@@ -44,7 +44,7 @@ NAME_STOP_WORDS = {
     "the", "and", "restaurant", "rest", "cafe", "express", "kitchen", "kitch", "llc",
     "downtown", "bar", "grill", "s",
 }  # fmt: skip
-NAME_KEYS = 4  # words per name compared in the cheap rule
+NAME_KEYS = 4  # words per name compared by the cheap rule
 
 
 def _lf_module():
@@ -78,20 +78,33 @@ def generate(n_records: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     return records, matches
 
 
-def name_keys(records: pd.DataFrame) -> np.ndarray:
-    """Per record: codes of up to NAME_KEYS name words (stop words dropped) and of the phone;
-    missing slots get -1 (the left side) or -2 (the right side never equals a missing slot)."""
-    words = (
-        records["name"].str.lower().str.replace(r"[^a-z0-9 ]", " ", regex=True).str.split()
-    ).explode()
+def match_keys(records: pd.DataFrame) -> np.ndarray:
+    """Per record, codes of what two listings of one restaurant are likely to share: up to
+    NAME_KEYS name words (stop words dropped) and their first three letters, the first five
+    letters of the name without spaces (a typo often hits a space), the phone and the street
+    number. Missing slots are -1."""
+    text = records["name"].str.lower().str.replace(r"[^a-z0-9 ]", " ", regex=True)
+    words = text.str.split().explode()
     words = words[words.notna() & ~words.isin(NAME_STOP_WORDS)]
     rank = words.groupby(level=0).cumcount()
-    words = words[rank < NAME_KEYS]
-    phones = records["phone"].dropna()
-    codes, _ = pd.factorize(pd.concat([words, "tel:" + phones]))
-    keys = np.full((len(records), NAME_KEYS + 1), -1, dtype=np.int64)
-    row = np.concatenate([words.index.to_numpy(), phones.index.to_numpy()])
-    slot = np.concatenate([rank[rank < NAME_KEYS].to_numpy(), np.full(len(phones), NAME_KEYS)])
+    words, rank = words[rank < NAME_KEYS], rank[rank < NAME_KEYS]
+    squeezed = text.str.replace(r"^the ", "", regex=True).str.replace(" ", "").str[:5]
+    number = records["address"].str.extract(r"^(\d{2,})", expand=False)
+    starts = words[words.str.len() >= 4].str[:3]
+    extra = [
+        "n:" + squeezed[squeezed.str.len() >= 3],
+        "tel:" + records["phone"].dropna(),
+        "no:" + number.dropna(),
+    ]
+    codes, _ = pd.factorize(pd.concat([words, "p:" + starts, *extra]))
+    keys = np.full((len(records), 2 * NAME_KEYS + len(extra)), -1, dtype=np.int64)
+    row = np.concatenate(
+        [words.index.to_numpy(), starts.index.to_numpy(), *[e.index.to_numpy() for e in extra]]
+    )
+    slot = np.concatenate(
+        [rank.to_numpy(), NAME_KEYS + rank[words.str.len() >= 4].to_numpy()]
+        + [np.full(len(e), 2 * NAME_KEYS + i) for i, e in enumerate(extra)]
+    )
     keys[row, slot] = codes
     return keys
 
@@ -104,10 +117,10 @@ def metres(lat: np.ndarray, lon: np.ndarray, li: np.ndarray, ri: np.ndarray) -> 
 
 
 def block(records: pd.DataFrame, overlap: float, max_block: int, far: float, chunk: int):
-    """Quadtree candidates, chunk by chunk, kept if within `far` metres and sharing a name word
-    or the phone. Returns (candidates, quadtree pair count, blocker)."""
+    """Quadtree candidates, chunk by chunk, kept if within `far` metres and sharing one of the
+    match_keys. Returns (candidates, quadtree pair count, blocker)."""
     blocker = QuadtreeBlocker(max_block=max_block, overlap=overlap)
-    keys = name_keys(records)
+    keys = match_keys(records)
     right_keys = np.where(keys < 0, -2, keys)
     lat, lon = records["lat"].to_numpy(float), records["lon"].to_numpy(float)
     kept_l, kept_r, n_quadtree = [], [], 0
@@ -243,10 +256,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--far", type=float, default=1000.0, help="cheap rule: metres apart")
     parser.add_argument("--pool", type=int, default=5000, help="active-loop pool size")
     parser.add_argument("--budget", type=int, default=100, help="oracle answers in the loop")
-    parser.add_argument("--batch", type=int, default=10)
+    parser.add_argument("--batch", type=int, default=20)
     parser.add_argument("--chunk", type=int, default=200_000, help="pairs per scoring chunk")
     parser.add_argument("--block-chunk", type=int, default=10_000_000)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--splink", default=None, help="a Python with splink installed")
     parser.add_argument("--output", default=None, help="folder for unique.csv / duplicates.csv")
@@ -320,7 +333,8 @@ def write_report(args, r: dict) -> None:
         f"widened mean {blocks['widened_size'].mean():.0f} / max "
         f"{blocks['widened_size'].max()}; {r['n_quadtree']:,} pairs, pair completeness "
         f"{r['pc_quadtree']:.4f} (overlap 0: {r['pc_disjoint']:.4f})",
-        f"- after the cheap rules (<= {args.far:g} m apart, a shared name word or phone): "
+        f"- after the cheap rules (<= {args.far:g} m apart; a shared name word, name start, "
+        "phone or street number): "
         f"{r['candidates']:,} candidates, pair completeness {r['pc_candidates']:.4f}",
         f"- active loop: pool {args.pool:,} sampled candidates, {r['labels']} labels in "
         f"{r['rounds']} rounds, SimilarityMatcher + metres apart, threshold {r['threshold']:.3f}",
