@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scale import Stages
+from scale import Stages, pair_scores
 
 from blocking import QuadtreeBlocker, blocking_quality, join_pairs, make_restaurants
 from blocking._arrays import unique_pairs
@@ -44,7 +44,12 @@ NAME_STOP_WORDS = {
     "the", "and", "restaurant", "rest", "cafe", "express", "kitchen", "kitch", "llc",
     "downtown", "bar", "grill", "s",
 }  # fmt: skip
+METRES_PER_DEGREE = 111_320.0
 NAME_KEYS = 4  # words per name compared by the cheap rule
+# the slots of match_keys compared with one another: words, word starts, then one slot each
+KEY_GROUPS = [(0, NAME_KEYS), (NAME_KEYS, 2 * NAME_KEYS)] + [
+    (2 * NAME_KEYS + i, 2 * NAME_KEYS + i + 1) for i in range(3)
+]
 
 
 def _lf_module():
@@ -83,21 +88,22 @@ def match_keys(records: pd.DataFrame) -> np.ndarray:
     NAME_KEYS name words (stop words dropped) and their first three letters, the first five
     letters of the name without spaces (a typo often hits a space), the phone and the street
     number. Missing slots are -1."""
-    text = records["name"].str.lower().str.replace(r"[^a-z0-9 ]", " ", regex=True)
-    words = text.str.split().explode()
+    name = records["name"].astype("string[pyarrow]")  # string ops in C++, not per value
+    text = name.str.lower().str.replace(r"[^a-z0-9 ]", " ", regex=True)
+    words = text.str.split().explode().astype("string[pyarrow]")
     words = words[words.notna() & ~words.isin(NAME_STOP_WORDS)]
     rank = words.groupby(level=0).cumcount()
     words, rank = words[rank < NAME_KEYS], rank[rank < NAME_KEYS]
     squeezed = text.str.replace(r"^the ", "", regex=True).str.replace(" ", "").str[:5]
-    number = records["address"].str.extract(r"^(\d{2,})", expand=False)
+    number = records["address"].astype("string[pyarrow]").str.extract(r"^(\d{2,})", expand=False)
     starts = words[words.str.len() >= 4].str[:3]
     extra = [
         "n:" + squeezed[squeezed.str.len() >= 3],
-        "tel:" + records["phone"].dropna(),
+        "tel:" + records["phone"].dropna().astype("string[pyarrow]"),
         "no:" + number.dropna(),
     ]
     codes, _ = pd.factorize(pd.concat([words, "p:" + starts, *extra]))
-    keys = np.full((len(records), 2 * NAME_KEYS + len(extra)), -1, dtype=np.int64)
+    keys = np.full((len(records), 2 * NAME_KEYS + len(extra)), -1, dtype=np.int32)
     row = np.concatenate(
         [words.index.to_numpy(), starts.index.to_numpy(), *[e.index.to_numpy() for e in extra]]
     )
@@ -109,11 +115,12 @@ def match_keys(records: pd.DataFrame) -> np.ndarray:
     return keys
 
 
-def metres(lat: np.ndarray, lon: np.ndarray, li: np.ndarray, ri: np.ndarray) -> np.ndarray:
-    frame = pd.DataFrame(
-        {"left_lat": lat[li], "right_lat": lat[ri], "left_lon": lon[li], "right_lon": lon[ri]}
-    )
-    return LF_MODULE.metres_apart(frame)
+def plane(records: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Each record's position in metres on a local flat map (exact enough within a few km)."""
+    lat = records["lat"].to_numpy(float)
+    y = lat * METRES_PER_DEGREE
+    x = records["lon"].to_numpy(float) * METRES_PER_DEGREE * np.cos(np.radians(lat))
+    return x, y
 
 
 def block(records: pd.DataFrame, overlap: float, max_block: int, far: float, chunk: int):
@@ -122,16 +129,18 @@ def block(records: pd.DataFrame, overlap: float, max_block: int, far: float, chu
     blocker = QuadtreeBlocker(max_block=max_block, overlap=overlap)
     keys = match_keys(records)
     right_keys = np.where(keys < 0, -2, keys)
-    lat, lon = records["lat"].to_numpy(float), records["lon"].to_numpy(float)
+    x, y = plane(records)
     kept_l, kept_r, n_quadtree = [], [], 0
     for li, ri in blocker.iter_positions(records, chunk_pairs=chunk):
         n_quadtree += len(li)
-        close = metres(lat, lon, li, ri) <= far
+        close = (x[li] - x[ri]) ** 2 + (y[li] - y[ri]) ** 2 <= far**2
         li, ri = li[close], ri[close]
-        left, right = keys[li], right_keys[ri]
         shared = np.zeros(len(li), bool)
-        for a in range(keys.shape[1]):
-            shared |= (left[:, a : a + 1] == right).any(axis=1)
+        for lo, hi in KEY_GROUPS:  # words against words, starts against starts, ...
+            left, right = keys[li, lo:hi], right_keys[ri, lo:hi]
+            for a in range(hi - lo):
+                for b in range(hi - lo):
+                    shared |= left[:, a] == right[:, b]
         kept_l.append(li[shared])
         kept_r.append(ri[shared])
     li, ri = unique_pairs(np.concatenate(kept_l), np.concatenate(kept_r), len(records), True)
@@ -204,12 +213,6 @@ def write_outputs(records: pd.DataFrame, cluster: np.ndarray, out: Path) -> tupl
     return int(first.sum()), int((size > 1).sum())
 
 
-def pair_scores(true_pairs: int, predicted: int, correct: int) -> tuple[float, float, float]:
-    p = correct / predicted if predicted else 0.0
-    r = correct / true_pairs if true_pairs else 0.0
-    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
-
-
 def cluster_scores(records, matches, cluster) -> tuple[float, float, float]:
     """Pairwise scores of the clusters (every pair inside a cluster counts as predicted)."""
     size = np.bincount(cluster)
@@ -258,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=int, default=100, help="oracle answers in the loop")
     parser.add_argument("--batch", type=int, default=20)
     parser.add_argument("--chunk", type=int, default=200_000, help="pairs per scoring chunk")
-    parser.add_argument("--block-chunk", type=int, default=10_000_000)
+    parser.add_argument("--block-chunk", type=int, default=2_000_000)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--splink", default=None, help="a Python with splink installed")
