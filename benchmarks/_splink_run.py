@@ -36,6 +36,7 @@ def restaurant_settings():
             round(lat, 3) as lat3, round(lon, 3) as lon3,
             round(lat + 0.0005, 3) as lat3s, round(lon + 0.0005, 3) as lon3s,
             round(lat, 1) as lat1, round(lon, 1) as lon1,
+            nullif(regexp_extract(address, '^([0-9]{2,})', 1), '') as street_no,
             list_filter(string_split(regexp_replace(lower(name), '[^a-z0-9 ]', ' ', 'g'), ' '),
                 lambda x: length(x) > 2 and x not in ('the', 'and', 'restaurant', 'cafe', 'express',
                 'kitchen', 'llc', 'downtown', 'bar', 'grill'))[1] as name_word
@@ -58,6 +59,7 @@ def restaurant_settings():
             block_on("lat3s", "lon3s"),
             block_on("name_word", "lat1", "lon1"),
             block_on("substr(name_clean, 1, 4)", "lat1", "lon1"),
+            block_on("street_no", "lat1", "lon1"),
         ],
         retain_intermediate_calculation_columns=False,
     )
@@ -67,7 +69,7 @@ def restaurant_settings():
 
 
 def person_settings():
-    """Seven equality blocking rules and standard comparisons for FEBRL person records."""
+    """Equality blocking rules and standard comparisons for FEBRL person records."""
     prepare = "select * from records"
     settings = SettingsCreator(
         link_type="dedupe_only",
@@ -83,14 +85,17 @@ def person_settings():
             cl.ExactMatch("postcode"),
             cl.ExactMatch("state"),
         ],
+        # the rules of blocking.large_person_blocker (equality ones; Splink has no sorted
+        # neighbourhood), so both tools compare the same kind of candidates
         blocking_rules_to_generate_predictions=[
             block_on("soc_sec_id"),
-            block_on("date_of_birth"),
-            block_on("surname", "given_name"),
-            block_on("postcode", "surname"),
-            block_on("address_1", "street_number"),
-            block_on("given_name", "date_of_birth"),
-            block_on("suburb", "surname"),
+            block_on("date_of_birth", "surname"),
+            block_on("date_of_birth", "given_name"),
+            block_on("date_of_birth", "postcode"),
+            block_on("surname", "given_name", "postcode"),
+            block_on("address_1", "street_number", "surname"),
+            block_on("suburb", "postcode", "street_number"),
+            block_on("address_1", "suburb"),
         ],
         retain_intermediate_calculation_columns=False,
     )
@@ -141,7 +146,7 @@ def main() -> None:
         f"copy (select id_l as ltable_id, id_r as rtable_id from {table_name}) "
         f"to '{out / 'candidates.parquet'}' (format parquet)"
     )
-    n_candidates = con.sql(f"select count(*) from {table_name}").fetchone()[0]
+    n_candidates = con.execute(f"select count(*) from {table_name}").fetchall()[0][0]
     info = {
         "version": splink.__version__,
         "seconds": seconds,

@@ -307,7 +307,10 @@ def main(argv: list[str] | None = None) -> int:
     clustered = cluster_scores(records, matches, cluster)
     splink = None
     if args.splink:
-        splink = run_splink(args.splink, records, matches, workdir, args.threads)
+        try:
+            splink = run_splink(args.splink, records, matches, workdir, args.threads)
+        except RuntimeError as err:  # our figures still get written
+            splink = {"error": str(err)[-800:]}
     report = dict(
         records=len(records), true_pairs=len(matches), blocks=blocker.blocks_,
         n_quadtree=n_quadtree, candidates=len(candidates), pc_quadtree=pc_quadtree,
@@ -359,7 +362,9 @@ def write_report(args, r: dict) -> None:
     lines.append(f"| **total** | **{r['total']:.1f}** | "
                  f"{sum(s['cpu'] for s in r['stages']):.1f} | {r['peak']:,.0f} |")
     sp = r["splink"]
-    if sp:
+    if sp and "error" in sp:
+        lines += ["", "Splink failed on these records:", "", "```", sp["error"], "```"]
+    elif sp:
         lines += [
             "",
             f"Splink {sp['version']} (DuckDB, {args.threads} threads, no labels) on the same "
