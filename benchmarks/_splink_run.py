@@ -142,6 +142,7 @@ def main() -> None:
         f"to '{out / 'clusters.parquet'}' (format parquet)"
     )
     seconds = time.perf_counter() - start  # the run ends here; the rest is for scoring
+    usage = resource.getrusage(resource.RUSAGE_SELF)  # DuckDB's threads included
     con.execute(
         f"copy (select id_l as ltable_id, id_r as rtable_id from {table_name}) "
         f"to '{out / 'candidates.parquet'}' (format parquet)"
@@ -150,6 +151,7 @@ def main() -> None:
     info = {
         "version": splink.__version__,
         "seconds": seconds,
+        "cpu": usage.ru_utime + usage.ru_stime,
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "n_candidates": int(n_candidates),
         "threshold": THRESHOLD,

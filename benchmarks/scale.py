@@ -386,7 +386,8 @@ def write_report(
             "",
             f"Splink {splink['version']} (DuckDB, {args.threads} threads, no labels; "
             "benchmarks/_splink_run.py) on the same records: "
-            f"{splink['seconds']:.0f} s, peak RSS {splink['peak_mb'] / 1024:.2f} GB, "
+            f"{splink['seconds']:.0f} s ({splink.get('cpu', float('nan')):.0f} CPU s), "
+            f"peak RSS {splink['peak_mb'] / 1024:.2f} GB, "
             f"{splink['n_candidates']:,} candidates (pair completeness "
             f"{splink['pair_completeness']:.4f}), end to end P {sp[0]:.4f} R {sp[1]:.4f} "
             f"**F1 {sp[2]:.4f}**",
