@@ -104,6 +104,15 @@ def person_settings():
     return prepare, settings, deterministic, em_rules
 
 
+def peak_mb() -> float:
+    """This process's peak RSS in MB from /proc (VmHWM belongs to the memory map, which exec
+    renews; ru_maxrss would carry over the parent's peak from before the exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", required=True)
@@ -152,7 +161,7 @@ def main() -> None:
         "version": splink.__version__,
         "seconds": seconds,
         "cpu": usage.ru_utime + usage.ru_stime,
-        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_mb": peak_mb(),
         "n_candidates": int(n_candidates),
         "threshold": THRESHOLD,
     }

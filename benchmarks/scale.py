@@ -116,6 +116,61 @@ def generate(n_records: int, seed: int):
     return make_dirty_records(n_entities=n_entities, seed=seed)
 
 
+def previous_person_blocker(window: int = 5):
+    """The blocker this benchmark used before large_person_blocker became a union of rare
+    equality keys: sorted neighbourhoods on names, birth date, ssn and address, plus equal
+    ssn and equal (postcode, surname) prefixes. Kept as the baseline of --compare-blockers."""
+    from blocking import (
+        AttributeEquivalenceBlocker,
+        SortedNeighbourhoodBlocker,
+        UnionBlocker,
+        prefix,
+    )
+
+    return UnionBlocker(
+        [
+            SortedNeighbourhoodBlocker(["surname", "given_name"], window=window),
+            SortedNeighbourhoodBlocker("date_of_birth", window=window),
+            SortedNeighbourhoodBlocker("soc_sec_id", window=max(2, window - 2)),
+            SortedNeighbourhoodBlocker(["address_1", "street_number"], window=window),
+            AttributeEquivalenceBlocker("soc_sec_id"),
+            AttributeEquivalenceBlocker(["postcode", "surname"], key=prefix(3)),
+        ]
+    )
+
+
+def compare_blockers(args) -> None:
+    """Candidates, pair completeness and time of the previous and the current person blocker
+    on the same records; appends a table to benchmarks/results/scale_blocking.md."""
+    from blocking import blocking_quality
+
+    records, matches = generate(args.records, args.seed)
+    rows = []
+    for name, blocker in (
+        ("previous (sorted neighbourhoods)", previous_person_blocker()),
+        ("large_person_blocker (rare equality keys)", large_person_blocker()),
+    ):
+        start = time.perf_counter()
+        candidates = blocker.block(records)
+        seconds = time.perf_counter() - start
+        q = blocking_quality(candidates, matches, len(records))
+        rows.append(
+            f"| {name} | {q['n_candidates']:,} | {q['pair_completeness']:.4f} | {seconds:.1f} |"
+        )
+        print(rows[-1], flush=True)
+    cmd = "python benchmarks/scale.py " + " ".join(sys.argv[1:])
+    out = ROOT / "benchmarks" / "results" / "scale_blocking.md"
+    if not out.exists():
+        out.write_text("# Person blocking: candidates and pair completeness\n\n")
+    with out.open("a") as fh:
+        fh.write(
+            f"## {len(records):,} records ({len(matches):,} true pairs)\n\nCommand: `{cmd}`, "
+            f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, shared busy 2-core machine.\n\n"
+            "| blocker | candidates | pair completeness | seconds |\n|---|---|---|---|\n"
+            + "\n".join(rows) + "\n\n"
+        )
+
+
 def block(records: pd.DataFrame, client) -> pd.DataFrame:
     blocker = large_person_blocker()
     if client is not None:
@@ -213,10 +268,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lfs", default=str(ROOT / "examples" / "lfs" / "febrl.py"))
     parser.add_argument("--splink", default=None, help="a Python with splink: run it alongside")
+    parser.add_argument("--compare-blockers", action="store_true",
+                        help="only compare the previous and the current person blocker")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "scale.md"))
     args = parser.parse_args(argv)
     if args.quick:
         args.records, args.pool, args.budget = 50_000, 2000, 40
+    if args.compare_blockers:
+        compare_blockers(args)
+        return 0
 
     import torch
     from threadpoolctl import threadpool_limits
