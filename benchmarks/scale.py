@@ -116,6 +116,61 @@ def generate(n_records: int, seed: int):
     return make_dirty_records(n_entities=n_entities, seed=seed)
 
 
+def previous_person_blocker(window: int = 5):
+    """The blocker this benchmark used before large_person_blocker became a union of rare
+    equality keys: sorted neighbourhoods on names, birth date, ssn and address, plus equal
+    ssn and equal (postcode, surname) prefixes. Kept as the baseline of --compare-blockers."""
+    from blocking import (
+        AttributeEquivalenceBlocker,
+        SortedNeighbourhoodBlocker,
+        UnionBlocker,
+        prefix,
+    )
+
+    return UnionBlocker(
+        [
+            SortedNeighbourhoodBlocker(["surname", "given_name"], window=window),
+            SortedNeighbourhoodBlocker("date_of_birth", window=window),
+            SortedNeighbourhoodBlocker("soc_sec_id", window=max(2, window - 2)),
+            SortedNeighbourhoodBlocker(["address_1", "street_number"], window=window),
+            AttributeEquivalenceBlocker("soc_sec_id"),
+            AttributeEquivalenceBlocker(["postcode", "surname"], key=prefix(3)),
+        ]
+    )
+
+
+def compare_blockers(args) -> None:
+    """Candidates, pair completeness and time of the previous and the current person blocker
+    on the same records; appends a table to benchmarks/results/scale_blocking.md."""
+    from blocking import blocking_quality
+
+    records, matches = generate(args.records, args.seed)
+    rows = []
+    for name, blocker in (
+        ("previous (sorted neighbourhoods)", previous_person_blocker()),
+        ("large_person_blocker (rare equality keys)", large_person_blocker()),
+    ):
+        start = time.perf_counter()
+        candidates = blocker.block(records)
+        seconds = time.perf_counter() - start
+        q = blocking_quality(candidates, matches, len(records))
+        rows.append(
+            f"| {name} | {q['n_candidates']:,} | {q['pair_completeness']:.4f} | {seconds:.1f} |"
+        )
+        print(rows[-1], flush=True)
+    cmd = "python benchmarks/scale.py " + " ".join(sys.argv[1:])
+    out = ROOT / "benchmarks" / "results" / "scale_blocking.md"
+    if not out.exists():
+        out.write_text("# Person blocking: candidates and pair completeness\n\n")
+    with out.open("a") as fh:
+        fh.write(
+            f"## {len(records):,} records ({len(matches):,} true pairs)\n\nCommand: `{cmd}`, "
+            f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, shared busy 2-core machine.\n\n"
+            "| blocker | candidates | pair completeness | seconds |\n|---|---|---|---|\n"
+            + "\n".join(rows) + "\n\n"
+        )
+
+
 def block(records: pd.DataFrame, client) -> pd.DataFrame:
     blocker = large_person_blocker()
     if client is not None:
@@ -212,10 +267,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lfs", default=str(ROOT / "active" / "demo_lfs.py"))
+    parser.add_argument("--splink", default=None, help="a Python with splink: run it alongside")
+    parser.add_argument("--compare-blockers", action="store_true",
+                        help="only compare the previous and the current person blocker")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "scale.md"))
     args = parser.parse_args(argv)
     if args.quick:
         args.records, args.pool, args.budget = 50_000, 2000, 40
+    if args.compare_blockers:
+        compare_blockers(args)
+        return 0
 
     import torch
     from threadpoolctl import threadpool_limits
@@ -260,8 +321,14 @@ def main(argv: list[str] | None = None) -> int:
     total = time.perf_counter() - t0
     pred = proba >= loop.threshold
     blocked_recall = float(gold.sum()) / max(len(matches), 1)
-    p, r, f = precision_recall_f1(gold, pred.astype(int))
-    lp, lr, lf1 = precision_recall_f1(gold, (lm_proba >= 0.5).astype(int))
+    # end to end: recall counts every true pair, also those the blocker lost
+    correct = int((gold.astype(bool) & pred).sum())
+    p, r, f = pair_scores(len(matches), int(pred.sum()), correct)
+    f_candidates = precision_recall_f1(gold, pred.astype(int))[2]
+    lm_pred = lm_proba >= 0.5
+    lm_correct = int((gold.astype(bool) & lm_pred).sum())
+    lp, lr, lf1 = pair_scores(len(matches), int(lm_pred.sum()), lm_correct)
+    splink = run_splink(args.splink, records, matches, args.threads) if args.splink else None
     # the per-stage resets clear ru_maxrss too, so the whole run's peak is the largest stage peak
     overall_peak = max(r["peak_mb"] for r in stages.rows)
     write_report(
@@ -275,11 +342,47 @@ def main(argv: list[str] | None = None) -> int:
         total,
         overall_peak,
         blocked_recall,
-        (p, r, f),
+        (p, r, f, f_candidates),
         (lp, lr, lf1),
         loop.threshold,
+        splink,
     )
     return 0
+
+
+def pair_scores(true_pairs: int, predicted: int, correct: int) -> tuple[float, float, float]:
+    """Precision, recall and F1 of `predicted` pairs, `correct` of them true, of `true_pairs`."""
+    p = correct / predicted if predicted else 0.0
+    r = correct / true_pairs if true_pairs else 0.0
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+def run_splink(python: str, records, matches, threads: int) -> dict:
+    """Splink (benchmarks/_splink_run.py, its own interpreter) on the same records."""
+    import json
+    import subprocess
+    import tempfile
+
+    from blocking import blocking_quality
+    from blocking.quality import pairs_in
+
+    work = Path(tempfile.mkdtemp(prefix="scale_splink_"))
+    records.to_parquet(work / "records.parquet", index=False)
+    cmd = [python, str(ROOT / "benchmarks" / "_splink_run.py"), "--records",
+           str(work / "records.parquet"), "--kind", "person", "--out", str(work / "out"),
+           "--threads", str(threads)]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"Splink run failed:\n{done.stderr[-3000:]}")
+    info = json.loads((work / "out" / "info.json").read_text())
+    predicted = pd.read_parquet(work / "out" / "pairs.parquet")
+    correct = int(pairs_in(predicted, matches, dedup=True).sum())
+    candidates = pd.read_parquet(work / "out" / "candidates.parquet")
+    info["pair_completeness"] = blocking_quality(candidates, matches, len(records))[
+        "pair_completeness"
+    ]
+    info["prf"] = pair_scores(len(matches), len(predicted), correct)
+    return info
 
 
 def write_report(
@@ -296,6 +399,7 @@ def write_report(
     matcher_prf,
     lm_prf,
     threshold,
+    splink=None,
 ) -> None:
     mode = (
         f"Dask ({args.scheduler or f'LocalCluster, {args.workers} worker processes'})"
@@ -315,9 +419,10 @@ def write_report(
         f"L: {L.shape[0]:,} x {L.shape[1]} int8",
         f"- active loop: pool {args.pool:,} sampled candidates, budget {args.budget}, batch "
         f"{args.batch}, {len(history)} rounds, SimilarityMatcher, threshold {threshold:.3f}",
-        f"- all candidates scored by the final matcher: precision {matcher_prf[0]:.4f}, "
-        f"recall {matcher_prf[1]:.4f}, F1 {matcher_prf[2]:.4f} (label model alone at 0.5: "
-        f"F1 {lm_prf[2]:.4f})",
+        f"- all candidates scored by the final matcher, end to end (recall against all true "
+        f"pairs): precision {matcher_prf[0]:.4f}, recall {matcher_prf[1]:.4f}, "
+        f"**F1 {matcher_prf[2]:.4f}** (over the candidates only: {matcher_prf[3]:.4f}; label "
+        f"model alone at 0.5, end to end: F1 {lm_prf[2]:.4f})",
         f"- whole run: {total / 60:.1f} min; peak RSS of the main process over the whole run: "
         f"{overall_peak / 1024:.2f} GB",
         "",
@@ -335,6 +440,18 @@ def write_report(
         f"| **total** | **{total:.1f}** | {cpu_total:.1f} | {overall_peak:,.0f} (whole run) |"
         + (" |" if workers_col else "")
     )
+    if splink:
+        sp = splink["prf"]
+        lines += [
+            "",
+            f"Splink {splink['version']} (DuckDB, {args.threads} threads, no labels; "
+            "benchmarks/_splink_run.py) on the same records: "
+            f"{splink['seconds']:.0f} s ({splink.get('cpu', float('nan')):.0f} CPU s), "
+            f"peak RSS {splink['peak_mb'] / 1024:.2f} GB, "
+            f"{splink['n_candidates']:,} candidates (pair completeness "
+            f"{splink['pair_completeness']:.4f}), end to end P {sp[0]:.4f} R {sp[1]:.4f} "
+            f"**F1 {sp[2]:.4f}**",
+        ]
     text = "\n".join(lines) + "\n\n"
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,9 @@ from blocking.equivalence import AttributeEquivalenceBlocker, prefix
 from blocking.febrl import load_febrl, load_febrl_linkage
 from blocking.io import known_matches, load_exp_data, load_exp_tables, load_pairs, read_table
 from blocking.pairs import attribute_names, join_pairs
+from blocking.quadtree import QuadtreeBlocker
 from blocking.quality import BlockingQuality, blocking_quality
+from blocking.restaurants import make_restaurants
 from blocking.similarity import TfidfKNNBlocker, TokenOverlapBlocker
 from blocking.sorted_neighbourhood import SortedNeighbourhoodBlocker
 from blocking.synthetic import FEBRL_COLUMNS, make_dirty_records
@@ -19,6 +21,7 @@ __all__ = [
     "BlockingQuality",
     "DemoDataset",
     "FEBRL_COLUMNS",
+    "QuadtreeBlocker",
     "SortedNeighbourhoodBlocker",
     "TfidfKNNBlocker",
     "TokenOverlapBlocker",
@@ -36,6 +39,7 @@ __all__ = [
     "load_febrl_linkage",
     "load_pairs",
     "make_dirty_records",
+    "make_restaurants",
     "prefix",
     "read_table",
 ]

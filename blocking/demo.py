@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from blocking.base import Blocker
-from blocking.equivalence import AttributeEquivalenceBlocker, prefix
+from blocking.equivalence import AttributeEquivalenceBlocker
 from blocking.febrl import load_febrl
 from blocking.pairs import join_pairs
 from blocking.quality import BlockingQuality, blocking_quality
@@ -42,18 +42,27 @@ def default_person_blocker(k: int = 3) -> UnionBlocker:
     )
 
 
-def large_person_blocker(window: int = 5) -> UnionBlocker:
-    """A linear-time blocker for FEBRL-style person records at 100k-1M rows: sorted
-    neighbourhoods on names, birth date, social-security id and address, plus equal
-    social-security ids and equal (postcode, surname) prefixes."""
+def large_person_blocker(window: int = 3) -> UnionBlocker:
+    """A linear-time blocker for FEBRL-style person records at 100k-1M rows: equal
+    social-security ids and their sorted neighbourhood (`window`, for typos), plus equality
+    on combinations of fields that are rarely all corrupted at once (birth date with a name or
+    the postcode, full name with postcode, street with number and surname or suburb, suburb
+    with postcode and number). Each combination is rare, so blocks stay small."""
+
+    def eq(*columns: str) -> AttributeEquivalenceBlocker:
+        return AttributeEquivalenceBlocker(list(columns))
+
     return UnionBlocker(
         [
-            SortedNeighbourhoodBlocker(["surname", "given_name"], window=window),
-            SortedNeighbourhoodBlocker("date_of_birth", window=window),
-            SortedNeighbourhoodBlocker("soc_sec_id", window=max(2, window - 2)),
-            SortedNeighbourhoodBlocker(["address_1", "street_number"], window=window),
-            AttributeEquivalenceBlocker("soc_sec_id"),
-            AttributeEquivalenceBlocker(["postcode", "surname"], key=prefix(3)),
+            eq("soc_sec_id"),
+            SortedNeighbourhoodBlocker("soc_sec_id", window=window),
+            eq("date_of_birth", "surname"),
+            eq("date_of_birth", "given_name"),
+            eq("date_of_birth", "postcode"),
+            eq("surname", "given_name", "postcode"),
+            eq("address_1", "street_number", "surname"),
+            eq("suburb", "postcode", "street_number"),
+            eq("address_1", "suburb"),
         ]
     )
 
