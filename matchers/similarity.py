@@ -11,6 +11,8 @@ from labeling_functions.featurizer import PairFeaturizer
 from matchers.base import PairMatcher
 from matchers.validation import check_pairs, check_sample_weight, check_targets
 
+_BINS = 255  # the boosting's max_bins
+
 
 class SimilarityMatcher(PairMatcher):
     """Histogram gradient boosting over the features of a `PairFeaturizer` (NaN = missing).
@@ -65,6 +67,12 @@ class SimilarityMatcher(PairMatcher):
         self.mean_ = np.nansum(X, axis=0) / seen
         spread = np.sqrt(np.nansum((X - self.mean_) ** 2, axis=0) / seen)
         self.scale_ = np.where(spread > 0, spread, 1.0)
+        # Bin edges from the unweighted quantiles, as the boosting's own binning would find them
+        # without weights: its weighted binning sorts every column once per bin (most of a fit).
+        inner = np.linspace(0.0, 1.0, _BINS + 1)[1:-1]
+        self.edges_ = [np.unique(np.nanquantile(col, inner)) if (~np.isnan(col)).any()
+                       else np.empty(0) for col in X.T]
+        X = self._binned(X)
         X2 = np.vstack([X, X])
         y2 = np.concatenate([np.ones(len(X)), np.zeros(len(X))])
         w2 = np.concatenate([weights * targets, weights * (1 - targets)])
@@ -100,6 +108,14 @@ class SimilarityMatcher(PairMatcher):
             return given
         return clone(given).fit(pairs)
 
+    def _binned(self, X: np.ndarray) -> np.ndarray:
+        """Each feature replaced by the index of its bin (NaN stays NaN)."""
+        out = np.empty_like(X)
+        for j, edges in enumerate(self.edges_):
+            out[:, j] = np.searchsorted(edges, X[:, j], side="right")
+        out[np.isnan(X)] = np.nan
+        return out
+
     def _features(self, pairs: pd.DataFrame, where: str) -> np.ndarray:
         self._check_fitted(where)
         check_pairs(pairs, f"SimilarityMatcher.{where} pairs", self.attributes_)
@@ -109,7 +125,7 @@ class SimilarityMatcher(PairMatcher):
     def match_proba(self, pairs: pd.DataFrame) -> np.ndarray:
         """P(match) of every pair, shape (n,)."""
         X = self._features(pairs, "match_proba")
-        return self.model_.predict_proba(X)[:, 1]
+        return self.model_.predict_proba(self._binned(X))[:, 1]
 
     def embed(self, pairs: pd.DataFrame) -> np.ndarray:
         """Standardized similarity features (missing = the fitted mean), shape (n, n_features)."""
