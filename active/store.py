@@ -1,6 +1,6 @@
 """The persistent label store: an append-only SQLite log of every expert answer.
 
-Every answer is committed (WAL journal, ``synchronous=FULL``) before the caller gets control
+Every answer is committed (rollback journal, ``synchronous=FULL``) before the caller gets control
 back, so a crash at any moment loses no acknowledged label. Nothing is ever updated or
 deleted: relabelling appends a new row (the latest row wins when reading), and undo appends an
 ``undo`` row that cancels the latest not-yet-undone answer for that pair.
@@ -161,7 +161,9 @@ class LabelStore:
             if check != "ok":
                 raise sqlite3.DatabaseError(f"integrity check failed: {check}")
         self._check_writable()
-        conn.execute("PRAGMA journal_mode=WAL")
+        # a rollback journal, not WAL: every committed answer is in the one file, so a store
+        # copied without a "-wal" companion still holds all its answers
+        conn.execute("PRAGMA journal_mode=DELETE")
         conn.execute("PRAGMA synchronous=FULL")
         if app_id != APPLICATION_ID:
             conn.executescript(

@@ -164,3 +164,15 @@ def test_a_version_1_store_is_upgraded_in_place_keeping_its_labels(tmp_path):
     store.add("b|2", 0, asked_at=5.0)
     assert store.labels() == {"a|1": 1, "b|2": 0}
     assert store.records()["asked_at"].tolist()[-1] == 5.0
+
+
+def test_a_copied_store_file_holds_every_answer(tmp_path):
+    import shutil
+
+    path = tmp_path / "labels.sqlite"
+    store = LabelStore(path)
+    store.add("a|1", 1)
+    store.add("b|2", 0)
+    shutil.copy(path, tmp_path / "copy.sqlite")  # the file alone, while the store is open
+    assert LabelStore(tmp_path / "copy.sqlite").labels() == {"a|1": 1, "b|2": 0}
+    assert not any(p.name.endswith("-wal") for p in tmp_path.iterdir())
