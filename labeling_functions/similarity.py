@@ -45,7 +45,6 @@ __all__ = [
     "attribute_kinds",
     "char_ngram_cosine",
     "exact",
-    "extract_numbers",
     "extract_year",
     "fit_idf",
     "jaccard",
@@ -53,7 +52,6 @@ __all__ = [
     "levenshtein_sim",
     "model_number_overlap",
     "model_numbers",
-    "normalize",
     "overlap",
     "partial_ratio",
     "prefix",
@@ -144,13 +142,6 @@ def _normalize_pair(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray,
     ca = np.where(ca < 0, empty, ca)
     cb = np.where(cb < 0, empty, cb + len(ta))
     return ca, cb, texts
-
-
-def normalize(s: pd.Series) -> np.ndarray:
-    """Lower-case word tokens joined by single spaces ('' when missing): punctuation-blind text."""
-    s = _series(s, "s")
-    ca, _, texts = _normalized_pair(s, s.iloc[:0])
-    return texts[ca]
 
 
 def _empty(norm: np.ndarray) -> np.ndarray:
@@ -528,19 +519,6 @@ def year_difference(a: pd.Series, b: pd.Series) -> np.ndarray:
     """Absolute difference of the years found in the two sides, NaN where either has none."""
     a, b = _pair(a, b)
     return np.abs(extract_year(a) - extract_year(b))
-
-
-def extract_numbers(s: pd.Series) -> pd.Series:
-    """All numbers in each value as a tuple of floats (empty tuple for missing), same index."""
-    s = _series(s, "s")
-    findall = _NUMBER_RE.findall
-
-    def numbers(texts: np.ndarray) -> np.ndarray:
-        out = np.empty(len(texts), dtype=object)
-        out[:] = [tuple(float(x) for x in findall(t.replace(",", ""))) for t in texts]
-        return out
-
-    return pd.Series(_per_value(s, numbers, ()), index=s.index, dtype=object)
 
 
 def _is_model_token(token: str) -> bool:

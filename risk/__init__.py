@@ -3,12 +3,10 @@ similarity thresholds) and its binned output, with explanations a user can read.
 
 from risk.distributions import portfolio, truncated_normal_quantile, value_at_risk
 from risk.model import RiskModel
-from risk.oof import out_of_fold_proba
 from risk.rules import Condition, Rule, activations, lf_rules, mine_rules
 
 __all__ = [
     "RiskModel",
-    "out_of_fold_proba",
     "Rule",
     "Condition",
     "mine_rules",

@@ -11,7 +11,6 @@ from labeling_functions.featurizer import PairFeaturizer
 from risk import (
     RiskModel,
     mine_rules,
-    out_of_fold_proba,
     portfolio,
     truncated_normal_quantile,
     value_at_risk,
@@ -189,26 +188,6 @@ def test_bad_input():
         RiskModel(confidence=1.5).fit(F, y, p)
     with pytest.raises(ValueError, match="max_overlap"):
         RiskModel(max_overlap=0.0, featurizer=identity).fit(F, y, p)
-
-
-class MemorizingMatcher:
-    """A matcher that is perfect on its own training pairs and guesses elsewhere."""
-
-    def fit(self, pairs, y):
-        self.seen_ = dict(zip(pairs.index, y, strict=True))
-        return self
-
-    def match_proba(self, pairs):
-        return np.array([float(self.seen_.get(i, 0.5)) for i in pairs.index])
-
-
-def test_out_of_fold_proba_never_scores_a_pair_with_its_own_label():
-    F, y, _ = synthetic(0, 40)
-    p = out_of_fold_proba(MemorizingMatcher(), F, y, n_folds=4, seed=0)
-    assert p.shape == (40,) and (p == 0.5).all()  # in-sample it would equal y
-    assert (out_of_fold_proba(MemorizingMatcher(), F, np.zeros(40, int)) == 0).all()
-    with pytest.raises(ValueError, match="rows"):
-        out_of_fold_proba(MemorizingMatcher(), F, y[:5])
 
 
 @pytest.mark.parametrize("pairs_kind", ["none", "nothing_mined"])
