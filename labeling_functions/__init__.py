@@ -14,6 +14,7 @@ from labeling_functions.core import (  # noqa: E402
     as_expert_lf,
     labeling_function,
 )
+from labeling_functions.featurizer import PairFeaturizer  # noqa: E402
 from labeling_functions.loading import LFFileError, load_lfs  # noqa: E402
 from labeling_functions.similarity import similarity_features  # noqa: E402
 from labeling_functions.templates import (  # noqa: E402
@@ -32,6 +33,7 @@ from labeling_functions.templates import (  # noqa: E402
 )
 
 __all__ = [
+    "PairFeaturizer",
     "ABSTAIN",
     "MATCH",
     "NON_MATCH",

@@ -50,10 +50,9 @@ class SimilarityMatcher(PairMatcher):
         y: np.ndarray | pd.Series,
         sample_weight: np.ndarray | None = None,
         valid: tuple[pd.DataFrame, np.ndarray | pd.Series] | None = None,
-        warm_start: bool = False,
     ) -> SimilarityMatcher:
-        """Fit on pairs with labels in [0, 1]; `valid` and `warm_start` are accepted and unused
-        (boosting refits from scratch in well under a second), so the matchers are swappable."""
+        """Fit on pairs with labels in [0, 1]; `valid` is accepted and unused (boosting refits
+        from scratch in seconds), so the matchers are swappable."""
         check_pairs(pairs, "SimilarityMatcher.fit pairs")
         targets = check_targets(y, len(pairs), "SimilarityMatcher.fit y")
         weights = check_sample_weight(sample_weight, len(pairs))
