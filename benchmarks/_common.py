@@ -61,3 +61,15 @@ def markdown_table(frame: pd.DataFrame) -> str:
     lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * frame.shape[1]]
     lines += ["| " + " | ".join(map(cell, row)) + " |" for row in frame.itertuples(index=False)]
     return "\n".join(lines)
+
+
+def append_results(path: str | Path, header: str, text: str) -> None:
+    """Append a run's `text` to a results file, writing `header` first when the file is new;
+    then print the text."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not out.exists():
+        out.write_text(header)
+    with out.open("a") as fh:
+        fh.write(text)
+    print(text)

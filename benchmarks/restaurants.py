@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _common import append_results
 from scale import Stages, pair_scores
 
 from blocking import QuadtreeBlocker, blocking_quality, join_pairs, make_restaurants
@@ -388,20 +389,18 @@ def write_report(args, r: dict) -> None:
             f"{sp['clustered'][2]:.4f} |",
         ]
     text = "\n".join(lines) + "\n\n"
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if not out.exists():
-        out.write_text(
+    append_results(
+        args.out,
+        (
             "# Restaurant de-duplication end to end\n\n"
             "Synthetic listings (blocking.make_restaurants), QuadtreeBlocker with the cheap "
             "rules of examples/lfs/restaurants.py applied while blocking, ActiveLoop with a "
             "SimulatedOracle, every candidate scored, clusters written as unique.csv / "
             "duplicates.csv. Every F1 is end to end: recall counts all true pairs, including "
             "those lost in blocking. Peak RSS per stage from /proc/self/status (VmHWM).\n\n"
-        )
-    with out.open("a") as fh:
-        fh.write(text)
-    print(text)
+        ),
+        text,
+    )
 
 
 if __name__ == "__main__":

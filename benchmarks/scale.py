@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _common import append_results
 
 from blocking import join_pairs, large_person_blocker, make_dirty_records
 from blocking.distributed import DistributedBlocker, map_candidates
@@ -453,20 +454,18 @@ def write_report(
             f"**F1 {sp[2]:.4f}**",
         ]
     text = "\n".join(lines) + "\n\n"
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if not out.exists():
-        out.write_text(
+    append_results(
+        args.out,
+        (
             "# Scale benchmark: a million-record de-duplication\n\n"
             "Synthetic FEBRL-style records (blocking.make_dirty_records), "
             "blocking.large_person_blocker, the LFs of active/demo_lfs.py, "
             "PenalizedLabelModel, ActiveLoop with a SimulatedOracle on a sampled pool, and "
             "scoring of every candidate pair in chunks. Peak RSS is read per stage from "
             "/proc/self/status (VmHWM, reset between stages).\n\n"
-        )
-    with out.open("a") as fh:
-        fh.write(text)
-    print(text)
+        ),
+        text,
+    )
 
 
 if __name__ == "__main__":

@@ -61,24 +61,22 @@ def _integer(value: Any, where: str, need: str, example: str) -> int:
     raise InputError(f"{where}: expected {need}, got {_describe(value)}; give {example}")
 
 
+def _at_least(value: Any, where: str, minimum: int, need: str) -> int:
+    """`value` as an integer >= `minimum`; `need` says what the option counts."""
+    n = _integer(value, where, need, f"{minimum} or more")
+    if n < minimum:
+        raise InputError(f"{where}: expected {need}, got {n}; give {minimum} or more")
+    return n
+
+
 def positive_int(value: Any, where: str) -> int:
     """`value` as an integer >= 1 (counts, sizes, budgets); `where` names the option/file."""
-    n = _integer(value, where, "a positive whole number (1, 2, 3, ...)", "1 or more")
-    if n < 1:
-        raise InputError(
-            f"{where}: expected a positive whole number (1, 2, 3, ...), got {n}; give 1 or more"
-        )
-    return n
+    return _at_least(value, where, 1, "a positive whole number (1, 2, 3, ...)")
 
 
 def non_negative_int(value: Any, where: str) -> int:
     """`value` as an integer >= 0 (a budget of 0 labels means the LFs alone)."""
-    n = _integer(value, where, "a whole number (0, 1, 2, ...)", "0 or more")
-    if n < 0:
-        raise InputError(
-            f"{where}: expected a whole number (0, 1, 2, ...), got {n}; give 0 or more"
-        )
-    return n
+    return _at_least(value, where, 0, "a whole number (0, 1, 2, ...)")
 
 
 def seed(value: Any, where: str = "--seed") -> int:
@@ -92,12 +90,7 @@ def seed(value: Any, where: str = "--seed") -> int:
 
 def thread_count(value: Any, where: str = "--threads") -> int:
     """`value` as a number of CPU threads (>= 1)."""
-    n = _integer(value, where, "a number of threads (1, 2, ...)", "1 or more")
-    if n < 1:
-        raise InputError(
-            f"{where}: the number of threads must be 1 or more, got {n}; give e.g. 1"
-        )
-    return n
+    return _at_least(value, where, 1, "a number of threads (1, 2, ...)")
 
 
 def boolean(value: Any, where: str) -> bool:
