@@ -45,8 +45,8 @@ def plot_learning_curve(history: pd.DataFrame, path: str | Path) -> Path:
     if "f1_estimate" in history and history["f1_estimate"].notna().any():
         known = history.dropna(subset=["f1_estimate"]).sort_values("n_labels")
         ax.fill_between(known["n_labels"], known["f1_low"], known["f1_high"], alpha=0.2,
-                        color="tab:green", label="95% interval")
-        ax.plot(known["n_labels"], known["f1_estimate"], marker="s", color="tab:green",
+                        color="tab:purple", label="95% interval")
+        ax.plot(known["n_labels"], known["f1_estimate"], marker="s", color="tab:purple",
                 label="matcher, estimated from the labels")
     for column, label in [("eval_f1", "matcher, held-out pairs"), ("matcher_f1", "matcher, pool"),
                           ("lm_f1", "label model, pool")]:
