@@ -67,6 +67,17 @@ RECORDS = {
          "Genre": "Dance", "Price": "$ 1.29", "CopyRight": "2015 Interscope", "Time": "6:30",
          "Released": "18-May-15"},
     ),
+    "restaurants": (
+        {"name": "the golden dragon", "address": "12 high street", "city": "leeds",
+         "phone": "0113 496 0101", "cuisine": "chinese", "lat": 53.7997, "lon": -1.5492,
+         "marketplace": "eatfast"},
+        {"name": "golden dragon restaurant", "address": "12 high st", "city": "leeds",
+         "phone": "0113 496 0101", "cuisine": "asian", "lat": 53.7999, "lon": -1.5489,
+         "marketplace": "dinedash"},
+        {"name": "luigi's pizzeria", "address": "80 park road", "city": "leeds",
+         "phone": "0113 496 0555", "cuisine": "pizza", "lat": 53.8205, "lon": -1.5801,
+         "marketplace": "eatfast"},
+    ),
     "febrl": (
         {"given_name": "sarah", "surname": "thompson", "street_number": "12",
          "address_1": "banks street", "address_2": None, "suburb": "bondi", "postcode": "2026",
