@@ -52,23 +52,16 @@ def calibrate_threshold(proba: np.ndarray, labels: np.ndarray, min_labels: int =
 
 
 def _estimate_f1(scores: np.ndarray | None, threshold: float, labels: dict[int, int],
-                 at_selection: dict[int, dict] | None = None, min_labels: int = 10):
+                 min_labels: int = 10):
     """F1 of `scores >= threshold` on the whole pool with a 95% interval, from expert labels
-    (counted exactly) and the scores recalibrated on them (`evaluation.estimate_f1`). The
-    curve is fitted on each labelled pair's score when it was chosen, before the matcher
-    learned its label: its current score would make the matcher look surer than it is."""
+    (counted exactly) and the scores recalibrated on them (`evaluation.estimate_f1`)."""
     ys = np.fromiter(labels.values(), dtype=float, count=len(labels))
     if scores is None or len(labels) < min_labels or ys.min() == ys.max():
         return None
     from evaluation import estimate_f1
 
     positions = np.fromiter(labels, dtype=np.int64, count=len(labels))
-    calibration = scores.copy()
-    for i in positions.tolist():
-        before = (at_selection or {}).get(i, {}).get("matcher_proba")
-        if before is not None:
-            calibration[i] = before
-    return estimate_f1(scores >= threshold, calibration, positions, ys.astype(int))
+    return estimate_f1(scores >= threshold, scores, positions, ys.astype(int))
 
 
 def _default_matcher(seed: int):
@@ -321,8 +314,7 @@ class ActiveLoop:
             row.update(eval_precision=p, eval_recall=r, eval_f1=f)
 
     def _estimate(self, row: dict, state: RoundState) -> None:
-        result = _estimate_f1(state.matcher_proba, state.threshold, state.labels,
-                              self._selected_at)
+        result = _estimate_f1(state.matcher_proba, state.threshold, state.labels)
         if result is not None:
             row.update(f1_estimate=result.estimate, f1_low=result.interval[0],
                        f1_high=result.interval[1])
@@ -330,8 +322,7 @@ class ActiveLoop:
     def f1_estimate(self):
         """The output's F1 on the whole pool with a 95% interval (an `evaluation.F1Estimate`)
         from every expert label, or None with fewer than 10 labels or only one class."""
-        return _estimate_f1(self.matcher_proba, self.threshold, self.log.expert_labels(),
-                            self._selected_at)
+        return _estimate_f1(self.matcher_proba, self.threshold, self.log.expert_labels())
 
     def _threshold(self, labels: dict[int, int]) -> float:
         # Off by default: actively chosen labels crowd the boundary, and the cut-off fitted on
