@@ -217,15 +217,31 @@ class ActiveLoop:
     def _share_featurizer(self) -> None:
         """Featurize the pool once: a `PairFeaturizer` fitted on it (and caching every pair it
         has seen) is handed to the in-loop matcher when that matcher takes one and was given
-        none, and to the risk model, so a round never recomputes a pair's features."""
+        none, and to the risk model, so a round never recomputes a pair's features. A fitted
+        featurizer given to the matcher (e.g. fitted on every candidate, the pool being a
+        sample of them) is the one shared."""
         if self.featurizer is not None:
             return
         from labeling_functions.featurizer import PairFeaturizer
 
-        self.featurizer = PairFeaturizer().fit(self.pairs)
         params = self.matcher.get_params() if hasattr(self.matcher, "get_params") else {}
-        if "featurizer" in params and params["featurizer"] is None:
+        given = params.get("featurizer")
+        if isinstance(given, PairFeaturizer) and hasattr(given, "columns_"):
+            self.featurizer = given
+            return
+        self.featurizer = PairFeaturizer().fit(self.pairs)
+        if "featurizer" in params and given is None:
             self.matcher.set_params(featurizer=self.featurizer)
+
+    def _fresh_matcher(self):
+        """An unfitted copy of the in-loop matcher that keeps the shared fitted featurizer
+        (a plain clone would refit one, and its cache, on its training rows)."""
+        from sklearn.base import clone
+
+        fresh = clone(self.matcher)
+        if "featurizer" in fresh.get_params() and self.featurizer is not None:
+            fresh.set_params(featurizer=self.featurizer)
+        return fresh
 
     def answers(self) -> dict[int, int | None]:
         """Pool position -> answer (None = unsure), every session's."""
@@ -613,8 +629,6 @@ class ActiveLoop:
             raise RuntimeError("ActiveLoop.finish: call run(budget) first")
         if self.final_matcher is None:
             raise ValueError("ActiveLoop.finish: no final_matcher was given")
-        from sklearn.base import clone
-
         labels = self.log.expert_labels()
         rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(7,)))
         positions = np.array(sorted(labels), dtype=np.int64)
@@ -628,7 +642,7 @@ class ActiveLoop:
         t0 = time.perf_counter()
         self.final_matcher.fit(self.pairs.iloc[rows], y, sample_weight=w)
         report["t_final"] = time.perf_counter() - t0
-        rival = clone(self.matcher).fit(self.pairs.iloc[rows], y, sample_weight=w)
+        rival = self._fresh_matcher().fit(self.pairs.iloc[rows], y, sample_weight=w)
         enough = held.size >= 5 and 0 < ys.sum() < ys.size
         if enough:
             held_pairs = self.pairs.iloc[held]

@@ -6,7 +6,6 @@ model instead)."""
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import clone
 
 from active.loop import ActiveLoop
 
@@ -29,6 +28,6 @@ class TwoStageLoop(ActiveLoop):
         rows, y, w = super()._training_set(labels, lm_proba, None)
         if rows.size == 0 or (lm_proba is None and np.unique(y).size < 2):
             return rows, y, w
-        half = clone(self.matcher).fit(self.pairs.iloc[rows], y, sample_weight=w)
+        half = self._fresh_matcher().fit(self.pairs.iloc[rows], y, sample_weight=w)
         proba = np.asarray(half.match_proba(self.pairs), dtype=float)
         return super()._training_set(labels, lm_proba, proba)

@@ -5,7 +5,10 @@ on the test split after 0, 25, 50, 100 and 200 expert labels, batches of 10. Com
 maxKL only, risk k-medoids only, entropy, random, core-set (all with LFs), active learning
 without LFs (`no_lfs`: the hybrid selector, no label model, the matcher on expert labels only)
 and weak supervision without labels (`weak_only`), plus ablations of the hybrid's parts (see
-VARIANTS). Runs append to the .jsonl next to --out; a stopped run resumes where it was.
+VARIANTS). A name ending in `_dirty` is the data set's dirty variant (benchmarks/_variants.py,
+dirtied with the run's seed). The matcher's featurizer is fitted on the pool and the test pairs
+together (every candidate, unlabelled). Runs append to the .jsonl next to --out; a stopped run
+resumes where it was.
 
     .venv/bin/python benchmarks/active_loop.py --names dblp_acm --seeds 0,1,2 --budget 200
     .venv/bin/python benchmarks/active_loop.py --quick         # one small data set, budget 30
@@ -60,8 +63,11 @@ VARIANTS = {"hybrid_no_kl": ("hybrid", {"kl_share": 0.0}, {}),
             "hybrid_expert25": ("hybrid", {}, {"expert_weight": 25.0})}
 
 
-def _load(datasets: Path, name: str, split: str = "test"):
-    from blocking import load_pairs
+def _load(datasets: Path, name: str, split: str = "test", variant: str = "clean", seed: int = 0):
+    """(pool, eval pairs, LFs, LF votes on the pool) of one data set; the dirty variant is
+    dirtied with `seed`."""
+    from _variants import load_variant
+
     from labeling_functions import apply_lfs, load_lfs
 
     if name == "household":  # the bundled demo set: pool seed 0, test seed 1, the demo's LFs
@@ -71,41 +77,10 @@ def _load(datasets: Path, name: str, split: str = "test"):
         pool, test = (demo_dataset("household", seed=s, n_entities=300).pairs for s in (0, 1))
         lfs = load_lfs(DEMO_LFS)
         return pool, test, lfs, apply_lfs(lfs, pool)
-    folder = datasets / name / "pairs"
-    pool = load_pairs(folder / "train.csv").reset_index(drop=True)
-    test = load_pairs(folder / f"{split}.csv").reset_index(drop=True)
+    splits = load_variant(datasets / name, variant, seed, ("train", split))
+    pool, test = (splits[s].reset_index(drop=True) for s in ("train", split))
     lfs = load_lfs(REPO / "examples" / "lfs" / f"{name}.py")
     return pool, test, lfs, apply_lfs(lfs, pool)
-
-
-def _cache_features(pool: pd.DataFrame, test: pd.DataFrame) -> None:
-    """Compute the similarity features of the pool and test pairs once per data set (and per
-    feature-kind setting) and let SimilarityMatcher look rows up: the loop refits it on row
-    subsets of the same pool every round."""
-    import matchers.similarity as module
-    from labeling_functions import similarity_features
-
-    both = pd.concat([pool, test], ignore_index=True)
-    index = pd.Series(np.arange(len(both)), index=_keys(both))
-    index = index[~index.index.duplicated()]
-    tables: dict[str, pd.DataFrame] = {}
-
-    def cached(pairs: pd.DataFrame, attributes, **kwargs) -> pd.DataFrame:
-        rows = index.reindex(_keys(pairs))
-        if rows.isna().any():
-            return similarity_features(pairs, attributes, **kwargs)
-        key = repr((list(attributes), sorted(kwargs.items())))
-        if key not in tables:
-            tables[key] = similarity_features(both, attributes, **kwargs)
-        return tables[key].iloc[rows.to_numpy(dtype=np.int64)].reset_index(drop=True)
-
-    module.similarity_features = cached
-
-
-def _keys(pairs: pd.DataFrame) -> pd.Series:
-    """A content hash of each pair's attribute values (same values, same features)."""
-    columns = [c for c in pairs.columns if c.startswith(("left_", "right_"))]
-    return pd.util.hash_pandas_object(pairs[columns], index=False)
 
 
 def _markdown(table: pd.DataFrame) -> str:
@@ -123,6 +98,7 @@ def run_one(name, pool, test, lfs, L, config, seed, budget, batch,
     """One loop run; returns its history with the configuration attached."""
     from active import ActiveLoop, SimulatedOracle, make_selector
     from active.refit import TwoStageLoop
+    from labeling_functions import PairFeaturizer
     from matchers import RNNMatcher, SimilarityMatcher
 
     gold = pool["label"].to_numpy()
@@ -135,7 +111,9 @@ def run_one(name, pool, test, lfs, L, config, seed, budget, batch,
     options = dict(options)
     loop = (TwoStageLoop if options.pop("two_stage", False) else ActiveLoop)(
         pool, lfs if with_lfs else None, oracle=SimulatedOracle(gold), selector=selector,
-        matcher=(RNNMatcher if matcher == "rnn" else SimilarityMatcher)(seed=seed),
+        # the featurizer sees every candidate, unlabelled (the pool is a sample of them)
+        matcher=RNNMatcher(seed=seed) if matcher == "rnn" else SimilarityMatcher(
+            seed=seed, featurizer=PairFeaturizer().fit(pd.concat([pool, test]))),
         L=L if with_lfs else None, batch_size=batch,
         gold=gold, eval_pairs=test, eval_labels=test["label"], seed=seed, **options,
     )
@@ -285,10 +263,10 @@ def main(argv: list[str] | None = None) -> int:
             todo = [(s, c) for s in seeds for c in configs if (name, c, s) not in done]
             if not todo:
                 continue
-            pool, test, lfs, L = _load(datasets, name, args.eval_split)
-            if args.matcher == "similarity":
-                _cache_features(pool, test)
             for seed, config in todo:
+                dataset, variant = name.removesuffix("_dirty"), (
+                    "dirty" if name.endswith("_dirty") else "clean")
+                pool, test, lfs, L = _load(datasets, dataset, args.eval_split, variant, seed)
                 h = run_one(name, pool, test, lfs, L, config, seed, args.budget, args.batch,
                             args.matcher)
                 log.write(h.to_json(orient="records", lines=True))

@@ -102,7 +102,8 @@ FEATURE_SETS = {  # name -> PairFeaturizer arguments; the first is the default, 
     "no record views": {"record": False},
     "no cross-attribute": {"cross": False},
     "no missingness": {"missing": False},
-    "old features": {"record": False, "cross": False, "missing": False},
+    "no context": {"context": False},
+    "old features": {"record": False, "cross": False, "missing": False, "context": False},
 }
 
 

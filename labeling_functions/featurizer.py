@@ -4,7 +4,9 @@ Beside the per-attribute similarities (`similarity_features`) it adds views of t
 that survive misplaced values (a brand or an artist sitting inside the title, its own attribute
 empty): the record serialized as one text, each attribute's tokens looked up in the other side's
 whole record, codes and model numbers and numbers with units taken from any attribute, and the
-missingness pattern. LF templates, matchers and the risk model read the same table.
+missingness pattern; and, from the fitted pool, each pair's margin over its records' best other
+candidate (the pool's structure, no labels: a pair that is clearly the best candidate of both its
+records is a likely match). LF templates, matchers and the risk model read the same table.
 """
 
 from __future__ import annotations
@@ -33,6 +35,10 @@ from labeling_functions.similarity import (
 )
 
 __all__ = ["PairFeaturizer", "record_texts"]
+
+# The whole-record similarities whose margins over competing candidates `context` adds.
+_CONTEXT_BASE = ("record__tfidf_cosine", "record__idf_dice", "record__char3_cosine",
+                 "record__jaccard")
 
 _UNITS = (
     "tb|gb|mb|kb|ghz|mhz|hz|mp|megapixel|mm|cm|km|m|inch|inches|in|ft|oz|lbs|lb|kg|g|ml|l|"
@@ -104,9 +110,11 @@ class PairFeaturizer(BaseEstimator):
     `rich` adds finer per-attribute evidence (`similarity_features(rich=True)`); `record` the
     whole-record views (token, IDF and character 3-gram similarity, codes and model numbers,
     numbers with units); `cross` each text attribute's tokens found in the other side's whole
-    record; `missing` the missingness pattern. `max_record_chars` caps the record text used by
-    the character 3-gram view (long descriptions would dominate its cost); `max_value_chars`
-    every value (a 1 MB field is compared on its first characters).
+    record; `missing` the missingness pattern; `context` (with `record`), per side, how far a
+    pair's whole-record similarities lead (or trail) the best other candidate of that record
+    among the fitted pool's pairs (NaN where the record has no other). `max_record_chars` caps
+    the record text used by the character 3-gram view (long descriptions would dominate its
+    cost); `max_value_chars` every value (a 1 MB field is compared on its first characters).
     """
 
     def __init__(
@@ -116,6 +124,7 @@ class PairFeaturizer(BaseEstimator):
         record: bool = True,
         cross: bool = True,
         missing: bool = True,
+        context: bool = True,
         cache: bool = True,
         max_record_chars: int = 300,
         max_value_chars: int = 20_000,
@@ -125,6 +134,7 @@ class PairFeaturizer(BaseEstimator):
         self.record = record
         self.cross = cross
         self.missing = missing
+        self.context = context
         self.cache = cache
         self.max_record_chars = max_record_chars
         self.max_value_chars = max_value_chars
@@ -156,20 +166,26 @@ class PairFeaturizer(BaseEstimator):
                 short = self._records(pairs, self.max_record_chars)
                 self.record_idf_["char3"] = TokenSets(
                     *short, pattern=char_ngrams(3)).idf_table()
-        self.columns_ = list(self._compute(pairs.iloc[:1]).columns)
+        self.base_columns_ = list(self._compute(pairs.iloc[:1]).columns)
         self._clear_cache()
+        self.context_: dict[str, pd.DataFrame] = {}
+        context = [c for c in _CONTEXT_BASE if c in self.base_columns_] if self.context else []
+        if context:
+            self.context_ = self._fit_context(pairs, context)
+        self.columns_ = self.base_columns_ + [f"{c}__{side}_margin" for c in self.context_
+                                              for side in ("left", "right")]
         return self
 
     def _clear_cache(self) -> None:
         self._hashes = pd.Index(np.empty(0, dtype=np.uint64))
-        self._store = np.empty((0, len(self.columns_)), dtype=np.float32)
+        self._store = np.empty((0, len(self.base_columns_)), dtype=np.float32)
 
     def __getstate__(self) -> dict:
         """Pickles (model files) leave the cache out."""
         state = self.__dict__.copy()
-        if "columns_" in state:
+        if "base_columns_" in state:
             state["_hashes"] = pd.Index(np.empty(0, dtype=np.uint64))
-            state["_store"] = np.empty((0, len(self.columns_)), dtype=np.float32)
+            state["_store"] = np.empty((0, len(self.base_columns_)), dtype=np.float32)
         return state
 
     # ----------------------------------------------------------------- transform
@@ -181,11 +197,17 @@ class PairFeaturizer(BaseEstimator):
         if len(pairs) == 0:
             return pd.DataFrame(np.empty((0, len(self.columns_)), np.float32),
                                 columns=self.columns_, index=pairs.index)
+        base = self._base(pairs)
+        if self.context_:
+            base = np.hstack([base, self._margins(pairs, base)])
+        return pd.DataFrame(base, columns=self.columns_, index=pairs.index)
+
+    def _base(self, pairs: pd.DataFrame) -> np.ndarray:
+        """The features that depend on the pair alone (through the cache)."""
         if not self.cache:
             values = self._compute(pairs).to_numpy(np.float32)
         else:
-            hashes = pd.util.hash_pandas_object(
-                pairs[self._value_columns()], index=False).to_numpy(np.uint64)
+            hashes = self._pair_hashes(pairs)
             at = self._hashes.get_indexer(hashes)
             new = at < 0
             if new.any():
@@ -196,7 +218,58 @@ class PairFeaturizer(BaseEstimator):
                 self._hashes = self._hashes.append(pd.Index(todo))
                 at = self._hashes.get_indexer(hashes)
             values = self._store[at]
-        return pd.DataFrame(values, columns=self.columns_, index=pairs.index)
+        return values
+
+    def _pair_hashes(self, pairs: pd.DataFrame) -> np.ndarray:
+        return pd.util.hash_pandas_object(pairs[self._value_columns()],
+                                          index=False).to_numpy(np.uint64)
+
+    def _record_keys(self, pairs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """A hash of each side's record (its values under the attribute names): a record has
+        one key whichever side it sits on, so de-duplication pools group all its pairs."""
+        keys = []
+        for side in (0, 1):
+            records = pairs[[side_columns(a)[side] for a in self.attributes_]]
+            records = records.set_axis(self.attributes_, axis=1)
+            keys.append(pd.util.hash_pandas_object(records, index=False).to_numpy(np.uint64))
+        return keys[0], keys[1]
+
+    def _fit_context(self, pairs: pd.DataFrame, columns: list[str]) -> dict[str, pd.DataFrame]:
+        """Per base similarity, per record of the pool: its best candidate's value and pair
+        hash, and its second-best value."""
+        base = pd.DataFrame(self._base(pairs), columns=self.base_columns_)
+        pair_hash = self._pair_hashes(pairs)
+        left, right = self._record_keys(pairs)
+        tables = {}
+        for column in columns:
+            value = np.nan_to_num(base[column].to_numpy(np.float64), nan=-np.inf)
+            long = pd.DataFrame({"record": np.concatenate([left, right]),
+                                 "pair": np.concatenate([pair_hash, pair_hash]),
+                                 "value": np.concatenate([value, value])})
+            long = long.drop_duplicates(["record", "pair"]).sort_values(
+                ["record", "value"], ascending=[True, False], kind="stable")
+            first = ~long["record"].duplicated()
+            best = long[first].set_index("record")
+            rest = long[~first]
+            second = rest[~rest["record"].duplicated()].set_index("record")["value"]
+            tables[column] = pd.DataFrame({"best": best["value"], "best_pair": best["pair"],
+                                           "second": second.reindex(best.index)})
+        return tables
+
+    def _margins(self, pairs: pd.DataFrame, base: np.ndarray) -> np.ndarray:
+        """Each pair's margin over the best other candidate of its left and right record."""
+        pair_hash = self._pair_hashes(pairs)
+        out = []
+        for column, table in self.context_.items():
+            value = base[:, self.base_columns_.index(column)].astype(np.float64)
+            for keys in self._record_keys(pairs):
+                found = table.reindex(keys)
+                itself = found["best_pair"].to_numpy() == pair_hash
+                other = np.where(itself, found["second"].to_numpy(np.float64),
+                                 found["best"].to_numpy(np.float64))
+                other = np.where(np.isinf(other), np.nan, other)
+                out.append(value - other)
+        return np.column_stack(out).astype(np.float32)
 
     def fit_transform(self, pairs: pd.DataFrame, y: object = None) -> pd.DataFrame:
         """fit(pairs) then transform(pairs)."""

@@ -129,3 +129,30 @@ def test_clone_gives_an_unfitted_copy_with_the_same_parameters():
     copy = clone(f)
     assert copy.get_params() == f.get_params() and not hasattr(copy, "columns_")
     assert not any(c.startswith("record__") and "filled" not in c for c in f.columns_)
+
+
+def test_context_margins_rank_a_pair_against_its_records_other_candidates():
+    # left record "sony bravia kdl40" has three candidates: its true match leads the others
+    base = pool()
+    sony = base.iloc[[0, 0, 0]].reset_index(drop=True)
+    sony["right_title"] = ["bravia kdl40 40in lcd", "samsung ue40 panel", "lg 42lh lcd tv"]
+    sony["right_brand"] = ["sony", "samsung", "lg"]
+    pairs = pd.concat([sony, base.iloc[1:]], ignore_index=True)
+    f = PairFeaturizer().fit(pairs)
+    X = f.transform(pairs)
+    margin = X["record__tfidf_cosine__left_margin"]
+    cosine = X["record__tfidf_cosine"]
+    assert margin[0] > 0 and margin[1] < 0 and margin[2] < 0
+    assert margin[0] == pytest.approx(cosine[0] - max(cosine[1], cosine[2]), abs=1e-6)
+    assert margin[1] == pytest.approx(cosine[1] - cosine[0], abs=1e-6)
+    assert np.isnan(X["record__tfidf_cosine__left_margin"][3])  # no other candidate
+    # a pair outside the pool is measured against the pool's best candidate of its record
+    new = sony.iloc[[1]].assign(right_title="sony bravia kdl40 40in lcd tv")
+    outside = f.transform(new)
+    expected = outside["record__tfidf_cosine"].iloc[0] - cosine[0]
+    assert outside["record__tfidf_cosine__left_margin"].iloc[0] == pytest.approx(expected, abs=1e-6)
+    # the margins come from the fitted pool, not from the batch, and survive pickling
+    pd.testing.assert_frame_equal(f.transform(pairs.iloc[[2, 0]]), X.iloc[[2, 0]])
+    loaded = pickle.loads(pickle.dumps(f))
+    pd.testing.assert_frame_equal(loaded.transform(pairs), X)
+    assert not any("margin" in c for c in PairFeaturizer(context=False).fit(pairs).columns_)
