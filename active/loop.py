@@ -216,7 +216,7 @@ class ActiveLoop:
 
     def _share_featurizer(self) -> None:
         """Featurize the pool once: a `PairFeaturizer` fitted on it (and caching every pair it
-        has seen) is handed to the in-loop matcher when that matcher takes one and was given
+        has seen) is handed to the in-loop and final matchers when they take one and were given
         none, and to the risk model, so a round never recomputes a pair's features. A fitted
         featurizer given to the matcher (e.g. fitted on every candidate, the pool being a
         sample of them) is the one shared."""
@@ -228,10 +228,12 @@ class ActiveLoop:
         given = params.get("featurizer")
         if isinstance(given, PairFeaturizer) and hasattr(given, "columns_"):
             self.featurizer = given
-            return
-        self.featurizer = PairFeaturizer().fit(self.pairs)
-        if "featurizer" in params and given is None:
-            self.matcher.set_params(featurizer=self.featurizer)
+        else:
+            self.featurizer = PairFeaturizer().fit(self.pairs)
+        for matcher in (self.matcher, self.final_matcher):
+            params = matcher.get_params() if hasattr(matcher, "get_params") else {}
+            if "featurizer" in params and params["featurizer"] is None:
+                matcher.set_params(featurizer=self.featurizer)
 
     def _fresh_matcher(self):
         """An unfitted copy of the in-loop matcher that keeps the shared fitted featurizer

@@ -36,6 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 # benchmarks/blocking.py etc. would shadow the packages of the same name
 sys.path[:] = [str(REPO)] + [p for p in sys.path
                              if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.append(str(REPO / "benchmarks"))  # the helpers (_variants), after the packages
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -60,7 +61,8 @@ VARIANTS = {"hybrid_no_kl": ("hybrid", {"kl_share": 0.0}, {}),
             "medium_two_stage": ("medium", {}, {"two_stage": True}),
             "hybrid_pseudo": ("hybrid", {}, {"pseudo_labels": True}),
             # expert labels weighted 25 against the soft labels' 1 (the loop's default: 5)
-            "hybrid_expert25": ("hybrid", {}, {"expert_weight": 25.0})}
+            "hybrid_expert25": ("hybrid", {}, {"expert_weight": 25.0}),
+            "hybrid_expert100": ("hybrid", {}, {"expert_weight": 100.0})}
 
 
 def _load(datasets: Path, name: str, split: str = "test", variant: str = "clean", seed: int = 0):

@@ -7,10 +7,11 @@ import os
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.exceptions import NotFittedError
 
 from blocking.files import load_model, save_model
+from labeling_functions.featurizer import PairFeaturizer
 
 
 class PairMatcher(ClassifierMixin, BaseEstimator):
@@ -30,6 +31,20 @@ class PairMatcher(ClassifierMixin, BaseEstimator):
     def match_proba(self, pairs: pd.DataFrame) -> np.ndarray:
         """P(match) of every pair, shape (n,)."""
         raise NotImplementedError
+
+    def _fitted_featurizer(self, pairs: pd.DataFrame, **defaults) -> PairFeaturizer:
+        """The `featurizer` parameter when fitted (the loop shares the pool's), else a fitted
+        copy of it, or of `PairFeaturizer(**defaults)` when None (IDF tables and kinds from
+        `pairs`, so that a pair's score does not depend on its batch)."""
+        given = self.featurizer
+        if given is None:
+            return PairFeaturizer(**defaults).fit(pairs)
+        if not isinstance(given, PairFeaturizer):
+            raise TypeError(f"{type(self).__name__}: featurizer must be a PairFeaturizer or None, "
+                            f"got {type(given).__name__}")
+        if hasattr(given, "columns_"):
+            return given
+        return clone(given).fit(pairs)
 
     def predict_proba(self, pairs: pd.DataFrame) -> np.ndarray:
         """Class probabilities of every pair, shape (n, 2): P(non-match), P(match)."""

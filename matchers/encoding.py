@@ -12,7 +12,6 @@ import scipy.sparse as sp
 from rapidfuzz import fuzz, process
 
 from blocking.pairs import LEFT, RIGHT
-from labeling_functions.similarity import IdfTable, similarity_features
 
 MARKER = "\u00a7"  # starts the attribute-name tokens of the serialized record
 TOKEN_PATTERN = MARKER + r"\w+|\w+(?:[-./']\w+)*"
@@ -169,16 +168,3 @@ def encode_pairs(
     else:
         feats = np.zeros((n, 0), dtype=np.float32)
     return EncodedPairs(n, n_attr, matrix, lengths, vocab, feats)
-
-
-def similarity_block(
-    pairs: pd.DataFrame,
-    attributes: Sequence[str],
-    kinds: dict[str, str],
-    idf: dict[str, IdfTable] | None = None,
-) -> np.ndarray:
-    """The LF similarity primitives of every attribute (missing = 0) and their missing flags."""
-    features = similarity_features(pairs, list(attributes), kinds=kinds, idf=idf)
-    features = features.to_numpy(dtype=np.float32)
-    missing = np.isnan(features)
-    return np.concatenate([np.where(missing, 0.0, features), missing], axis=1).astype(np.float32)

@@ -14,14 +14,13 @@ import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from blocking.metrics import best_threshold, f_measure
-from labeling_functions.similarity import attribute_kinds, fit_idf
+from labeling_functions.featurizer import PairFeaturizer
 from matchers.base import PairMatcher
 from matchers.embeddings import glove_available, glove_vectors, ngram_buckets
 from matchers.encoding import (
     RECORD,
     EncodedPairs,
     encode_pairs,
-    similarity_block,
     truncation_caps,
     with_record_view,
 )
@@ -58,7 +57,9 @@ class RNNMatcher(PairMatcher):
     Token vectors: character n-gram hashing (trained with the model, so unseen tokens such as
     model numbers get vectors), with frozen GloVe vectors concatenated when `embedding="glove"`
     ("auto" = "hash"). Besides the compared summaries, the MLP sees per-view lexical overlap
-    features and, with `similarity=True`, the LF similarity primitives. Given a hard-labelled
+    features and, with `similarity=True`, the standardized features of `featurizer` (a fitted
+    `PairFeaturizer` is used as it is: the loop shares the pool's; None = `PairFeaturizer()`
+    fitted on the training pairs). Given a hard-labelled
     `valid` split, the epoch and, with `select_threshold=True`, the decision threshold are
     chosen on its F1; the threshold is folded into `match_proba` so that `p >= 0.5` is the
     chosen decision.
@@ -97,6 +98,7 @@ class RNNMatcher(PairMatcher):
         pretrain_steps: int = 300,
         pretrain_cache: str | None = None,
         progress: bool = False,
+        featurizer: PairFeaturizer | None = None,
     ) -> None:
         self.seed = seed
         self.embedding = embedding
@@ -127,6 +129,7 @@ class RNNMatcher(PairMatcher):
         self.pretrain_steps = pretrain_steps
         self.pretrain_cache = pretrain_cache
         self.progress = progress
+        self.featurizer = featurizer
 
     # ------------------------------------------------------------------ fitting
     def fit(
@@ -173,9 +176,8 @@ class RNNMatcher(PairMatcher):
             self.caps_ = truncation_caps(
                 self._with_views(pairs), self.views_, limits, self.length_quantile
             )
-            self.kinds_ = attribute_kinds(pairs, attributes)
-            # TF-IDF weights fixed here, so that a pair's score does not depend on its batch
-            self.idf_ = fit_idf(pairs, attributes, kinds=self.kinds_) if self.similarity else {}
+            if self.similarity:
+                self._fit_side_features(pairs)
             self._rng = np.random.default_rng(self.seed)
         self.logit_shift_ = 0.0
         data = self._encode(pairs)
@@ -273,6 +275,26 @@ class RNNMatcher(PairMatcher):
             )
         return "hash" if self.embedding == "auto" else self.embedding
 
+    def _fit_side_features(self, pairs: pd.DataFrame) -> None:
+        """The featurizer and its columns' centre and spread on the training pairs."""
+        self.featurizer_ = self._fitted_featurizer(pairs)
+        X = self.featurizer_.transform(pairs)
+        X = X.loc[:, X.notna().any()]
+        self.side_columns_ = list(X.columns)
+        self.side_mean_ = X.mean().to_numpy(np.float32)
+        spread = X.std(ddof=0).to_numpy(np.float32)
+        self.side_scale_ = np.where(spread > 0, spread, 1.0).astype(np.float32)
+
+    def _side_features(self, pairs: pd.DataFrame) -> np.ndarray:
+        """Standardized featurizer features (missing = 0, clipped to 5 spreads) and missing
+        flags."""
+        X = self.featurizer_.transform(pairs).reindex(columns=self.side_columns_)
+        X = X.to_numpy(np.float32)
+        missing = np.isnan(X)
+        scaled = np.clip((X - self.side_mean_) / self.side_scale_, -5.0, 5.0)
+        return np.concatenate([np.where(missing, 0.0, scaled), missing], axis=1).astype(
+            np.float32)
+
     def _with_views(self, pairs: pd.DataFrame) -> pd.DataFrame:
         return with_record_view(pairs, self.attributes_) if self.serialized else pairs
 
@@ -281,10 +303,7 @@ class RNNMatcher(PairMatcher):
         enc = encode_pairs(self._with_views(pairs), self.views_, self.caps_, lexical=self.lexical)
         features = enc.lexical
         if self.similarity:
-            features = np.concatenate(
-                [features, similarity_block(pairs, self.attributes_, self.kinds_, self.idf_)],
-                axis=1,
-            )
+            features = np.concatenate([features, self._side_features(pairs)], axis=1)
         return {
             "enc": enc,
             "tokens": torch.from_numpy(enc.tokens),

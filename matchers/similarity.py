@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from labeling_functions.featurizer import PairFeaturizer
@@ -56,7 +55,7 @@ class SimilarityMatcher(PairMatcher):
         check_pairs(pairs, "SimilarityMatcher.fit pairs")
         targets = check_targets(y, len(pairs), "SimilarityMatcher.fit y")
         weights = check_sample_weight(sample_weight, len(pairs))
-        self.featurizer_ = self._fitted_featurizer(pairs)
+        self.featurizer_ = self._fitted_featurizer(pairs, rich=self.rich_features)
         self.attributes_ = self.featurizer_.attributes_
         features = self.featurizer_.transform(pairs)
         features = features.loc[:, features.notna().any()]  # all-NaN columns carry nothing
@@ -93,19 +92,6 @@ class SimilarityMatcher(PairMatcher):
         ).fit(X2[keep], y2[keep], sample_weight=w2[keep])
         self.classes_ = np.array([0, 1])
         return self
-
-    def _fitted_featurizer(self, pairs: pd.DataFrame) -> PairFeaturizer:
-        """The given featurizer when fitted, else a fitted copy (IDF and kinds from `pairs`, so
-        that a pair's score does not depend on its batch)."""
-        given = self.featurizer
-        if given is None:
-            return PairFeaturizer(rich=self.rich_features).fit(pairs)
-        if not isinstance(given, PairFeaturizer):
-            raise TypeError(f"SimilarityMatcher: featurizer must be a PairFeaturizer or None, got "
-                            f"{type(given).__name__}")
-        if hasattr(given, "columns_"):
-            return given
-        return clone(given).fit(pairs)
 
     def _binned(self, X: np.ndarray) -> np.ndarray:
         """Each feature replaced by the index of its bin (NaN stays NaN)."""

@@ -151,7 +151,7 @@ def test_similarity_features_join_the_comparison(train_pairs, small_rnn):
     without = small_rnn(epochs=1, similarity=False).fit(pairs, y)
     assert without.n_features_ == 3 * 4  # lexical features of title, brand, price
     assert with_sim.n_features_ > without.n_features_
-    assert set(with_sim.kinds_) == {"title", "brand", "price"}
+    assert set(with_sim.featurizer_.kinds_) == {"title", "brand", "price"}
 
 
 def test_label_smoothing_pulls_probabilities_toward_half(train_pairs, small_rnn):
@@ -274,6 +274,6 @@ def test_a_pairs_score_does_not_depend_on_its_batch(train_pairs, test_pairs, sma
     pairs, y = train_pairs
     tpairs = lengthen(test_pairs[0])
     m = small_rnn(epochs=1).fit(lengthen(pairs), y)
-    assert m.kinds_["title"] == "long"
+    assert m.featurizer_.kinds_["title"] == "long"
     np.testing.assert_allclose(m.match_proba(tpairs.iloc[:3]), m.match_proba(tpairs)[:3],
                                atol=1e-6)
