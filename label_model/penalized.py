@@ -228,12 +228,13 @@ class PenalizedLabelModel(ModelFile, LabelModel):
     ) -> PenalizedLabelModel:
         """Fit on L (n, m) in {-1, 0, 1} and expert labels {row: 0/1}; returns self.
 
-        `n_epochs`, `lr` and `l2` come from the constructor; Snorkel's other training options
-        (optimizer, prec_init, mu_eps, ...) pass through `kwargs`. The global random state of
-        Python, numpy and torch is left as it was. A refit warm-starts from the previous
-        parameters. The optimizer defaults to Adam, not Snorkel's SGD: the penalty's gradient
-        grows like 1/mu, and plain SGD steps then oscillate (benchmarks/results/
-        label_model_spam.md).
+        `n_epochs`, `lr`, `l2`, `seed` and `progress` come from the constructor (Snorkel's
+        fit keywords of the same names still override the first four for one fit); Snorkel's
+        other training options (optimizer, prec_init, mu_eps, ...) pass through `kwargs`. The
+        global random state of Python, numpy and torch is left as it was. A refit warm-starts
+        from the previous parameters. The optimizer defaults to Adam, not Snorkel's SGD: the
+        penalty's gradient grows like 1/mu, and plain SGD steps then oscillate
+        (benchmarks/results/label_model_spam.md).
         """
         self._validate()
         L = check_label_matrix(L, "L", min_lfs=MIN_LFS)
@@ -242,6 +243,12 @@ class PenalizedLabelModel(ModelFile, LabelModel):
             raise ValueError("L has no rows: nothing to fit")
         if "Y_dev" in kwargs:
             raise TypeError("pass expert labels as expert_labels={row: label}, not Y_dev")
+        unknown = sorted(set(kwargs) - set(TrainConfig._fields))
+        if unknown:
+            hint = ("; progress is a constructor argument: PenalizedLabelModel(progress=True)"
+                    if {"progress", "progress_bar"} & set(unknown) else "")
+            raise TypeError(f"{type(self).__name__}.fit: unknown training option(s) {unknown}; "
+                            f"Snorkel's are {list(TrainConfig._fields)}{hint}")
         self.groups_ = VoteGroups(L.shape[1], [tuple(c) for c in self.cliques or []])
         previous = self.mu.detach().clone() if self._can_warm_start(L.shape[1]) else None
 
