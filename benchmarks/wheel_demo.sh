@@ -21,8 +21,11 @@ TMP="$(mktemp -d "${TMPDIR:-/tmp}/riskweasul-wheel.XXXXXX")"
 trap 'rm -rf "$TMP"' EXIT
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 
-echo "== building the wheel from $REPO"
-"$PY" -m pip wheel --quiet --no-deps --no-build-isolation -w "$TMP/dist" "$REPO"
+echo "== building the wheel from $REPO (a copy of its files, so no build/ is left there)"
+mkdir "$TMP/src"
+(cd "$REPO" && git ls-files -z --cached --others --exclude-standard \
+   | xargs -0 cp --parents -t "$TMP/src")
+"$PY" -m pip wheel --quiet --no-deps --no-build-isolation -w "$TMP/dist" "$TMP/src"
 WHEEL="$(ls "$TMP"/dist/riskweasul-*.whl)"
 echo "   $(basename "$WHEEL")"
 "$PY" - "$WHEEL" <<'EOF'

@@ -23,6 +23,7 @@ from blocking.files import save_model
 from evaluation import ImportanceSampler, OASISSampler, PassiveSampler, StratifiedSampler
 from evaluation.biased import draw_audit
 from label_model import NashaatLabelModel, PenalizedLabelModel
+from labeling_functions import apply_lfs, labeling_function, values_equal
 from matchers import RNNMatcher, SimilarityMatcher
 from risk import RiskModel
 
@@ -252,3 +253,18 @@ def test_label_model_progress_is_one_rich_bar_under_one_name(data, capsys):
     assert capsys.readouterr().out == ""
     with pytest.raises(TypeError, match=r"PenalizedLabelModel\(progress=True\)"):
         PenalizedLabelModel(n_epochs=7).fit(data["L"], progress_bar=True)
+
+
+@labeling_function(polarity=1)
+def _same_title(x):
+    return 1 if x.left_title == x.right_title else -1
+
+
+def test_applying_lfs_shows_the_same_rich_bar(data, capsys):
+    lfs = [values_equal("title"), _same_title]
+    quiet = apply_lfs(lfs, data["pairs"], progress=False)
+    assert capsys.readouterr().out == ""
+    shown = apply_lfs(lfs, data["pairs"], progress=True)
+    out = capsys.readouterr().out
+    assert "vectorized LFs" in out and "1/1" in out and "1 row-wise LFs" in out
+    np.testing.assert_array_equal(shown, quiet)
