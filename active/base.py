@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 import numpy as np
+from sklearn.base import BaseEstimator
 
 
 @dataclass
@@ -45,13 +46,15 @@ class PoolState:
         return np.flatnonzero(mask)
 
 
-class Selector(ABC):
+class Selector(BaseEstimator, ABC):
     """Picks the next pairs to show the oracle. `select` never returns a labelled, skipped or
-    repeated position, and returns fewer than `n` only when fewer are left."""
+    repeated position, and returns fewer than `n` only when fewer are left. `seed` is 0 by
+    default, as for every model here; None draws a fresh one. Constructor arguments are kept
+    as given, so `get_params` and `sklearn.base.clone` work (a clone starts a fresh generator)."""
 
     name: str = "selector"
 
-    def __init__(self, seed: int | None = None) -> None:
+    def __init__(self, seed: int | None = 0) -> None:
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         self.diagnostics: dict = {}

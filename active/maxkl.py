@@ -86,11 +86,11 @@ class MaxKLSelector(BucketSelector):
 
     name = "maxkl"
 
-    def __init__(self, seed: int | None = None, prior_weight: float = 0.0) -> None:
+    def __init__(self, seed: int | None = 0, prior_weight: float = 0.0) -> None:
         super().__init__(seed=seed)
         if prior_weight < 0:
             raise ValueError(f"prior_weight must be >= 0, got {prior_weight!r}")
-        self.prior_weight = float(prior_weight)
+        self.prior_weight = prior_weight
 
     def bucket_scores(self, state: PoolState, ids: np.ndarray, unique: np.ndarray) -> np.ndarray:
         proba = _require_proba(state, "lm_proba")

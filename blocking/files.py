@@ -16,6 +16,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from sklearn.exceptions import NotFittedError
+
 MAGIC = b"RISKWEASUL-MODEL "
 FORMAT = 1
 
@@ -53,7 +55,14 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> None:
 def save_model(obj: Any, path: str | os.PathLike, kind: str) -> None:
     """Write `obj` as a model file of `kind` (e.g. "SimilarityMatcher"), atomically."""
     header = json.dumps({"kind": kind, "format": FORMAT, "riskweasul": _version()})
-    atomic_write(path, MAGIC + header.encode() + b"\n" + pickle.dumps(obj, protocol=5))
+    try:
+        payload = pickle.dumps(obj, protocol=5)
+    except (pickle.PicklingError, AttributeError, TypeError) as exc:
+        raise ValueError(
+            f"cannot save this {kind} to {path}: part of it cannot be pickled ({exc}). Functions "
+            "a model holds must be defined at module level (not lambdas or local functions)."
+        ) from None
+    atomic_write(path, MAGIC + header.encode() + b"\n" + payload)
 
 
 def read_header(path: str | os.PathLike, where: str = "load") -> tuple[dict, bytes]:
@@ -97,3 +106,23 @@ def load_model(path: str | os.PathLike, kind: str | tuple[str, ...], where: str 
         raise ValueError(
             f"{where}: {path} is damaged or truncated ({type(exc).__name__}); write the model again"
         ) from None
+
+
+class ModelFile:
+    """Mixin giving a model `save(path)` and `Class.load(path)` in the one model-file format,
+    with the class name as the file's kind; `_fitted_attribute` names what `fit` sets."""
+
+    _fitted_attribute: str
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the fitted model to one model file (atomically, with a checked header)."""
+        name = type(self).__name__
+        if not hasattr(self, self._fitted_attribute):
+            raise NotFittedError(f"{name}.save: the model is not fitted; call fit first")
+        save_model(self, path, kind=name)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Any:
+        """Read a model written by `save`; a file of another kind or a damaged one is refused
+        before anything is unpickled. Load only files you trust."""
+        return load_model(path, kind=cls.__name__, where=f"{cls.__name__}.load")

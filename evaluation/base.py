@@ -63,7 +63,8 @@ class Sampler:
     only on the seed and the answers, so a run interrupted inside the oracle resumes by
     re-running with the same seed and replaying the stored answers. `labels[i]` holds pair
     i's answer (-1 not asked, -2 unsure). A skipped pair costs no query and is drawn again
-    later; `Answer.QUIT` ends `sample` early with `stopped` set.
+    later; `Answer.QUIT` ends `sample` early with `stopped` set. `seed` is 0 by default, as for
+    every model and selector here; None draws a fresh one.
     """
 
     def __init__(
@@ -73,7 +74,7 @@ class Sampler:
         oracle: Oracle,
         alpha: float = 0.5,
         n_strata: int | str = "auto",
-        seed: int | None = None,
+        seed: int | None = 0,
     ) -> None:
         if not callable(oracle):
             raise TypeError(f"oracle must be callable as oracle(i) -> 0 | 1 | None, got {oracle!r}")

@@ -204,7 +204,7 @@ def draw_audit(
     n: int,
     exclude: Any = (),
     uniform: float = 0.3,
-    seed: int | None = None,
+    seed: int | None = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Draw an audit of n unlabelled pairs for `estimate_f1`; returns (positions, inclusion
     probabilities).
@@ -214,7 +214,7 @@ def draw_audit(
     standard deviation of a pair's label under the scores, sqrt(s (1 - s))), a share `uniform`
     uniformly within each prediction class (half to the predicted matches, half to the
     rest), so that confident errors (a 0.99-scored non-match) keep a fair chance of being met.
-    `exclude`: pairs already labelled, never drawn.
+    `exclude`: pairs already labelled, never drawn. `seed`: 0 by default; None draws a fresh one.
     """
     predictions, scores = _check_inputs(predictions, scores)
     if scores.ndim != 1:

@@ -113,7 +113,7 @@ class _ImportanceBase(Sampler):
         epsilon: float = 1e-3,
         n_strata: int | str = "auto",
         prior_strength: float | None = None,
-        seed: int | None = None,
+        seed: int | None = 0,
     ) -> None:
         super().__init__(predictions, scores, oracle, alpha=alpha, n_strata=n_strata, seed=seed)
         if not 0.0 < epsilon <= 1.0:
@@ -261,7 +261,7 @@ class OASISSampler(_ImportanceBase):
         epsilon: float = 1e-3,
         n_strata: int | str = "auto",
         prior_strength: float | None = None,
-        seed: int | None = None,
+        seed: int | None = 0,
         recalibrate: bool = True,
         estimator: str = "stratified",
     ) -> None:

@@ -34,22 +34,36 @@ class NashaatLabelModel(PenalizedLabelModel):
     with its corrections applied.
     """
 
-    def __init__(self, cardinality: int = 2, seed: int | None = None, **kwargs: Any) -> None:
-        super().__init__(cardinality=cardinality, penalty=0.0, seed=seed, **kwargs)
+    _PARAMS = tuple(name for name in PenalizedLabelModel._PARAMS if name != "penalty")
+
+    def __init__(
+        self,
+        cardinality: int = 2,
+        seed: int | None = 0,
+        warm_start: bool = True,
+        cliques: list[tuple[int, ...]] | None = None,
+        lf_direction: bool = True,
+        n_epochs: int = 100,
+        lr: float = 0.01,
+        l2: float = 0.0,
+        progress: bool = False,
+    ) -> None:
+        super().__init__(cardinality=cardinality, penalty=0.0, seed=seed, warm_start=warm_start,
+                         cliques=cliques, lf_direction=lf_direction, n_epochs=n_epochs, lr=lr,
+                         l2=l2, progress=progress)
 
     def fit(  # type: ignore[override]
         self,
         L: np.ndarray,
         expert_labels: Mapping[int, int] | None = None,
         class_balance: list[float] | np.ndarray | None = None,
-        progress_bar: bool = False,
         **kwargs: Any,
     ) -> NashaatLabelModel:
         """Fit Snorkel's label model on the corrected votes; returns self."""
         L = check_label_matrix(L, "L", min_lfs=MIN_LFS)
         self.corrections_ = check_expert_labels(expert_labels, L.shape[0])
         corrected = nashaat_correct(L, self.corrections_)
-        super().fit(corrected, None, class_balance, progress_bar, **kwargs)
+        super().fit(corrected, None, class_balance, **kwargs)
         self.expert_labels_ = self.corrections_
         return self
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-import pandas as pd
 
 # 3**39 < 2**63: up to 39 LFs a vote row packs into one int64, which makes grouping a 1-D unique
 _MAX_PACKED_LFS = 39
@@ -80,40 +79,3 @@ def bucket_ids(L: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def bucket_keys(unique_rows: np.ndarray) -> list[str]:
     """Readable key of each vote configuration, e.g. '1,-1,0'."""
     return [",".join(map(str, row)) for row in unique_rows.tolist()]
-
-
-def _match_proba(proba: np.ndarray, n: int) -> np.ndarray:
-    proba = np.asarray(proba, dtype=float)
-    if proba.ndim == 2 and proba.shape[1] == 2:
-        proba = proba[:, 1]
-    if proba.shape != (n,):
-        raise ValueError(f"proba must have shape ({n},) or ({n}, 2), got {proba.shape}")
-    return proba
-
-
-def buckets(
-    L: np.ndarray,
-    proba: np.ndarray | None = None,
-    expert_labels: Mapping[int, int] | None = None,
-) -> pd.DataFrame:
-    """One row per LF-vote configuration: key, size, P(y=1|bucket), expert labels and match rate.
-
-    `proba` is the label model's P(match) per row, (n,) or (n, 2); the bucket's value is its mean
-    (the label model gives every row of a bucket the same value). `expert_match_rate` is the
-    share of the bucket's expert labels that are matches (NaN where it has none).
-    """
-    ids, unique, counts = bucket_ids(L)
-    n = ids.shape[0]
-    k = unique.shape[0]
-    frame = pd.DataFrame({"key": bucket_keys(unique), "size": counts})
-    if proba is not None:
-        frame["p_match"] = np.bincount(ids, weights=_match_proba(proba, n), minlength=k) / counts
-    labels = check_expert_labels(expert_labels, n)
-    rows = np.fromiter(labels.keys(), dtype=np.int64, count=len(labels))
-    ys = np.fromiter(labels.values(), dtype=float, count=len(labels))
-    n_expert = np.bincount(ids[rows], minlength=k)
-    n_match = np.bincount(ids[rows], weights=ys, minlength=k)
-    frame["n_expert"] = n_expert
-    rate = n_match / np.maximum(n_expert, 1)
-    frame["expert_match_rate"] = np.where(n_expert > 0, rate, np.nan)
-    return frame

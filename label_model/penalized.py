@@ -14,8 +14,9 @@ import torch
 from sklearn.exceptions import NotFittedError
 from snorkel.labeling.model.label_model import LabelModel, TrainConfig
 from snorkel.utils.config_utils import merge_config
-from tqdm import trange
 
+from blocking.files import ModelFile
+from blocking.progress import progress_bar
 from label_model.buckets import bucket_ids, check_expert_labels, check_label_matrix
 from label_model.groups import VoteGroups
 
@@ -39,7 +40,7 @@ def _seeded_globals(seed: int) -> Iterator[None]:
             np.random.set_state(numpy_state)  # noqa: NPY002
 
 
-class PenalizedLabelModel(LabelModel):
+class PenalizedLabelModel(ModelFile, LabelModel):
     """Snorkel's LabelModel whose fit also takes expert labels (Active WeaSuL, eq. 3-4).
 
     The loss is Snorkel's matrix-completion loss plus
@@ -64,8 +65,14 @@ class PenalizedLabelModel(LabelModel):
     one feature): each group's joint vote is modelled as one source, as Snorkel 0.9 did for
     higher-order cliques. Snorkel's ``get_weights``/``get_conditional_probs`` assume no cliques.
 
-    ``seed`` fixes the random start (0 by default, as for every model here; None draws one).
+    ``seed`` fixes the random start (0 by default, as for every model here; None draws a fresh
+    one). ``progress`` shows a rich bar over the epochs. Training hyper-parameters live here;
+    `save(path)` / `PenalizedLabelModel.load(path)` use the project's one model-file format.
     """
+
+    _fitted_attribute = "mu"
+    _PARAMS = ("cardinality", "penalty", "seed", "warm_start", "cliques", "lf_direction",
+               "n_epochs", "lr", "l2", "progress")
 
     def __init__(
         self,
@@ -78,42 +85,48 @@ class PenalizedLabelModel(LabelModel):
         n_epochs: int = 100,
         lr: float = 0.01,
         l2: float = 0.0,
-        **kwargs: Any,
+        progress: bool = False,
     ) -> None:
-        if cardinality != 2:
-            raise ValueError(
-                "PenalizedLabelModel supports binary labels only (cardinality=2), "
-                f"got {cardinality}"
-            )
-        if not (penalty == "auto" or (isinstance(penalty, int | float) and penalty >= 0)):
-            raise ValueError(f"penalty must be 'auto' or a number >= 0, got {penalty!r}")
-        kwargs.setdefault("verbose", False)
-        super().__init__(cardinality=cardinality, **kwargs)
+        super().__init__(cardinality=cardinality, verbose=False)
         self.penalty = penalty
         self.seed = seed
         self.warm_start = warm_start
         self.cliques = cliques
         self.lf_direction = lf_direction
         self.n_epochs, self.lr, self.l2 = n_epochs, lr, l2
+        self.progress = progress
         self.penalty_: float | None = None
         self.curvature_: float | None = None
 
-    _PARAMS = ("cardinality", "penalty", "seed", "warm_start", "cliques", "lf_direction",
-               "n_epochs", "lr", "l2")
-
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """The constructor's parameters (scikit-learn's contract, so `clone` works)."""
-        params = {name: getattr(self, name) for name in self._PARAMS}
-        params["cardinality"] = self.cardinality
-        return params
+        return {name: getattr(self, name) for name in self._PARAMS}
 
     def set_params(self, **params: Any) -> PenalizedLabelModel:
         """Set constructor parameters (scikit-learn's contract)."""
         for name, value in params.items():
             if name not in self._PARAMS:
-                raise ValueError(f"PenalizedLabelModel has no parameter {name!r}")
+                raise ValueError(f"{type(self).__name__} has no parameter {name!r}")
             setattr(self, name, value)
         return self
+
+    def _validate(self) -> None:
+        if self.cardinality != 2:
+            raise ValueError(
+                "PenalizedLabelModel supports binary labels only (cardinality=2), "
+                f"got {self.cardinality}"
+            )
+        penalty = self.penalty
+        if not (penalty == "auto" or (isinstance(penalty, int | float)
+                                      and not isinstance(penalty, bool) and penalty >= 0)):
+            raise ValueError(f"penalty must be 'auto' or a number >= 0, got {penalty!r}")
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the bucket and statistics caches of the last pool are not part of the model
+        state = super().__getstate__()
+        state.pop("_bucket_cache", None)
+        state.pop("_stats_cache", None)
+        return state
 
     # ---- statistics ---------------------------------------------------------------------------
     def _buckets(self, L: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -125,15 +138,6 @@ class PenalizedLabelModel(LabelModel):
             cached = (key, bucket_ids(L))
             self._bucket_cache = cached
         return cached[1]
-
-    def save(self, destination: str) -> None:
-        """Pickle the model (without the cached buckets of the last pool)."""
-        caches = getattr(self, "_bucket_cache", None), getattr(self, "_stats_cache", None)
-        self._bucket_cache = self._stats_cache = None
-        try:
-            super().save(destination)
-        finally:
-            self._bucket_cache, self._stats_cache = caches
 
     def _set_statistics(self, L: np.ndarray) -> None:
         """Overlap matrix O and coverage, computed once per bucket instead of once per row
@@ -220,24 +224,31 @@ class PenalizedLabelModel(LabelModel):
         L: np.ndarray,
         expert_labels: Mapping[int, int] | None = None,
         class_balance: list[float] | np.ndarray | None = None,
-        progress_bar: bool = False,
         **kwargs: Any,
     ) -> PenalizedLabelModel:
         """Fit on L (n, m) in {-1, 0, 1} and expert labels {row: 0/1}; returns self.
 
-        `n_epochs`, `lr` and `l2` come from the constructor; Snorkel's other training options
-        (optimizer, prec_init, mu_eps, ...) pass through `kwargs`. The global random state of
-        Python, numpy and torch is left as it was. A refit warm-starts from the previous
-        parameters. The optimizer defaults to Adam, not Snorkel's SGD: the penalty's gradient
-        grows like 1/mu, and plain SGD steps then oscillate (benchmarks/results/
-        label_model_spam.md).
+        `n_epochs`, `lr`, `l2`, `seed` and `progress` come from the constructor (Snorkel's
+        fit keywords of the same names still override the first four for one fit); Snorkel's
+        other training options (optimizer, prec_init, mu_eps, ...) pass through `kwargs`. The
+        global random state of Python, numpy and torch is left as it was. A refit warm-starts
+        from the previous parameters. The optimizer defaults to Adam, not Snorkel's SGD: the
+        penalty's gradient grows like 1/mu, and plain SGD steps then oscillate
+        (benchmarks/results/label_model_spam.md).
         """
+        self._validate()
         L = check_label_matrix(L, "L", min_lfs=MIN_LFS)
         labels = check_expert_labels(expert_labels, L.shape[0])
         if L.shape[0] == 0:
             raise ValueError("L has no rows: nothing to fit")
         if "Y_dev" in kwargs:
             raise TypeError("pass expert labels as expert_labels={row: label}, not Y_dev")
+        unknown = sorted(set(kwargs) - set(TrainConfig._fields))
+        if unknown:
+            hint = ("; progress is a constructor argument: PenalizedLabelModel(progress=True)"
+                    if {"progress", "progress_bar"} & set(unknown) else "")
+            raise TypeError(f"{type(self).__name__}.fit: unknown training option(s) {unknown}; "
+                            f"Snorkel's are {list(TrainConfig._fields)}{hint}")
         self.groups_ = VoteGroups(L.shape[1], [tuple(c) for c in self.cliques or []])
         previous = self.mu.detach().clone() if self._can_warm_start(L.shape[1]) else None
 
@@ -251,9 +262,10 @@ class PenalizedLabelModel(LabelModel):
         # Snorkel's _init_params draws its random start from numpy's global generator: seed
         # the globals for the fit and give them back unchanged
         with _seeded_globals(self.train_config.seed):
-            return self._fit_seeded(L, labels, class_balance, previous, progress_bar)
+            with progress_bar(self.progress) as bar:
+                return self._fit_seeded(L, labels, class_balance, previous, bar)
 
-    def _fit_seeded(self, L, labels, class_balance, previous, progress_bar) -> PenalizedLabelModel:
+    def _fit_seeded(self, L, labels, class_balance, previous, bar) -> PenalizedLabelModel:
         self._set_logger()
         self._set_constants(L)
         self._set_class_balance(None if class_balance is None else list(class_balance), None)
@@ -273,11 +285,9 @@ class PenalizedLabelModel(LabelModel):
         votes = torch.from_numpy(self.groups_.indicators(L[rows])).to(self.config.device)
         target = torch.tensor(list(labels.values()), dtype=torch.float32, device=self.config.device)
 
-        epochs = range(self.train_config.n_epochs)
-        if progress_bar:
-            epochs = trange(self.train_config.n_epochs, unit="epoch")
+        task = bar.add_task(type(self).__name__, total=self.train_config.n_epochs, status="")
         completion = penalty_term = torch.zeros(())
-        for epoch in epochs:
+        for epoch in range(self.train_config.n_epochs):
             self.optimizer.zero_grad()
             completion = self._completion_loss(self.mu) + self._loss_l2(l2=self.train_config.l2)
             loss = completion
@@ -297,8 +307,8 @@ class PenalizedLabelModel(LabelModel):
                     if self.lf_direction:
                         self._project_direction()
             self._update_lr_scheduler(epoch)
-        if progress_bar:
-            epochs.close()
+            if self.progress:
+                bar.update(task, advance=1, status=f"loss {float(loss.detach()):.4f}")
         self.completion_loss_ = float(completion.detach())
         self.penalty_loss_ = float(penalty_term.detach())
         self.expert_labels_ = labels

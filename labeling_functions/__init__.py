@@ -20,7 +20,6 @@ from labeling_functions.similarity import similarity_features  # noqa: E402
 from labeling_functions.templates import (  # noqa: E402
     model_numbers_conflict,
     model_numbers_shared,
-    numbers_close,
     numbers_differ,
     pair_similarity,
     rule,
@@ -49,7 +48,6 @@ __all__ = [
     "load_lfs",
     "model_numbers_conflict",
     "model_numbers_shared",
-    "numbers_close",
     "numbers_differ",
     "rule",
     "pair_similarity",

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from snorkel.labeling import LabelingFunction, PandasLFApplier
-from tqdm.auto import tqdm
 
+from blocking.progress import progress_bar
 from labeling_functions import ABSTAIN
 from labeling_functions.cache import similarity_cache
 from labeling_functions.core import (
@@ -99,13 +99,12 @@ def _run_rowwise(
     lfs: list[ExpertLF],
     frame: pd.DataFrame,
     engine: str,
-    progress: bool,
     fault_tolerant: bool,
     n_partitions: int | None,
 ) -> np.ndarray:
     wrapped = [_FaultTolerant(lf) for lf in lfs] if fault_tolerant else lfs
     if engine == "pandas":
-        return PandasLFApplier(wrapped).apply(frame, progress_bar=progress)
+        return PandasLFApplier(wrapped).apply(frame, progress_bar=False)
     import dask
     from dask import dataframe as dd
     from snorkel.labeling.apply.dask import DaskLFApplier
@@ -168,18 +167,24 @@ def apply_lfs(
     if engine == "auto":
         engine = "dask" if calls >= _BIG and _has_dask() else "pandas"
     try:
-        with copy_on_write(), similarity_cache():
+        with copy_on_write(), similarity_cache(), progress_bar(show) as bar:
             frame = _view(pairs)
             state = _state(frame)
-            for j in tqdm(vec_cols, desc="vectorized LFs", disable=not show or not vec_cols):
+            if vec_cols:
+                task = bar.add_task("vectorized LFs", total=len(vec_cols), status="")
+            for j in vec_cols:
                 L[:, j], faults[lfs[j].name] = _run_vectorized(lfs[j], frame, fault_tolerant)
+                bar.update(task, advance=1, status=lfs[j].name)
                 if _state(frame) != state:  # the LF changed its view: the next LFs get a new one
                     frame = _view(pairs)
                     state = _state(frame)
             if row_cols and n:
+                rowwise = bar.add_task(f"{len(row_cols)} row-wise LFs ({engine})", total=None,
+                                       status="")
                 R = _run_rowwise(
-                    [lfs[j] for j in row_cols], frame, engine, show, fault_tolerant, n_partitions
+                    [lfs[j] for j in row_cols], frame, engine, fault_tolerant, n_partitions
                 )
+                bar.update(rowwise, total=1, completed=1)
                 hit = R == _FAULT
                 for k, j in enumerate(row_cols):
                     faults[lfs[j].name] = int(hit[:, k].sum())

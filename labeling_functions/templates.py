@@ -157,17 +157,6 @@ def values_differ(attr: str, polarity: int = NON_MATCH, name: str | None = None)
     )
 
 
-def numbers_close(
-    attr: str, tolerance: float = 0.0, polarity: int = MATCH, name: str | None = None
-) -> ExpertLF:
-    """Votes `polarity` (default MATCH) where |x - y| / max(|x|, |y|) <= tolerance."""
-    return rule(
-        name or f"{attr}_within_{_fmt(tolerance)}",
-        polarity,
-        lambda df: pair_similarity(df, attr, "reldiff") <= tolerance,
-    )
-
-
 def numbers_differ(
     attr: str, tolerance: float = 0.0, polarity: int = NON_MATCH, name: str | None = None
 ) -> ExpertLF:

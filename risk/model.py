@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import os
 from collections.abc import Callable
 
 import numpy as np
@@ -10,6 +12,7 @@ import torch
 from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
 
+from blocking.files import ModelFile
 from labeling_functions.featurizer import PairFeaturizer
 from risk.distributions import portfolio, value_at_risk
 from risk.rules import CLASS_NAMES, Rule, activations, lf_rules, mine_rules
@@ -30,7 +33,7 @@ def _check_proba(proba, n: int, where: str) -> np.ndarray:
     return p
 
 
-class RiskModel(BaseEstimator):
+class RiskModel(ModelFile, BaseEstimator):
     """Misprediction risk of a matcher (LearnRisk): each pair's match probability is a normal
     distribution combining its risk features (expert LF rules, mined one-sided rules and the
     matcher's binned output); the risk is its Value-at-Risk against the predicted label.
@@ -42,7 +45,11 @@ class RiskModel(BaseEstimator):
     `featurizer` gives the features rules are mined on: a fitted `PairFeaturizer` is used as it
     is (the loop shares the pool's), an unfitted one or None (`PairFeaturizer()`) is copied and
     fitted on the labelled pairs, and any other callable maps pairs to a numeric feature table.
+
+    `save(path)` / `RiskModel.load(path)` use the project's one model-file format.
     """
+
+    _fitted_attribute = "rules_"
 
     def __init__(
         self,
@@ -95,6 +102,16 @@ class RiskModel(BaseEstimator):
     def _check_fitted(self, where: str) -> None:
         if not hasattr(self, "rules_"):
             raise NotFittedError(f"RiskModel.{where}: not fitted; call fit(pairs, y, proba) first")
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the fitted model to one model file. LFs are code, not data: the file keeps the
+        rules learned from them but not `lfs`, so after `load` pass `L` (the LF votes) to
+        `risk`, as the run's model file keeps the LF file's fingerprint rather than the LFs."""
+        self._check_fitted("save")
+        kept = copy.copy(self)
+        kept.lfs = None
+        kept.__dict__.pop("_last", None)
+        super(RiskModel, kept).save(path)
 
     # ----------------------------------------------------------------- features
     def _fit_featurizer(self, pairs: pd.DataFrame | None) -> None:

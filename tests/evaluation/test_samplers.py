@@ -58,7 +58,8 @@ def test_interval_coverage_on_repeated_runs(make_pool):
         sampler = OASISSampler(predictions, scores, lambda i: int(labels[i]), seed=seed)
         low, high = sampler.sample(250).interval(0.95)
         hits.append(low <= truth <= high)
-    assert np.mean(hits) >= 0.8
+    # 20 of 20 cover here; an 80% interval covers 17 of these 20 runs and must fail
+    assert np.mean(hits) >= 0.9
 
 
 def test_cannot_ask_for_more_pairs_than_remain(make_pool, recording_oracle):

@@ -62,11 +62,11 @@ def test_auto_penalty_is_the_curvature_and_positive(votes):
 def test_save_load_round_trip(tmp_path, votes):
     L, y = votes
     lm = PenalizedLabelModel(seed=0).fit(L, {2: int(y[2])}, n_epochs=20)
-    path = tmp_path / "lm.pkl"
-    lm.save(str(path))
-    other = PenalizedLabelModel()
-    other.load(str(path))
+    path = tmp_path / "lm.model"
+    lm.save(path)
+    other = PenalizedLabelModel.load(path)
     np.testing.assert_allclose(other.predict_proba(L), lm.predict_proba(L))
+    assert other.get_params() == lm.get_params()
 
 
 def test_lf_precision_tracks_lf_accuracy(votes):
@@ -107,7 +107,9 @@ def test_predict_before_fit_and_wrong_width(votes):
     with pytest.raises(ValueError, match="5"):
         lm.predict_proba(L[:, :4])
     with pytest.raises(ValueError, match="penalty"):
-        PenalizedLabelModel(penalty=-1)
+        PenalizedLabelModel(penalty=-1).fit(L)
+    with pytest.raises(ValueError, match="binary"):
+        PenalizedLabelModel(cardinality=3).fit(L)
 
 
 def test_contract_clone_not_fitted_and_global_random_state():
