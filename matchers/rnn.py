@@ -11,9 +11,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import torch
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from blocking.metrics import best_threshold, f_measure
+from blocking.progress import progress_bar
 from labeling_functions.featurizer import PairFeaturizer
 from matchers.base import PairMatcher
 from matchers.embeddings import glove_available, glove_vectors, ngram_buckets
@@ -209,7 +209,7 @@ class RNNMatcher(PairMatcher):
         }
         texts = distinct_records(pairs, self.attributes_, records)
         with torch.random.fork_rng(devices=[]):  # cached or built, training continues alike
-            torch.manual_seed(self.seed)
+            torch.manual_seed(int(self._rng.integers(2**31)))
             result = cached_pretrain(
                 self.network_.encoder,
                 texts,
@@ -353,7 +353,7 @@ class RNNMatcher(PairMatcher):
         best, best_state, best_cut, stale = -np.inf, None, 0.5, 0
         self.history_ = []
         start = time.perf_counter()
-        with _progress(self.progress) as bar:
+        with progress_bar(self.progress) as bar:
             task = bar.add_task("RNNMatcher", total=epochs, status="")
             for epoch in range(epochs):
                 net.train()
@@ -432,16 +432,3 @@ class RNNMatcher(PairMatcher):
         """Penultimate representation (n, mlp_hidden): the space for k-medoids distances."""
         self._check_pairs(pairs, "embed")
         return self._predict(self._encode(pairs), embed=True)
-
-
-def _progress(enabled: bool) -> Progress:
-    """A rich progress bar over epochs; disabled bars print nothing."""
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[status]}"),
-        disable=not enabled,
-        transient=False,
-    )

@@ -71,9 +71,11 @@ def test_large_training_sets_do_not_depend_on_the_seed(large_pairs):
 
 
 def test_rich_features_are_the_default_and_can_be_turned_off(train_pairs):
+    from labeling_functions import PairFeaturizer
+
     pairs, y = train_pairs
     rich = SimilarityMatcher(max_iter=10).fit(pairs, y)
-    basic = SimilarityMatcher(max_iter=10, rich_features=False).fit(pairs, y)
+    basic = SimilarityMatcher(max_iter=10, featurizer=PairFeaturizer(rich=False)).fit(pairs, y)
     assert set(basic.columns_) < set(rich.columns_)
     assert any(c.endswith("__char3_cosine") for c in rich.columns_)
     assert rich.embed(pairs).shape[1] == len(rich.columns_)
