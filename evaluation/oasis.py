@@ -20,7 +20,10 @@ ESTIMATORS = ("stratified", "ratio", "doubly_robust")
 _IDENTITY = np.array([0.0, 1.0, 0.0])
 _MIN_RATE = 1e-6  # a recalibrated prior rate never reaches 0 or 1
 # candidate spreads (sd of a stratum's match log-odds around the prior curve)
-_SPREADS = np.geomspace(0.05, 4.0, 20)
+# at most 1: a larger spread gives a rare stratum a Beta prior with a spike at 0, which labels
+# that are all 0 (as they mostly are) always prefer and which then rules out unseen matches
+_SPREADS = np.geomspace(0.05, 1.0, 14)
+_MAX_STEP = 1.0
 _MOST_STRATA = 250  # score strata of n_strata="auto" (sqrt(n) up to this)
 _RIDGE = 0.5  # penalty of the prior curve towards the identity (trusting the scores)
 _MIN_SCORE = 1e-9  # calibrated scores are clipped to [_MIN_SCORE, 1 - _MIN_SCORE] before the logit
@@ -94,7 +97,8 @@ def fit_prior_curve(
 
     Maximizes the binomial log-likelihood of `matches` out of `labelled` per stratum with a
     ridge penalty `ridge` |theta - (0, 1[, 0])|^2 / 2 towards the identity, i.e. towards
-    trusting the calibrated scores; `steps` Newton steps from `theta` (warm start). With
+    trusting the calibrated scores; `steps` Newton steps from `theta` (warm start), each at
+    most `_MAX_STEP` long (a step from a handful of labels can overshoot). With
     `prediction` (each stratum's share predicted 1) the curve gets a third parameter c, a shift
     for the predicted matches: the labels can say that the predictions know more (or less)
     than the scores, e.g. when they do not threshold them.
@@ -109,7 +113,8 @@ def fit_prior_curve(
         rate = 1.0 / (1.0 + np.exp(-(design @ theta)))
         gradient = design.T @ (matches - labelled * rate) - ridge * (theta - identity)
         hessian = (design * (labelled * rate * (1 - rate))[:, None]).T @ design
-        theta = theta + np.linalg.solve(hessian + ridge * np.eye(theta.size), gradient)
+        step = np.linalg.solve(hessian + ridge * np.eye(theta.size), gradient)
+        theta = theta + step * min(1.0, _MAX_STEP / (np.linalg.norm(step) + 1e-300))
     return theta
 
 
