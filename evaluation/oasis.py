@@ -460,39 +460,37 @@ class OASISSampler(_ImportanceBase):
     def _stratified_terms(self, alpha: float) -> tuple[float, float, np.ndarray]:
         """Numerator sum_k pred_k M_k and denominator alpha P + (1 - alpha) sum_k M_k with M_k
         the known matches plus the unlabelled pairs times `shrunk_rate`, and V(f), the variance
-        of numerator - f denominator: each stratum's beta-binomial predictive variance of its
-        unlabelled matches plus the prior curve's uncertainty (delta method)."""
-        positive = self.strata.mean_prediction
-        counts, variance, gradient, predicted = self._cached("stratified", self._stratum_counts)
-        numerator_part = gradient.T @ positive
-        total_part = gradient.T @ np.ones_like(positive)
-        curve = self._cached("curve_covariance", self._curve_covariance)
+        of numerator - f denominator."""
+        (numerator, total), covariance, predicted = self._cached("stratified", self._totals)
         return (
-            float(positive @ counts),
-            alpha * predicted + (1 - alpha) * float(counts.sum()),
+            numerator,
+            alpha * predicted + (1 - alpha) * total,
             np.array(
                 [
-                    variance @ positive**2 + numerator_part @ curve @ numerator_part,
-                    -2 * (1 - alpha) * (variance @ positive + numerator_part @ curve @ total_part),
-                    (1 - alpha) ** 2 * (variance.sum() + total_part @ curve @ total_part),
+                    covariance[0, 0],
+                    -2 * (1 - alpha) * covariance[0, 1],
+                    (1 - alpha) ** 2 * covariance[1, 1],
                 ]
             ),
         )
 
-    def _stratum_counts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-        """Per stratum: estimated matches, the predictive variance of its unlabelled matches
-        and the gradient (K, 3) of the estimate in the prior curve's parameters (zero without
-        recalibration); and the number of predicted matches the oracle could label."""
+    def _totals(self) -> tuple[np.ndarray, np.ndarray, float]:
+        """The estimated matches among the predicted matches and in all, their covariance (each
+        stratum's beta-binomial predictive variance of its unlabelled matches, plus the prior
+        curve's uncertainty by the delta method), and the number of predicted matches the
+        oracle could label."""
         unlabelled, (a, b) = self.unlabelled, self._posterior
         rate, size = a / (a + b), a + b
         counts = self.matches + unlabelled * rate
         variance = unlabelled * rate * (1 - rate) * (size + unlabelled) / (size + 1)
-        # d rate / d curve logit, the prior's weight times the slope of its mean
-        prior_size = size - self.labelled
-        slope = unlabelled * prior_size / size * self.prior * (1 - self.prior)
-        gradient = self._curve_design * (slope if self.recalibrate else 0.0)[:, None]
+        # d rate / d curve logit: the prior's weight times the slope of its mean
+        slope = unlabelled * (size - self.labelled) / size * self.prior * (1 - self.prior)
+        sums = np.column_stack([self.strata.mean_prediction, np.ones_like(counts)])
+        gradient = self._curve_design.T @ (sums * slope[:, None]) * self.recalibrate
+        covariance = (sums * variance[:, None]).T @ sums
+        covariance += gradient.T @ self._curve_covariance() @ gradient
         predicted = float(self.strata.mean_prediction @ (self.strata.sizes - self.unsure))
-        return counts, variance, gradient, predicted
+        return counts @ sums, covariance, predicted
 
     def _draw_stratum(self) -> tuple[int, float]:
         q = self._distribution()
