@@ -239,29 +239,29 @@ class _ImportanceBase(Sampler):
 class OASISSampler(_ImportanceBase):
     """Optimal asymptotic sequential importance sampling of F_alpha (OASIS).
 
-    Pairs are stratified by (calibrated) score and prediction; a Beta-Bernoulli model of each
-    stratum's match rate starts from the calibrated scores (`prior_strength` pseudo-labels in
-    all, default 2 per stratum) and learns from every new label. With `recalibrate` (default)
-    the prior itself is refitted after every label: a logistic curve in the logit of the
-    stratum's mean score, fitted to all labels, so strata share what the labels say about the
-    scores (on a rare-match pool a 0.01 score may mean 1 match in 10,000), and the draws stop
-    chasing matches the scores promise but the labels do not show; False keeps the scores as
-    the prior (the paper's OASIS). Each draw picks a stratum from the variance-minimizing
-    instrumental distribution for the current F estimate, mixed with the population
-    distribution (share `epsilon`), then a pair within it.
+    Pairs are stratified by the logit of their calibrated score (up to 250 strata by the
+    cumulative sqrt(frequency) rule) and by prediction. A prior curve, rate = sigmoid(a + b
+    logit(stratum's mean score) + c share predicted 1), starts at the calibrated scores (0, 1,
+    0) and, with `recalibrate` (default), is refitted to all labels after each one, so strata
+    share what the labels say about the scores; False keeps the scores (the paper's OASIS).
 
     `estimator="stratified"` (default): each draw takes a pair not labelled yet, uniformly from
-    the stratum (so every draw is a query), the strata weighted by their unlabelled pairs U_k.
-    The estimate counts each stratum's matches as its known matches plus U_k times its
-    posterior mean match rate (`posterior_rate`), F_alpha = sum_k pred_k M_k / (alpha P +
-    (1 - alpha) sum_k M_k), exact on a fully labelled pool; the interval is Fieller's for that
-    ratio with the Beta-binomial predictive variance of each stratum's unlabelled matches,
-    its prior rate half-way (geometric mean) between the raw scores and the recalibrated
-    curve, so that a stratum whose labels all agree keeps the doubt the scores give it. On the
-    pool suite of benchmarks/oasis.py it is far more accurate than the importance-weighted
-    ratio: the number of labels per stratum is known, not drawn, and a rare match found in a
-    large stratum moves its count by U_k / (labels + pseudo-labels) instead of by an
-    importance weight that can be 1,000 times larger.
+    a stratum (every draw is a query). Each stratum's match rate has a Beta prior with its mean
+    on the curve and the variance of a logit-normal of sd `spread` around it; `spread` is
+    chosen by empirical Bayes (beta-binomial likelihood of all strata's labels), so the curve
+    speaks for lightly labelled strata where the strata agree with it and each stratum's own
+    labels weigh more where they do not. A stratum's matches M_k are its known matches plus
+    its U_k unlabelled pairs times the posterior mean rate (`shrunk_rate`); F_alpha =
+    sum_k pred_k M_k / (alpha P + (1 - alpha) sum_k M_k), exact on a fully labelled pool. The
+    interval is Fieller's for that ratio, with each stratum's beta-binomial predictive variance
+    of its unlabelled matches plus the curve's uncertainty (delta method). The strata are
+    drawn by Neyman allocation for numerator - F denominator (U_k |pred_k - F (1 - alpha)|
+    sqrt(rate (1 - rate))), mixed with the unlabelled pairs' distribution (share `epsilon`).
+
+    For "ratio" and "doubly_robust" each draw picks a stratum from the paper's variance-
+    minimizing instrumental distribution for the current F estimate, mixed with the population
+    distribution (share `epsilon`), then a pair within it; their Beta-Bernoulli model of a
+    stratum's rate has `prior_strength` pseudo-labels in all (default 2 per stratum).
 
     `estimator="ratio"`: draws with replacement (a re-drawn pair reuses its label) and the
     paper's importance-weighted ratio sum w TP / sum w (alpha pred + (1 - alpha) true) over all
