@@ -2,8 +2,9 @@
 
 Every pool of `oasis_pools.POOLS` (synthetic, 100,000 pairs: 0.1% to 10% matches; sharp,
 blurred, over- and underconfident, shifted scores; ties; confident errors), optionally the
-three held-out pools (`--held-out`, kept out of tuning) and the shared sets' test splits scored
-by a SimilarityMatcher trained on their train split (`--datasets`). Each sampler runs `--seeds`
+three held-out pools (`--held-out`, kept out of tuning, drawn from their own seed family) and
+the shared sets' test splits scored by a SimilarityMatcher trained on their train split
+(`--real`, `--datasets`). Each sampler runs `--seeds`
 times per pool; at each budget: mean absolute error of F1 (MAE), its ratio ours / authors', and
 the share of our 95% intervals holding the true F1. Writes benchmarks/results/<out>.md, .csv
 and one plot per pool in <out>.png.
