@@ -2,8 +2,9 @@
 
 Every pool of `oasis_pools.POOLS` (synthetic, 100,000 pairs: 0.1% to 10% matches; sharp,
 blurred, over- and underconfident, shifted scores; ties; confident errors), optionally the
-three held-out pools (`--held-out`, kept out of tuning) and the shared sets' test splits scored
-by a SimilarityMatcher trained on their train split (`--datasets`). Each sampler runs `--seeds`
+three held-out pools (`--held-out`, kept out of tuning, drawn from their own seed family) and
+the shared sets' test splits scored by a SimilarityMatcher trained on their train split
+(`--real`, `--datasets`). Each sampler runs `--seeds`
 times per pool; at each budget: mean absolute error of F1 (MAE), its ratio ours / authors', and
 the share of our 95% intervals holding the true F1. Writes benchmarks/results/<out>.md, .csv
 and one plot per pool in <out>.png.
@@ -40,14 +41,16 @@ OURS, AUTHORS = "ours", "authors'"
 BUDGETS = [100, 250, 500, 1000, 2000, 5000]
 REAL_SETS = ["abt_buy", "amazon_google", "dblp_acm"]
 POOL_SEED = 2024
+HELD_OUT_SEED = 7  # the held-out pools come from another seed family as well as other specs
 
 
 @cache
 def _pool(name: str, n_pairs: int, datasets: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Labels, scores and predictions of a named pool (cached per worker process)."""
-    specs = {**POOLS, **HELD_OUT}
-    if name in specs:
-        return synthetic_pool(specs[name], n_pairs, POOL_SEED)
+    if name in POOLS:
+        return synthetic_pool(POOLS[name], n_pairs, POOL_SEED)
+    if name in HELD_OUT:
+        return synthetic_pool(HELD_OUT[name], n_pairs, HELD_OUT_SEED)
     return real_pool(Path(datasets) / name.removeprefix("real "))
 
 

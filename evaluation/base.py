@@ -83,7 +83,7 @@ class Sampler:
         self.predictions, self.scores = _check_inputs(predictions, scores)
         self.oracle, self.alpha, self.seed = oracle, float(alpha), seed
         self.calibrated = calibrate_scores(self.scores, self.predictions)
-        self.strata: Strata = stratify(self.calibrated, self.predictions, n_strata)
+        self.strata: Strata = self._stratify(n_strata)
         self.labels = np.full(self.predictions.size, UNQUERIED, dtype=np.int8)
         self.n_queries = self.n_draws = 0
         self.stopped = False
@@ -105,6 +105,10 @@ class Sampler:
                 UserWarning,
                 stacklevel=2,
             )
+
+    def _stratify(self, n_strata: int | str) -> Strata:
+        """Strata of the pool by calibrated score and prediction."""
+        return stratify(self.calibrated, self.predictions, n_strata)
 
     # --- drawing -------------------------------------------------------------------------------
     def _uniform(self) -> float:

@@ -4,18 +4,34 @@ static (non-adaptive) importance-sampling baseline."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from functools import cached_property
 from typing import Any
 
 import numpy as np
+from scipy.special import betaln
 
 from evaluation.base import _W2, Oracle, Sampler
+from evaluation.strata import Strata, stratify
 
 ESTIMATORS = ("stratified", "ratio", "doubly_robust")
 # prior curve (intercept, slope on the logit score, shift for predicted matches) that takes the
 # calibrated scores as they are
 _IDENTITY = np.array([0.0, 1.0, 0.0])
 _MIN_RATE = 1e-6  # a recalibrated prior rate never reaches 0 or 1
+# candidate spreads (sd of a stratum's match log-odds around the prior curve)
+# at most 1: a larger spread gives a rare stratum a Beta prior with a spike at 0, which labels
+# that are all 0 (as they mostly are) always prefer and which then rules out unseen matches
+_SPREADS = np.geomspace(0.05, 1.0, 14)
+_MAX_STEP = 1.0
+_MOST_STRATA = 250  # score strata of n_strata="auto" (sqrt(n) up to this)
+_RIDGE = 0.5  # penalty of the prior curve towards the identity (trusting the scores)
+_MIN_SCORE = 1e-9  # calibrated scores are clipped to [_MIN_SCORE, 1 - _MIN_SCORE] before the logit
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, _MIN_SCORE, 1 - _MIN_SCORE)
+    return np.log(p / (1 - p))
 
 
 def _second_moment_terms(
@@ -81,7 +97,8 @@ def fit_prior_curve(
 
     Maximizes the binomial log-likelihood of `matches` out of `labelled` per stratum with a
     ridge penalty `ridge` |theta - (0, 1[, 0])|^2 / 2 towards the identity, i.e. towards
-    trusting the calibrated scores; `steps` Newton steps from `theta` (warm start). With
+    trusting the calibrated scores; `steps` Newton steps from `theta` (warm start), each at
+    most `_MAX_STEP` long (a step from a handful of labels can overshoot). With
     `prediction` (each stratum's share predicted 1) the curve gets a third parameter c, a shift
     for the predicted matches: the labels can say that the predictions know more (or less)
     than the scores, e.g. when they do not threshold them.
@@ -96,7 +113,8 @@ def fit_prior_curve(
         rate = 1.0 / (1.0 + np.exp(-(design @ theta)))
         gradient = design.T @ (matches - labelled * rate) - ridge * (theta - identity)
         hessian = (design * (labelled * rate * (1 - rate))[:, None]).T @ design
-        theta = theta + np.linalg.solve(hessian + ridge * np.eye(theta.size), gradient)
+        step = np.linalg.solve(hessian + ridge * np.eye(theta.size), gradient)
+        theta = theta + step * min(1.0, _MAX_STEP / (np.linalg.norm(step) + 1e-300))
     return theta
 
 
@@ -125,11 +143,19 @@ class _ImportanceBase(Sampler):
         self.epsilon, self.prior_strength = float(epsilon), float(prior_strength)
         # pseudo-labels per stratum; the prior is kept inside (0, 1) so no stratum is ruled out
         self._pseudo = self.prior_strength / self.strata.n_strata
-        self._score = np.clip(self.strata.mean_score, 1e-3, 1 - 1e-3)
-        self._logit_score = np.log(self._score / (1 - self._score))
+        self._score = np.clip(self.strata.mean_score, _MIN_SCORE, 1 - _MIN_SCORE)
+        self._logit_score = _logit(self._score)
         self.prior_curve = _IDENTITY.copy()
         self._cache: dict[str, Any] = {}
         self._cache_key: tuple[int, bytes] | None = None
+
+    def _stratify(self, n_strata: int | str) -> Strata:
+        """Strata cut on the logit of the calibrated scores: a score of 1e-6 and one of 1e-3
+        promise match rates a thousand times apart, which a cut on the scores themselves
+        would put in one stratum."""
+        strata = stratify(_logit(self.calibrated), self.predictions, n_strata, most=_MOST_STRATA)
+        mean_score = np.bincount(strata.index, weights=self.calibrated) / strata.sizes
+        return replace(strata, mean_score=mean_score)
 
     def _cached(self, name: str, compute: Callable[[], Any]) -> Any:
         """A quantity that depends only on the labels and the prior curve, computed once per
@@ -213,29 +239,29 @@ class _ImportanceBase(Sampler):
 class OASISSampler(_ImportanceBase):
     """Optimal asymptotic sequential importance sampling of F_alpha (OASIS).
 
-    Pairs are stratified by (calibrated) score and prediction; a Beta-Bernoulli model of each
-    stratum's match rate starts from the calibrated scores (`prior_strength` pseudo-labels in
-    all, default 2 per stratum) and learns from every new label. With `recalibrate` (default)
-    the prior itself is refitted after every label: a logistic curve in the logit of the
-    stratum's mean score, fitted to all labels, so strata share what the labels say about the
-    scores (on a rare-match pool a 0.01 score may mean 1 match in 10,000), and the draws stop
-    chasing matches the scores promise but the labels do not show; False keeps the scores as
-    the prior (the paper's OASIS). Each draw picks a stratum from the variance-minimizing
-    instrumental distribution for the current F estimate, mixed with the population
-    distribution (share `epsilon`), then a pair within it.
+    Pairs are stratified by the logit of their calibrated score (up to 250 strata by the
+    cumulative sqrt(frequency) rule) and by prediction. A prior curve, rate = sigmoid(a + b
+    logit(stratum's mean score) + c share predicted 1), starts at the calibrated scores (0, 1,
+    0) and, with `recalibrate` (default), is refitted to all labels after each one, so strata
+    share what the labels say about the scores; False keeps the scores (the paper's OASIS).
 
     `estimator="stratified"` (default): each draw takes a pair not labelled yet, uniformly from
-    the stratum (so every draw is a query), the strata weighted by their unlabelled pairs U_k.
-    The estimate counts each stratum's matches as its known matches plus U_k times its
-    posterior mean match rate (`posterior_rate`), F_alpha = sum_k pred_k M_k / (alpha P +
-    (1 - alpha) sum_k M_k), exact on a fully labelled pool; the interval is Fieller's for that
-    ratio with the Beta-binomial predictive variance of each stratum's unlabelled matches,
-    its prior rate half-way (geometric mean) between the raw scores and the recalibrated
-    curve, so that a stratum whose labels all agree keeps the doubt the scores give it. On the
-    pool suite of benchmarks/oasis.py it is far more accurate than the importance-weighted
-    ratio: the number of labels per stratum is known, not drawn, and a rare match found in a
-    large stratum moves its count by U_k / (labels + pseudo-labels) instead of by an
-    importance weight that can be 1,000 times larger.
+    a stratum (every draw is a query). Each stratum's match rate has a Beta prior with its mean
+    on the curve and the variance of a logit-normal of sd `spread` around it; `spread` is
+    chosen by empirical Bayes (beta-binomial likelihood of all strata's labels), so the curve
+    speaks for lightly labelled strata where the strata agree with it and each stratum's own
+    labels weigh more where they do not. A stratum's matches M_k are its known matches plus
+    its U_k unlabelled pairs times the posterior mean rate (`shrunk_rate`); F_alpha =
+    sum_k pred_k M_k / (alpha P + (1 - alpha) sum_k M_k), exact on a fully labelled pool. The
+    interval is Fieller's for that ratio, with each stratum's beta-binomial predictive variance
+    of its unlabelled matches plus the curve's uncertainty (delta method). The strata are
+    drawn by Neyman allocation for numerator - F denominator (U_k |pred_k - F (1 - alpha)|
+    sqrt(rate (1 - rate))), mixed with the unlabelled pairs' distribution (share `epsilon`).
+
+    For "ratio" and "doubly_robust" each draw picks a stratum from the paper's variance-
+    minimizing instrumental distribution for the current F estimate, mixed with the population
+    distribution (share `epsilon`), then a pair within it; their Beta-Bernoulli model of a
+    stratum's rate has `prior_strength` pseudo-labels in all (default 2 per stratum).
 
     `estimator="ratio"`: draws with replacement (a re-drawn pair reuses its label) and the
     paper's importance-weighted ratio sum w TP / sum w (alpha pred + (1 - alpha) true) over all
@@ -278,6 +304,10 @@ class OASISSampler(_ImportanceBase):
         if estimator not in ESTIMATORS:
             raise ValueError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
         self.recalibrate, self.estimator = bool(recalibrate), estimator
+        self._spread_at = 0  # position of the current spread in _SPREADS
+        self._curve_design = np.column_stack(
+            [np.ones_like(self._logit_score), self._logit_score, self.strata.mean_prediction]
+        )
         self.doubly_robust = estimator == "doubly_robust"
         self.stratified = estimator == "stratified"
         # stratified: each stratum's members in a random order, drawn front to back (uniformly
@@ -298,6 +328,70 @@ class OASISSampler(_ImportanceBase):
             0,
         )
 
+    def _beta_prior(self, spread: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Beta(a, b) parameters (S, K) of each stratum's prior for each spread (S,): mean on
+        the prior curve, variance that of a logit-normal of that spread (delta method,
+        (mu (1 - mu) spread)^2), so a stratum the curve puts at 1e-4 is not given the spike
+        at 0 of a Beta with a few pseudo-labels."""
+        mu = self.prior[None, :]
+        concentration = np.maximum(1.0 / (mu * (1 - mu) * spread[:, None] ** 2) - 1.0, 0.1)
+        return concentration * mu, concentration * (1 - mu)
+
+    @property
+    def spread(self) -> float:
+        """Spread of the strata's match log-odds around the prior curve, chosen by empirical
+        Bayes: the value on a grid that maximizes the beta-binomial likelihood of all strata's
+        labels (a local search from the last value, which one label moves by a step or two).
+        Small where the strata agree with the curve (the curve then speaks for lightly
+        labelled strata), larger where they scatter around it (each stratum's own labels then
+        weigh more, and the interval widens)."""
+
+        def compute() -> float:
+            seen = self.labelled > 0
+            if not seen.any():
+                return float(_SPREADS[self._spread_at])
+            n, m = self.labelled[seen], self.matches[seen]
+            while True:
+                at = self._spread_at
+                around = np.arange(max(at - 1, 0), min(at + 2, _SPREADS.size))
+                a, b = self._beta_prior(_SPREADS[around])
+                a, b = a[:, seen], b[:, seen]
+                likelihood = (betaln(a + m, b + n - m) - betaln(a, b)).sum(axis=1)
+                best = int(around[np.argmax(likelihood)])
+                if best == at:
+                    return float(_SPREADS[best])
+                self._spread_at = best
+
+        return self._cached("spread", compute)
+
+    @property
+    def _posterior(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per stratum: Beta posterior parameters of its match rate (the prior of `spread`
+        updated with its labels)."""
+
+        def compute() -> tuple[np.ndarray, np.ndarray]:
+            a, b = self._beta_prior(np.array([self.spread]))
+            return a[0] + self.matches, b[0] + self.labelled - self.matches
+
+        return self._cached("posterior", compute)
+
+    @property
+    def shrunk_rate(self) -> np.ndarray:
+        """Posterior mean match rate of each stratum's unlabelled pairs (logit-normal prior of
+        `spread` around the prior curve, updated with the stratum's labels)."""
+        a, b = self._posterior
+        return a / (a + b)
+
+    def _curve_covariance(self) -> np.ndarray:
+        """Covariance of the prior curve's parameters: the inverse penalized information of
+        the binomial fit, each stratum's information deflated by its overdispersion
+        1 + (labels - 1) rate (1 - rate) spread^2."""
+        rate, n = self.prior, self.labelled
+        spread = rate * (1 - rate) * self.spread**2
+        weight = n * rate * (1 - rate) / (1 + np.maximum(n - 1, 0) * spread)
+        information = (self._curve_design * weight[:, None]).T @ self._curve_design
+        return np.linalg.inv(information + _RIDGE * np.eye(self._curve_design.shape[1]))
+
     def _learn(self) -> None:
         """Refit the prior curve to all labels so far: strata share what the labels say about
         how the scores translate into match rates, instead of each stratum unlearning an over-
@@ -308,6 +402,7 @@ class OASISSampler(_ImportanceBase):
                 self.labelled,
                 self.matches,
                 self.prior_curve,
+                ridge=_RIDGE,
                 prediction=self.strata.mean_prediction,
             )
 
@@ -349,42 +444,53 @@ class OASISSampler(_ImportanceBase):
     def _distribution(self) -> np.ndarray:
         if not self.stratified:
             return super()._distribution()
-        # the unlabelled pairs are what is left to estimate: strata weighted by them
-        s, rate, unlabelled = self.strata, self.match_rate, self.unlabelled
+        # Neyman allocation for numerator - f denominator: each unlabelled match counts
+        # pred_k - f (1 - alpha) in it, and a stratum's labels cut the variance of its count in
+        # proportion to the match / non-match variance rate (1 - rate) of its unlabelled pairs
+        rate, unlabelled = self.shrunk_rate, self.unlabelled
         weights = unlabelled / unlabelled.sum()
         f = self._stratified_terms(self.alpha)[:2]
         f = f[0] / f[1] if f[1] > 0 else 0.0
-        return optimal_distribution(weights, s.mean_prediction, rate, f, self.alpha, self.epsilon)
+        effect = np.abs(self.strata.mean_prediction - f * (1 - self.alpha))
+        q = weights * effect * np.sqrt(rate * (1 - rate))
+        total = q.sum()
+        q = q / total if total > 0 else weights
+        return self.epsilon * weights + (1 - self.epsilon) * q
 
     def _stratified_terms(self, alpha: float) -> tuple[float, float, np.ndarray]:
         """Numerator sum_k pred_k M_k and denominator alpha P + (1 - alpha) sum_k M_k with M_k
-        the known matches plus the unlabelled pairs times the posterior rate, and V(f) from
-        the Beta-binomial predictive variance of each stratum's unlabelled matches."""
-        positive = self.strata.mean_prediction
-        counts, variance, predicted = self._cached("stratified", self._stratum_counts)
+        the known matches plus the unlabelled pairs times `shrunk_rate`, and V(f), the variance
+        of numerator - f denominator."""
+        (numerator, total), covariance, predicted = self._cached("stratified", self._totals)
         return (
-            float(positive @ counts),
-            alpha * predicted + (1 - alpha) * float(counts.sum()),
+            numerator,
+            alpha * predicted + (1 - alpha) * total,
             np.array(
                 [
-                    variance @ positive**2,
-                    -2 * (1 - alpha) * (variance @ positive),
-                    (1 - alpha) ** 2 * variance.sum(),
+                    covariance[0, 0],
+                    -2 * (1 - alpha) * covariance[0, 1],
+                    (1 - alpha) ** 2 * covariance[1, 1],
                 ]
             ),
         )
 
-    def _stratum_counts(self) -> tuple[np.ndarray, np.ndarray, float]:
-        """Per stratum: estimated matches and the predictive variance of its unlabelled
-        matches; and the number of predicted matches the oracle could label."""
-        unlabelled = self.unlabelled
-        counts = self.matches + unlabelled * self.posterior_rate
-        # the variance's prior: geometric mean of the raw scores and the recalibrated curve
-        size = self._pseudo + self.labelled
-        rate = (self._pseudo * np.sqrt(self._score * self.prior) + self.matches) / size
+    def _totals(self) -> tuple[np.ndarray, np.ndarray, float]:
+        """The estimated matches among the predicted matches and in all, their covariance (each
+        stratum's beta-binomial predictive variance of its unlabelled matches, plus the prior
+        curve's uncertainty by the delta method), and the number of predicted matches the
+        oracle could label."""
+        unlabelled, (a, b) = self.unlabelled, self._posterior
+        rate, size = a / (a + b), a + b
+        counts = self.matches + unlabelled * rate
         variance = unlabelled * rate * (1 - rate) * (size + unlabelled) / (size + 1)
+        # d rate / d curve logit: the prior's weight times the slope of its mean
+        slope = unlabelled * (size - self.labelled) / size * self.prior * (1 - self.prior)
+        sums = np.column_stack([self.strata.mean_prediction, np.ones_like(counts)])
+        gradient = self._curve_design.T @ (sums * slope[:, None]) * self.recalibrate
+        covariance = (sums * variance[:, None]).T @ sums
+        covariance += gradient.T @ self._curve_covariance() @ gradient
         predicted = float(self.strata.mean_prediction @ (self.strata.sizes - self.unsure))
-        return counts, variance, predicted
+        return counts @ sums, covariance, predicted
 
     def _draw_stratum(self) -> tuple[int, float]:
         q = self._distribution()

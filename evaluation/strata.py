@@ -80,25 +80,28 @@ def _equal_size_bins(scores: np.ndarray, n_strata: int) -> np.ndarray:
     return rank * n_strata // scores.size
 
 
-def auto_n_strata(n_pairs: int) -> int:
-    """Target number of score strata for n_strata="auto": about sqrt(n), at most 60."""
-    return int(min(MAX_AUTO_STRATA, max(1, round(np.sqrt(n_pairs)))))
+def auto_n_strata(n_pairs: int, most: int = MAX_AUTO_STRATA) -> int:
+    """Target number of score strata for n_strata="auto": about sqrt(n), at most `most`."""
+    return int(min(most, max(1, round(np.sqrt(n_pairs)))))
 
 
 def stratify(
-    calibrated: np.ndarray, predictions: np.ndarray, n_strata: int | str = "auto"
+    calibrated: np.ndarray,
+    predictions: np.ndarray,
+    n_strata: int | str = "auto",
+    most: int = MAX_AUTO_STRATA,
 ) -> Strata:
     """Stratify pairs by calibrated score, then split each stratum by the prediction.
 
     n_strata="auto" applies the cumulative sqrt(frequency) rule (Dalenius-Hodges) with
-    `auto_n_strata(n)` target strata; an integer gives that many equal-size score strata.
+    `auto_n_strata(n, most)` target strata; an integer gives that many equal-size score strata.
     Splitting by prediction keeps every stratum pure (all predicted 0 or all 1), which the
     variance-minimizing instrumental distribution of OASIS exploits; empty strata are dropped.
     """
     if isinstance(n_strata, str):
         if n_strata != "auto":
             raise ValueError(f'n_strata must be "auto" or a positive integer, got {n_strata!r}')
-        by_score = _cum_sqrt_f_bins(calibrated, auto_n_strata(calibrated.size))
+        by_score = _cum_sqrt_f_bins(calibrated, auto_n_strata(calibrated.size, most))
     else:
         if isinstance(n_strata, bool) or not isinstance(n_strata, int | np.integer) or n_strata < 1:
             raise ValueError(f'n_strata must be "auto" or a positive integer, got {n_strata!r}')

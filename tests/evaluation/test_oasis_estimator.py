@@ -1,0 +1,65 @@
+"""The stratified OASIS estimate: logit strata, empirical-Bayes spread, bias and coverage."""
+
+import numpy as np
+
+from evaluation import OASISSampler, f_measure
+
+
+def _logit_pool(n, rate, match, other, seed):
+    """Labels, scores and predictions with class-conditional normal logits."""
+    rng = np.random.default_rng(seed)
+    labels = (rng.random(n) < rate).astype(np.int8)
+    logit = np.where(labels == 1, rng.normal(*match, n), rng.normal(*other, n))
+    scores = 1 / (1 + np.exp(-logit))
+    return labels, scores, (scores > 0.5).astype(np.int8)
+
+
+def test_strata_separate_scores_that_differ_by_orders_of_magnitude():
+    # 98% of the scores lie below 0.01: cut on the scores they would share a stratum or two
+    labels, scores, predictions = _logit_pool(20_000, 0.01, (3.0, 1.0), (-9.0, 2.5), seed=0)
+    sampler = OASISSampler(predictions, scores, lambda i: int(labels[i]), seed=0)
+    low = sampler.strata.mean_score < 0.01
+    assert low.sum() >= 20
+    assert sampler.strata.mean_score[low].min() < 1e-6
+
+
+def test_spread_is_larger_when_strata_scatter_around_the_scores():
+    rng = np.random.default_rng(1)
+    n = 20_000
+    scores = rng.uniform(0.02, 0.98, n)
+    predictions = (scores > 0.5).astype(np.int8)
+    calibrated = (rng.random(n) < scores).astype(np.int8)
+    # the same mean rate per score band, but each band of 0.02 gets its own random rate
+    band_rate = rng.beta(0.5, 0.5, 50)[np.minimum((scores * 50).astype(int), 49)]
+    scattered = (rng.random(n) < band_rate).astype(np.int8)
+    spreads = []
+    for labels in (calibrated, scattered):
+        sampler = OASISSampler(predictions, scores, lambda i, y=labels: int(y[i]), seed=0)
+        spreads.append(sampler.sample(600).spread)
+    assert spreads[0] < 0.3 < spreads[1]
+
+
+def test_estimate_is_close_to_unbiased_over_replications():
+    labels, scores, predictions = _logit_pool(1000, 0.05, (1.0, 1.5), (-3.5, 1.5), seed=2)
+    truth = f_measure(labels, predictions)
+    errors = [
+        OASISSampler(predictions, scores, lambda i: int(labels[i]), seed=seed).sample(80).estimate
+        - truth
+        for seed in range(25)
+    ]
+    # the replications' mean error is small against their spread (no systematic pull)
+    assert abs(np.mean(errors)) < 0.4 * np.std(errors) + 0.005
+
+
+def test_intervals_cover_at_the_nominal_rate_without_being_too_wide():
+    labels, scores, predictions = _logit_pool(2500, 0.03, (1.5, 1.5), (-4.5, 1.5), seed=3)
+    truth = f_measure(labels, predictions)
+    covered, widths = [], []
+    for seed in range(20):
+        sampler = OASISSampler(predictions, scores, lambda i: int(labels[i]), seed=seed)
+        low, high = sampler.sample(150).interval(0.95)
+        covered.append(low <= truth <= high)
+        widths.append(high - low)
+    # errors have a standard deviation of about 0.03 here: a 95% interval is about 0.12 wide
+    assert np.mean(covered) >= 0.85
+    assert np.mean(widths) < 0.18
