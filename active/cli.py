@@ -683,8 +683,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     out = Path(args.output)
     if out.exists() and not out.is_dir():
         raise CLIError(f"--output {str(out)!r} is a file; give a folder for the outputs")
-    out.mkdir(parents=True, exist_ok=True)
-    store = LabelStore(args.store or out / "labels.sqlite")
     frame = _ids_as_written(read_predictions(args.predictions, args.prediction_column,
                                              args.score_column), args.predictions)
     scores = frame[args.score_column].to_numpy(dtype=float)
@@ -710,6 +708,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                 f"--predictions {args.predictions!r}; give both files the same id columns "
                 "(ltable_id and rtable_id, key, or id)"
             )
+    out.mkdir(parents=True, exist_ok=True)
+    store = LabelStore(args.store or out / "labels.sqlite")  # refused if unusable
     asker = EvaluationAsker(oracle, store, frame)
     sampler = OASISSampler(frame[args.prediction_column].to_numpy(),
                            frame[args.score_column].to_numpy(), asker, alpha=args.alpha,

@@ -1083,7 +1083,8 @@ add("answers", "ids written 0.0 / 007 for pool ids 0 / 7", _zero_ids)
 def _partial(ctx: Ctx) -> Outcome:
     """An answer file for a few pairs and a larger budget: the run ends when the file has no
     more answers, having stored exactly those."""
-    keys = sorted(ctx.gold)[:6]
+    scored = pd.read_csv(ctx.scored, dtype=str)
+    keys = sorted(scored["ltable_id"] + "|" + scored["rtable_id"])[:6]  # candidates
     text = "key,label\n" + "\n".join(f"{k},{ctx.gold[k]}" for k in keys) + "\n"
     out = ctx.fresh("run")
     store = out / "labels.sqlite"

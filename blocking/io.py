@@ -96,18 +96,23 @@ def _short_records(path: Path, df: pd.DataFrame, names: list[str], sep: str,
     lines = text.split("\n") if "\n" in text else text.split("\r")
     reader = csv.reader((line.replace("\r", " ") for line in lines), delimiter=sep)
     next(reader, None)
-    for record in reader:
-        if record and any(field for field in record) and len(record) < len(names):
-            line = reader.line_num
-            raw = lines[line - 1] if line - 1 < len(lines) else ""
-            others = [SEPARATORS[s] for s in SEPARATORS if s != sep and s in raw]
-            hint = (f"; it holds a {others[0]}: write every line with the same separator"
-                    if others else "; add the missing fields (empty ones are fine: a,,c)")
-            raise InputError(
-                f"{path}: line {line} has {len(record)} field(s) where the header line has "
-                f"{len(names)} (fields read as separated by {SEPARATORS.get(sep, repr(sep))})"
-                f"{hint}"
-            )
+    limit = csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))  # 1 MB values
+    try:
+        short = next(((reader.line_num, record) for record in reader
+                      if any(record) and len(record) < len(names)), None)
+    finally:
+        csv.field_size_limit(limit)
+    if short is not None:
+        line, record = short
+        raw = lines[line - 1] if line - 1 < len(lines) else ""
+        others = [SEPARATORS[s] for s in SEPARATORS if s != sep and s in raw]
+        hint = (f"; it holds a {others[0]}: write every line with the same separator"
+                if others else "; add the missing fields (empty ones are fine: a,,c)")
+        raise InputError(
+            f"{path}: line {line} has {len(record)} field(s) where the header line has "
+            f"{len(names)} (fields read as separated by {SEPARATORS.get(sep, repr(sep))})"
+            f"{hint}"
+        )
 
 
 def _separator(path: Path, header: str, sep: str | None) -> str:
