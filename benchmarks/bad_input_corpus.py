@@ -653,6 +653,37 @@ def _pipe_ids(ctx: Ctx) -> Outcome:
 add("tables", "ids holding '|' make distinct pair keys", _pipe_ids)
 
 
+def _one_record(ctx: Ctx) -> Outcome:
+    return ctx.cli(ctx.run_args(ctx.fresh("run"), left=ctx.write(
+        "p.csv", ctx.people.iloc[:1].to_csv(index=False))), says=("pairs",))
+
+
+add("tables", "a table of one record (no pairs to compare)", _one_record)
+add("tables", "a table of ids only (no attributes)",
+    lambda ctx: ctx.cli(ctx.run_args(ctx.fresh("run"), left=ctx.write(
+        "p.csv", ctx.people[["id"]].to_csv(index=False))), says=("surname",)))
+
+
+def _two_tables_run(ctx: Ctx, extra: tuple = ()) -> Outcome:
+    left = ctx.write("left.csv", ctx.people.iloc[::2].to_csv(index=False))
+    right = ctx.write("right.csv", ctx.people.iloc[1::2].to_csv(index=False))
+    out = ctx.fresh("run")
+    return ctx.cli(ctx.run_args(out, left=left, extra=("--right", right, *extra)), expect="ok",
+                   check=run_ok(ctx, out))
+
+
+add("tables", "two tables (linkage)", _two_tables_run)
+add("tables", "two tables with --one-to-one", lambda ctx: _two_tables_run(ctx, ("--one-to-one",)))
+add("tables", "right table lacks the --block-on column",
+    lambda ctx: ctx.cli(ctx.run_args(ctx.fresh("run"), extra=("--right", ctx.write(
+        "right.csv", ctx.people.drop(columns="surname").to_csv(index=False)))),
+        says=("surname",)))
+add("tables", "every record has the same blocking key",
+    lambda ctx: (lambda out: ctx.cli(ctx.run_args(out, left=ctx.write(
+        "p.csv", ctx.people.assign(surname="smith").to_csv(index=False))), expect="ok",
+        check=run_ok(ctx, out)))(ctx.fresh("run")))
+
+
 # pairs files --------------------------------------------------------------------------------
 
 
@@ -1056,6 +1087,24 @@ add("answers", "some answers for unknown ids are reported, not stored",
                             check=lambda out, s: (lambda f: lambda o, e: f(o, e) or (
                                 "" if "ghost" in o + e else "unknown answers not reported"))(
                                 run_ok(ctx, out, s))))
+
+
+def _all_unsure(ctx: Ctx) -> Outcome:
+    out = ctx.fresh("run")
+    store = out / "labels.sqlite"
+    text = "key,label\n" + "".join(f"{k},unsure\n" for k in ctx.gold)
+
+    def check(o, e):
+        rows = store_rows(store)
+        if any(r[3] is not None for r in rows):
+            return "an 'unsure' answer was stored as a label"
+        return "" if (out / "scored_pairs.csv").exists() else "no output"
+
+    return ctx.cli(ctx.run_args(out, labels=ctx.write("a.csv", text), budget="5"),
+                   expect="ok", check=check)
+
+
+add("answers", "every answer is 'unsure'", _all_unsure)
 
 
 def _zero_ids(ctx: Ctx) -> Outcome:
@@ -1524,8 +1573,10 @@ def _interrupt(ctx: Ctx) -> Outcome:
     out = ctx.fresh("run")
     argv = [sys.executable, "-m", "active.cli", *ctx.run_args(out, store=store, budget="60")]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    # a shell's background job inherits SIGINT ignored; the child must get the default back
     proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(store_rows(store)) < before + 3:
         if proc.poll() is not None:
