@@ -275,3 +275,25 @@ def test_a_model_header_pasted_onto_another_pickle_is_refused(tmp_path):
                        + pickle.dumps(["not", "a", "Thing"]))
     with pytest.raises(ValueError, match="forged.bin says it holds a Thing but holds a list"):
         load_model(forged, "Thing")
+
+
+def test_evaluate_refuses_undo_and_stores_one_answer(tmp_path, capsys):
+    """Undo stays refused while estimating F1: OASIS has already weighted the answer into its
+    sample, so the pair is asked again and only the final answer is stored."""
+    from active.cli import EvaluationAsker
+    from blocking.answers import Answer
+
+    class UndoFirst:
+        calls = 0
+
+        def ask(self, view):
+            self.calls += 1
+            return Answer.UNDO if self.calls == 1 else Answer.MATCH
+
+    frame = pd.DataFrame({"ltable_id": ["a", "c"], "rtable_id": ["b", "d"],
+                          "prediction": [1, 0], "score": [0.9, 0.1]})
+    with LabelStore(tmp_path / "s.sqlite") as store:
+        assert EvaluationAsker(UndoFirst(), store, frame)(0) is Answer.MATCH
+        assert store.history("evaluate")[["pair_key", "kind", "label"]].values.tolist() == [
+            ["a|b", "label", 1]]
+    assert "undo is not available while estimating F1" in capsys.readouterr().err
