@@ -430,6 +430,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             pseudo_labels=bool(opts.get("pseudo_labels")), calibrate=bool(opts.get("calibrate")),
             background=interactive, on_status=progress, seed=seed,
         )
+    _check_store_pool(loop.log, store, len(pairs), progress)
     progress.loop = loop
     with progress.stage(f"applying {len(lfs)} LFs to {len(pairs)} pairs"):
         votes = loop.L
@@ -452,6 +453,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     files = _write_run(loop, out, dedup, opts, progress)
     _print_summary(console, loop, files)
     return 0
+
+
+def _check_store_pool(log, store, n_pairs: int, progress: Progress) -> None:
+    """A store whose answers are all about other pairs belongs to another pool: refused; one
+    with some such answers (e.g. after blocking differently) is used with a word."""
+    if not log.n_foreign:
+        return
+    if not len(log):
+        raise CLIError(
+            f"label store {store.path!r} holds {log.n_foreign} answers, none about these "
+            f"{n_pairs} candidate pairs: it belongs to other tables or another blocking. "
+            "Choose another --store (or --output), or delete that file to start afresh"
+        )
+    progress.log(f"{log.n_foreign} answers in {store.path} are about pairs outside these "
+                 f"candidates; they stay stored and are not used ({len(log)} are used)")
 
 
 def _write_run(loop, out: Path, dedup: bool, opts: dict, progress: Progress) -> dict[str, Path]:

@@ -1409,9 +1409,10 @@ add("options", "demo on 25 entities", _demo_small)
 
 
 def store_run(ctx: Ctx, store: Path, says: tuple, expect: str = "error", left=None,
-              check=None) -> Outcome:
+              check=None, labels=None) -> Outcome:
     out = ctx.fresh("run")
-    return ctx.cli(ctx.run_args(out, store=store, left=left), says=says, expect=expect,
+    return ctx.cli(ctx.run_args(out, store=store, left=left, labels=labels), says=says,
+                   expect=expect,
                    keep=(store,) if expect == "error" else (), grow=(store,),
                    check=check(out) if check else None)
 
@@ -1522,6 +1523,28 @@ def _other_tables(ctx: Ctx) -> Outcome:
 
 
 add("stores", "a store of other tables with the same ids", _other_tables)
+def _store_of_other_ids(ctx: Ctx) -> Outcome:
+    frame = ctx.people.assign(id="x-" + ctx.people["id"])
+    answers = {k.replace("rec-", "x-rec-"): y for k, y in ctx.gold.items()}
+    file = ctx.write("a.csv", "key,label\n" + "".join(f"{k},{y}\n" for k, y in answers.items()))
+    return store_run(ctx, ctx.store_copy(), ("labels.sqlite", "none about"),
+                     left=ctx.write("people.csv", frame.to_csv(index=False)), labels=file)
+
+
+add("stores", "a store whose answers are all about other pairs", _store_of_other_ids)
+
+
+def _store_partly_other(ctx: Ctx) -> Outcome:
+    store = ctx.store_copy()
+    with sqlite3.connect(store) as conn:
+        conn.execute("INSERT INTO events (pair_key, kind, label, stream, time) "
+                     "VALUES ('ghost|pair', 'label', 1, 'train', 0)")
+    return store_run(ctx, store, (), expect="ok", check=lambda out: lambda o, e: (
+        run_ok(ctx, out, store, answers={**ctx.gold, "ghost|pair": 1})(o, e)
+        if "1 answers in" in o else "foreign answer not reported"))
+
+
+add("stores", "a store with one answer about a pair outside the pool", _store_partly_other)
 add("stores", "--store is a folder", lambda ctx: ctx.cli(
     ctx.run_args(ctx.fresh("run"), store=ctx.fresh("dir")), says=("dir", "directory")))
 add("stores", "--store in a missing folder", lambda ctx: ctx.cli(

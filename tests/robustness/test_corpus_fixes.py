@@ -297,3 +297,21 @@ def test_evaluate_refuses_undo_and_stores_one_answer(tmp_path, capsys):
         assert store.history("evaluate")[["pair_key", "kind", "label"]].values.tolist() == [
             ["a|b", "label", 1]]
     assert "undo is not available while estimating F1" in capsys.readouterr().err
+
+
+def test_a_store_with_no_answer_about_these_pairs_is_refused(project, capsys, tmp_path):
+    store = tmp_path / "other.sqlite"
+    with LabelStore(store) as s:
+        s.add("x-1|x-2", 1)
+        s.add("x-3|x-4", 0)
+    before = stored(store)
+    answers = tmp_path / "answers.csv"
+    ids = read_table(project / "people.csv")["id"].tolist()
+    answers.write_text("key,label\n" + "".join(f"{a}|{b},0\n" for a in ids for b in ids
+                                               if a != b))
+    status, err = run(capsys, "run", "--left", project / "people.csv", "--lfs",
+                      project / "lfs.py", "--blocking", "sorted", "--block-on", "surname",
+                      "--oracle", "file", "--labels", answers, "--store", store, "--output",
+                      tmp_path / "out", "--budget", "3")
+    assert status == 2 and "other.sqlite" in err and "holds 2 answers, none about these" in err
+    assert stored(store) == before and not (tmp_path / "out" / "scored_pairs.csv").exists()
