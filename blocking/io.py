@@ -221,10 +221,9 @@ def _numbers(df: pd.DataFrame, text_columns: tuple[str, ...]) -> pd.DataFrame:
         if column in text_columns or values.isna().all():
             continue
         text = values.dropna().str.strip()
-        if text.str.match(_CODE).any():
+        if pd.to_numeric(text.iloc[:64], errors="coerce").isna().any():  # text: decided early
             continue
-        numbers = pd.to_numeric(text, errors="coerce")
-        if numbers.notna().all():
+        if pd.to_numeric(text, errors="coerce").notna().all() and not text.str.match(_CODE).any():
             df[column] = pd.to_numeric(values.str.strip())
     return df
 
