@@ -410,7 +410,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     interactive = opts["oracle"] != "file"
     pairs, dedup = _pairs_from_tables(opts, progress)
     if hasattr(oracle, "unknown_keys"):
-        unknown = oracle.unknown_keys(pair_keys(pairs))
+        keys = pair_keys(pairs)
+        if dedup:
+            _answer_either_order(oracle, keys)
+        unknown = oracle.unknown_keys(keys)
         if oracle.answers and len(unknown) == len(oracle.answers):
             raise CLIError(
                 f"--labels {opts['labels']!r} answers none of the {len(pairs)} candidate pairs "
@@ -453,6 +456,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     files = _write_run(loop, out, dedup, opts, progress)
     _print_summary(console, loop, files)
     return 0
+
+
+def _answer_either_order(oracle, keys) -> None:
+    """De-duplication: an answer for pair 'b|a' is the answer for candidate 'a|b'."""
+    pool = set(map(str, keys))
+    for key in oracle.unknown_keys(keys):
+        left, _, right = key.partition("|")
+        swapped = f"{right}|{left}"
+        if swapped in pool and swapped not in oracle.answers:
+            oracle.answers[swapped] = oracle.answers.pop(key)
 
 
 def _check_store_pool(log, store, n_pairs: int, progress: Progress) -> None:

@@ -854,6 +854,10 @@ add("lfs", "vectorized LF: Series with foreign index", lambda ctx: lf_run(
 add("lfs", "vectorized LF raises", lambda ctx: lf_run(
     ctx, "@labeling_function(vectorized=True)\ndef bad(df):\n    raise KeyError('col')",
     ("'bad'", "KeyError")))
+add("lfs", "vectorized LF: nullable Int64 with missing votes", lambda ctx: lf_run(
+    ctx, "@labeling_function(vectorized=True)\ndef bad(df):\n"
+         "    return pd.Series([1, None] * (len(df) // 2) + [1] * (len(df) % 2), "
+         "index=df.index, dtype='Int64')", ("'bad'",)))
 add("lfs", "two LFs with one name", lambda ctx: lf_run(
     ctx, "@labeling_function(name='same_soc')\ndef bad(x):\n    return ABSTAIN", ("same_soc",)))
 
@@ -1105,6 +1109,20 @@ def _all_unsure(ctx: Ctx) -> Outcome:
 
 
 add("answers", "every answer is 'unsure'", _all_unsure)
+
+
+def _reversed_answers(ctx: Ctx) -> Outcome:
+    """De-duplication: every answer written as 'b|a' for candidate 'a|b' is still used."""
+    scored = pd.read_csv(ctx.scored, dtype=str)
+    text = "ltable_id,rtable_id,label\n" + "".join(
+        f"{b},{a},{ctx.gold[f'{a}|{b}']}\n" for a, b in zip(scored["ltable_id"],
+                                                          scored["rtable_id"], strict=True))
+    out = ctx.fresh("run")
+    return ctx.cli(ctx.run_args(out, labels=ctx.write("a.csv", text), budget="6"), expect="ok",
+                   check=lambda o, e: run_ok(ctx, out, min_labels=6)(o, e))
+
+
+add("answers", "de-duplication answers written in the other order", _reversed_answers)
 
 
 def _zero_ids(ctx: Ctx) -> Outcome:
@@ -1809,7 +1827,8 @@ def write_results(rows, seconds: float, path: Path, only: str) -> None:
         "",
     ]
     failing = [(c, o) for c, o, _ in rows if o.cls in FAILING]
-    lines += [f"- **{o.cls}** - {c.group}: {c.name}: {o.detail}" for c, o in failing] or ["none"]
+    lines += [f"- **{o.cls}** - {c.group}: {c.name}: {' '.join(o.detail.split())[:240]}"
+              for c, o in failing] or ["none"]
     skipped = [(c, o) for c, o, _ in rows if o.cls == "not run"]
     if skipped:
         lines += ["", "## Not run", ""]

@@ -315,3 +315,13 @@ def test_a_store_with_no_answer_about_these_pairs_is_refused(project, capsys, tm
                       tmp_path / "out", "--budget", "3")
     assert status == 2 and "other.sqlite" in err and "holds 2 answers, none about these" in err
     assert stored(store) == before and not (tmp_path / "out" / "scored_pairs.csv").exists()
+
+
+def test_dedup_answers_in_the_other_order_answer_the_candidate(tmp_path):
+    path = tmp_path / "answers.csv"
+    path.write_text("ltable_id,rtable_id,label\nb,a,1\nd,c,0\nc,d,0\nx,y,1\n")
+    oracle = FileOracle(path)
+    cli._answer_either_order(oracle, np.array(["a|b", "c|d"]))
+    assert {k: a.label for k, a in oracle.answers.items()} == {
+        "a|b": 1, "c|d": 0, "d|c": 0, "x|y": 1}
+    assert oracle.unknown_keys(["a|b", "c|d"]) == ["d|c", "x|y"]
