@@ -493,6 +493,15 @@ add("tables", "bare CR inside an unquoted field",
                         expect="either", says=("line 2",),
                         check=lambda t, w: "" if t["name"].tolist() == ["ab\rcd", "e"] else
                         f"read {len(t)} records: {t.to_dict('records')}"))
+add("tables", "bare CR inside an unquoted field of a file with quoted fields",
+    lambda ctx: ctx.api(read(ctx.write("p.csv", 'id,name,city\n1,ab\rcd,x\n2,"e",y\n')),
+                        expect="either", says=("line 2",),
+                        check=lambda t, w: "" if t["name"].tolist() == ["ab\rcd", "e"] else
+                        f"read {len(t)} records: {t.to_dict('records')}"))
+add("tables", "CRLF inside a quoted field of a CRLF file",
+    lambda ctx: ctx.api(read(ctx.write("p.csv", 'id,name\r\n1,"ab\r\ncd\r"\r\n2,e\r\n')),
+                        expect="ok", check=lambda t, w: "" if t["name"].tolist() ==
+                        ["ab\r\ncd\r", "e"] else f"names {t['name'].tolist()}"))
 add("tables", "bare CR inside a quoted field",
     lambda ctx: ctx.api(read(ctx.write("p.csv", 'id,name\n1,"ab\rcd"\n2,e\n')), expect="ok",
                         check=lambda t, w: "" if t["name"].tolist() == ["ab\rcd", "e"] else
@@ -1758,6 +1767,61 @@ add("models", "pickle with a forged header of the right kind", lambda ctx: ctx.a
     lambda: _matchers()[1].load(ctx.write(
         "f.bin", b'RISKWEASUL-MODEL {"kind": "SimilarityMatcher", "format": 1}\n' +
         __import__("pickle").dumps({"not": "a matcher"}))), says=("f.bin",)))
+
+
+# more harsh cases ---------------------------------------------------------------------------
+
+add("models", "score: --pairs with unknown ids", lambda ctx: _score(
+    ctx, ctx.model, ("pairs.csv", "ghost"), extra=("--pairs", ctx.write(
+        "pairs.csv", f"ltable_id,rtable_id\n{_ID0},ghost\n"))))
+add("lfs", "lfs command: flattened pairs with label 'yes'", lambda ctx: ctx.cli(
+    ["lfs", "--lfs", ctx.lfs, "--pairs", ctx.write(
+        "p.csv", "left_surname,right_surname,label\nsmith,smith,yes\n")], says=("p.csv", "label")))
+add("config", "config 'left' is a folder", lambda ctx: config_run(
+    ctx, "c.json", json.dumps({"left": str(ctx.root), "lfs": str(ctx.lfs), "blocking": "sorted",
+                               "block_on": "surname", "oracle": "file",
+                               "labels": str(ctx.answers)}), ("folder",)))
+add("lfs", "a plain Snorkel LF in the list", lambda ctx: (lambda out: ctx.cli(
+    ctx.run_args(out, lfs=ctx.write("snork.py", LF_HEAD + GOOD_LF + (
+        "from snorkel.labeling import labeling_function as slf\n"
+        "@slf()\ndef plain(x):\n    return 1 if x.left_surname == x.right_surname else -1\n"
+        "lfs = [same_soc, other_name, plain]\n"))), expect="ok",
+    check=run_ok(ctx, out)))(ctx.fresh("run")))
+add("tables", "the same file as --left and --right", lambda ctx: (lambda out: ctx.cli(
+    ctx.run_args(out, extra=("--right", ctx.people_csv)), expect="ok",
+    check=lambda o, e: "" if (out / "scored_pairs.csv").exists() else "no output"))(
+    ctx.fresh("run")))
+add("options", "demo --dataset febrl (optional extra)", lambda ctx: ctx.cli(
+    ["demo", "--dataset", "febrl", "--output", ctx.fresh("demo"), "--budget", "2"],
+    expect="either", says=("febrl",),
+    check=lambda o, e: "" if "OASIS F1 estimate" in o else "no estimate"))
+
+
+def _pairs_file_run(ctx: Ctx, rows: list[tuple[str, str]], says: tuple) -> Outcome:
+    file = ctx.write("pairs.csv", "ltable_id,rtable_id\n" + "".join(f"{a},{b}\n"
+                                                                     for a, b in rows))
+    out = ctx.fresh("run")
+
+    def check(o, e):
+        scored = pd.read_csv(out / "scored_pairs.csv", dtype=str)
+        got = {frozenset(p) for p in zip(scored["ltable_id"], scored["rtable_id"], strict=True)}
+        if len(got) != len(scored):
+            return f"{len(scored)} rows for {len(got)} distinct pairs"
+        if any(len(p) == 1 for p in got):
+            return "a record paired with itself was scored"
+        return ""
+
+    return ctx.cli(ctx.run_args(out, extra=("--pairs", file)), expect="either", says=says,
+                   check=check)
+
+
+_IDS = ["rec-7-org", "rec-12-dup-0", "rec-13-dup-0", "rec-12-org"]
+add("pairs", "de-duplication pairs file with a pair in both orders", lambda ctx: _pairs_file_run(
+    ctx, [(_IDS[0], _IDS[1]), (_IDS[1], _IDS[0]), (_IDS[2], _IDS[3]), (_IDS[1], _IDS[3])],
+    ("pairs.csv",)))
+add("pairs", "de-duplication pairs file with a record paired with itself",
+    lambda ctx: _pairs_file_run(ctx, [(_IDS[0], _IDS[0]), (_IDS[2], _IDS[3]),
+                                      (_IDS[1], _IDS[3])], ("pairs.csv",)))
 
 
 # running and reporting ----------------------------------------------------------------------

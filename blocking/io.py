@@ -80,15 +80,16 @@ def _with_line_feeds(path: Path) -> io.BytesIO | None:
     """The file with '\r\n' made '\n', when its lines end in '\n' yet it also holds a bare
     '\r' (pandas would end a record there, splitting a field in two); else None."""
     data = path.read_bytes()
-    if b"\n" not in data or data.count(b"\r") == data.count(b"\r\n"):
-        return None
+    if b"\n" not in data or data.count(b"\r") == data.count(b"\r\n") or b'"' in data:
+        return None  # with quotes, a '\r\n' may belong to a value: `_short_records` checks
     return io.BytesIO(data.replace(b"\r\n", b"\n"))
 
 
 def _short_records(path: Path, df: pd.DataFrame, names: list[str], sep: str,
                    encoding: str) -> None:
     """Refuse records with fewer fields than the header line, which pandas fills with NaN
-    without a word (typically a line written with another separator)."""
+    without a word (typically a line written with another separator), and records that pandas
+    split at a '\r' inside an unquoted field."""
     if not len(df) or not df.iloc[:, -1].isna().any():  # a short record leaves the last empty
         return
     text = path.read_bytes().decode(_codec(encoding), errors="replace")
@@ -98,10 +99,16 @@ def _short_records(path: Path, df: pd.DataFrame, names: list[str], sep: str,
     next(reader, None)
     limit = csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))  # 1 MB values
     try:
-        short = next(((reader.line_num, record) for record in reader
-                      if any(record) and len(record) < len(names)), None)
+        records = [(reader.line_num, record) for record in reader if record]
     finally:
         csv.field_size_limit(limit)
+    if len(records) != len(df):
+        line = next((i + 1 for i, text in enumerate(lines) if "\r" in text.rstrip("\r")), 0)
+        raise InputError(
+            f"{path}: line {line} holds a carriage return ('\\r') inside a field that is not "
+            "quoted, which reads as a line break; quote that field or remove the character"
+        )
+    short = next(((n, r) for n, r in records if any(r) and len(r) < len(names)), None)
     if short is not None:
         line, record = short
         raw = lines[line - 1] if line - 1 < len(lines) else ""
@@ -370,6 +377,32 @@ def _repeated_pairs(path: Path, df: pd.DataFrame, drop: bool) -> pd.DataFrame:
     return df.drop_duplicates(cols, ignore_index=True) if drop else df
 
 
+def _one_order(path: Path, df: pd.DataFrame) -> None:
+    """De-duplication (one table): refuse a record paired with itself, and a pair given in
+    both orders, which would be scored and counted twice."""
+    left, right = df["ltable_id"], df["rtable_id"]
+    same = np.flatnonzero((left == right).to_numpy())
+    if len(same):
+        raise InputError(
+            f"{path}: record {left.iloc[same[0]]!r} is paired with itself on "
+            f"{_places(path, same, len(df))}; in de-duplication a pair joins two records: "
+            "drop those rows"
+        )
+    low = pd.Series(np.where(left < right, left, right))
+    high = pd.Series(np.where(left < right, right, left))
+    twice = np.flatnonzero(  # exact repeats are _repeated_pairs' business
+        pd.DataFrame({"l": low, "h": high}).duplicated(keep=False).to_numpy()
+        & ~df.duplicated(list(ID_COLUMNS), keep=False).to_numpy()
+    )
+    if len(twice):
+        a, b = low.iloc[twice[0]], high.iloc[twice[0]]
+        rows = np.flatnonzero(((low == a) & (high == b)).to_numpy())
+        raise InputError(
+            f"{path}: the pair ({a!r}, {b!r}) is given in both orders on "
+            f"{_places(path, rows, len(df))}; in de-duplication that is one pair: keep one row"
+        )
+
+
 def load_pairs(
     path: str | Path,
     A: pd.DataFrame | None = None,
@@ -420,6 +453,8 @@ def load_pairs(
         raise InputError(
             f"{path}: holds record ids only; pass the tables A (and B) to join them"
         )
+    if B is None:
+        _one_order(path, df)
     from blocking._arrays import check_table
 
     check_table(A, id_column, f"{path}: table A")

@@ -325,3 +325,33 @@ def test_dedup_answers_in_the_other_order_answer_the_candidate(tmp_path):
     assert {k: a.label for k, a in oracle.answers.items()} == {
         "a|b": 1, "c|d": 0, "d|c": 0, "x|y": 1}
     assert oracle.unknown_keys(["a|b", "c|d"]) == ["d|c", "x|y"]
+
+
+@pytest.mark.parametrize("rows, message", [
+    ("a,a\nb,c\n", r"record 'a' is paired with itself on line\(s\) \[2\]"),
+    ("a,b\nc,a\nb,a\n", r"pair \('a', 'b'\) is given in both orders on line\(s\) \[2, 4\]"),
+])
+def test_a_dedup_pairs_file_names_self_pairs_and_reversed_pairs(tmp_path, rows, message):
+    table = pd.DataFrame({"id": ["a", "b", "c"], "name": ["x", "y", "z"]})
+    path = tmp_path / "pairs.csv"
+    path.write_text("ltable_id,rtable_id\n" + rows)
+    with pytest.raises(InputError, match=message):
+        load_pairs(path, table)
+    assert len(load_pairs(path, table, table)) == len(rows.splitlines())  # linkage: both fine
+
+
+def test_a_dedup_pairs_file_with_an_exact_repeat_only_warns(tmp_path):
+    table = pd.DataFrame({"id": ["a", "b"], "name": ["x", "y"]})
+    path = tmp_path / "pairs.csv"
+    path.write_text("ltable_id,rtable_id\na,b\na,b\n")
+    with pytest.warns(UserWarning, match="repeated pair"):
+        assert len(load_pairs(path, table, drop_duplicates=True)) == 1
+
+
+def test_a_bare_cr_in_an_unquoted_field_of_a_file_with_quotes_is_refused(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_bytes(b'id,name,city\n1,ab\rcd,x\n2,"e\r\nf",y\n')
+    with pytest.raises(InputError, match=r"t.csv: line 2 holds a carriage return"):
+        read_table(path)
+    path.write_bytes(b'id,name,city\r\n1,"ab\r\ncd\r",x\r\n2,e,y\r\n')  # quoted: kept exactly
+    assert read_table(path)["name"].tolist() == ["ab\r\ncd\r", "e"]
