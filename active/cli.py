@@ -172,6 +172,7 @@ def _matcher(name: str, seed: int):
 
 def _run_checks() -> dict:
     """The check of every `run` option (blocking.validation), for the command line and config."""
+    from active.selectors import SELECTOR_NAMES
     from blocking import validation as v
 
     def max_cluster(value, where):
@@ -182,16 +183,26 @@ def _run_checks() -> dict:
 
     checks = {name: v.text for name in ("left", "right", "pairs", "lfs", "block_on",
                                         "id_column", "labels", "output", "store")}
-    checks.update({name: v.positive_int for name in ("k", "window", "batch_size", "port")})
+    checks.update({name: v.positive_int for name in ("k", "window", "batch_size")})
     checks.update({name: v.boolean
                    for name in ("show_score", "pseudo_labels", "calibrate", "one_to_one")})
     checks.update(
         blocking=v.one_of(*BLOCKINGS), analyzer=v.one_of(*ANALYZERS), oracle=v.one_of(*ORACLES),
         matcher=v.one_of(*MATCHERS), final_matcher=v.one_of("none", *MATCHERS),
-        selector=v.text, seed=v.seed, max_cluster=max_cluster, budget=v.non_negative_int,
+        selector=v.one_of(*SELECTOR_NAMES), seed=v.seed, max_cluster=max_cluster,
+        budget=v.non_negative_int, port=v.port,
     )
     assert set(checks) == set(RUN_KEYS), "every run option needs a check"
     return checks
+
+
+def _check_args(args: argparse.Namespace, **checks) -> None:
+    """Check a subcommand's options before any work (`name=check` from blocking.validation);
+    an error names the option."""
+    for name, check in checks.items():
+        value = getattr(args, name, None)
+        if value is not None:
+            setattr(args, name, check(value, "--" + name.replace("_", "-")))
 
 
 # demo ---------------------------------------------------------------------------------------
@@ -199,6 +210,10 @@ def _run_checks() -> dict:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """The whole loop on synthetic (or FEBRL) person records with a simulated oracle."""
+    from blocking import validation as v
+
+    _check_args(args, entities=v.positive_int, budget=v.non_negative_int,
+                batch_size=v.positive_int, oasis=v.non_negative_int, seed=v.seed, port=v.port)
     console = _console()
     started = time.perf_counter()
     import pandas as pd
@@ -395,7 +410,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     interactive = opts["oracle"] != "file"
     pairs, dedup = _pairs_from_tables(opts, progress)
     if hasattr(oracle, "unknown_keys"):
-        unknown = oracle.unknown_keys(pair_keys(pairs))
+        keys = pair_keys(pairs)
+        if dedup:
+            _answer_either_order(oracle, keys)
+        unknown = oracle.unknown_keys(keys)
+        if oracle.answers and len(unknown) == len(oracle.answers):
+            raise CLIError(
+                f"--labels {opts['labels']!r} answers none of the {len(pairs)} candidate pairs "
+                f"(e.g. it names {unknown[0]!r}); its ids must be spelt as in the tables "
+                "(ltable_id|rtable_id)"
+            )
         if unknown:
             progress.log(f"{len(unknown)} answers in {opts['labels']} are for pairs outside the "
                          f"candidates (e.g. {unknown[0]!r}); they are not used")
@@ -409,6 +433,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             pseudo_labels=bool(opts.get("pseudo_labels")), calibrate=bool(opts.get("calibrate")),
             background=interactive, on_status=progress, seed=seed,
         )
+    _check_store_pool(loop.log, store, len(pairs), progress)
     progress.loop = loop
     with progress.stage(f"applying {len(lfs)} LFs to {len(pairs)} pairs"):
         votes = loop.L
@@ -431,6 +456,31 @@ def cmd_run(args: argparse.Namespace) -> int:
     files = _write_run(loop, out, dedup, opts, progress)
     _print_summary(console, loop, files)
     return 0
+
+
+def _answer_either_order(oracle, keys) -> None:
+    """De-duplication: an answer for pair 'b|a' is the answer for candidate 'a|b'."""
+    pool = set(map(str, keys))
+    for key in oracle.unknown_keys(keys):
+        left, _, right = key.partition("|")
+        swapped = f"{right}|{left}"
+        if swapped in pool and swapped not in oracle.answers:
+            oracle.answers[swapped] = oracle.answers.pop(key)
+
+
+def _check_store_pool(log, store, n_pairs: int, progress: Progress) -> None:
+    """A store whose answers are all about other pairs belongs to another pool: refused; one
+    with some such answers (e.g. after blocking differently) is used with a word."""
+    if not log.n_foreign:
+        return
+    if not len(log):
+        raise CLIError(
+            f"label store {store.path!r} holds {log.n_foreign} answers, none about these "
+            f"{n_pairs} candidate pairs: it belongs to other tables or another blocking. "
+            "Choose another --store (or --output), or delete that file to start afresh"
+        )
+    progress.log(f"{log.n_foreign} answers in {store.path} are about pairs outside these "
+                 f"candidates; they stay stored and are not used ({len(log)} are used)")
 
 
 def _write_run(loop, out: Path, dedup: bool, opts: dict, progress: Progress) -> dict[str, Path]:
@@ -552,8 +602,10 @@ def cmd_lfs(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from blocking import demo_dataset, load_pairs, read_table
+    from blocking import validation as v
     from labeling_functions import apply_lfs, lf_summary, load_lfs
 
+    _check_args(args, entities=v.positive_int)
     lfs = load_lfs(args.lfs)
     if args.pairs:
         left = read_table(args.left) if args.left else None
@@ -633,18 +685,44 @@ class EvaluationAsker:
         return answer
 
 
+def _ids_as_written(frame, path: str):
+    """The predictions with their pair-id columns as written in a CSV file ('007' stays
+    '007', as in the label file), since read_predictions parses them as numbers."""
+    import pandas as pd
+
+    columns = [c for c in ("ltable_id", "rtable_id", "key", "id") if c in frame.columns]
+    if columns and Path(path).suffix.lower() == ".csv":
+        raw = pd.read_csv(path, dtype=str, usecols=columns, keep_default_na=False)
+        for column in columns:
+            frame[column] = raw[column].str.strip().to_numpy()
+    return frame
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """OASIS estimate of F1 from a predictions file; answers are stored and a rerun resumes."""
+    import numpy as np
+
     from active.store import LabelStore
+    from blocking import validation as v
     from blocking.pairs import pair_keys
     from evaluation import OASISSampler, plot_estimate, read_predictions
 
+    _check_args(args, n=v.positive_int, alpha=v.fraction, seed=v.seed, port=v.port)
+    v.input_file(args.predictions, "--predictions")
     out = Path(args.output)
     if out.exists() and not out.is_dir():
         raise CLIError(f"--output {str(out)!r} is a file; give a folder for the outputs")
-    out.mkdir(parents=True, exist_ok=True)
-    store = LabelStore(args.store or out / "labels.sqlite")
-    frame = read_predictions(args.predictions, args.prediction_column, args.score_column)
+    frame = _ids_as_written(read_predictions(args.predictions, args.prediction_column,
+                                             args.score_column), args.predictions)
+    scores = frame[args.score_column].to_numpy(dtype=float)
+    outside = np.flatnonzero((scores < 0) | (scores > 1))
+    if outside.size:
+        raise CLIError(
+            f"--predictions {args.predictions!r}: column {args.score_column!r} must hold scores "
+            f"from 0 to 1 (OASIS reads them as probabilities); row {outside[0] + 1} has "
+            f"{scores[outside[0]]!r} ({outside.size} rows outside). Pass --score-column naming "
+            "a probability column"
+        )
     oracle = _oracle({"oracle": args.oracle, "labels": args.labels, "port": args.port,
                       "show_score": args.show_score}, args.resources)
     try:
@@ -659,6 +737,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                 f"--predictions {args.predictions!r}; give both files the same id columns "
                 "(ltable_id and rtable_id, key, or id)"
             )
+    out.mkdir(parents=True, exist_ok=True)
+    store = LabelStore(args.store or out / "labels.sqlite")  # refused if unusable
     asker = EvaluationAsker(oracle, store, frame)
     sampler = OASISSampler(frame[args.prediction_column].to_numpy(),
                            frame[args.score_column].to_numpy(), asker, alpha=args.alpha,

@@ -106,7 +106,8 @@ class _Geometry:
 
 def _blocks(n: int, size: int, device: torch.device, order: torch.Tensor | None = None):
     idx = torch.arange(n, device=device) if order is None else order
-    yield from idx.split(size)
+    if idx.numel():  # split() of an empty tensor yields one empty block
+        yield from idx.split(size)
 
 
 def _near_mask(Dc: torch.Tensor, nearest: torch.Tensor, reach: torch.Tensor,

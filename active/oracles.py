@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from blocking.answers import Answer
-from blocking.pairs import pair_keys, side_columns
+from blocking.io import read_answers
+from blocking.pairs import side_columns
 
 
 @dataclass(frozen=True)
@@ -132,45 +133,19 @@ class FileOracle:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        if not self.path.is_file():
-            raise FileNotFoundError(f"FileOracle: label file {str(self.path)!r} does not exist")
-        try:
-            table = pd.read_csv(self.path, dtype=str, keep_default_na=False)
-        except (UnicodeDecodeError, pd.errors.ParserError) as exc:
-            raise ValueError(f"FileOracle: cannot read {str(self.path)!r} as CSV: {exc}") from exc
-        if "label" not in table.columns:
-            raise ValueError(
-                f"FileOracle: {str(self.path)!r} has no 'label' column (columns: "
-                f"{list(table.columns)}); expected label plus ltable_id/rtable_id, key or id"
-            )
-        if "key" in table.columns:
-            keys = table["key"].str.strip()
-        elif {"ltable_id", "rtable_id"}.issubset(table.columns) or "id" in table.columns:
-            keys = pd.Series(pair_keys(table.drop(columns="label").apply(lambda c: c.str.strip())))
-        else:
-            raise ValueError(
-                f"FileOracle: {str(self.path)!r} needs ltable_id and rtable_id, key or id "
-                f"columns to identify pairs; it has {list(table.columns)}"
-            )
-        duplicated = keys[keys.duplicated(keep=False)]
-        if len(duplicated):
-            lines = (np.flatnonzero(keys.duplicated(keep=False).to_numpy()) + 2)[:6].tolist()
-            raise ValueError(
-                f"FileOracle: {str(self.path)!r} answers pair {duplicated.iloc[0]!r} more than "
-                f"once (lines {lines}); keep one answer per pair"
-            )
+        table = read_answers(self.path, "FileOracle: label file")
         self.answers: dict[str, Answer] = {}
-        for row, (key, raw) in enumerate(zip(keys, table["label"], strict=True)):
-            text = str(raw).strip().lower()
+        for key, raw, line in table.itertuples(index=False):
+            text = raw.lower()
             if text in _TRUE:
-                self.answers[str(key)] = Answer.MATCH
+                self.answers[key] = Answer.MATCH
             elif text in _FALSE:
-                self.answers[str(key)] = Answer.NON_MATCH
+                self.answers[key] = Answer.NON_MATCH
             elif text in _UNSURE:
-                self.answers[str(key)] = Answer.UNSURE
+                self.answers[key] = Answer.UNSURE
             else:
                 raise ValueError(
-                    f"FileOracle: {str(self.path)!r} line {row + 2}: label {raw!r} for pair "
+                    f"FileOracle: {str(self.path)!r} {line}: label {raw!r} for pair "
                     f"{key!r} is not 0/1, match/non-match or unsure"
                 )
 

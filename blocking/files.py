@@ -1,8 +1,9 @@
 """Files the project writes: atomic replacement, and one model-file format with a checked header.
 
-A model file is a header line (magic, then JSON: kind, format, riskweasul version) followed by a
-pickle. `load_model` reads and checks the header before unpickling anything, so a file of the
-wrong kind, a truncated file or a stranger's file is refused with a message, never half-read.
+A model file is a header line (magic, then JSON: kind, the pickled object's class, format,
+riskweasul version) followed by a pickle. `load_model` reads and checks the header before
+unpickling anything, so a file of the wrong kind, a truncated file or a stranger's file is
+refused with a message, never half-read; the unpickled object must be of the header's class.
 Pickles run code when loaded: load only model files you or your colleagues wrote.
 """
 
@@ -54,7 +55,8 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> None:
 
 def save_model(obj: Any, path: str | os.PathLike, kind: str) -> None:
     """Write `obj` as a model file of `kind` (e.g. "SimilarityMatcher"), atomically."""
-    header = json.dumps({"kind": kind, "format": FORMAT, "riskweasul": _version()})
+    header = json.dumps({"kind": kind, "class": type(obj).__name__, "format": FORMAT,
+                         "riskweasul": _version()})
     try:
         payload = pickle.dumps(obj, protocol=5)
     except (pickle.PicklingError, AttributeError, TypeError) as exc:
@@ -101,11 +103,18 @@ def load_model(path: str | os.PathLike, kind: str | tuple[str, ...], where: str 
             f"load it with {header.get('kind')}.load"
         )
     try:
-        return pickle.loads(payload)
+        obj = pickle.loads(payload)
     except Exception as exc:  # noqa: BLE001 - any unpickling failure means a damaged file
         raise ValueError(
             f"{where}: {path} is damaged or truncated ({type(exc).__name__}); write the model again"
         ) from None
+    expected = header.get("class", header.get("kind"))  # files before "class": kind = class
+    if type(obj).__name__ != expected:  # a header pasted onto another pickle
+        raise ValueError(
+            f"{where}: {path} says it holds a {expected} but holds a "
+            f"{type(obj).__name__}; the file was not written by riskweasul. Write the model again"
+        )
+    return obj
 
 
 class ModelFile:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import io
 import re
 import warnings
 from pathlib import Path
@@ -70,8 +71,55 @@ def _codec(encoding: str) -> str:
 def _header(path: Path, encoding: str) -> str:
     with open(path, "rb") as file:
         head = file.read(_HEAD_BYTES)
-    first = head.split(b"\n", 1)[0].rstrip(b"\r")
-    return first.decode(_codec(encoding), errors="replace")
+    # a file whose lines end in a bare '\r' (old Mac) has no '\n' at all
+    first = head.split(b"\n", 1)[0] if b"\n" in head else head.split(b"\r", 1)[0]
+    return first.rstrip(b"\r").decode(_codec(encoding), errors="replace")
+
+
+def _with_line_feeds(path: Path) -> io.BytesIO | None:
+    """The file with '\r\n' made '\n', when its lines end in '\n' yet it also holds a bare
+    '\r' (pandas would end a record there, splitting a field in two); else None."""
+    data = path.read_bytes()
+    if b"\n" not in data or data.count(b"\r") == data.count(b"\r\n") or b'"' in data:
+        return None  # with quotes, a '\r\n' may belong to a value: `_short_records` checks
+    return io.BytesIO(data.replace(b"\r\n", b"\n"))
+
+
+def _short_records(path: Path, df: pd.DataFrame, names: list[str], sep: str,
+                   encoding: str) -> None:
+    """Refuse records with fewer fields than the header line, which pandas fills with NaN
+    without a word (typically a line written with another separator), and records that pandas
+    split at a '\r' inside an unquoted field."""
+    if not len(df) or not df.iloc[:, -1].isna().any():  # a short record leaves the last empty
+        return
+    text = path.read_bytes().decode(_codec(encoding), errors="replace")
+    text = text.replace("\r\n", "\n")
+    lines = text.split("\n") if "\n" in text else text.split("\r")
+    reader = csv.reader((line.replace("\r", " ") for line in lines), delimiter=sep)
+    next(reader, None)
+    limit = csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))  # 1 MB values
+    try:
+        records = [(reader.line_num, record) for record in reader if record]
+    finally:
+        csv.field_size_limit(limit)
+    if len(records) != len(df):
+        line = next((i + 1 for i, text in enumerate(lines) if "\r" in text.rstrip("\r")), 0)
+        raise InputError(
+            f"{path}: line {line} holds a carriage return ('\\r') inside a field that is not "
+            "quoted, which reads as a line break; quote that field or remove the character"
+        )
+    short = next(((n, r) for n, r in records if any(r) and len(r) < len(names)), None)
+    if short is not None:
+        line, record = short
+        raw = lines[line - 1] if line - 1 < len(lines) else ""
+        others = [SEPARATORS[s] for s in SEPARATORS if s != sep and s in raw]
+        hint = (f"; it holds a {others[0]}: write every line with the same separator"
+                if others else "; add the missing fields (empty ones are fine: a,,c)")
+        raise InputError(
+            f"{path}: line {line} has {len(record)} field(s) where the header line has "
+            f"{len(names)} (fields read as separated by {SEPARATORS.get(sep, repr(sep))})"
+            f"{hint}"
+        )
 
 
 def _separator(path: Path, header: str, sep: str | None) -> str:
@@ -145,12 +193,14 @@ def _read_raw(
     sep = _separator(path, header, sep)
     names = _header_names(path, header, sep)
     na_values = {c: ([""] if c in text_columns else list(STR_NA_VALUES)) for c in names}
+    normalised = _with_line_feeds(path)
     try:
         df = pd.read_csv(
-            path,
+            path if normalised is None else normalised,
             sep=sep,
+            lineterminator=None if normalised is None else "\n",
             encoding=_codec(encoding),
-            dtype={c: str for c in text_columns if c in names},
+            dtype=str,
             keep_default_na=False,
             na_values=na_values,
         )
@@ -162,19 +212,44 @@ def _read_raw(
         ) from None
     except (pd.errors.ParserError, csv.Error) as err:
         raise _parse_error(path, err, header, sep) from None
-    return df, header
+    _short_records(path, df, names, sep, encoding)
+    return _numbers(df, text_columns), header
+
+
+_CODE = re.compile(r"[+-]?0\d|\d{16}")
+
+
+def _numbers(df: pd.DataFrame, text_columns: tuple[str, ...]) -> pd.DataFrame:
+    """Columns whose every value is a number become numeric, as pandas would read them, except
+    codes that a number would change: a leading zero (postcode '02134', phone '0049...') or
+    more than 15 digits (an EAN or card number past float precision) keep their text."""
+    for column in df.columns:
+        values = df[column]
+        if column in text_columns or values.isna().all():
+            continue
+        text = values.dropna().str.strip()
+        if pd.to_numeric(text.iloc[:64], errors="coerce").isna().any():  # text: decided early
+            continue
+        if pd.to_numeric(text, errors="coerce").notna().all() and not text.str.match(_CODE).any():
+            df[column] = pd.to_numeric(values.str.strip())
+    return df
 
 
 def _places(path: Path, positions: np.ndarray, n_rows: int, limit: int = 5) -> str:
     """Where rows sit in the file: 'line(s) [3, 9]' when every record is one line of a CSV
     file (counted only on this error path), else record numbers."""
     positions = np.asarray(positions)[:limit]
-    if path.suffix.lower() in CSV_SUFFIXES:
-        data = path.read_bytes()
-        lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-        if lines == n_rows + 1:
-            return f"line(s) {(positions + 2).tolist()}"
+    if _one_line_per_record(path, n_rows):
+        return f"line(s) {(positions + 2).tolist()}"
     return f"record(s) {(positions + 1).tolist()} (counting from 1 after the header)"
+
+
+def _one_line_per_record(path: Path, n_rows: int) -> bool:
+    """Whether record i of a CSV file sits on line i + 2 (a header line, no multi-line field)."""
+    if path.suffix.lower() not in CSV_SUFFIXES:
+        return False
+    data = path.read_bytes()
+    return data.count(b"\n") + (0 if data.endswith(b"\n") else 1) == n_rows + 1
 
 
 def _check_filled(path: Path, ids: pd.Series, column: str, what: str) -> None:
@@ -302,6 +377,32 @@ def _repeated_pairs(path: Path, df: pd.DataFrame, drop: bool) -> pd.DataFrame:
     return df.drop_duplicates(cols, ignore_index=True) if drop else df
 
 
+def _one_order(path: Path, df: pd.DataFrame) -> None:
+    """De-duplication (one table): refuse a record paired with itself, and a pair given in
+    both orders, which would be scored and counted twice."""
+    left, right = df["ltable_id"], df["rtable_id"]
+    same = np.flatnonzero((left == right).to_numpy())
+    if len(same):
+        raise InputError(
+            f"{path}: record {left.iloc[same[0]]!r} is paired with itself on "
+            f"{_places(path, same, len(df))}; in de-duplication a pair joins two records: "
+            "drop those rows"
+        )
+    low = pd.Series(np.where(left < right, left, right))
+    high = pd.Series(np.where(left < right, right, left))
+    twice = np.flatnonzero(  # exact repeats are _repeated_pairs' business
+        pd.DataFrame({"l": low, "h": high}).duplicated(keep=False).to_numpy()
+        & ~df.duplicated(list(ID_COLUMNS), keep=False).to_numpy()
+    )
+    if len(twice):
+        a, b = low.iloc[twice[0]], high.iloc[twice[0]]
+        rows = np.flatnonzero(((low == a) & (high == b)).to_numpy())
+        raise InputError(
+            f"{path}: the pair ({a!r}, {b!r}) is given in both orders on "
+            f"{_places(path, rows, len(df))}; in de-duplication that is one pair: keep one row"
+        )
+
+
 def load_pairs(
     path: str | Path,
     A: pd.DataFrame | None = None,
@@ -352,6 +453,8 @@ def load_pairs(
         raise InputError(
             f"{path}: holds record ids only; pass the tables A (and B) to join them"
         )
+    if B is None:
+        _one_order(path, df)
     from blocking._arrays import check_table
 
     check_table(A, id_column, f"{path}: table A")
@@ -369,6 +472,62 @@ def load_pairs(
     if "label" in df.columns:
         out["label"] = df["label"].to_numpy()
     return out
+
+
+def read_answers(path: str | Path, what: str = "answer file") -> pd.DataFrame:
+    """The answers of a label file as a frame of (key, label, line): `label` is the text as
+    written, `key` the pair key ('ltable_id|rtable_id', or the file's `key` / `id` column) and
+    `line` where the answer sits. Read like `read_table` (separator, line ends, encodings);
+    a missing column, an empty id or label, or a pair answered twice is refused, naming the
+    file and the lines."""
+    if not Path(path).exists():
+        raise InputFileNotFoundError(f"{what} {str(path)!r} does not exist; check the path")
+    path = _check_file(path, what)
+    columns = ("label", "key", "id", *ID_COLUMNS)
+    df, header = _read_raw(path, "utf-8", None, text_columns=columns)
+    hint = _other_separators(header, _separator(path, header, None)) if header else ""
+    if "label" not in df.columns:
+        raise InputError(
+            f"{path}: no 'label' column among {list(df.columns)[:10]}; an answer file needs "
+            f"label plus ltable_id and rtable_id (or key, or id){hint}"
+        )
+    if "key" in df.columns:
+        parts = [df["key"]]
+    elif set(ID_COLUMNS).issubset(df.columns):
+        parts = [df[c] for c in ID_COLUMNS]
+    elif "id" in df.columns:
+        parts = [df["id"]]
+    else:
+        raise InputError(
+            f"{path}: needs ltable_id and rtable_id (or key, or id) columns to name the pairs; "
+            f"it has {list(df.columns)[:10]}{hint}"
+        )
+    if len(df) == 0:
+        raise InputError(f"{path}: holds no answers, only a header line; add answers")
+    for part in parts:
+        _check_filled(path, part, str(part.name), "every answer")
+    unit = "line" if _one_line_per_record(path, len(df)) else "record"
+    where = np.arange(len(df)) + (2 if unit == "line" else 1)
+    empty = np.flatnonzero(df["label"].isna().to_numpy())
+    if len(empty):
+        raise InputError(
+            f"{path}: {unit} {where[empty[0]]}: the label is empty ({len(empty)} answers in "
+            "all); give 0/1, match/non-match or unsure"
+        )
+    keys = parts[0].str.strip()
+    for part in parts[1:]:
+        keys = keys + "|" + part.str.strip()
+    again = keys.duplicated(keep=False).to_numpy()
+    if again.any():
+        first = keys[again].iloc[0]
+        rows = where[(keys == first).to_numpy()].tolist()
+        raise InputError(
+            f"{path}: answers pair {first!r} more than once ({unit}s {rows}; "
+            f"{int(keys.duplicated().sum())} repeated answers in all); keep one answer per pair"
+        )
+    where = [f"{unit} {i}" for i in where]
+    return pd.DataFrame({"key": keys.to_numpy(), "label": df["label"].str.strip().to_numpy(),
+                         "line": where})
 
 
 def load_exp_data(

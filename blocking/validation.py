@@ -88,9 +88,35 @@ def seed(value: Any, where: str = "--seed") -> int:
     return n
 
 
+MAX_THREADS = 1024
+
+
 def thread_count(value: Any, where: str = "--threads") -> int:
-    """`value` as a number of CPU threads (>= 1)."""
-    return _at_least(value, where, 1, "a number of threads (1, 2, ...)")
+    """`value` as a number of CPU threads, 1 to MAX_THREADS (more would only exhaust memory)."""
+    n = _at_least(value, where, 1, "a number of threads (1, 2, ...)")
+    if n > MAX_THREADS:
+        raise InputError(
+            f"{where}: {n} threads is more than any machine runs usefully (at most "
+            f"{MAX_THREADS}); give the number of CPU cores to use, e.g. {os.cpu_count() or 1}"
+        )
+    return n
+
+
+def port(value: Any, where: str = "--port") -> int:
+    """`value` as a TCP port number, 1 to 65535."""
+    n = _integer(value, where, "a port number from 1 to 65535", "e.g. 8765")
+    if not 1 <= n <= 65535:
+        raise InputError(f"{where}: a port number is 1 to 65535, got {n}; give e.g. 8765")
+    return n
+
+
+def fraction(value: Any, where: str) -> float:
+    """`value` as a number from 0 to 1 (a share, a weight)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        raise InputError(f"{where}: expected a number from 0 to 1, got {_describe(value)}")
+    if not 0.0 <= float(value) <= 1.0:  # NaN fails too
+        raise InputError(f"{where}: expected a number from 0 to 1, got {value!r}")
+    return float(value)
 
 
 def boolean(value: Any, where: str) -> bool:

@@ -105,12 +105,12 @@ class ExpertLF(LabelingFunction):
                 vote = super().__call__(x)
         except LFError:
             raise
-        except Exception as err:
+        except (Exception, SystemExit) as err:  # an LF must not end the program
             where = f" on row {position!r}"
             raise self._failure(err, f"LF {self.name!r}", where, position) from err
         return self._check_vote(vote, position)
 
-    def _failure(self, err: Exception, who: str, where: str, position: Any = None) -> LFError:
+    def _failure(self, err: BaseException, who: str, where: str, position: Any = None) -> LFError:
         """The LFError for an exception raised inside the LF."""
         if isinstance(err, ValueError) and "read-only" in str(err):
             return LFError(
@@ -119,6 +119,9 @@ class ExpertLF(LabelingFunction):
                 self.name,
                 position,
             )
+        if isinstance(err, SystemExit):
+            return LFError(f"{who} called sys.exit({err.code!r}){where}; an LF must return a "
+                           "vote, not stop the program", self.name, position)
         return LFError(f"{who} raised {type(err).__name__}{where}: {err}", self.name, position)
 
     def _check_vote(self, vote: Any, position: Any) -> int:
@@ -155,7 +158,7 @@ class ExpertLF(LabelingFunction):
         """Votes of a vectorized LF on `view`, a frame the caller protects (see `apply`)."""
         try:
             raw = self._vectorized_votes(view)
-        except Exception as err:
+        except (Exception, SystemExit) as err:  # an LF must not end the program
             raise self._failure(err, f"vectorized LF {self.name!r}", "") from err
         return self.validate_votes(raw, view.index)
 

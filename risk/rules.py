@@ -178,9 +178,17 @@ def _select(F: pd.DataFrame, y: np.ndarray, rules: list[Rule], max_rules: int,
     purity = (A & (y == rules[0].label)[:, None]).sum(0) / np.maximum(support, 1)
     size = np.array([len(r.conditions) for r in rules])
     order = np.lexsort((-purity, -support, size))  # simplest, then widest, then purest first
+    # rules firing on exactly the same pairs: only the first in this order could survive (it
+    # dominates the others), so keep it alone before the (rules x rules) comparisons below;
+    # on a few labelled pairs thousands of two-condition rules share a handful of patterns
+    _, first = np.unique(np.packbits(A[:, order], axis=0), axis=1, return_index=True)
+    order = order[np.sort(first)]
     A, support, purity = A[:, order], support[order], purity[order]
     rules = [rules[i] for i in order]
-    inter = A.T.astype(np.int64) @ A.astype(np.int64)
+    # co-firing counts through a float BLAS product (exact below 2**53 rows); numpy's integer
+    # matmul has no BLAS
+    Af = A.astype(np.float64)
+    inter = np.rint(Af.T @ Af).astype(np.int64)
     covers = inter == support[None, :]  # covers[a, b]: rule a fires wherever rule b does
     better = covers & (purity[:, None] >= purity[None, :] - 1e-12)
     earlier = np.tri(len(rules), k=-1, dtype=bool).T  # earlier[a, b]: a comes before b

@@ -116,6 +116,7 @@ def test_corrupted_store_is_refused_and_left_untouched(project, capsys):
 def test_non_utf8_table(project, capsys):
     latin = project / "latin.csv"
     latin.write_bytes(b"id,surname\nr1,M\xfcller\nr2,Meyer\n")
+    (project / "answers.csv").write_text("key,label\nx|y,1\n")
     args = base_args(project)
     args[args.index(project / "people.csv")] = latin
     status, err = run(capsys, *args)

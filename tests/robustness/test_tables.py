@@ -149,7 +149,8 @@ def test_no_warning_for_a_clean_pairs_file(tmp_path):
     write(tmp_path / "p.csv", "ltable_id,rtable_id,label\na,b,1\nb,a,0\n")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert load_pairs(tmp_path / "p.csv", A)["label"].tolist() == [1, 0]
+        # two tables: (a, b) and (b, a) are two pairs (with one table they are refused)
+        assert load_pairs(tmp_path / "p.csv", A, A)["label"].tolist() == [1, 0]
 
 
 def test_flattened_pairs_may_leave_labels_empty_but_not_wrong(tmp_path):
