@@ -197,7 +197,7 @@ def label(lfs, candidates, records, matches, client, chunk: int) -> tuple[np.nda
 def fit_label_model(L: np.ndarray, seed: int):
     from label_model import PenalizedLabelModel
 
-    lm = PenalizedLabelModel(cardinality=2, seed=seed).fit(L, n_epochs=100)
+    lm = PenalizedLabelModel(cardinality=2, seed=seed, n_epochs=100).fit(L)
     return lm, lm.predict_proba(L)[:, 1]
 
 

@@ -46,24 +46,29 @@ class NashaatLabelModel(PenalizedLabelModel):
         n_epochs: int = 100,
         lr: float = 0.01,
         l2: float = 0.0,
+        optimizer: str = "adam",
+        train_options: dict[str, Any] | None = None,
         progress: bool = False,
     ) -> None:
         super().__init__(cardinality=cardinality, penalty=0.0, seed=seed, warm_start=warm_start,
                          cliques=cliques, lf_direction=lf_direction, n_epochs=n_epochs, lr=lr,
-                         l2=l2, progress=progress)
+                         l2=l2, optimizer=optimizer, train_options=train_options,
+                         progress=progress)
 
     def fit(  # type: ignore[override]
         self,
         L: np.ndarray,
         expert_labels: Mapping[int, int] | None = None,
         class_balance: list[float] | np.ndarray | None = None,
-        **kwargs: Any,
+        **refused: Any,
     ) -> NashaatLabelModel:
-        """Fit Snorkel's label model on the corrected votes; returns self."""
+        """Fit Snorkel's label model on the corrected votes; returns self (data only, as for
+        PenalizedLabelModel.fit)."""
+        self._refuse_fit_options(refused)
         L = check_label_matrix(L, "L", min_lfs=MIN_LFS)
         self.corrections_ = check_expert_labels(expert_labels, L.shape[0])
         corrected = nashaat_correct(L, self.corrections_)
-        super().fit(corrected, None, class_balance, **kwargs)
+        super().fit(corrected, None, class_balance)
         self.expert_labels_ = self.corrections_
         return self
 

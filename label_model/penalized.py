@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import numbers
 import random
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -40,6 +41,11 @@ def _seeded_globals(seed: int) -> Iterator[None]:
             np.random.set_state(numpy_state)  # noqa: NPY002
 
 
+def _real(value: Any) -> bool:
+    """Whether value is a finite real number (bools excluded)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
+
+
 class PenalizedLabelModel(ModelFile, LabelModel):
     """Snorkel's LabelModel whose fit also takes expert labels (Active WeaSuL, eq. 3-4).
 
@@ -66,13 +72,19 @@ class PenalizedLabelModel(ModelFile, LabelModel):
     higher-order cliques. Snorkel's ``get_weights``/``get_conditional_probs`` assume no cliques.
 
     ``seed`` fixes the random start (0 by default, as for every model here; None draws a fresh
-    one). ``progress`` shows a rich bar over the epochs. Training hyper-parameters live here;
-    `save(path)` / `PenalizedLabelModel.load(path)` use the project's one model-file format.
+    one). ``progress`` shows a rich bar over the epochs. Every training hyper-parameter lives
+    here, `fit` takes data only: ``n_epochs``, ``lr``, ``l2`` and ``optimizer`` ("adam", not
+    Snorkel's "sgd": the penalty's gradient grows like 1/mu, and plain SGD steps then oscillate,
+    benchmarks/results/label_model_spam.md); ``train_options`` reaches Snorkel's other
+    TrainConfig fields (e.g. ``{"prec_init": 0.8}``). `save(path)` /
+    `PenalizedLabelModel.load(path)` use the project's one model-file format.
     """
 
     _fitted_attribute = "mu"
     _PARAMS = ("cardinality", "penalty", "seed", "warm_start", "cliques", "lf_direction",
-               "n_epochs", "lr", "l2", "progress")
+               "n_epochs", "lr", "l2", "optimizer", "train_options", "progress")
+    # Snorkel TrainConfig fields that are constructor parameters here, not train_options
+    _TRAIN_PARAMS = ("n_epochs", "lr", "l2", "optimizer", "seed")
 
     def __init__(
         self,
@@ -85,6 +97,8 @@ class PenalizedLabelModel(ModelFile, LabelModel):
         n_epochs: int = 100,
         lr: float = 0.01,
         l2: float = 0.0,
+        optimizer: str = "adam",
+        train_options: dict[str, Any] | None = None,
         progress: bool = False,
     ) -> None:
         super().__init__(cardinality=cardinality, verbose=False)
@@ -94,20 +108,25 @@ class PenalizedLabelModel(ModelFile, LabelModel):
         self.cliques = cliques
         self.lf_direction = lf_direction
         self.n_epochs, self.lr, self.l2 = n_epochs, lr, l2
+        self.optimizer_name = optimizer
+        self.train_options = train_options
         self.progress = progress
         self.penalty_: float | None = None
         self.curvature_: float | None = None
 
+    # Snorkel keeps the torch optimizer in self.optimizer, so that parameter is stored aside
+    _ATTRIBUTES = {"optimizer": "optimizer_name"}
+
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """The constructor's parameters (scikit-learn's contract, so `clone` works)."""
-        return {name: getattr(self, name) for name in self._PARAMS}
+        return {name: getattr(self, self._ATTRIBUTES.get(name, name)) for name in self._PARAMS}
 
     def set_params(self, **params: Any) -> PenalizedLabelModel:
         """Set constructor parameters (scikit-learn's contract)."""
         for name, value in params.items():
             if name not in self._PARAMS:
                 raise ValueError(f"{type(self).__name__} has no parameter {name!r}")
-            setattr(self, name, value)
+            setattr(self, self._ATTRIBUTES.get(name, name), value)
         return self
 
     def _validate(self) -> None:
@@ -120,6 +139,46 @@ class PenalizedLabelModel(ModelFile, LabelModel):
         if not (penalty == "auto" or (isinstance(penalty, int | float)
                                       and not isinstance(penalty, bool) and penalty >= 0)):
             raise ValueError(f"penalty must be 'auto' or a number >= 0, got {penalty!r}")
+        name = type(self).__name__
+        if not isinstance(self.n_epochs, int | np.integer) or self.n_epochs < 0:
+            raise ValueError(f"{name}: n_epochs must be an integer >= 0, got {self.n_epochs!r}")
+        for key, ok, rule in (("lr", _real(self.lr) and self.lr > 0, "> 0"),
+                              ("l2", _real(self.l2) and self.l2 >= 0, ">= 0")):
+            if not ok:
+                raise ValueError(f"{name}: {key} must be a finite number {rule}, "
+                                 f"got {getattr(self, key)!r}")
+        if self.optimizer_name not in ("adam", "sgd", "adamax"):
+            raise ValueError(f"{name}: optimizer must be 'adam', 'sgd' or 'adamax', "
+                             f"got {self.optimizer_name!r}")
+        options = self.train_options or {}
+        if not isinstance(options, Mapping):
+            raise TypeError(f"{name}: train_options must be a dict of Snorkel TrainConfig "
+                            f"options, got {type(options).__name__}")
+        allowed = [f for f in TrainConfig._fields if f not in self._TRAIN_PARAMS]
+        for key in options:
+            if key in self._TRAIN_PARAMS:
+                raise ValueError(f"{name}: {key} is a constructor parameter, not a train option: "
+                                 f"{name}({key}=...)")
+            if key not in allowed:
+                raise ValueError(f"{name}: unknown train option {key!r}; Snorkel's TrainConfig "
+                                 f"options are {allowed}")
+
+    def _refuse_fit_options(self, options: Mapping[str, Any]) -> None:
+        """Raise a TypeError naming where each keyword that fit got belongs instead."""
+        name = type(self).__name__
+        for key, value in options.items():
+            if key == "Y_dev":
+                raise TypeError("pass expert labels as expert_labels={row: label}, not Y_dev")
+            if key in ("progress", "progress_bar"):
+                where = f"progress is a constructor parameter: {name}(progress=True)"
+            elif key in self._PARAMS:
+                where = f"{key} is a constructor parameter: {name}({key}={value!r})"
+            elif key in TrainConfig._fields:
+                where = (f"{key} is a training option: "
+                         f"{name}(train_options={{{key!r}: {value!r}}})")
+            else:
+                where = f"unknown keyword {key!r}; fit takes L, expert_labels and class_balance"
+            raise TypeError(f"{name}.fit: {where}")
 
     def __getstate__(self) -> dict[str, Any]:
         # the bucket and statistics caches of the last pool are not part of the model
@@ -224,41 +283,29 @@ class PenalizedLabelModel(ModelFile, LabelModel):
         L: np.ndarray,
         expert_labels: Mapping[int, int] | None = None,
         class_balance: list[float] | np.ndarray | None = None,
-        **kwargs: Any,
+        **refused: Any,
     ) -> PenalizedLabelModel:
         """Fit on L (n, m) in {-1, 0, 1} and expert labels {row: 0/1}; returns self.
 
-        `n_epochs`, `lr`, `l2`, `seed` and `progress` come from the constructor (Snorkel's
-        fit keywords of the same names still override the first four for one fit); Snorkel's
-        other training options (optimizer, prec_init, mu_eps, ...) pass through `kwargs`. The
-        global random state of Python, numpy and torch is left as it was. A refit warm-starts
-        from the previous parameters. The optimizer defaults to Adam, not Snorkel's SGD: the
-        penalty's gradient grows like 1/mu, and plain SGD steps then oscillate
-        (benchmarks/results/label_model_spam.md).
+        Data only: a training option passed here is refused with a TypeError naming the
+        constructor parameter to use. The global random state of Python, numpy and torch is
+        left as it was. A refit warm-starts from the previous parameters.
         """
+        self._refuse_fit_options(refused)
         self._validate()
         L = check_label_matrix(L, "L", min_lfs=MIN_LFS)
         labels = check_expert_labels(expert_labels, L.shape[0])
         if L.shape[0] == 0:
             raise ValueError("L has no rows: nothing to fit")
-        if "Y_dev" in kwargs:
-            raise TypeError("pass expert labels as expert_labels={row: label}, not Y_dev")
-        unknown = sorted(set(kwargs) - set(TrainConfig._fields))
-        if unknown:
-            hint = ("; progress is a constructor argument: PenalizedLabelModel(progress=True)"
-                    if {"progress", "progress_bar"} & set(unknown) else "")
-            raise TypeError(f"{type(self).__name__}.fit: unknown training option(s) {unknown}; "
-                            f"Snorkel's are {list(TrainConfig._fields)}{hint}")
         self.groups_ = VoteGroups(L.shape[1], [tuple(c) for c in self.cliques or []])
         previous = self.mu.detach().clone() if self._can_warm_start(L.shape[1]) else None
 
-        kwargs.setdefault("optimizer", "adam")
-        for name in ("n_epochs", "lr", "l2"):
-            kwargs.setdefault(name, getattr(self, name))
-        if self.seed is None:
-            kwargs.setdefault("seed", int(np.random.default_rng().integers(1_000_000)))
-        kwargs.setdefault("seed", self.seed)
-        self.train_config = merge_config(TrainConfig(), kwargs)
+        seed = self.seed
+        if seed is None:
+            seed = int(np.random.default_rng().integers(1_000_000))
+        self.train_config = merge_config(TrainConfig(), {
+            **(self.train_options or {}), "optimizer": self.optimizer_name,
+            "n_epochs": self.n_epochs, "lr": self.lr, "l2": self.l2, "seed": seed})
         # Snorkel's _init_params draws its random start from numpy's global generator: seed
         # the globals for the fit and give them back unchanged
         with _seeded_globals(self.train_config.seed):

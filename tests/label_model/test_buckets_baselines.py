@@ -33,7 +33,7 @@ def test_nashaat_overwrites_fired_votes_only():
 def test_nashaat_model_fits_corrected_votes(votes):
     L, y = votes
     labels = {i: int(y[i]) for i in range(20)}
-    lm = NashaatLabelModel(seed=0).fit(L, labels, n_epochs=50)
+    lm = NashaatLabelModel(seed=0, n_epochs=50).fit(L, labels)
     corrected = lm.corrected_votes(L)
     fired = corrected[:20] != -1
     assert np.all(corrected[:20][fired] == np.repeat(y[:20, None], 5, axis=1)[fired])

@@ -47,7 +47,7 @@ def test_few_labels_do_not_wreck_the_label_model():
 def test_auto_strength_is_shared_out_over_the_labels():
     L, y = pool()
     lm = PenalizedLabelModel(seed=0).fit(L)
-    lm.fit(L, {0: int(y[0]), 1: int(y[1]), 2: int(y[2]), 3: int(y[3])}, n_epochs=1)
+    lm.set_params(n_epochs=1).fit(L, {0: int(y[0]), 1: int(y[1]), 2: int(y[2]), 3: int(y[3])})
     assert lm.curvature_ > 0
     assert lm.penalty_ == lm.curvature_ / 4
 

@@ -46,12 +46,12 @@ def two_feature_data(seed=0, n=4000):
 
 def test_clique_model_fits_and_absorbs_expert_labels():
     L, y = two_feature_data()
-    lm = PenalizedLabelModel(seed=0, cliques=[(1, 2)])
-    lm.fit(L, n_epochs=100, optimizer="adam")
+    lm = PenalizedLabelModel(seed=0, cliques=[(1, 2)], n_epochs=100, optimizer="adam")
+    lm.fit(L)
     proba = lm.predict_proba(L)
     assert proba.shape == (len(y), 2) and np.allclose(proba.sum(1), 1)
     labels = {int(i): int(y[i]) for i in np.flatnonzero(L[:, 0] != L[:, 1])[:4]}
-    lm.fit(L, labels, n_epochs=100, optimizer="adam")
+    lm.fit(L, labels)
     acc = ((lm.predict_proba(L)[:, 1] > 0.5) == y).mean()
     assert acc > 0.93  # the best any bucket rule can do here is about 0.96
     assert lm.lf_precision(L).shape == (3,)
@@ -59,11 +59,11 @@ def test_clique_model_fits_and_absorbs_expert_labels():
 
 def test_refit_on_a_changed_pool_recomputes_statistics():
     L, y = two_feature_data()
-    lm = PenalizedLabelModel(seed=0).fit(L, n_epochs=5)
+    lm = PenalizedLabelModel(seed=0, n_epochs=5).fit(L)
     O_first = lm.O.clone()
     L2 = L.copy()
     L2[: len(L) // 2, 0] = 1 - L2[: len(L) // 2, 0]
-    lm.fit(L2, n_epochs=5)
+    lm.fit(L2)
     assert not np.allclose(lm.O.numpy(), O_first.numpy())
-    lm.fit(L, n_epochs=5)
+    lm.fit(L)
     np.testing.assert_allclose(lm.O.numpy(), O_first.numpy())

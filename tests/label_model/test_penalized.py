@@ -12,7 +12,7 @@ def accuracy(model, L, y):
 
 def test_without_expert_labels_matches_snorkel(votes):
     L, _ = votes
-    ours = PenalizedLabelModel(seed=3).fit(L, n_epochs=50)
+    ours = PenalizedLabelModel(seed=3, n_epochs=50).fit(L)
     ref = LabelModel(verbose=False)
     ref.fit(L, n_epochs=50, seed=3, progress_bar=False, optimizer="adam")
     np.testing.assert_allclose(ours.predict_proba(L), ref.predict_proba(L), atol=1e-5)
@@ -27,10 +27,10 @@ def test_expert_labels_pull_probabilities_towards_labels():
     lf12 = np.where(flip, 1 - y, y)
     L = np.stack([lf0, lf12, lf12, np.where(rng.random(600) < 0.6, y, 1 - y)], axis=1)
     disagree = np.flatnonzero(lf0 != lf12)[:6]
-    plain = PenalizedLabelModel(seed=0).fit(L, n_epochs=100, optimizer="adam")
+    plain = PenalizedLabelModel(seed=0, n_epochs=100, optimizer="adam").fit(L)
     before = plain.predict_proba(L)[disagree, 1]
-    lm = PenalizedLabelModel(penalty=10.0, seed=0).fit(
-        L, {int(i): int(y[i]) for i in disagree}, n_epochs=200, optimizer="adam"
+    lm = PenalizedLabelModel(penalty=10.0, seed=0, n_epochs=200, optimizer="adam").fit(
+        L, {int(i): int(y[i]) for i in disagree}
     )
     after = lm.predict_proba(L)[disagree, 1]
     assert np.abs(after - y[disagree]).mean() < np.abs(before - y[disagree]).mean() - 0.2
@@ -40,28 +40,28 @@ def test_expert_labels_pull_probabilities_towards_labels():
 
 def test_refit_warm_starts_from_previous_parameters(votes):
     L, y = votes
-    lm = PenalizedLabelModel(seed=0).fit(L, n_epochs=100)
+    lm = PenalizedLabelModel(seed=0, n_epochs=100).fit(L)
     mu = lm.mu.detach().clone()
-    lm.fit(L, {0: int(y[0])}, n_epochs=0)  # zero steps: parameters are the warm start
+    lm.set_params(n_epochs=0).fit(L, {0: int(y[0])})  # zero steps: parameters are the warm start
     np.testing.assert_allclose(lm.mu.detach().numpy(), mu.numpy().clip(0.0001, 0.9999), atol=1e-6)
-    cold = PenalizedLabelModel(seed=1, warm_start=False).fit(L, n_epochs=100)
+    cold = PenalizedLabelModel(seed=1, warm_start=False, n_epochs=100).fit(L)
     cold_mu = cold.mu.detach().clone()
-    cold.fit(L, n_epochs=0, seed=5)
+    cold.set_params(n_epochs=0, seed=5).fit(L)
     assert not np.allclose(cold.mu.detach().numpy(), cold_mu.numpy())
 
 
 def test_auto_penalty_is_the_curvature_and_positive(votes):
     L, y = votes
-    lm = PenalizedLabelModel(penalty="auto", seed=0).fit(L, n_epochs=50)
+    lm = PenalizedLabelModel(penalty="auto", seed=0, n_epochs=50).fit(L)
     expected = lm.curvature_penalty()
-    lm.fit(L, {1: int(y[1])}, n_epochs=1)
+    lm.set_params(n_epochs=1).fit(L, {1: int(y[1])})
     assert lm.penalty_ == pytest.approx(expected, rel=1e-5)
     assert lm.penalty_ > 0
 
 
 def test_save_load_round_trip(tmp_path, votes):
     L, y = votes
-    lm = PenalizedLabelModel(seed=0).fit(L, {2: int(y[2])}, n_epochs=20)
+    lm = PenalizedLabelModel(seed=0, n_epochs=20).fit(L, {2: int(y[2])})
     path = tmp_path / "lm.model"
     lm.save(path)
     other = PenalizedLabelModel.load(path)
@@ -71,7 +71,7 @@ def test_save_load_round_trip(tmp_path, votes):
 
 def test_lf_precision_tracks_lf_accuracy(votes):
     L, y = votes
-    lm = PenalizedLabelModel(seed=0).fit(L, n_epochs=300, lr=0.01)
+    lm = PenalizedLabelModel(seed=0, n_epochs=300, lr=0.01).fit(L)
     precision = lm.lf_precision(L)
     fired = L != -1
     true_precision = ((L == y[:, None]) & fired).sum(0) / fired.sum(0)
@@ -96,14 +96,14 @@ def test_lf_precision_tracks_lf_accuracy(votes):
 )
 def test_fit_rejects_bad_input(L, labels, error, match):
     with pytest.raises(error, match=match):
-        PenalizedLabelModel(seed=0).fit(L, labels, n_epochs=1)
+        PenalizedLabelModel(seed=0, n_epochs=1).fit(L, labels)
 
 
 def test_predict_before_fit_and_wrong_width(votes):
     L, _ = votes
     with pytest.raises(NotFittedError, match="not fitted"):
         PenalizedLabelModel().predict_proba(L)
-    lm = PenalizedLabelModel(seed=0).fit(L, n_epochs=5)
+    lm = PenalizedLabelModel(seed=0, n_epochs=5).fit(L)
     with pytest.raises(ValueError, match="5"):
         lm.predict_proba(L[:, :4])
     with pytest.raises(ValueError, match="penalty"):

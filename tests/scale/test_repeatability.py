@@ -34,7 +34,7 @@ def test_distributed_pipeline_is_repeatable(client):
         pairs = join_pairs(cands, records, matches=matches)
         L = apply_lfs(lfs, pairs)
         expert = {int(i): int(pairs["label"].iloc[i]) for i in range(0, len(pairs), 25)}
-        model = PenalizedLabelModel(seed=7).fit(L, expert_labels=expert, n_epochs=50)
+        model = PenalizedLabelModel(seed=7, n_epochs=50).fit(L, expert_labels=expert)
         runs.append((cands, L, model.predict_proba(L)))
     (c1, L1, p1), (c2, L2, p2) = runs
     pd.testing.assert_frame_equal(c1, c2)
