@@ -34,8 +34,8 @@ def add_curve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tag", default="", help="suffix for the result files")
 
 
-def adam_fit_kwargs(args: argparse.Namespace) -> dict:
-    """Label-model training options from the parsed --epochs and --lr."""
+def adam_train_params(args: argparse.Namespace) -> dict:
+    """Label-model constructor training parameters from the parsed --epochs and --lr."""
     return {"n_epochs": args.epochs, "lr": args.lr, "optimizer": "adam"}
 
 
@@ -75,7 +75,6 @@ def weasul_curve(
     selector: Selector,
     budget: int,
     evaluate: Callable[[PenalizedLabelModel, dict[int, int], np.ndarray], float],
-    fit_kwargs: dict,
     class_balance: list[float] | None = None,
     checkpoints: set[int] | None = None,
 ) -> list[float]:
@@ -91,7 +90,7 @@ def weasul_curve(
         votes = model.corrected_votes(L) if isinstance(model, NashaatLabelModel) else L
         return model.predict_proba(votes)[:, 1]
 
-    model.fit(L, labels, class_balance=class_balance, **fit_kwargs)
+    model.fit(L, labels, class_balance=class_balance)
     initial = pool_proba()
     proba = initial
     scores = [evaluate(model, labels, proba)]
@@ -99,7 +98,7 @@ def weasul_curve(
         state = PoolState(L=L, expert_labels=labels, lm_proba=proba, lm_proba_initial=initial)
         for i in selector.select(state, 1):
             labels[int(i)] = int(oracle[i])
-        model.fit(L, labels, class_balance=class_balance, **fit_kwargs)
+        model.fit(L, labels, class_balance=class_balance)
         proba = pool_proba()
         wanted = checkpoints is None or len(labels) in checkpoints
         scores.append(evaluate(model, labels, proba) if wanted else float("nan"))

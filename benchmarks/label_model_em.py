@@ -28,7 +28,7 @@ def f1_of(proba: np.ndarray, y: np.ndarray) -> float:
     return float(f1_score(y, (proba > 0.5).astype(int), zero_division=0))
 
 
-def run_dataset(name: str, folder: Path, seeds: int, fit_kwargs: dict) -> list[dict]:
+def run_dataset(name: str, folder: Path, seeds: int, train_params: dict) -> list[dict]:
     lfs = load_lfs(ROOT / "examples" / "lfs" / f"{name}.py")
     train = pd.read_csv(folder / name / "pairs" / "train.csv")
     test = pd.read_csv(folder / name / "pairs" / "test.csv")
@@ -40,7 +40,7 @@ def run_dataset(name: str, folder: Path, seeds: int, fit_kwargs: dict) -> list[d
     snorkel = []
     for s in range(seeds):
         ref = LabelModel(verbose=False)
-        ref.fit(L, seed=s, progress_bar=False, **fit_kwargs)
+        ref.fit(L, seed=s, progress_bar=False, **train_params)
         snorkel.append(f1_of(ref.predict_proba(Lt)[:, 1], yt))
     rows.append({"dataset": name, "method": "snorkel LabelModel", **{b: np.mean(snorkel)
                                                                      for b in BUDGETS},
@@ -48,7 +48,7 @@ def run_dataset(name: str, folder: Path, seeds: int, fit_kwargs: dict) -> list[d
     weasul = np.zeros((seeds, len(BUDGETS)))
     nashaat = np.zeros((seeds, len(BUDGETS)))
     for s in range(seeds):
-        lm = PenalizedLabelModel(seed=s).fit(L, **fit_kwargs)
+        lm = PenalizedLabelModel(seed=s, **train_params).fit(L)
         initial = lm.predict_proba(L)[:, 1]
         proba, labels = initial, {}
         selector = MaxKLSelector(seed=s, prior_weight=1.0)
@@ -58,10 +58,10 @@ def run_dataset(name: str, folder: Path, seeds: int, fit_kwargs: dict) -> list[d
                                   lm_proba_initial=initial)
                 for i in selector.select(state, min(BATCH, budget - len(labels))):
                     labels[int(i)] = int(y[i])
-                lm.fit(L, labels, **fit_kwargs)
+                lm.fit(L, labels)
                 proba = lm.predict_proba(L)[:, 1]
             weasul[s, j] = f1_of(lm.predict_proba(Lt)[:, 1], yt)
-            nash = NashaatLabelModel(seed=s).fit(L, labels, **fit_kwargs)
+            nash = NashaatLabelModel(seed=s, **train_params).fit(L, labels)
             nashaat[s, j] = f1_of(nash.predict_proba(Lt)[:, 1], yt)
     for method, scores in (("active_weasul (maxKL)", weasul),
                            ("nashaat (same labels)", nashaat)):
@@ -83,13 +83,14 @@ def main() -> None:
         args.names, args.seeds = "dblp_acm", 1
     folder = dataset_folder(args.datasets, "label_model_em")
     torch.set_num_threads(1)
-    fit_kwargs = {"n_epochs": args.epochs, "lr": 0.01, "optimizer": "adam"}
+    # Snorkel's fit keywords and our constructor parameters alike
+    train_params = {"n_epochs": args.epochs, "lr": 0.01, "optimizer": "adam"}
     rows = []
     for name in args.names.split(","):
         if not (ROOT / "examples" / "lfs" / f"{name}.py").is_file():
             print(f"skipping {name}: no examples/lfs/{name}.py")
             continue
-        rows.extend(run_dataset(name, folder, args.seeds, fit_kwargs))
+        rows.extend(run_dataset(name, folder, args.seeds, train_params))
     frame = pd.DataFrame(rows)
     lines = [
         "# Entity matching: F1 of the label model's P(match | L) on the test pairs",

@@ -13,7 +13,7 @@ import scipy.sparse as sp
 import torch
 from _common import RESULTS, add_datasets_argument, command, dataset_folder, timestamp
 from label_model_common import (
-    adam_fit_kwargs,
+    adam_train_params,
     add_curve_arguments,
     fit_soft_logreg,
     margin_active_learning,
@@ -50,7 +50,7 @@ def main() -> None:
     covered = (L_all != -1).any(axis=1)  # rows where every LF abstains leave the pool
     L, y, X = L_all[covered], y_all[covered], X_all[covered]
     checkpoints = set(range(0, 11)) | set(range(15, args.budget + 1, 5))
-    fit_kwargs = adam_fit_kwargs(args)
+    train_params = adam_train_params(args)
 
     def disc_f1(model, labels, proba) -> float:
         clf = fit_soft_logreg(X, proba, labels, C=C)
@@ -62,14 +62,14 @@ def main() -> None:
 
     methods = {
         "active_weasul": lambda s: (
-            PenalizedLabelModel(penalty=args.penalty, seed=s),
+            PenalizedLabelModel(penalty=args.penalty, seed=s, **train_params),
             MaxKLSelector(seed=s, prior_weight=args.prior_weight),
         ),
         "active_weasul_paper_q": lambda s: (
-            PenalizedLabelModel(penalty=args.penalty, seed=s),
+            PenalizedLabelModel(penalty=args.penalty, seed=s, **train_params),
             MaxKLSelector(seed=s, prior_weight=0.0),
         ),
-        "nashaat": lambda s: (NashaatLabelModel(seed=s), MarginSelector(seed=s)),
+        "nashaat": lambda s: (NashaatLabelModel(seed=s, **train_params), MarginSelector(seed=s)),
     }
     names = list(methods) + ["weak_supervision", "active_learning"]
     wanted = names if args.methods == "all" else args.methods.split(",")
@@ -84,14 +84,14 @@ def main() -> None:
                 )
                 runs.append(curve)
             elif name == "weak_supervision":
-                lm = PenalizedLabelModel(seed=s).fit(L, **fit_kwargs)
+                lm = PenalizedLabelModel(seed=s, **train_params).fit(L)
                 f1 = disc_f1(lm, {}, lm.predict_proba(L)[:, 1])
                 runs.append([f1] * (args.budget + 1))
             else:
                 model, selector = methods[name](s)
                 runs.append(
                     weasul_curve(
-                        L, y, model, selector, args.budget, disc_f1, fit_kwargs,
+                        L, y, model, selector, args.budget, disc_f1,
                         checkpoints=checkpoints,
                     )
                 )

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from _common import RESULTS, command, timestamp
 from label_model_common import (
-    adam_fit_kwargs,
+    adam_train_params,
     add_curve_arguments,
     margin_active_learning,
     mean_std_cells,
@@ -47,11 +47,11 @@ def main() -> None:
     cliques = [tuple(int(j) for j in args.cliques.split(","))] if args.cliques else None
 
     def penalized(s: int) -> PenalizedLabelModel:
-        return PenalizedLabelModel(penalty=args.penalty, seed=s, cliques=cliques)
+        return PenalizedLabelModel(penalty=args.penalty, seed=s, cliques=cliques, **train_params)
 
     X, y, L = make_data(10_000, seed=0)
     Xt, yt, Lt = make_data(3_000, seed=1)
-    fit_kwargs = adam_fit_kwargs(args)
+    train_params = adam_train_params(args)
 
     def lm_accuracy(model, labels, proba) -> float:
         return float(((model.predict_proba(Lt)[:, 1] > 0.5) == yt).mean())
@@ -74,7 +74,10 @@ def main() -> None:
             penalized(s),
             RandomBucketSelector(seed=s),
         ),
-        "nashaat": lambda s: (NashaatLabelModel(seed=s, cliques=cliques), MarginSelector(seed=s)),
+        "nashaat": lambda s: (
+            NashaatLabelModel(seed=s, cliques=cliques, **train_params),
+            MarginSelector(seed=s),
+        ),
     }
     wanted = [*methods, "active_learning"] if args.methods == "all" else args.methods.split(",")
     curves: dict[str, np.ndarray] = {}
@@ -87,7 +90,7 @@ def main() -> None:
             else:
                 model, selector = methods[name](s)
                 runs.append(
-                    weasul_curve(L, y, model, selector, args.budget, lm_accuracy, fit_kwargs)
+                    weasul_curve(L, y, model, selector, args.budget, lm_accuracy)
                 )
         curves[name] = np.asarray(runs)
         print(f"{name}: {time.time() - t0:.1f}s", np.round(curves[name].mean(0)[:8], 3), flush=True)
