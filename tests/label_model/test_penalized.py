@@ -133,3 +133,22 @@ def test_contract_clone_not_fitted_and_global_random_state():
     assert torch.equal(torch.get_rng_state(), states[2])
     np.testing.assert_allclose(clone(model).fit(L, expert_labels={0: 1, 1: 0}).predict_proba(L),
                                first)
+
+
+def test_fit_takes_data_only_and_names_the_constructor_parameter(votes):
+    L, _ = votes
+    lm = PenalizedLabelModel(seed=0, n_epochs=5)
+    with pytest.raises(TypeError, match=r"n_epochs is a constructor parameter: "
+                                        r"PenalizedLabelModel\(n_epochs=50\)"):
+        lm.fit(L, n_epochs=50)
+    with pytest.raises(TypeError, match=r"PenalizedLabelModel\(train_options=\{'prec_init': 0.8\}"):
+        lm.fit(L, prec_init=0.8)
+    with pytest.raises(ValueError, match="optimizer"):
+        PenalizedLabelModel(optimizer="rmsprop").fit(L)
+    with pytest.raises(ValueError, match="unknown train option 'n_epoch'"):
+        PenalizedLabelModel(train_options={"n_epoch": 5}).fit(L)
+    # the options reach Snorkel's training config
+    tuned = PenalizedLabelModel(seed=0, n_epochs=5, optimizer="sgd",
+                                train_options={"prec_init": 0.8}).fit(L)
+    assert tuned.train_config.optimizer == "sgd" and tuned.train_config.prec_init == 0.8
+    assert tuned.train_config.n_epochs == 5 and tuned.get_params()["optimizer"] == "sgd"
