@@ -4,6 +4,7 @@ P(y | LF votes) towards the expert's labels, so a few labels re-weight the LFs f
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import numbers
 import random
@@ -85,6 +86,8 @@ class PenalizedLabelModel(ModelFile, LabelModel):
                "n_epochs", "lr", "l2", "optimizer", "train_options", "progress")
     # Snorkel TrainConfig fields that are constructor parameters here, not train_options
     _TRAIN_PARAMS = ("n_epochs", "lr", "l2", "optimizer", "seed")
+    # Snorkel keeps the torch optimizer in self.optimizer, so that parameter is stored aside
+    _ATTRIBUTES = {"optimizer": "optimizer_name"}
 
     def __init__(
         self,
@@ -113,9 +116,6 @@ class PenalizedLabelModel(ModelFile, LabelModel):
         self.progress = progress
         self.penalty_: float | None = None
         self.curvature_: float | None = None
-
-    # Snorkel keeps the torch optimizer in self.optimizer, so that parameter is stored aside
-    _ATTRIBUTES = {"optimizer": "optimizer_name"}
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """The constructor's parameters (scikit-learn's contract, so `clone` works)."""
@@ -303,8 +303,9 @@ class PenalizedLabelModel(ModelFile, LabelModel):
         seed = self.seed
         if seed is None:
             seed = int(np.random.default_rng().integers(1_000_000))
+        # merge_config rewrites nested dicts in place: give it a copy of train_options
         self.train_config = merge_config(TrainConfig(), {
-            **(self.train_options or {}), "optimizer": self.optimizer_name,
+            **copy.deepcopy(self.train_options or {}), "optimizer": self.optimizer_name,
             "n_epochs": self.n_epochs, "lr": self.lr, "l2": self.l2, "seed": seed})
         # Snorkel's _init_params draws its random start from numpy's global generator: seed
         # the globals for the fit and give them back unchanged

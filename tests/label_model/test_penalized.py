@@ -152,3 +152,7 @@ def test_fit_takes_data_only_and_names_the_constructor_parameter(votes):
                                 train_options={"prec_init": 0.8}).fit(L)
     assert tuned.train_config.optimizer == "sgd" and tuned.train_config.prec_init == 0.8
     assert tuned.train_config.n_epochs == 5 and tuned.get_params()["optimizer"] == "sgd"
+    nested = {"optimizer_config": {"adam_config": {"amsgrad": True}}}
+    amsgrad = PenalizedLabelModel(seed=0, n_epochs=2, train_options=nested).fit(L)
+    assert amsgrad.train_config.optimizer_config.adam_config.amsgrad
+    assert amsgrad.train_options == {"optimizer_config": {"adam_config": {"amsgrad": True}}}
