@@ -411,7 +411,7 @@ class ActiveLoop:
             snapshot = self._snapshot() if labels is None else LabelSnapshot.from_labels(labels)
         labels = snapshot.training() if labels is None else dict(labels)
         self._share_featurizer()
-        row: dict = {"iteration": self.iteration, "n_labels": len(labels),
+        row: dict = {"iteration": self.iteration, "n_labels": snapshot.positions.size,
                      "n_answers": len(self.log)}
         t0 = time.perf_counter()
         lm_proba = self._fit_label_model(labels)

@@ -1,13 +1,22 @@
-"""Does the live F1 estimate cover the truth, and where would the stopping rules stop?
+"""Does the live F1 estimate cover the truth, where do the stopping rules stop, and what does the
+audit cost?
 
 The loop on each shared data set (pool = train split, gold hidden behind a SimulatedOracle, the
-example LFs, the default in-loop matcher and selector, batches of 10). After every fitted round
-the loop estimates its matcher's F1 on the whole pool with a 95% interval from the expert labels
-alone (`evaluation.estimate_f1`); the true pool F1 is known from the gold. Reported: the
-estimate's error and the interval's coverage over all rounds, and at the moment each stopping
-rule would have stopped (the rules read only the history, so they are replayed on it).
+example LFs, the default in-loop matcher and selector, batches of 10 of which `--audit` are
+audit pairs). After every fitted round the loop estimates its matcher's F1 on the whole pool
+with a 95% interval twice: from every label, the audit's weighted by its inclusion
+probabilities (the live estimate), and from the selector's labels alone (no audit, as before
+the audit existed); the true pool F1 is known from the gold. Reported for both: error, width
+and coverage over all rounds, at the moment each stopping rule stops (the rules read only the
+history, so they are replayed on it) and at the end of the run; and the audit's label cost:
+its share of the answers and the true F1 lost against runs without an audit
+(`stopping_rule_noaudit.jsonl`, the same sets, seeds and budget with every label chosen by the
+selector).
 
     .venv/bin/python benchmarks/stopping_rule.py --names beer,dblp_acm --seeds 0,1,2 --budget 100
+
+Each (set, seed) is appended to `<out>.jsonl` as it ends and skipped when run again, so a long
+table is built by several shorter commands; the summary covers the whole log.
 """
 
 from __future__ import annotations
@@ -31,9 +40,12 @@ from _common import RESULTS, add_datasets_argument, command, markdown_table, tim
 
 RULES = ("f1_interval<0.1", "f1_interval<0.05", "gain<0.005 over 3 batches")
 NAMES = ("beer", "fodors_zagats", "itunes_amazon", "dblp_acm", "abt_buy", "amazon_google")
+# the live estimate (audit included) and the one from the selector's labels alone
+ESTIMATORS = {"audit": ("f1_estimate", "f1_low", "f1_high"),
+              "labels only": ("f1_noaudit", "f1_noaudit_low", "f1_noaudit_high")}
 
 
-def run_one(datasets: Path, name: str, seed: int, budget: int) -> pd.DataFrame:
+def run_one(datasets: Path, name: str, seed: int, budget: int, audit: int) -> pd.DataFrame:
     """The history of one loop run, with the data set and seed."""
     from active import ActiveLoop, SimulatedOracle
     from blocking import load_pairs
@@ -43,15 +55,31 @@ def run_one(datasets: Path, name: str, seed: int, budget: int) -> pd.DataFrame:
     lfs = load_lfs(REPO / "examples" / "lfs" / f"{name}.py")
     gold = pool["label"].to_numpy()
     loop = ActiveLoop(pool.drop(columns="label"), lfs, oracle=SimulatedOracle(gold),
-                      batch_size=10, gold=gold, seed=seed)
-    return loop.run(budget).assign(dataset=name, seed=seed)
+                      batch_size=10, gold=gold, seed=seed, audit=audit)
+    return loop.run(budget).assign(dataset=name, seed=seed, budget=budget, audit=audit)
+
+
+def as_estimator(history: pd.DataFrame, name: str) -> pd.DataFrame:
+    """The rounds with an estimate of estimator `name`, its columns renamed to the live ones
+    (which the stopping rules read), with its error, width and coverage."""
+    est, low, high = ESTIMATORS[name]
+    frame = history.drop(columns=[c for c in ("f1_estimate", "f1_low", "f1_high")
+                                  if c not in (est, low, high)])
+    frame = frame.rename(columns={est: "f1_estimate", low: "f1_low", high: "f1_high"})
+    frame = frame.dropna(subset=["f1_estimate"]).copy()
+    truth = frame["matcher_f1"]
+    frame["covered"] = (frame["f1_low"] <= truth) & (truth <= frame["f1_high"])
+    frame["error"] = (frame["f1_estimate"] - truth).abs()
+    frame["width"] = frame["f1_high"] - frame["f1_low"]
+    frame["estimator"] = name
+    return frame
 
 
 def stop_rows(history: pd.DataFrame) -> list[dict]:
     """The row at which each rule would have stopped (the last row if it never did)."""
     from active.stopping import parse_stop_rule
 
-    rows = history.to_dict("records")
+    rows = history.sort_values("n_answers").to_dict("records")
     out = []
     for text in RULES:
         rule = parse_stop_rule(text)
@@ -60,21 +88,41 @@ def stop_rows(history: pd.DataFrame) -> list[dict]:
     return out
 
 
-def summarise(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per data set: error and coverage over all rounds; per rule: at the stopping moment."""
-    est = frame.dropna(subset=["f1_estimate"]).copy()
-    est["covered"] = (est["f1_low"] <= est["matcher_f1"]) & (est["matcher_f1"] <= est["f1_high"])
-    est["error"] = (est["f1_estimate"] - est["matcher_f1"]).abs()
-    est["width"] = est["f1_high"] - est["f1_low"]
-    rounds = est.groupby("dataset").agg(
-        rounds=("covered", "size"), coverage=("covered", "mean"), mae=("error", "mean"),
-        mean_width=("width", "mean")).reset_index()
-    stops = pd.DataFrame([r for _, h in est.groupby(["dataset", "seed"]) for r in stop_rows(h)])
-    at_stop = stops.groupby("rule").agg(
-        runs=("covered", "size"), stopped=("stopped", "mean"), labels=("n_labels", "mean"),
-        coverage=("covered", "mean"), mae=("error", "mean"),
-        true_f1=("matcher_f1", "mean")).reset_index()
-    return rounds, at_stop
+_STATS = dict(coverage=("covered", "mean"), mae=("error", "mean"), width=("width", "mean"))
+
+
+def summarise(frame: pd.DataFrame, baseline: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
+    """Tables: every round per set; at each rule's stop; at the end per set; the label cost."""
+    est = pd.concat([as_estimator(frame, name) for name in ESTIMATORS], ignore_index=True)
+    runs = est.groupby(["estimator", "dataset", "seed"])
+    rounds = est.groupby(["dataset", "estimator"]).agg(
+        rounds=("covered", "size"), **_STATS).reset_index()
+    stops = pd.DataFrame([r for _, h in runs for r in stop_rows(h)])
+    at_stop = stops.groupby(["rule", "estimator"]).agg(
+        runs=("covered", "size"), stopped=("stopped", "mean"), answers=("n_answers", "mean"),
+        audit_labels=("n_audit", "mean"), **_STATS, true_f1=("matcher_f1", "mean"),
+    ).reset_index()
+    stop_by_set = stops.pivot_table(index=["dataset", "estimator"], columns="rule",
+                                    values="covered", aggfunc="mean").reset_index()
+    last = est.loc[runs["n_answers"].idxmax()]
+    end = pd.concat([last.assign(dataset="all six" if last["dataset"].nunique() == 6 else "all"),
+                     last])
+    at_end = end.groupby(["dataset", "estimator"], sort=False).agg(
+        runs=("covered", "size"), answers=("n_answers", "mean"),
+        audit_labels=("n_audit", "mean"), **_STATS, true_f1=("matcher_f1", "mean"),
+    ).reset_index()
+    tables = {"rounds": rounds, "at_stop": at_stop, "stop_by_set": stop_by_set, "end": at_end}
+    if baseline is not None:
+        mine = last[last["estimator"] == "audit"][["dataset", "seed", "budget", "matcher_f1"]]
+        theirs = baseline.sort_values("n_labels").groupby(["dataset", "seed"]).tail(1)
+        theirs = theirs.rename(columns={"matcher_f1": "no_audit_f1"})
+        both = mine.merge(theirs[["dataset", "seed", "n_labels", "no_audit_f1"]],
+                          on=["dataset", "seed"])
+        both = both[both["n_labels"] == both["budget"]]
+        tables["cost"] = both.groupby("dataset").agg(
+            runs=("seed", "size"), true_f1_with_audit=("matcher_f1", "mean"),
+            true_f1_without=("no_audit_f1", "mean")).reset_index()
+    return tables
 
 
 def main() -> None:
@@ -83,35 +131,51 @@ def main() -> None:
     parser.add_argument("--names", default=",".join(NAMES))
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--budget", type=int, default=100)
+    parser.add_argument("--audit", type=int, default=2, help="audit pairs per batch of 10")
     parser.add_argument("--out", default=str(RESULTS / "stopping_rule"))
+    parser.add_argument("--baseline", default=str(RESULTS / "stopping_rule_noaudit.jsonl"),
+                        help="histories of runs without an audit, for the label cost")
     args = parser.parse_args()
     log = Path(args.out + ".jsonl")
     done = set()
     if log.exists():
         old = pd.read_json(log, lines=True)
-        done = set(zip(old["dataset"], old["seed"], strict=True))
+        done = set(zip(old["dataset"], old["seed"], old["budget"], old["audit"], strict=True))
     for name in args.names.split(","):
         for seed in map(int, args.seeds.split(",")):
-            if (name, seed) in done:
+            if (name, seed, args.budget, args.audit) in done:
                 continue
-            history = run_one(Path(args.datasets), name, seed, args.budget)
+            history = run_one(Path(args.datasets), name, seed, args.budget, args.audit)
             with log.open("a") as fh:
-                for row in history.to_dict("records"):
+                for row in history.assign(command=command("stopping_rule.py")).to_dict("records"):
                     fh.write(json.dumps({k: v for k, v in row.items()
                                          if isinstance(v, int | float | str)}) + "\n")
             print(f"{name} seed {seed}: {len(history)} rounds", flush=True)
     frame = pd.read_json(log, lines=True)
-    rounds, at_stop = summarise(frame)
+    baseline = Path(args.baseline)
+    tables = summarise(frame, pd.read_json(baseline, lines=True) if baseline.exists() else None)
+    commands = "\n".join(f"    {c}" for c in frame["command"].drop_duplicates())
     text = [
-        "# The live F1 estimate and the stopping rules", "",
-        f"Command: `{command('stopping_rule.py')}`, {timestamp()}. Pool = train split, example "
-        "LFs, default in-loop matcher and selector, batches of 10; truth = the matcher's F1 on "
-        "the whole pool from the hidden gold. The estimate uses the expert labels only (no "
-        "audit).", "",
-        "## Every fitted round (from 10 labels on)", "", markdown_table(rounds), "",
-        "## At the moment each rule stops (replayed on the histories)", "",
-        markdown_table(at_stop), "",
+        "# The live F1 estimate, the stopping rules and the audit", "",
+        f"Summary written {timestamp()} from `{log.name}`, built by:", "", commands, "",
+        "Pool = train split, example LFs, default in-loop matcher and selector, batches of 10 "
+        f"with {sorted(frame['audit'].unique().tolist())} audit pairs each (kept out of "
+        "training); truth = the matcher's F1 on the whole pool from the hidden gold. "
+        "Estimators: 'audit' = the live estimate (every label, audits weighted by their "
+        "inclusion probabilities); 'labels only' = the selector's labels alone, same runs. "
+        f"Runs per set: {frame.groupby('dataset')['seed'].nunique().to_dict()}.", "",
+        "## At the moment each rule stops (replayed on the histories, six sets pooled)", "",
+        markdown_table(tables["at_stop"]), "",
+        "Coverage at the stop, per set:", "", markdown_table(tables["stop_by_set"]), "",
+        "## At the end of the run (the end-of-run figure)", "", markdown_table(tables["end"]),
+        "",
+        "## Every fitted round (from 10 labels on)", "", markdown_table(tables["rounds"]), "",
     ]
+    if "cost" in tables:
+        text += ["## The audit's label cost: true F1 at the end, with and without the audit",
+                 "", "Without = `stopping_rule_noaudit.jsonl` (every label chosen by the "
+                 "selector; an earlier run of this script before the audit existed).", "",
+                 markdown_table(tables["cost"]), ""]
     Path(args.out + ".md").write_text("\n".join(text))
     print("\n".join(text))
 
