@@ -114,6 +114,19 @@ def _estimate_f1(scores: np.ndarray | None, threshold: float, snapshot: LabelSna
                        frame=np.where(snapshot.audit, snapshot.frame, 0)[keep])
 
 
+def estimate_columns(scores: np.ndarray | None, threshold: float,
+                     snapshot: LabelSnapshot) -> dict:
+    """A round's history columns for the live estimate (f1_estimate, f1_low, f1_high) and,
+    beside it, the one from the selector's labels alone (f1_noaudit...), and n_audit."""
+    row: dict = {"n_audit": int(snapshot.audit.sum())}
+    for prefix, use_audit in (("f1", True), ("f1_noaudit", False)):
+        result = _estimate_f1(scores, threshold, snapshot, use_audit)
+        if result is not None:
+            row.update({f"{prefix}_estimate" if use_audit else prefix: result.estimate,
+                        f"{prefix}_low": result.interval[0], f"{prefix}_high": result.interval[1]})
+    return row
+
+
 def _default_matcher(seed: int):
     from matchers import SimilarityMatcher
 
@@ -144,6 +157,7 @@ class RoundState:
     risk_model: object | None = None
     threshold: float = 0.5
     row: dict = field(default_factory=dict)
+    snapshot: LabelSnapshot | None = None  # the labels behind the round's F1 estimate
 
 
 class ActiveLoop:
@@ -374,14 +388,7 @@ class ActiveLoop:
             row.update(eval_precision=p, eval_recall=r, eval_f1=f)
 
     def _estimate(self, row: dict, state: RoundState, snapshot: LabelSnapshot) -> None:
-        """The live estimate, and beside it the one from the selector's labels alone."""
-        for prefix, use_audit in (("f1", True), ("f1_noaudit", False)):
-            result = _estimate_f1(state.matcher_proba, state.threshold, snapshot, use_audit)
-            if result is not None:
-                row.update({f"{prefix}_estimate" if prefix == "f1" else prefix: result.estimate,
-                            f"{prefix}_low": result.interval[0],
-                            f"{prefix}_high": result.interval[1]})
-        row["n_audit"] = int(snapshot.audit.sum())
+        row.update(estimate_columns(state.matcher_proba, state.threshold, snapshot))
 
     def f1_estimate(self):
         """The output's F1 on the whole pool with a 95% interval (an `evaluation.F1Estimate`)
@@ -440,6 +447,7 @@ class ActiveLoop:
             row["changed"] = float(np.mean(changed))
         row.update(threshold=state.threshold, t_label_model=t1 - t0, t_matcher=t2 - t1,
                    t_risk=t3 - t2)
+        state.snapshot = snapshot
         self._estimate(row, state, snapshot)
         self._metrics(row, state)
         state.row = row

@@ -16,7 +16,10 @@ selector).
     .venv/bin/python benchmarks/stopping_rule.py --names beer,dblp_acm --seeds 0,1,2 --budget 100
 
 Each (set, seed) is appended to `<out>.jsonl` as it ends and skipped when run again, so a long
-table is built by several shorter commands; the summary covers the whole log.
+table is built by several shorter commands; the summary covers the whole log. With `--rounds
+DIR` every round's scores and labels are kept there, and `--rescore` recomputes both estimates
+of the log from them with the current estimator, without running the loop again (the
+estimate does not steer the loop, and the rules are replayed).
 """
 
 from __future__ import annotations
@@ -45,8 +48,10 @@ ESTIMATORS = {"audit": ("f1_estimate", "f1_low", "f1_high"),
               "labels only": ("f1_noaudit", "f1_noaudit_low", "f1_noaudit_high")}
 
 
-def run_one(datasets: Path, name: str, seed: int, budget: int, audit: int) -> pd.DataFrame:
-    """The history of one loop run, with the data set and seed."""
+def run_one(datasets: Path, name: str, seed: int, budget: int, audit: int,
+            rounds: Path | None = None) -> pd.DataFrame:
+    """The history of one loop run, with the data set and seed; each round's scores and labels
+    saved in `rounds` when given."""
     from active import ActiveLoop, SimulatedOracle
     from blocking import load_pairs
     from labeling_functions import load_lfs
@@ -56,7 +61,45 @@ def run_one(datasets: Path, name: str, seed: int, budget: int, audit: int) -> pd
     gold = pool["label"].to_numpy()
     loop = ActiveLoop(pool.drop(columns="label"), lfs, oracle=SimulatedOracle(gold),
                       batch_size=10, gold=gold, seed=seed, audit=audit)
-    return loop.run(budget).assign(dataset=name, seed=seed, budget=budget, audit=audit)
+    states = []
+    fit_round = loop.fit_round
+    loop.fit_round = lambda *a, **k: states.append(fit_round(*a, **k)) or states[-1]
+    history = loop.run(budget).assign(dataset=name, seed=seed, budget=budget, audit=audit)
+    if rounds is not None:
+        rounds.mkdir(parents=True, exist_ok=True)
+        kept = [s for s in states if s.matcher_proba is not None]
+        np.savez_compressed(
+            rounds / f"{name}_{seed}_{budget}_{audit}.npz",
+            iteration=[s.row["iteration"] for s in kept],
+            n_answers=[s.row["n_answers"] for s in kept],
+            threshold=[s.threshold for s in kept],
+            proba=np.stack([s.matcher_proba for s in kept]),
+            **{f"{field}_{k}": getattr(s.snapshot, field) for k, s in enumerate(kept)
+               for field in ("positions", "labels", "inclusion_prob", "frame")},
+        )
+    return history
+
+
+def rescore(frame: pd.DataFrame, rounds: Path) -> pd.DataFrame:
+    """The log with both estimates recomputed from the saved rounds."""
+    from active.loop import LabelSnapshot, estimate_columns
+
+    parts = []
+    for key, run in frame.groupby(["dataset", "seed", "budget", "audit"]):
+        saved = np.load(rounds / ("_".join(map(str, key)) + ".npz"))
+        rows = []
+        for k, (it, answers) in enumerate(zip(saved["iteration"], saved["n_answers"],
+                                              strict=True)):
+            snapshot = LabelSnapshot(*(saved[f"{f}_{k}"] for f in
+                                       ("positions", "labels", "inclusion_prob", "frame")))
+            rows.append({"iteration": int(it), "n_answers": int(answers),
+                         **estimate_columns(saved["proba"][k], float(saved["threshold"][k]),
+                                            snapshot)})
+        new = pd.DataFrame(rows)
+        old = run.drop(columns=[c for c in new.columns if c not in ("iteration", "n_answers")],
+                       errors="ignore")
+        parts.append(old.merge(new, on=["iteration", "n_answers"], how="left"))
+    return pd.concat(parts, ignore_index=True)
 
 
 def as_estimator(history: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -133,6 +176,10 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=100)
     parser.add_argument("--audit", type=int, default=2, help="audit pairs per batch of 10")
     parser.add_argument("--out", default=str(RESULTS / "stopping_rule"))
+    parser.add_argument("--rounds", default=None,
+                        help="folder for every round's scores and labels (for --rescore)")
+    parser.add_argument("--rescore", action="store_true",
+                        help="recompute the estimates of the log from --rounds; run nothing")
     parser.add_argument("--baseline", default=str(RESULTS / "stopping_rule_noaudit.jsonl"),
                         help="histories of runs without an audit, for the label cost")
     args = parser.parse_args()
@@ -141,17 +188,20 @@ def main() -> None:
     if log.exists():
         old = pd.read_json(log, lines=True)
         done = set(zip(old["dataset"], old["seed"], old["budget"], old["audit"], strict=True))
-    for name in args.names.split(","):
+    rounds = None if args.rounds is None else Path(args.rounds)
+    for name in [] if args.rescore else args.names.split(","):
         for seed in map(int, args.seeds.split(",")):
             if (name, seed, args.budget, args.audit) in done:
                 continue
-            history = run_one(Path(args.datasets), name, seed, args.budget, args.audit)
+            history = run_one(Path(args.datasets), name, seed, args.budget, args.audit, rounds)
             with log.open("a") as fh:
                 for row in history.assign(command=command("stopping_rule.py")).to_dict("records"):
                     fh.write(json.dumps({k: v for k, v in row.items()
                                          if isinstance(v, int | float | str)}) + "\n")
             print(f"{name} seed {seed}: {len(history)} rounds", flush=True)
     frame = pd.read_json(log, lines=True)
+    if args.rescore:
+        frame = rescore(frame, rounds)
     baseline = Path(args.baseline)
     tables = summarise(frame, pd.read_json(baseline, lines=True) if baseline.exists() else None)
     commands = "\n".join(f"    {c}" for c in frame["command"].drop_duplicates())
