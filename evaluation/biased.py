@@ -5,9 +5,11 @@ inclusion probabilities, combined by a model-assisted (difference) estimator."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
+from scipy.stats import t as student_t
 
 from evaluation.base import _check_inputs, fieller_interval
 from evaluation.strata import calibrate_scores
@@ -190,8 +192,9 @@ def estimate_f1(
     # totals of matches and of true positives: exact + model + audit correction
     matches = y.sum() + model[rest].sum() + coefficient @ residual
     tp = (y * pred[idx]).sum() + (model * pred)[rest].sum() + coefficient @ (residual * pred[idx])
-    matches, tp = max(matches, 0.0), min(max(tp, 0.0), max(matches, 0.0))
     predicted = pred.sum()
+    matches = max(matches, 0.0)
+    tp = min(max(tp, 0.0), matches, predicted)
 
     # Var(TP - f (alpha P + (1 - alpha) M)) = sum v z^2 with z = pred - f (1 - alpha),
     # as the coefficients of c0 + c1 f + c2 f^2
@@ -222,6 +225,12 @@ def estimate_f1(
                 (1 - alpha) ** 2 * (g_m @ covariance @ g_m),
             ]
         )
+    if audit.any():
+        # a variance estimated from few audit pairs is itself uncertain: Student's t quantile
+        # with one degree of freedom fewer than the audit pairs in place of the normal one
+        z = NormalDist().inv_cdf(0.5 + level / 2)
+        t = student_t.ppf(0.5 + level / 2, max(int(audit.sum()) - 1, 1))
+        coefficients *= (t / z) ** 2
     denominator = alpha * predicted + (1 - alpha) * matches
     estimate = tp / denominator if denominator > 0 else 0.0
     low, high = fieller_interval(tp, denominator, coefficients, level)
