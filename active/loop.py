@@ -737,7 +737,8 @@ class ActiveLoop:
         held = positions[rng.random(positions.size) < holdout]
         ys = np.array([labels[i] for i in held], dtype=int)
         train = {i: y for i, y in labels.items() if i not in set(held.tolist())}
-        report: dict = {"n_labels": len(labels), "n_holdout": int(held.size)}
+        report: dict = {"n_labels": len(self.log.expert_labels()), "n_audit": len(self.log.audit),
+                        "n_holdout": int(held.size)}
         self._status(f"training the final matcher on {len(train)} labels")
         lm_proba = self.state.lm_proba
         rows, y, w = self._training_set(train, lm_proba, None)
