@@ -193,6 +193,9 @@ def estimate_f1(
     matches = y.sum() + model[rest].sum() + coefficient @ residual
     tp = (y * pred[idx]).sum() + (model * pred)[rest].sum() + coefficient @ (residual * pred[idx])
     predicted = pred.sum()
+    # the interval is built on the unclipped totals (a correction that overshoots still
+    # carries its own uncertainty); the point estimate on totals kept possible
+    raw_tp, raw_denominator = tp, alpha * predicted + (1 - alpha) * matches
     matches = max(matches, 0.0)
     tp = min(max(tp, 0.0), matches, predicted)
 
@@ -200,12 +203,15 @@ def estimate_f1(
     # as the coefficients of c0 + c1 f + c2 f^2
     if audit.any():
         p = pred[idx][audit]
-        # on the predicted matches the model's rate is kept 1 / (k + 2) below 1, k their audit
-        # pairs: a few pairs without a false positive do not rule out a rate near 1 / k, and
-        # each false positive moves the precision (the scores near 1 claim certainty)
+        # in each prediction class the model's rate is kept 1 / (k + 2) away from certainty,
+        # k the class's audit pairs: k pairs without a false positive (or without a missed
+        # match) do not rule out an error rate near 1 / k, and each such error moves F1 (the
+        # scores near 0 and 1 claim certainty; a missed match among thousands of confident
+        # non-matches is what a model-based interval cannot see)
         m = model[idx][audit]
         k = int(p.sum())
-        m = np.where(p == 1, np.minimum(m, 1 - 1.0 / (k + 2)), m)
+        m = np.where(p == 1, np.minimum(m, 1 - 1.0 / (k + 2)),
+                     np.maximum(m, 1.0 / (p.size - k + 2)))
         spread = 0.5 * (residual[audit] ** 2 + m * (1 - m))
         v = share[draw_of] ** 2 * (1 - pi[audit]) / pi[audit] ** 2 * spread
     else:
@@ -233,7 +239,7 @@ def estimate_f1(
         coefficients *= (t / z) ** 2
     denominator = alpha * predicted + (1 - alpha) * matches
     estimate = tp / denominator if denominator > 0 else 0.0
-    low, high = fieller_interval(tp, denominator, coefficients, level)
+    low, high = fieller_interval(raw_tp, raw_denominator, coefficients, level)
     return F1Estimate(
         estimate=float(estimate),
         interval=(min(low, estimate), max(high, estimate)),
