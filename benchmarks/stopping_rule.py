@@ -137,32 +137,32 @@ _STATS = dict(coverage=("covered", "mean"), mae=("error", "mean"), width=("width
 def summarise(frame: pd.DataFrame, baseline: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
     """Tables: every round per set; at each rule's stop; at the end per set; the label cost."""
     est = pd.concat([as_estimator(frame, name) for name in ESTIMATORS], ignore_index=True)
-    runs = est.groupby(["estimator", "dataset", "seed"])
-    rounds = est.groupby(["dataset", "estimator"]).agg(
+    runs = est.groupby(["audit", "estimator", "dataset", "seed", "budget"])
+    rounds = est.groupby(["audit", "dataset", "estimator"]).agg(
         rounds=("covered", "size"), **_STATS).reset_index()
     stops = pd.DataFrame([r for _, h in runs for r in stop_rows(h)])
-    at_stop = stops.groupby(["rule", "estimator"]).agg(
+    at_stop = stops.groupby(["audit", "rule", "estimator"]).agg(
         runs=("covered", "size"), stopped=("stopped", "mean"), answers=("n_answers", "mean"),
         audit_labels=("n_audit", "mean"), **_STATS, true_f1=("matcher_f1", "mean"),
     ).reset_index()
-    stop_by_set = stops.pivot_table(index=["dataset", "estimator"], columns="rule",
+    stop_by_set = stops.pivot_table(index=["audit", "dataset", "estimator"], columns="rule",
                                     values="covered", aggfunc="mean").reset_index()
     last = est.loc[runs["n_answers"].idxmax()]
-    end = pd.concat([last.assign(dataset="all six" if last["dataset"].nunique() == 6 else "all"),
-                     last])
-    at_end = end.groupby(["dataset", "estimator"], sort=False).agg(
+    end = pd.concat([last.assign(dataset="all sets"), last])
+    at_end = end.groupby(["audit", "dataset", "estimator"], sort=False).agg(
         runs=("covered", "size"), answers=("n_answers", "mean"),
         audit_labels=("n_audit", "mean"), **_STATS, true_f1=("matcher_f1", "mean"),
     ).reset_index()
     tables = {"rounds": rounds, "at_stop": at_stop, "stop_by_set": stop_by_set, "end": at_end}
     if baseline is not None:
-        mine = last[last["estimator"] == "audit"][["dataset", "seed", "budget", "matcher_f1"]]
+        mine = last[last["estimator"] == "audit"][["audit", "dataset", "seed", "budget",
+                                                    "matcher_f1"]]
         theirs = baseline.sort_values("n_labels").groupby(["dataset", "seed"]).tail(1)
         theirs = theirs.rename(columns={"matcher_f1": "no_audit_f1"})
         both = mine.merge(theirs[["dataset", "seed", "n_labels", "no_audit_f1"]],
                           on=["dataset", "seed"])
         both = both[both["n_labels"] == both["budget"]]
-        tables["cost"] = both.groupby("dataset").agg(
+        tables["cost"] = both.groupby(["audit", "dataset"]).agg(
             runs=("seed", "size"), true_f1_with_audit=("matcher_f1", "mean"),
             true_f1_without=("no_audit_f1", "mean")).reset_index()
     return tables
@@ -213,7 +213,8 @@ def main() -> None:
         "training); truth = the matcher's F1 on the whole pool from the hidden gold. "
         "Estimators: 'audit' = the live estimate (every label, audits weighted by their "
         "inclusion probabilities); 'labels only' = the selector's labels alone, same runs. "
-        f"Runs per set: {frame.groupby('dataset')['seed'].nunique().to_dict()}.", "",
+        "Runs per (audit, set): "
+        f"{frame.groupby(['audit', 'dataset'])['seed'].nunique().to_dict()}.", "",
         "## At the moment each rule stops (replayed on the histories, six sets pooled)", "",
         markdown_table(tables["at_stop"]), "",
         "Coverage at the stop, per set:", "", markdown_table(tables["stop_by_set"]), "",

@@ -90,3 +90,22 @@ def test_audit_zero_asks_only_the_selector(pool, make_loop):
 def test_bad_audit_is_refused(pool, lfs, bad):
     with pytest.raises(ValueError, match="audit"):
         ActiveLoop(pool, lfs, oracle=SimulatedOracle(pool["label"]), audit=bad)
+
+
+def test_snapshot_counts_an_audit_frame_in_expert_labels():
+    from active.store import AnswerLog
+
+    keys = np.array([f"p{i}" for i in range(10)])
+    log = AnswerLog(LabelStore(), keys)
+    log.add(5, 1)
+    log.add(7, None)  # unsure: no label, but it stood when the audit was drawn
+    log.add(9, 0, selector="audit", inclusion_prob=0.2, audit_frame=2)
+    log.add(3, 0)
+    snapshot = LabelSnapshot.of(log)
+    assert snapshot.positions.tolist() == [5, 9, 3]
+    assert snapshot.frame.tolist() == [-1, 1, -1]
+    assert snapshot.inclusion_prob.tolist() == [1.0, 0.2, 1.0]
+    assert snapshot.training() == {5: 1, 3: 0}
+    log.undo()
+    log.undo()  # the audit answer is gone, and with it its probability
+    assert not log.audit and LabelSnapshot.of(log).positions.tolist() == [5]
