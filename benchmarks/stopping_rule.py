@@ -18,8 +18,8 @@ selector).
 Each (set, seed) is appended to `<out>.jsonl` as it ends and skipped when run again, so a long
 table is built by several shorter commands; the summary covers the whole log. With `--rounds
 DIR` every round's scores and labels are kept there, and `--rescore` recomputes both estimates
-of the log from them with the current estimator, without running the loop again (the
-estimate does not steer the loop, and the rules are replayed).
+of the log from them with the current estimator and rewrites the log, without running the
+loop again (the estimate does not steer the loop, and the rules are replayed).
 """
 
 from __future__ import annotations
@@ -202,6 +202,7 @@ def main() -> None:
     frame = pd.read_json(log, lines=True)
     if args.rescore:
         frame = rescore(frame, rounds)
+        frame.to_json(log, orient="records", lines=True)
     baseline = Path(args.baseline)
     tables = summarise(frame, pd.read_json(baseline, lines=True) if baseline.exists() else None)
     commands = "\n".join(f"    {c}" for c in frame["command"].drop_duplicates())
