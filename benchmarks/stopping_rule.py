@@ -216,6 +216,15 @@ def main() -> None:
         "inclusion probabilities); 'labels only' = the selector's labels alone, same runs. "
         "Runs per (audit, set): "
         f"{frame.groupby(['audit', 'dataset'])['seed'].nunique().to_dict()}.", "",
+        "The audit: each batch, before the selector chooses, `audit` pairs are drawn from the "
+        "pairs without an answer (`evaluation.draw_audit` on that round's scores), mixed into "
+        "the batch and asked like the others; each is stored with its inclusion probability "
+        "and the number of answers standing at its draw. `estimate_f1` counts the selector's "
+        "labels exactly, models the rest by the recalibrated scores and corrects the model "
+        "by each draw's importance-weighted residuals, minus the residuals of the pairs "
+        "labelled since that draw (known exactly); draws are averaged by size. The variance "
+        "keeps each prediction class's model rate 1/(k+2) away from 0 and 1 (k = its audit "
+        "pairs) and uses Student's t (audit pairs - 1 degrees of freedom).", "",
         "## At the moment each rule stops (replayed on the histories, six sets pooled)", "",
         markdown_table(tables["at_stop"]), "",
         "Coverage at the stop, per set:", "", markdown_table(tables["stop_by_set"]), "",
