@@ -142,10 +142,11 @@ def estimate_f1(
     probability each of them had of being labelled: 1 (or None for all) for the pairs the
     loop's selectors chose, which count exactly; below 1 for audit pairs drawn at random with
     known probabilities (`draw_audit`). The pairs never labelled are estimated by a working
-    model, the matcher's scores recalibrated on the labels (a logistic curve in logit(score)),
-    and the audits correct that model's residuals by importance weighting (a difference
-    estimator): unbiased whatever the model if each audit was drawn as stated and its labels
-    did not train the matcher being measured.
+    model, the matcher's scores recalibrated on the labels (a logistic curve in logit(score),
+    every label weighted alike: weighting the audit's by 1 / inclusion_prob let a few pairs
+    of tiny probability drag the curve), and the audits correct that model's residuals by
+    importance weighting (a difference estimator): unbiased whatever the model if each audit
+    was drawn as stated and its labels did not train the matcher being measured.
 
     Several audits (`frame`): with `labelled_idx` in the order answered, `frame[j]` says how
     many labelled pairs had been answered when audit pair j was drawn (pairs of one draw share
@@ -183,7 +184,7 @@ def estimate_f1(
 
     pred = predictions.astype(float)
     logit_score = _logit(calibrate_scores(scores, predictions))
-    theta, covariance = fit_calibration(logit_score[idx], y, np.where(audit, own, 1.0))
+    theta, covariance = fit_calibration(logit_score[idx], y, np.ones(idx.size))  # see above
     model = 1.0 / (1.0 + np.exp(-np.clip(theta[0] + theta[1] * logit_score, -500, 500)))
 
     rest = np.ones(n, dtype=bool)
