@@ -209,6 +209,8 @@ def main() -> None:
     text = [
         "# The live F1 estimate, the stopping rules and the audit", "",
         f"Summary written {timestamp()} from `{log.name}`, built by:", "", commands, "",
+        *(["Both estimates recomputed from the saved rounds with the current estimator: "
+            f"`{command('stopping_rule.py')}`.", ""] if args.rescore else []),
         "Pool = train split, example LFs, default in-loop matcher and selector, batches of 10 "
         f"with {sorted(frame['audit'].unique().tolist())} audit pairs each (kept out of "
         "training); truth = the matcher's F1 on the whole pool from the hidden gold. "
