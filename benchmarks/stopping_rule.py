@@ -155,8 +155,8 @@ def summarise(frame: pd.DataFrame, baseline: pd.DataFrame | None) -> dict[str, p
     ).reset_index()
     tables = {"rounds": rounds, "at_stop": at_stop, "stop_by_set": stop_by_set, "end": at_end}
     if baseline is not None:
-        mine = last[last["estimator"] == "audit"][["audit", "dataset", "seed", "budget",
-                                                    "matcher_f1"]]
+        mine = last[(last["estimator"] == "audit") & (last["audit"] > 0)][
+            ["audit", "dataset", "seed", "budget", "matcher_f1"]]
         theirs = baseline.sort_values("n_labels").groupby(["dataset", "seed"]).tail(1)
         theirs = theirs.rename(columns={"matcher_f1": "no_audit_f1"})
         both = mine.merge(theirs[["dataset", "seed", "n_labels", "no_audit_f1"]],
@@ -203,8 +203,11 @@ def main() -> None:
     if args.rescore:
         frame = rescore(frame, rounds)
         frame.to_json(log, orient="records", lines=True)
+    # the runs without an audit: this log's own (--audit 0) when it has them, else --baseline
+    own_baseline = bool((frame["audit"] == 0).any())
     baseline = Path(args.baseline)
-    tables = summarise(frame, pd.read_json(baseline, lines=True) if baseline.exists() else None)
+    tables = summarise(frame, frame[frame["audit"] == 0] if own_baseline else
+                       pd.read_json(baseline, lines=True) if baseline.exists() else None)
     commands = "\n".join(f"    {c}" for c in frame["command"].drop_duplicates())
     text = [
         "# The live F1 estimate, the stopping rules and the audit", "",
@@ -236,8 +239,10 @@ def main() -> None:
     ]
     if "cost" in tables:
         text += ["## The audit's label cost: true F1 at the end, with and without the audit",
-                 "", "Without = `stopping_rule_noaudit.jsonl` (every label chosen by the "
-                 "selector; an earlier run of this script before the audit existed).", "",
+                 "", "Without = " + ("this log's runs with `--audit 0` (same code, sets, "
+                 "seeds and budget; every label chosen by the selector)." if own_baseline else
+                 f"`{baseline.name}` (every label chosen by the selector; an earlier run, "
+                 "possibly of other code)."), "",
                  markdown_table(tables["cost"]), ""]
     Path(args.out + ".md").write_text("\n".join(text))
     print("\n".join(text))
