@@ -51,17 +51,80 @@ def calibrate_threshold(proba: np.ndarray, labels: np.ndarray, min_labels: int =
     return best_threshold(labels.astype(int), proba, tolerance=1e-12)[0]
 
 
-def _estimate_f1(scores: np.ndarray | None, threshold: float, labels: dict[int, int],
-                 min_labels: int = 10):
-    """F1 of `scores >= threshold` on the whole pool with a 95% interval, from expert labels
-    (counted exactly) and the scores recalibrated on them (`evaluation.estimate_f1`)."""
-    ys = np.fromiter(labels.values(), dtype=float, count=len(labels))
-    if scores is None or len(labels) < min_labels or ys.min() == ys.max():
+@dataclass(frozen=True)
+class LabelSnapshot:
+    """The expert labels at one moment in the order answered, with what the F1 estimate needs
+    of the audit pairs among them: inclusion probability and frame (-1 for selector-chosen)."""
+
+    positions: np.ndarray
+    labels: np.ndarray
+    inclusion_prob: np.ndarray
+    frame: np.ndarray
+
+    @classmethod
+    def of(cls, log: AnswerLog) -> LabelSnapshot:
+        """The snapshot of an answer log; an audit's frame (answers standing at its draw) is
+        recounted in expert labels, as the 'unsure' answers carry no label."""
+        order = np.asarray(log.order, dtype=np.int64)
+        known = np.array([log.labels[i] is not None for i in order], dtype=bool)
+        before = np.concatenate([[0], np.cumsum(known)])
+        audit = [log.audit.get(int(i)) for i in order[known]]
+        return cls(
+            positions=order[known],
+            labels=np.array([log.labels[i] for i in order[known]], dtype=np.int64),
+            inclusion_prob=np.array([1.0 if a is None else a[0] for a in audit]),
+            frame=np.array([-1 if a is None else before[min(a[1], order.size)] for a in audit],
+                           dtype=np.int64),
+        )
+
+    @classmethod
+    def from_labels(cls, labels: dict[int, int]) -> LabelSnapshot:
+        """Labels all chosen with certainty (no audit)."""
+        k = len(labels)
+        return cls(np.fromiter(labels, dtype=np.int64, count=k),
+                   np.fromiter(labels.values(), dtype=np.int64, count=k), np.ones(k),
+                   np.full(k, -1, dtype=np.int64))
+
+    @property
+    def audit(self) -> np.ndarray:
+        """Which labels an audit drew."""
+        return self.frame >= 0
+
+    def training(self) -> dict[int, int]:
+        """The labels the models learn from: the audit's are kept out, so that the matcher
+        being measured never saw the pairs that measure it."""
+        keep = ~self.audit
+        return dict(zip(self.positions[keep].tolist(), self.labels[keep].tolist(), strict=True))
+
+
+def _estimate_f1(scores: np.ndarray | None, threshold: float, snapshot: LabelSnapshot,
+                 use_audit: bool = True, min_labels: int = 10):
+    """F1 of `scores >= threshold` on the whole pool with a 95% interval, from the selector's
+    labels (counted exactly), the scores recalibrated on the labels, and the audits' labels
+    weighted by their inclusion probabilities (`evaluation.estimate_f1`); None with fewer than
+    `min_labels` labels or one class only."""
+    keep = np.ones(snapshot.positions.size, dtype=bool) if use_audit else ~snapshot.audit
+    ys = snapshot.labels[keep]
+    if scores is None or ys.size < min_labels or ys.min() == ys.max():
         return None
     from evaluation import estimate_f1
 
-    positions = np.fromiter(labels, dtype=np.int64, count=len(labels))
-    return estimate_f1(scores >= threshold, scores, positions, ys.astype(int))
+    return estimate_f1(scores >= threshold, scores, snapshot.positions[keep], ys,
+                       snapshot.inclusion_prob[keep],
+                       frame=np.where(snapshot.audit, snapshot.frame, 0)[keep])
+
+
+def estimate_columns(scores: np.ndarray | None, threshold: float,
+                     snapshot: LabelSnapshot) -> dict:
+    """A round's history columns for the live estimate (f1_estimate, f1_low, f1_high) and,
+    beside it, the one from the selector's labels alone (f1_noaudit...), and n_audit."""
+    row: dict = {"n_audit": int(snapshot.audit.sum())}
+    for prefix, use_audit in (("f1", True), ("f1_noaudit", False)):
+        result = _estimate_f1(scores, threshold, snapshot, use_audit)
+        if result is not None:
+            row.update({f"{prefix}_estimate" if use_audit else prefix: result.estimate,
+                        f"{prefix}_low": result.interval[0], f"{prefix}_high": result.interval[1]})
+    return row
 
 
 def _default_matcher(seed: int):
@@ -94,6 +157,7 @@ class RoundState:
     risk_model: object | None = None
     threshold: float = 0.5
     row: dict = field(default_factory=dict)
+    snapshot: LabelSnapshot | None = None  # the labels behind the round's F1 estimate
 
 
 class ActiveLoop:
@@ -131,6 +195,7 @@ class ActiveLoop:
         stop_when: str | StopRule | None = None,
         calibrate: bool = False,
         background: bool = False,
+        audit: int = 2,
         L: np.ndarray | None = None,
         on_status: Callable[[str], None] | None = None,
         seed: int = 0,
@@ -168,6 +233,12 @@ class ActiveLoop:
         self.stop_reason: str | None = None
         self.calibrate = calibrate
         self.background = background
+        if isinstance(audit, bool) or not isinstance(audit, int | np.integer) or audit < 0:
+            raise ValueError(
+                f"ActiveLoop: audit must be a non-negative integer (audit pairs per batch; "
+                f"0 = none), got {audit!r}"
+            )
+        self.audit = int(audit)
         self.on_status = on_status
         self.seed = seed
         self._L = L
@@ -253,6 +324,9 @@ class ActiveLoop:
         """Pool position -> 0/1 for every answer that is not 'unsure'."""
         return self.log.expert_labels()
 
+    def _snapshot(self) -> LabelSnapshot:
+        return LabelSnapshot.of(self.log)
+
     # one round of model fitting -----------------------------------------------------------
 
     def _fit_label_model(self, labels: dict[int, int]) -> np.ndarray | None:
@@ -331,16 +405,14 @@ class ActiveLoop:
             p, r, f = _f1(scores >= state.threshold, self.eval_labels)
             row.update(eval_precision=p, eval_recall=r, eval_f1=f)
 
-    def _estimate(self, row: dict, state: RoundState) -> None:
-        result = _estimate_f1(state.matcher_proba, state.threshold, state.labels)
-        if result is not None:
-            row.update(f1_estimate=result.estimate, f1_low=result.interval[0],
-                       f1_high=result.interval[1])
+    def _estimate(self, row: dict, state: RoundState, snapshot: LabelSnapshot) -> None:
+        row.update(estimate_columns(state.matcher_proba, state.threshold, snapshot))
 
     def f1_estimate(self):
         """The output's F1 on the whole pool with a 95% interval (an `evaluation.F1Estimate`)
-        from every expert label, or None with fewer than 10 labels or only one class."""
-        return _estimate_f1(self.matcher_proba, self.threshold, self.log.expert_labels())
+        from every expert label, audits included, or None with fewer than 10 labels or only
+        one class."""
+        return _estimate_f1(self.matcher_proba, self.threshold, self._snapshot())
 
     def _threshold(self, labels: dict[int, int]) -> float:
         # Off by default: actively chosen labels crowd the boundary, and the cut-off fitted on
@@ -354,13 +426,17 @@ class ActiveLoop:
 
     def fit_round(self, labels: dict[int, int] | None = None,
                   previous: RoundState | None = None,
-                  label_model_only: bool = False) -> RoundState:
+                  label_model_only: bool = False,
+                  snapshot: LabelSnapshot | None = None) -> RoundState:
         """Fit label model, in-loop matcher and risk model on `labels` (default: every expert
-        label so far); return the round's frozen state, its history row included.
-        `label_model_only` stops after the label model (a first question in seconds)."""
-        labels = self.expert_labels() if labels is None else dict(labels)
+        label so far but the audit's); return the round's frozen state, its history row
+        included. `label_model_only` stops after the label model (a first question in
+        seconds); `snapshot` (taken with `labels`) feeds the F1 estimate."""
+        if snapshot is None:
+            snapshot = self._snapshot() if labels is None else LabelSnapshot.from_labels(labels)
+        labels = snapshot.training() if labels is None else dict(labels)
         self._share_featurizer()
-        row: dict = {"iteration": self.iteration, "n_labels": len(labels),
+        row: dict = {"iteration": self.iteration, "n_labels": snapshot.positions.size,
                      "n_answers": len(self.log)}
         t0 = time.perf_counter()
         lm_proba = self._fit_label_model(labels)
@@ -389,7 +465,8 @@ class ActiveLoop:
             row["changed"] = float(np.mean(changed))
         row.update(threshold=state.threshold, t_label_model=t1 - t0, t_matcher=t2 - t1,
                    t_risk=t3 - t2)
-        self._estimate(row, state)
+        state.snapshot = snapshot
+        self._estimate(row, state, snapshot)
         self._metrics(row, state)
         state.row = row
         return state
@@ -424,13 +501,14 @@ class ActiveLoop:
     def _pool_state(self, state: RoundState, exclude: set[int]) -> PoolState:
         return PoolState(
             L=self.L,
-            expert_labels=self.log.expert_labels(),
+            expert_labels=self._snapshot().training(),
             lm_proba=state.lm_proba,
             lm_proba_initial=self.lm_proba_initial,
             matcher_proba=state.matcher_proba,
             embeddings=state.embeddings,
             risk=state.risk,
-            skipped=exclude | {i for i, y in self.log.labels.items() if y is None},
+            skipped=exclude | set(self.log.audit)
+            | {i for i, y in self.log.labels.items() if y is None},
         )
 
     def _select(self, state: RoundState, n: int, exclude: set[int]) -> tuple[list[int], str, dict]:
@@ -506,7 +584,9 @@ class ActiveLoop:
             context = self._selected_at.get(position, {})
             self.log.add(position, answer.label, selector=context.get("selector", selector),
                          iteration=self.iteration, risk=context.get("risk"),
-                         matcher_proba=context.get("matcher_proba"), asked_at=asked_at)
+                         matcher_proba=context.get("matcher_proba"), asked_at=asked_at,
+                         inclusion_prob=context.get("inclusion_prob"),
+                         audit_frame=context.get("audit_frame"))
         return False
 
     # the session --------------------------------------------------------------------------
@@ -533,24 +613,31 @@ class ActiveLoop:
         self.history.append(state.row)
         if quick_start:
             self._status("training the matcher in the background")
-            pending = executor.submit(self.fit_round, self.log.expert_labels(), state)
+            snapshot = self._snapshot()
+            pending = executor.submit(self.fit_round, snapshot.training(), state, False,
+                                      snapshot)
         quit_ = False
         try:
             while not quit_ and len(self.log) < budget and not self._should_stop(state.row):
                 t0 = time.perf_counter()
                 n = min(self.batch_size, budget - len(self.log))
-                batch, name, diagnostics = self._select(state, n, skipped)
+                audit = self._draw_audit(state, min(self.audit, n // 2))
+                batch, name, diagnostics = self._select(state, n - len(audit),
+                                                        skipped | set(audit))
                 if not batch:
                     break
                 reasons = {}
-                for rank, i in enumerate(batch):
+                for rank, i in enumerate(batch + list(audit)):
+                    # an audit pair is shown like any other: the person cannot tell them apart
                     reasons[i] = self._reason(state, i, rank, name, diagnostics)
                     self._selected_at[i] = {
                         "selector": name,
                         "risk": None if state.risk is None else float(state.risk[i]),
                         "matcher_proba": None if state.matcher_proba is None
                         else float(state.matcher_proba[i]),
+                        **audit.get(i, {}),
                     }
+                batch = self._mix(batch, list(audit))
                 t1 = time.perf_counter()
                 quit_ = self._ask_batch(batch, reasons, state, name, budget, session_start,
                                         skipped)
@@ -566,7 +653,7 @@ class ActiveLoop:
             if pending is not None:
                 self._status("finishing the last fit")
                 state = self._take(pending)
-            if state.labels != self.log.expert_labels():
+            if state.labels != self._snapshot().training():
                 self._status(f"fitting the models on {len(self.log.expert_labels())} labels")
                 state = self.fit_round(previous=state)
                 self.history.append(state.row)
@@ -581,16 +668,45 @@ class ActiveLoop:
     def _next_state(self, state: RoundState, pending: Future | None,
                     executor: ThreadPoolExecutor | None) -> tuple[RoundState, Future | None]:
         """The state the next batch is chosen from, and the fit now running (if background)."""
-        labels = self.log.expert_labels()
+        snapshot = self._snapshot()
+        labels = snapshot.training()
         if executor is None:
             self._status(f"fitting the models on {len(labels)} labels")
-            new = self.fit_round(labels, previous=state)
+            new = self.fit_round(labels, previous=state, snapshot=snapshot)
             self.history.append(new.row)
             return new, None
         if pending is not None:
             state = self._take(pending)
         self._status(f"training the models on {len(labels)} labels in the background")
-        return state, executor.submit(self.fit_round, labels, state)
+        return state, executor.submit(self.fit_round, labels, state, False, snapshot)
+
+    # the audit --------------------------------------------------------------------------
+
+    def _draw_audit(self, state: RoundState, n: int) -> dict[int, dict]:
+        """n pairs drawn at random from those without an answer, with known inclusion
+        probabilities under this round's scores (`evaluation.draw_audit`), each with what the
+        store keeps of it; none before the matcher has scored the pool."""
+        if n == 0 or state.matcher_proba is None:
+            return {}
+        from evaluation import draw_audit
+
+        answered = np.fromiter(self.log.labels, dtype=np.int64, count=len(self.log))
+        frame = len(self.log)
+        n = min(n, len(self.pairs) - frame)
+        rng = np.random.SeedSequence(self.seed, spawn_key=(11, frame))
+        drawn, prob = draw_audit(state.matcher_proba >= state.threshold, state.matcher_proba,
+                                 n, exclude=answered, seed=int(rng.generate_state(1)[0]))
+        return {int(i): {"selector": "audit", "inclusion_prob": float(p), "audit_frame": frame}
+                for i, p in zip(drawn, prob, strict=True)}
+
+    def _mix(self, chosen: list[int], audit: list[int]) -> list[int]:
+        """The batch in a seeded random order, so the audit pairs do not come last."""
+        if not audit:
+            return chosen
+        seeds = np.random.SeedSequence(self.seed, spawn_key=(12, len(self.log)))
+        rng = np.random.default_rng(seeds)
+        batch = chosen + audit
+        return [batch[i] for i in rng.permutation(len(batch))]
 
     def _take(self, pending: Future) -> RoundState:
         t0 = time.perf_counter()
@@ -631,13 +747,14 @@ class ActiveLoop:
             raise RuntimeError("ActiveLoop.finish: call run(budget) first")
         if self.final_matcher is None:
             raise ValueError("ActiveLoop.finish: no final_matcher was given")
-        labels = self.log.expert_labels()
+        labels = self._snapshot().training()  # the audit's labels measure, never train
         rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(7,)))
         positions = np.array(sorted(labels), dtype=np.int64)
         held = positions[rng.random(positions.size) < holdout]
         ys = np.array([labels[i] for i in held], dtype=int)
         train = {i: y for i, y in labels.items() if i not in set(held.tolist())}
-        report: dict = {"n_labels": len(labels), "n_holdout": int(held.size)}
+        report: dict = {"n_labels": len(self.log.expert_labels()), "n_audit": len(self.log.audit),
+                        "n_holdout": int(held.size)}
         self._status(f"training the final matcher on {len(train)} labels")
         lm_proba = self.state.lm_proba
         rows, y, w = self._training_set(train, lm_proba, None)

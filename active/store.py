@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 APPLICATION_ID = 0x52575354  # "RWST": marks a file as a riskweasul label store
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -37,13 +37,16 @@ CREATE TABLE IF NOT EXISTS events (
     matcher_proba REAL,
     pair_hash TEXT,
     asked_at REAL,
-    inclusion_prob REAL
+    inclusion_prob REAL,
+    audit_frame INTEGER
 );
 CREATE INDEX IF NOT EXISTS events_key ON events (stream, pair_key, seq);
 """
 _COLUMNS = ["seq", "pair_key", "kind", "label", "stream", "time", "selector", "iteration",
-            "position", "risk", "matcher_proba", "pair_hash", "asked_at", "inclusion_prob"]
+            "position", "risk", "matcher_proba", "pair_hash", "asked_at", "inclusion_prob",
+            "audit_frame"]
 _ADDED_IN_2 = ("pair_hash TEXT", "asked_at REAL", "inclusion_prob REAL")
+_ADDED_IN_3 = ("audit_frame INTEGER",)
 
 
 class LabelStoreError(ValueError):
@@ -69,6 +72,9 @@ class LabelRecord:
     """When the question was shown (Unix time); the answer time is the row's `time`."""
     inclusion_prob: float | None = None
     """The probability that the selector picked this pair, where it is known."""
+    audit_frame: int | None = None
+    """For a pair drawn by the loop's audit: how many answers stood when the audit was drawn
+    (the pairs it was drawn from are the others)."""
 
 
 def _check_label(key: str, label: object) -> int | None:
@@ -171,10 +177,12 @@ class LabelStore:
                 f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
             )
         elif version < SCHEMA_VERSION:  # version 1 called risk 'score' and lacked 3 columns
-            added = "".join(f"ALTER TABLE events ADD COLUMN {c}; " for c in _ADDED_IN_2)
+            steps = "" if version >= 2 else (
+                "ALTER TABLE events RENAME COLUMN score TO risk; "
+                + "".join(f"ALTER TABLE events ADD COLUMN {c}; " for c in _ADDED_IN_2))
+            steps += "".join(f"ALTER TABLE events ADD COLUMN {c}; " for c in _ADDED_IN_3)
             conn.executescript(
-                f"BEGIN IMMEDIATE; ALTER TABLE events RENAME COLUMN score TO risk; {added}"
-                f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
+                f"BEGIN IMMEDIATE; {steps}PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
             )
 
     def _check_writable(self) -> None:
@@ -204,7 +212,7 @@ class LabelStore:
             (str(r.key), "label", _check_label(r.key, r.label), stream, now, r.selector,
              _opt_int(r.iteration), _opt_int(r.position), _opt_float(r.risk),
              _opt_float(r.matcher_proba), r.pair_hash, _opt_float(r.asked_at),
-             _opt_float(r.inclusion_prob))
+             _opt_float(r.inclusion_prob), _opt_int(r.audit_frame))
             for r in records
         ]
         self._write(rows)
@@ -216,7 +224,8 @@ class LabelStore:
         """
         if str(key) not in self._standing(stream, key=str(key)):
             return False
-        self._write([(str(key), "undo", None, stream, time.time(), *([None] * 8))])
+        blanks = [None] * (len(_COLUMNS) - 6)
+        self._write([(str(key), "undo", None, stream, time.time(), *blanks)])
         return True
 
     def _write(self, rows: list[tuple]) -> None:
@@ -343,6 +352,13 @@ class AnswerLog:
             int(i): (None if pd.isna(y) else int(y))
             for i, y in zip(inside, records["label"], strict=True)
         }
+        drawn = records["audit_frame"].notna() & records["inclusion_prob"].notna()
+        self.audit: dict[int, tuple[float, int]] = {
+            int(i): (float(p), int(f)) for i, p, f in zip(
+                inside[drawn], records["inclusion_prob"][drawn], records["audit_frame"][drawn],
+                strict=True)
+        }
+        """Position -> (inclusion probability, answers standing at its draw) of audit pairs."""
 
     def add(self, position: int, label: int | None, **context) -> None:
         """Store one answer durably, then remember it."""
@@ -353,6 +369,9 @@ class AnswerLog:
             self.order.remove(position)
         self.order.append(position)
         self.labels[position] = label
+        self.audit.pop(position, None)
+        if context.get("audit_frame") is not None:
+            self.audit[position] = (float(context["inclusion_prob"]), int(context["audit_frame"]))
 
     def undo(self) -> int | None:
         """Cancel the latest answer (of this session or an earlier one); its position or None."""
@@ -362,10 +381,14 @@ class AnswerLog:
         key = str(self.keys[position])
         self.store.undo(key, stream=self.stream)
         del self.labels[position]
+        self.audit.pop(position, None)
         earlier = self.store._standing(self.stream, key=key)  # a relabelled pair's former answer
         if key in earlier:
-            self.labels[position] = earlier[key]["label"]
+            rec = earlier[key]
+            self.labels[position] = rec["label"]
             self.order.insert(0, position)
+            if rec["audit_frame"] is not None and rec["inclusion_prob"] is not None:
+                self.audit[position] = (float(rec["inclusion_prob"]), int(rec["audit_frame"]))
         return position
 
     def expert_labels(self) -> dict[int, int]:

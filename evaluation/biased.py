@@ -5,9 +5,11 @@ inclusion probabilities, combined by a model-assisted (difference) estimator."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
+from scipy.stats import t as student_t
 
 from evaluation.base import _check_inputs, fieller_interval
 from evaluation.strata import calibrate_scores
@@ -101,6 +103,29 @@ def _check_labels(
     return idx.astype(np.int64), y.astype(float), pi
 
 
+def _check_frame(frame: Any, pi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each labelled pair's rank in time and the rank from which each audit pair's draw saw
+    the labelled pairs as unlabelled (inf for the pairs chosen with certainty)."""
+    audit = pi < 1.0
+    if frame is None:  # one audit, drawn after every pair chosen with certainty
+        return audit.astype(float), np.where(audit, 1.0, np.inf)
+    frame = np.asarray(frame, dtype=float)
+    if frame.shape != pi.shape:
+        raise ValueError(
+            f"frame must have one value per labelled pair ({pi.size}), got shape {frame.shape}"
+        )
+    rank = np.arange(pi.size, dtype=float)
+    bad = audit & ~((frame >= 0) & (frame <= rank) & (frame == np.round(frame)))
+    if bad.any():
+        j = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"frame[{j}] = {frame[j]!r}: an audit pair's frame is the number of labelled pairs "
+            f"answered before its audit was drawn, an integer in 0..{j} (labelled_idx must be "
+            "in the order answered)"
+        )
+    return rank, np.where(audit, frame, np.inf)
+
+
 def estimate_f1(
     predictions: Any,
     scores: Any,
@@ -109,22 +134,32 @@ def estimate_f1(
     inclusion_prob: Any = None,
     alpha: float = 0.5,
     level: float = 0.95,
+    frame: Any = None,
 ) -> F1Estimate:
-    """F_alpha of `predictions` on the whole pool from biased labels plus an optional audit.
+    """F_alpha of `predictions` on the whole pool from biased labels plus optional audits.
 
     `labelled_idx` / `labels`: every labelled pair and its 0/1 label. `inclusion_prob`: the
     probability each of them had of being labelled: 1 (or None for all) for the pairs the
-    loop's selectors chose, which count exactly; below 1 for an audit drawn at random with
+    loop's selectors chose, which count exactly; below 1 for audit pairs drawn at random with
     known probabilities (`draw_audit`). The pairs never labelled are estimated by a working
     model, the matcher's scores recalibrated on the labels (a logistic curve in logit(score),
-    labels weighted by 1 / inclusion_prob), and the audit corrects that model's residuals by
-    importance weighting (a difference estimator): unbiased whatever the model if the audit
-    was drawn as stated. The interval is Fieller's for the ratio TP / (alpha predicted +
-    (1 - alpha) matches); with an audit, from the design variance of the corrections (each
-    residual's square averaged with the model's variance, so an audit that meets no error is
-    not taken as proof of none); without one it rests on the model (binomial spread of the
-    unlabelled pairs and the curve's parameter uncertainty) and is only as good as the
-    scores' ranking.
+    every label weighted alike: weighting the audit's by 1 / inclusion_prob let a few pairs
+    of tiny probability drag the curve), and the audits correct that model's residuals by
+    importance weighting (a difference estimator): unbiased whatever the model if each audit
+    was drawn as stated and its labels did not train the matcher being measured.
+
+    Several audits (`frame`): with `labelled_idx` in the order answered, `frame[j]` says how
+    many labelled pairs had been answered when audit pair j was drawn (pairs of one draw share
+    it; ignored for inclusion_prob 1). Each draw estimates the residual total over the pairs
+    unlabelled at its time; the pairs labelled since (its own included) are known exactly and
+    subtracted, and the draws are averaged with weights proportional to their sizes. Without
+    `frame`, one audit drawn after every pair chosen with certainty.
+
+    The interval is Fieller's for the ratio TP / (alpha predicted + (1 - alpha) matches); with
+    an audit, from the design variance of the corrections (each residual's square averaged
+    with the model's variance, so an audit that meets no error is not taken as proof of none);
+    without one it rests on the model (binomial spread of the unlabelled pairs and the
+    curve's parameter uncertainty) and is only as good as the scores' ranking.
     """
     predictions, scores = _check_inputs(predictions, scores)
     if scores.ndim != 1:
@@ -135,44 +170,57 @@ def estimate_f1(
         raise ValueError(f"level must lie strictly between 0 and 1, got {level}")
     n = predictions.size
     idx, y, pi = _check_labels(n, labelled_idx, labels, inclusion_prob)
+    rank, frame = _check_frame(frame, pi)
+    audit = pi < 1.0
+    # each draw's share of the audit, and each labelled pair's coefficient on its residual:
+    # + share / pi in its own draw, - share for every draw that saw it unlabelled
+    draws, draw_of, sizes = np.unique(frame[audit], return_inverse=True, return_counts=True)
+    share = sizes / max(audit.sum(), 1)
+    own = np.zeros(idx.size)
+    own[audit] = share[draw_of] / pi[audit]
+    seen_unlabelled = np.concatenate([[0.0], np.cumsum(share)])[
+        np.searchsorted(draws, rank, side="right")]
+    coefficient = own - seen_unlabelled
+
     pred = predictions.astype(float)
     logit_score = _logit(calibrate_scores(scores, predictions))
-    theta, covariance = fit_calibration(logit_score[idx], y, 1.0 / pi)
+    theta, covariance = fit_calibration(logit_score[idx], y, np.ones(idx.size))  # see above
     model = 1.0 / (1.0 + np.exp(-np.clip(theta[0] + theta[1] * logit_score, -500, 500)))
 
-    certain = pi >= 1.0
     rest = np.ones(n, dtype=bool)
-    rest[idx[certain]] = False
-    audit, y_audit, pi_audit = idx[~certain], y[~certain], pi[~certain]
-    residual = (y_audit - model[audit]) / pi_audit
+    rest[idx] = False
+    residual = y - model[idx]
     # totals of matches and of true positives: exact + model + audit correction
-    matches = y[certain].sum() + model[rest].sum() + residual.sum()
-    tp = (
-        (y * pred[idx])[certain].sum()
-        + (model * pred)[rest].sum()
-        + (residual * pred[audit]).sum()
-    )
-    matches, tp = max(matches, 0.0), min(max(tp, 0.0), max(matches, 0.0))
+    matches = y.sum() + model[rest].sum() + coefficient @ residual
+    tp = (y * pred[idx]).sum() + (model * pred)[rest].sum() + coefficient @ (residual * pred[idx])
     predicted = pred.sum()
+    # the interval is built on the unclipped totals (a correction that overshoots still
+    # carries its own uncertainty); the point estimate on totals kept possible
+    raw_tp, raw_denominator = tp, alpha * predicted + (1 - alpha) * matches
+    matches = max(matches, 0.0)
+    tp = min(max(tp, 0.0), matches, predicted)
 
     # Var(TP - f (alpha P + (1 - alpha) M)) = sum v z^2 with z = pred - f (1 - alpha),
     # as the coefficients of c0 + c1 f + c2 f^2
-    if audit.size:
-        p = pred[audit]
-        # on the predicted matches the model's rate is kept 1 / (k + 2) below 1, k their audit
-        # pairs: a few pairs without a false positive do not rule out a rate near 1 / k, and
-        # each false positive moves the precision (the scores near 1 claim certainty)
-        m = model[audit]
+    if audit.any():
+        p = pred[idx][audit]
+        # in each prediction class the model's rate is kept 1 / (k + 2) away from certainty,
+        # k the class's audit pairs: k pairs without a false positive (or without a missed
+        # match) do not rule out an error rate near 1 / k, and each such error moves F1 (the
+        # scores near 0 and 1 claim certainty; a missed match among thousands of confident
+        # non-matches is what a model-based interval cannot see)
+        m = model[idx][audit]
         k = int(p.sum())
-        m = np.where(p == 1, np.minimum(m, 1 - 1.0 / (k + 2)), m)
-        spread = 0.5 * ((y_audit - model[audit]) ** 2 + m * (1 - m))
-        v = (1 - pi_audit) / pi_audit**2 * spread
+        m = np.where(p == 1, np.minimum(m, 1 - 1.0 / (k + 2)),
+                     np.maximum(m, 1.0 / (p.size - k + 2)))
+        spread = 0.5 * (residual[audit] ** 2 + m * (1 - m))
+        v = share[draw_of] ** 2 * (1 - pi[audit]) / pi[audit] ** 2 * spread
     else:
         m = model[rest]
         v = m * (1 - m)
         p = pred[rest]
     coefficients = np.array([v @ p**2, -2 * (1 - alpha) * (v @ p), (1 - alpha) ** 2 * v.sum()])
-    if not audit.size:
+    if not audit.any():
         # the curve's own uncertainty: gradients of the model totals over the unlabelled pairs
         design = np.column_stack([np.ones(rest.sum()), logit_score[rest]])
         slope = (m * (1 - m))[:, None] * design
@@ -184,17 +232,23 @@ def estimate_f1(
                 (1 - alpha) ** 2 * (g_m @ covariance @ g_m),
             ]
         )
+    if audit.any():
+        # a variance estimated from few audit pairs is itself uncertain: Student's t quantile
+        # with one degree of freedom fewer than the audit pairs in place of the normal one
+        z = NormalDist().inv_cdf(0.5 + level / 2)
+        t = student_t.ppf(0.5 + level / 2, max(int(audit.sum()) - 1, 1))
+        coefficients *= (t / z) ** 2
     denominator = alpha * predicted + (1 - alpha) * matches
     estimate = tp / denominator if denominator > 0 else 0.0
-    low, high = fieller_interval(tp, denominator, coefficients, level)
+    low, high = fieller_interval(raw_tp, raw_denominator, coefficients, level)
     return F1Estimate(
         estimate=float(estimate),
         interval=(min(low, estimate), max(high, estimate)),
         precision=float(tp / predicted) if predicted > 0 else 0.0,
         recall=float(tp / matches) if matches > 0 else 0.0,
         matches=float(matches),
-        n_certain=int(certain.sum()),
-        n_audit=int(audit.size),
+        n_certain=int((~audit).sum()),
+        n_audit=int(audit.sum()),
     )
 
 
