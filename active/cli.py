@@ -21,6 +21,7 @@ RUN_KEYS = {
     "budget": int, "batch_size": int, "selector": str, "matcher": str, "output": str,
     "store": str, "seed": int, "show_score": bool, "pseudo_labels": bool, "calibrate": bool,
     "final_matcher": str, "port": int, "max_cluster": (int, str), "one_to_one": bool,
+    "audit": int,
 }
 # what `run` does for an option given neither on the command line nor in --config; the help
 # texts quote these, so they cannot drift apart
@@ -28,7 +29,7 @@ RUN_DEFAULTS = {
     "blocking": "tfidf", "k": 10, "analyzer": "word", "window": 3, "id_column": "id",
     "oracle": "interactive", "port": 8765, "budget": 50, "batch_size": 10, "selector": "hybrid",
     "matcher": "fast", "final_matcher": "none", "output": "riskweasul-out", "seed": 0,
-    "max_cluster": "auto",
+    "max_cluster": "auto", "audit": 2,
 }
 # while a stage runs, a line repeats after this many quiet seconds (checked 8 times as often),
 # so a file-oracle run's log gains a line at least every 10 s
@@ -190,7 +191,7 @@ def _run_checks() -> dict:
         blocking=v.one_of(*BLOCKINGS), analyzer=v.one_of(*ANALYZERS), oracle=v.one_of(*ORACLES),
         matcher=v.one_of(*MATCHERS), final_matcher=v.one_of("none", *MATCHERS),
         selector=v.one_of(*SELECTOR_NAMES), seed=v.seed, max_cluster=max_cluster,
-        budget=v.non_negative_int, port=v.port,
+        budget=v.non_negative_int, port=v.port, audit=v.non_negative_int,
     )
     assert set(checks) == set(RUN_KEYS), "every run option needs a check"
     return checks
@@ -431,7 +432,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             final_matcher=_final_matcher(opts["final_matcher"], seed, out),
             batch_size=opts["batch_size"], store=store,
             pseudo_labels=bool(opts.get("pseudo_labels")), calibrate=bool(opts.get("calibrate")),
-            background=interactive, on_status=progress, seed=seed,
+            background=interactive, on_status=progress, seed=seed, audit=opts["audit"],
         )
     _check_store_pool(loop.log, store, len(pairs), progress)
     progress.loop = loop
@@ -854,6 +855,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--labels", help="label CSV for --oracle file")
     _run_option(run, "--budget", "expert labels to gather (earlier sessions' count)", type=int)
     _run_option(run, "--batch-size", "labels between fits", type=int)
+    _run_option(run, "--audit", "pairs of each batch drawn at random (with known "
+                "probabilities) to measure the matcher: the F1 estimate and its interval rest on "
+                "them; they never train it. 0 = none (an estimate from the chosen pairs alone)",
+                type=int)
     _run_option(run, "--selector", f"how pairs are chosen to ask: {', '.join(SELECTOR_NAMES)}")
     _run_option(run, "--matcher", "in-loop matcher, refitted after every batch", choices=MATCHERS)
     _run_option(run, "--final-matcher", "matcher trained once when labelling ends; it scores "

@@ -96,7 +96,7 @@ def _markdown(table: pd.DataFrame) -> str:
 
 
 def run_one(name, pool, test, lfs, L, config, seed, budget, batch,
-            matcher: str = "similarity") -> pd.DataFrame:
+            matcher: str = "similarity", audit: int = 0) -> pd.DataFrame:
     """One loop run; returns its history with the configuration attached."""
     from active import ActiveLoop, SimulatedOracle, make_selector
     from active.refit import TwoStageLoop
@@ -117,7 +117,8 @@ def run_one(name, pool, test, lfs, L, config, seed, budget, batch,
         matcher=RNNMatcher(seed=seed) if matcher == "rnn" else SimilarityMatcher(
             seed=seed, featurizer=PairFeaturizer().fit(pd.concat([pool, test]))),
         L=L if with_lfs else None, batch_size=batch,
-        gold=gold, eval_pairs=test, eval_labels=test["label"], seed=seed, **options,
+        gold=gold, eval_pairs=test, eval_labels=test["label"], seed=seed, audit=audit,
+        **options,
     )
     started, cpu = time.perf_counter(), time.process_time()
     history = loop.run(0 if config == "weak_only" else budget)
@@ -222,6 +223,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--matcher", choices=["similarity", "rnn"], default="similarity",
                         help="the loop's matcher (rnn: the default RNNMatcher, slow on CPU)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    parser.add_argument("--audit", type=int, default=0,
+                        help="audit pairs per batch (ActiveLoop(audit=...); the loop's default "
+                             "is 2, which measure and never train: 0 here compares selectors on "
+                             "every label)")
     parser.add_argument("--quick", action="store_true", help="fodors_zagats, budget 30")
     parser.add_argument("--out", default=str(RESULTS / "active_loop.md"))
     parser.add_argument("--eval-split", choices=["test", "valid"], default="test",
@@ -270,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
                     "dirty" if name.endswith("_dirty") else "clean")
                 pool, test, lfs, L = _load(datasets, dataset, args.eval_split, variant, seed)
                 h = run_one(name, pool, test, lfs, L, config, seed, args.budget, args.batch,
-                            args.matcher)
+                            args.matcher, args.audit)
                 log.write(h.to_json(orient="records", lines=True))
                 log.flush()
                 print(f"{name} {config} seed {seed}: test F1 "

@@ -235,7 +235,8 @@ def write_similarity_report(rows: list[dict], out: Path, stem: str, note: str) -
         "tables: each attribute but the first moved into it w.p. 0.5, as DeepMatcher did). The "
         "`PairFeaturizer` is fitted on the values of all three splits (the unlabelled pool). "
         "'old features' = the per-attribute similarities alone (the matcher before this change, "
-        "`PairFeaturizer(record=False, cross=False, missing=False)`), run in the same job. "
+        "`PairFeaturizer(record=False, cross=False, missing=False, context=False)`); 'no "
+        "context' = all but the context margins (`context=False`); run in the same job. "
         "Bar = DeepMatcher Hybrid (the dirty figure where published), else DeepMatcher RNN. "
         + note,
         "",
