@@ -214,7 +214,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from blocking import validation as v
 
     _check_args(args, entities=v.positive_int, budget=v.non_negative_int,
-                batch_size=v.positive_int, oasis=v.non_negative_int, seed=v.seed, port=v.port)
+                batch_size=v.positive_int, oasis=v.non_negative_int, seed=v.seed, port=v.port,
+                audit=v.non_negative_int)
     console = _console()
     started = time.perf_counter()
     import pandas as pd
@@ -253,7 +254,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         pairs, load_lfs(DEMO_LFS), oracle=oracle, selector=args.selector, background=not simulated,
         matcher=_matcher(args.matcher, args.seed), batch_size=args.batch_size, store=store,
         gold=gold, eval_pairs=held_out.pairs, eval_labels=held_out.pairs["label"],
-        on_status=_status_printer(console), seed=args.seed,
+        on_status=_status_printer(console), seed=args.seed, audit=args.audit,
     )
     history = loop.run(args.budget)
     console.print(history_table(history))
@@ -826,8 +827,12 @@ def build_parser() -> argparse.ArgumentParser:
                            "(household, where LFs alone fall short), generated (synthetic), or "
                            "FEBRL1 (needs the febrl extra)")
     demo.add_argument("--entities", type=int, default=300, help="synthetic entities")
-    demo.add_argument("--budget", type=int, default=60, help="expert labels to gather")
+    demo.add_argument("--budget", type=int, default=80,
+                      help="expert labels to gather (with the audit's, 2 of every 10)")
     demo.add_argument("--batch-size", type=int, default=10, help="labels between fits")
+    demo.add_argument("--audit", type=int, default=2,
+                      help="pairs of each batch drawn at random to measure the matcher (the F1 "
+                           "estimate rests on them; they never train it)")
     demo.add_argument("--selector", default="hybrid",
                       help=f"how pairs are chosen to ask: {', '.join(SELECTOR_NAMES)}")
     demo.add_argument("--matcher", choices=MATCHERS, default="fast",
