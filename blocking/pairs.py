@@ -18,6 +18,14 @@ def pair_keys(pairs: pd.DataFrame) -> np.ndarray:
     """Stable string keys for the rows of a pair table: ``ltable_id|rtable_id``, else ``id``,
     else the row index. Raises a ValueError when two rows share a key."""
     if {"ltable_id", "rtable_id"}.issubset(pairs.columns):
+        for column in ID_COLUMNS:  # 'a|b' + 'c' and 'a' + 'b|c' would share a key
+            ids = pairs[column].astype(str)
+            piped = ids[ids.str.contains("|", regex=False)]
+            if len(piped):
+                raise ValueError(
+                    f"pairs: {column} {piped.iloc[0]!r} contains '|', which joins the two ids "
+                    "of a pair key; replace '|' in the record ids (e.g. by '/') and load again"
+                )
         keys = pairs["ltable_id"].astype(str) + "|" + pairs["rtable_id"].astype(str)
         source = "ltable_id|rtable_id"
     elif "id" in pairs.columns:

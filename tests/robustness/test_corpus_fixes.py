@@ -355,3 +355,15 @@ def test_a_bare_cr_in_an_unquoted_field_of_a_file_with_quotes_is_refused(tmp_pat
         read_table(path)
     path.write_bytes(b'id,name,city\r\n1,"ab\r\ncd\r",x\r\n2,e,y\r\n')  # quoted: kept exactly
     assert read_table(path)["name"].tolist() == ["ab\r\ncd\r", "e"]
+
+
+def test_ids_holding_the_key_separator_are_refused_not_confused():
+    from blocking.pairs import pair_keys
+
+    # ('a|b', 'c') and ('a', 'b|c') would both be the key 'a|b|c': an answer for one would
+    # land on the other
+    pairs = pd.DataFrame({"ltable_id": ["a"], "rtable_id": ["b|c"],
+                          "left_name": ["x"], "right_name": ["x"]})
+    with pytest.raises(ValueError, match=r"rtable_id 'b\|c' contains '\|'"):
+        pair_keys(pairs)
+    assert list(pair_keys(pairs.assign(rtable_id="b/c"))) == ["a|b/c"]
