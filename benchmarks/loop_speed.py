@@ -54,7 +54,8 @@ def featurize_once(folder: Path, n: int, seed: int) -> list[dict]:
     _, again_wall, again_cpu = _timed(lambda: f.transform(pool))
     records = pool["ltable_id"].nunique() + pool["rtable_id"].nunique()
     return [
-        {"step": f"fit on {len(pool):,} pairs ({records:,} records)", "wall": fit_wall,
+        {"step": f"fit on {len(pool):,} pairs ({records:,} records; it featurizes them, the "
+                 "context margins need the whole pool)", "wall": fit_wall,
          "cpu": fit_cpu},
         {"step": f"transform {len(pool):,} pairs ({X.shape[1]} features)", "wall": wall,
          "cpu": cpu},
@@ -70,9 +71,9 @@ def loop_round(folder: Path, n: int, seed: int, variant: str) -> list[dict]:
     pool = pd.concat(list(splits.values()), ignore_index=True)
     pool = pool.sample(n=min(n, len(pool)), random_state=seed).reset_index(drop=True)
     y = np.where(pool["label"].to_numpy() == 1, 0.8, 0.2)
-    shared = PairFeaturizer().fit(pool)
-    _, pre_wall, pre_cpu = _timed(lambda: shared.transform(pool))
-    rows = [{"step": f"featurize the {len(pool):,}-pair pool before the loop ({variant})",
+    shared = PairFeaturizer()
+    _, pre_wall, pre_cpu = _timed(lambda: shared.fit(pool).transform(pool))
+    rows = [{"step": f"fit + featurize the {len(pool):,}-pair pool before the loop ({variant})",
              "wall": pre_wall, "cpu": pre_cpu}]
     uncached = PairFeaturizer(cache=False).fit(pool)
     for label, make in (
