@@ -686,13 +686,13 @@ class ActiveLoop:
         """n pairs drawn at random from those without an answer, with known inclusion
         probabilities under this round's scores (`evaluation.draw_audit`), each with what the
         store keeps of it; none before the matcher has scored the pool."""
-        if n == 0 or state.matcher_proba is None:
-            return {}
-        from evaluation import draw_audit
-
         answered = np.fromiter(self.log.labels, dtype=np.int64, count=len(self.log))
         frame = len(self.log)
         n = min(n, len(self.pairs) - frame)
+        if n <= 0 or state.matcher_proba is None:
+            return {}
+        from evaluation import draw_audit
+
         rng = np.random.SeedSequence(self.seed, spawn_key=(11, frame))
         drawn, prob = draw_audit(state.matcher_proba >= state.threshold, state.matcher_proba,
                                  n, exclude=answered, seed=int(rng.generate_state(1)[0]))

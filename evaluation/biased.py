@@ -280,6 +280,8 @@ def draw_audit(
         raise ValueError(
             f"n must be an integer between 0 and the {candidates.size} unlabelled pairs, got {n!r}"
         )
+    if n == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0)
     s = np.clip(calibrate_scores(scores, predictions)[candidates], 0.0, 1.0)
     unsure = np.sqrt(s * (1 - s))
     unsure = unsure / unsure.sum() if unsure.sum() > 0 else np.full(s.size, 1.0 / s.size)

@@ -46,6 +46,9 @@ def test_draw_audit_is_repeatable_and_reaches_the_predicted_matches(make_pool):
     assert np.array_equal(a, b) and np.array_equal(pa, pb)
     # half the uniform share goes to the few predicted matches
     assert predictions[a].sum() >= 20
+    # nothing left to draw (every pair answered): an empty audit, not an error
+    drawn, prob = draw_audit(predictions, scores, 0, exclude=np.arange(predictions.size))
+    assert drawn.size == 0 and prob.size == 0
 
 
 def test_biased_inputs_raise_clear_errors(make_pool):
