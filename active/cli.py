@@ -517,7 +517,8 @@ def _print_summary(console, loop, files: dict[str, Path]) -> None:
         low, high = estimate.interval
         console.print(f"estimated F1 of the output on all {len(loop.pairs)} candidates: "
                       f"{estimate.estimate:.3f} (95% interval {low:.3f}-{high:.3f}) from "
-                      f"{len(loop.expert_labels())} expert labels; blocking losses not counted")
+                      f"{len(loop.expert_labels())} expert labels ({estimate.n_audit} of them a "
+                      "random audit); blocking losses not counted")
     console.print(f"{int(loop.predict().sum())} predicted matches at threshold "
                   f"{loop.threshold:.2f}; wrote " + ", ".join(str(p) for p in files.values()))
     if "model" in files:
