@@ -10,7 +10,7 @@ from blocking.pairs import attribute_names, join_pairs
 from blocking.quadtree import QuadtreeBlocker
 from blocking.quality import BlockingQuality, blocking_quality
 from blocking.restaurants import make_restaurants
-from blocking.similarity import TfidfKNNBlocker, TokenOverlapBlocker
+from blocking.similarity import EmbeddingKNNBlocker, TfidfKNNBlocker, TokenOverlapBlocker
 from blocking.sorted_neighbourhood import SortedNeighbourhoodBlocker
 from blocking.synthetic import FEBRL_COLUMNS, make_dirty_records
 from blocking.union import UnionBlocker
@@ -20,6 +20,7 @@ __all__ = [
     "Blocker",
     "BlockingQuality",
     "DemoDataset",
+    "EmbeddingKNNBlocker",
     "FEBRL_COLUMNS",
     "QuadtreeBlocker",
     "SortedNeighbourhoodBlocker",

@@ -1,8 +1,8 @@
-"""Sparse text-similarity blocking: token overlap and TF-IDF cosine top-k nearest neighbours.
+"""Text-similarity blocking: token overlap, TF-IDF cosine and sentence-embedding top-k neighbours.
 
 Both tables are vectorised once; the similarity matrix is computed in chunks of left rows
-(sparse matrix products), and each chunk keeps only its selected entries, so memory stays
-bounded by `chunk_size` x len(B) whatever the table sizes.
+(sparse or dense matrix products), and each chunk keeps only its selected entries, so memory
+stays bounded by `chunk_size` x len(B) whatever the table sizes.
 """
 
 from __future__ import annotations
@@ -20,11 +20,12 @@ MAX_CHUNK_CELLS = 20_000_000
 
 
 def top_k_per_row(
-    S: sp.csr_matrix, k: int | None, min_value: float, diagonal: int | None = None
+    S: sp.csr_matrix | np.ndarray, k: int | None, min_value: float, diagonal: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(row, column) of the `k` largest entries >= `min_value` in each row of a sparse matrix
-    (all such entries when `k` is None). With `diagonal=d`, the entry at column row + d (a
-    record's similarity to itself) is ignored. Ties at the k-th place are broken arbitrarily.
+    """(row, column) of the `k` largest entries >= `min_value` in each row of a sparse or dense
+    matrix (all such entries of a sparse one when `k` is None). With `diagonal=d`, the entry at
+    column row + d (a record's similarity to itself) is ignored. Ties at the k-th place are
+    broken arbitrarily.
     """
     n_rows, n_cols = S.shape
     if k is None:
@@ -35,7 +36,7 @@ def top_k_per_row(
         return rows[keep], S.indices[keep].astype(np.int64)
     # negated, so the k best come first (argpartition is faster that way round); the chunk
     # size keeps this dense block to at most MAX_CHUNK_CELLS values
-    cost = np.negative(S.toarray())
+    cost = np.negative(S.toarray() if sp.issparse(S) else S)
     if diagonal is not None:
         own = np.arange(n_rows)
         inside = own + diagonal < n_cols
@@ -80,11 +81,13 @@ class _SparseSimilarityBlocker(Blocker):
         return Xa, Xb
 
     def _neighbours(self, Xa, Xb, dedup: bool):
-        right_t = Xb.T.tocsr()
+        sparse = sp.issparse(Xb)
+        right_t = Xb.T.tocsr() if sparse else np.ascontiguousarray(Xb.T)
         chunk = self.chunk_size or max(1, MAX_CHUNK_CELLS // max(Xb.shape[0], 1))
         lefts, rights = [], []
         for start in range(0, Xa.shape[0], chunk):
-            S = (Xa[start : start + chunk] @ right_t).tocsr()
+            S = Xa[start : start + chunk] @ right_t
+            S = S.tocsr() if sparse else S
             r, c = top_k_per_row(S, self.k, self.min_value, diagonal=start if dedup else None)
             lefts.append(r + start)
             rights.append(c)
@@ -199,3 +202,57 @@ class TfidfKNNBlocker(_SparseSimilarityBlocker):
 def _check_k(k, who: str) -> None:
     if k is not None and (not isinstance(k, int | np.integer) or k < 1):
         raise ValueError(f"{who}: k must be a positive integer or None, got {k!r}")
+
+
+class EmbeddingKNNBlocker(_SparseSimilarityBlocker):
+    """For each left record keep its `k` nearest right records by the cosine of sentence
+    embeddings of `on` (the `lm` extra's `SentenceEncoder`, or any object with `encode(texts)`
+    returning unit vectors): finds pairs that share meaning but few tokens.
+
+    `symmetric=True` also keeps each right record's `k` nearest left records.
+    """
+
+    def __init__(
+        self,
+        on: str | Sequence[str],
+        k: int = 10,
+        encoder=None,
+        min_similarity: float = -1.0,
+        symmetric: bool = False,
+        chunk_size: int | None = None,
+        id_column: str = "id",
+    ):
+        _check_k(k, "EmbeddingKNNBlocker")
+        if k is None:
+            raise ValueError("EmbeddingKNNBlocker: k must be a positive integer, got None")
+        if encoder is not None and (isinstance(encoder, str | bytes)
+                                    or not callable(getattr(encoder, "encode", None))):
+            raise TypeError("EmbeddingKNNBlocker: encoder must have an encode(texts) method, "
+                            f"got {type(encoder).__name__}")
+        self.on = on
+        self.k = k
+        self.encoder = encoder
+        self.min_similarity = min_similarity
+        self.symmetric = symmetric
+        self.chunk_size = chunk_size
+        self.id_column = id_column
+        as_columns(on)  # fail early on a bad `on`
+
+    @property
+    def min_value(self) -> float:
+        return float(self.min_similarity)
+
+    def _matrices(self, A, B):
+        from blocking.language_model import SentenceEncoder
+
+        encoder = self.encoder if self.encoder is not None else SentenceEncoder()
+        cols = list(self.columns)
+        texts = joined_text(A, cols).tolist()
+        n_left = len(texts)
+        if B is not None:
+            texts += joined_text(B, cols).tolist()
+        vectors = np.asarray(encoder.encode(texts), dtype=np.float32)
+        if vectors.ndim != 2 or len(vectors) != len(texts):
+            raise ValueError(f"EmbeddingKNNBlocker: the encoder returned shape {vectors.shape} "
+                             f"for {len(texts)} texts; expected one row per text")
+        return vectors[:n_left], (vectors[:n_left] if B is None else vectors[n_left:])
