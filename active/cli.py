@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 DEMO_LFS = Path(__file__).resolve().parent / "demo_lfs.py"  # shipped in the package
-BLOCKINGS = ("tfidf", "sorted", "equivalence", "person")
+BLOCKINGS = ("tfidf", "sorted", "equivalence", "person", "embedding", "tfidf+embedding")
 MATCHERS = ("fast", "rnn")
 ORACLES = ("interactive", "web", "file")
 ANALYZERS = ("word", "char")
@@ -283,13 +283,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _blocker(opts: dict):
-    """The blocker the options name (tfidf, sorted, equivalence or person)."""
+    """The blocker the options name (tfidf, sorted, equivalence, person, embedding or both)."""
     from blocking import (
         AttributeEquivalenceBlocker,
+        EmbeddingKNNBlocker,
         SortedNeighbourhoodBlocker,
         TfidfKNNBlocker,
+        UnionBlocker,
         default_person_blocker,
     )
+    from blocking.language_model import INSTALL_HINT, SentenceEncoder, lm_available
 
     blocking = opts["blocking"]
     columns = [c.strip() for c in (opts.get("block_on") or "").split(",") if c.strip()]
@@ -300,10 +303,19 @@ def _blocker(opts: dict):
     if opts["analyzer"] not in ANALYZERS:
         raise CLIError(f"--analyzer must be one of {', '.join(ANALYZERS)}, got "
                        f"{opts['analyzer']!r}")
-    if blocking == "tfidf":
+    if "embedding" in blocking and not lm_available():
+        raise CLIError(f"--blocking {blocking} needs the sentence encoder: {INSTALL_HINT}")
+    if blocking in ("tfidf", "embedding", "tfidf+embedding"):
         char = opts["analyzer"] == "char"
-        blocker = TfidfKNNBlocker(columns, k=opts["k"], analyzer="char_wb" if char else "word",
-                                  ngram_range=(3, 3) if char else (1, 1))
+        parts = [TfidfKNNBlocker(columns, k=opts["k"], analyzer="char_wb" if char else "word",
+                                 ngram_range=(3, 3) if char else (1, 1))]
+        if "embedding" in blocking:
+            encoder = SentenceEncoder(cache_dir=Path(opts["output"]) / "embeddings")
+            parts = parts[:blocking.count("tfidf")] + [
+                EmbeddingKNNBlocker(columns, k=opts["k"], encoder=encoder)]
+        for part in parts:
+            part.id_column = opts["id_column"]
+        blocker = parts[0] if len(parts) == 1 else UnionBlocker(parts)
     elif blocking == "sorted":
         blocker = SortedNeighbourhoodBlocker(columns[0], window=opts["window"])
     elif blocking == "equivalence":
@@ -792,8 +804,9 @@ def _add_pair_options(parser: argparse.ArgumentParser, defaults_from: str) -> No
     parser.add_argument("--pairs", help="candidate pairs (ltable_id, rtable_id) instead of "
                                         "blocking")
     option(parser, "--blocking", "how to find candidate pairs: TF-IDF nearest neighbours, "
-           "sorted neighbourhood, equal values, or the person blocker (names, birth date, "
-           "social security id)", choices=BLOCKINGS)
+           "sorted neighbourhood, equal values, the person blocker (names, birth date, "
+           "social security id), or sentence-embedding nearest neighbours alone or beside "
+           "TF-IDF's (the `lm` extra)", choices=BLOCKINGS)
     option(parser, "--block-on", "column(s) to block on, comma-separated")
     option(parser, "--k", "neighbours per record (tfidf)", type=int)
     option(parser, "--analyzer", "tfidf on words, or on character 3-grams (better for product "

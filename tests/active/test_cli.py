@@ -243,3 +243,17 @@ def test_bad_cluster_options_are_one_line_errors(tmp_path, capsys, extra, messag
     assert main(["run", "--left", "a.csv", "--lfs", "lfs.py", *extra]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_embedding_blocking_without_the_lm_extra_says_how_to_install_it(tmp_path, capsys,
+                                                                         monkeypatch):
+    import blocking.language_model as lm
+
+    monkeypatch.setattr(lm, "lm_available", lambda: False)
+    table = tmp_path / "t.csv"
+    pd.DataFrame({"id": [1, 2], "name": ["a b", "a c"]}).to_csv(table, index=False)
+    (tmp_path / "lfs.py").write_text(LFS_FILE)
+    assert main(["run", "--left", str(table), "--lfs", str(tmp_path / "lfs.py"), "--blocking",
+                 "tfidf+embedding", "--block-on", "name", "--output", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "riskweasul[lm]" in err and len(err.strip().splitlines()) == 1
