@@ -77,13 +77,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--names", default="amazon_google,abt_buy")
     parser.add_argument("--variants", default="clean,dirty")
     parser.add_argument("--k", default="5,10")
+    parser.add_argument("--cache", help="embedding cache folder to reuse (default: a fresh one, "
+                                        "so the encoding time is measured)")
     parser.add_argument("--out", default=str(RESULTS / "lm_extra.md"))
     args = parser.parse_args(argv)
     if not lm_available():
         print("benchmarks/lm_extra.py needs the `lm` extra: pip install -e '.[lm]'",
               file=sys.stderr)
         return 2
-    encoder = SentenceEncoder(cache_dir=Path(tempfile.gettempdir()) / "riskweasul-lm-cache",
+    encoder = SentenceEncoder(cache_dir=args.cache or tempfile.mkdtemp(prefix="lm_extra_"),
                               progress=False)
     ks = [int(k) for k in args.k.split(",")]
     rows = []
