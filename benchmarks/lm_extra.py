@@ -1,10 +1,14 @@
-"""The `lm` extra on CPU: sentence-embedding blocking beside TF-IDF, clean and dirty tables.
+"""The `lm` extra on CPU: sentence-embedding blocking beside TF-IDF, and the embeddings' cosine
+as a matcher feature, on clean and dirty tables.
 
 For each data set and variant (benchmarks/_variants.py), all attributes of both tables are
 joined into one text per record; TfidfKNNBlocker (word, k) and EmbeddingKNNBlocker (the `lm`
 extra's SentenceEncoder, k) each keep every left record's k nearest right records, and their
 union is measured too. Pair completeness is against every labelled match of the three splits.
-Encoding time is reported apart (it is cached per table afterwards). Needs the `lm` extra.
+Encoding time is reported apart (it is cached per table afterwards). `--matcher` adds full
+supervision as in benchmarks/matcher_quality.py (SimilarityMatcher fitted on train, cut on
+valid, F1 on test) with the default PairFeaturizer and with the cosine of the two records'
+embeddings as one more feature. Needs the `lm` extra.
 
     .venv/bin/python benchmarks/lm_extra.py --names amazon_google,abt_buy --k 5,10
 """
@@ -29,6 +33,9 @@ from blocking import (
     load_exp_tables,
 )
 from blocking.language_model import SentenceEncoder, lm_available
+from blocking.metrics import best_threshold, f_measure
+from labeling_functions.featurizer import PairFeaturizer
+from matchers import SimilarityMatcher
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -71,12 +78,47 @@ def measure(name: str, variant: str, folder: Path, ks: list[int], encoder) -> li
     return rows
 
 
+class CosineFeaturizer(PairFeaturizer):
+    """The default features plus `record__lm_cosine`, the cosine of the records' embeddings."""
+
+    def __init__(self, encoder=None) -> None:
+        super().__init__()
+        self.encoder = encoder
+
+    def _compute_all(self, pairs: pd.DataFrame) -> pd.DataFrame:
+        out = super()._compute_all(pairs)
+        left, right = self._records(pairs)
+        vectors = self.encoder.encode(list(left) + list(right))
+        out["record__lm_cosine"] = (vectors[: len(left)] * vectors[len(left):]).sum(axis=1)
+        return out
+
+
+def matcher_f1(name: str, variant: str, folder: Path, encoder) -> list[dict]:
+    """Test F1 of SimilarityMatcher with and without the embeddings' cosine."""
+    splits = load_variant(folder, variant, seed=0)
+    pool = pd.concat(list(splits.values()), ignore_index=True)
+    train, valid, test = (splits[s] for s in ("train", "valid", "test"))
+    rows = []
+    for label, featurizer in (("default features", PairFeaturizer()),
+                              ("+ embedding cosine", CosineFeaturizer(encoder))):
+        featurizer.fit(pool)
+        m = SimilarityMatcher(seed=0, featurizer=featurizer)
+        m.fit(train, train["label"].to_numpy(float))
+        cut, _ = best_threshold(valid["label"].to_numpy(), m.match_proba(valid))
+        f1 = f_measure(test["label"].to_numpy(), m.match_proba(test) >= cut)
+        rows.append({"data set": name, "variant": variant, "features": label,
+                     "test F1": round(100 * f1, 1)})
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_datasets_argument(parser)
     parser.add_argument("--names", default="amazon_google,abt_buy")
     parser.add_argument("--variants", default="clean,dirty")
     parser.add_argument("--k", default="5,10")
+    parser.add_argument("--matcher", action="store_true",
+                        help="also full supervision with and without the embeddings' cosine")
     parser.add_argument("--cache", help="embedding cache folder to reuse (default: a fresh one, "
                                         "so the encoding time is measured)")
     parser.add_argument("--out", default=str(RESULTS / "lm_extra.md"))
@@ -88,10 +130,12 @@ def main(argv: list[str] | None = None) -> int:
     encoder = SentenceEncoder(cache_dir=args.cache or tempfile.mkdtemp(prefix="lm_extra_"),
                               progress=False)
     ks = [int(k) for k in args.k.split(",")]
-    rows = []
+    rows, f1 = [], []
     for name in args.names.split(","):
         for variant in args.variants.split(","):
             rows += measure(name, variant, Path(args.datasets) / name, ks, encoder)
+            if args.matcher:
+                f1 += matcher_f1(name, variant, Path(args.datasets) / name, encoder)
     table = pd.DataFrame(rows)
     print(table.to_string(index=False))
     text = (f"Command: `{command('lm_extra.py', argv)}`, {timestamp()}.\n\n"
@@ -99,7 +143,13 @@ def main(argv: list[str] | None = None) -> int:
             "record's k nearest right records on all attributes joined; union = both blockers' "
             "pairs. The embedding blocker's seconds exclude encoding (cached), which is the "
             "'encode (once)' row (CPU, 1 thread).\n\n" + markdown_table(table))
-    append_results(args.out, "# The `lm` extra: embedding blocking beside TF-IDF", text)
+    if f1:
+        text += ("\n\nFull supervision (SimilarityMatcher, train / valid / test, seed 0), with "
+                 "and without the embeddings' cosine:\n\n"
+                 + markdown_table(pd.DataFrame(f1).pivot_table(
+                     index=["data set", "variant"], columns="features", values="test F1"
+                 ).reset_index()))
+    append_results(args.out, "# The `lm` extra: embedding blocking beside TF-IDF\n\n", text + "\n")
     return 0
 
 
