@@ -52,9 +52,23 @@ class _SparseSimilarityBlocker(Blocker):
     """Shared machinery: vectorise `on`, multiply in chunks, select entries per left record."""
 
     k: int | None
-    min_value: float
     chunk_size: int | None
     symmetric: bool
+
+    def _keep_search(self, on, k, symmetric: bool, chunk_size, id_column: str,
+                     k_required: bool) -> None:
+        """Check and keep the settings every similarity blocker shares."""
+        who = type(self).__name__
+        _check_k(k, who)
+        if k_required and k is None:
+            raise ValueError(f"{who}: k must be a positive integer, got None")
+        as_columns(on)  # fail early on a bad `on`
+        self.on, self.k, self.symmetric = on, k, symmetric
+        self.chunk_size, self.id_column = chunk_size, id_column
+
+    @property
+    def min_value(self) -> float:
+        return float(self.min_similarity)
 
     def _vectorizer(self):
         raise NotImplementedError
@@ -123,15 +137,9 @@ class TokenOverlapBlocker(_SparseSimilarityBlocker):
             raise ValueError(
                 f"TokenOverlapBlocker: min_shared must be an integer >= 1, got {min_shared!r}"
             )
-        _check_k(k, "TokenOverlapBlocker")
-        self.on = on
+        self._keep_search(on, k, symmetric, chunk_size, id_column, k_required=False)
         self.min_shared = min_shared
-        self.k = k
         self.max_df = max_df
-        self.symmetric = symmetric
-        self.chunk_size = chunk_size
-        self.id_column = id_column
-        as_columns(on)  # fail early on a bad `on`
 
     @property
     def min_value(self) -> float:
@@ -164,27 +172,15 @@ class TfidfKNNBlocker(_SparseSimilarityBlocker):
         chunk_size: int | None = None,
         id_column: str = "id",
     ):
-        _check_k(k, "TfidfKNNBlocker")
-        if k is None:
-            raise ValueError("TfidfKNNBlocker: k must be a positive integer, got None")
         if analyzer not in ("word", "char", "char_wb"):
             raise ValueError(
                 f"TfidfKNNBlocker: analyzer must be 'word', 'char' or 'char_wb', got {analyzer!r}"
             )
-        self.on = on
-        self.k = k
+        self._keep_search(on, k, symmetric, chunk_size, id_column, k_required=True)
         self.analyzer = analyzer
         self.ngram_range = tuple(ngram_range)
         self.min_similarity = min_similarity
         self.max_df = max_df
-        self.symmetric = symmetric
-        self.chunk_size = chunk_size
-        self.id_column = id_column
-        as_columns(on)  # fail early on a bad `on`
-
-    @property
-    def min_value(self) -> float:
-        return float(self.min_similarity)
 
     def _vectorizer(self):
         from sklearn.feature_extraction.text import TfidfVectorizer  # slow import, paid on use
@@ -222,25 +218,13 @@ class EmbeddingKNNBlocker(_SparseSimilarityBlocker):
         chunk_size: int | None = None,
         id_column: str = "id",
     ):
-        _check_k(k, "EmbeddingKNNBlocker")
-        if k is None:
-            raise ValueError("EmbeddingKNNBlocker: k must be a positive integer, got None")
         if encoder is not None and (isinstance(encoder, str | bytes)
                                     or not callable(getattr(encoder, "encode", None))):
             raise TypeError("EmbeddingKNNBlocker: encoder must have an encode(texts) method, "
                             f"got {type(encoder).__name__}")
-        self.on = on
-        self.k = k
+        self._keep_search(on, k, symmetric, chunk_size, id_column, k_required=True)
         self.encoder = encoder
         self.min_similarity = min_similarity
-        self.symmetric = symmetric
-        self.chunk_size = chunk_size
-        self.id_column = id_column
-        as_columns(on)  # fail early on a bad `on`
-
-    @property
-    def min_value(self) -> float:
-        return float(self.min_similarity)
 
     def _matrices(self, A, B):
         from blocking.language_model import SentenceEncoder
