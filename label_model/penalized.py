@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import hashlib
+import inspect
 import numbers
 import random
 from collections.abc import Iterator, Mapping
@@ -116,6 +117,13 @@ class PenalizedLabelModel(ModelFile, LabelModel):
         self.progress = progress
         self.penalty_: float | None = None
         self.curvature_: float | None = None
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickle; a model file written before a parameter existed gets its default."""
+        for name, parameter in inspect.signature(PenalizedLabelModel.__init__).parameters.items():
+            if name in self._PARAMS:
+                state.setdefault(self._ATTRIBUTES.get(name, name), parameter.default)
+        super().__setstate__(state)
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """The constructor's parameters (scikit-learn's contract, so `clone` works)."""

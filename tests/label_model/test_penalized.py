@@ -156,3 +156,14 @@ def test_fit_takes_data_only_and_names_the_constructor_parameter(votes):
     amsgrad = PenalizedLabelModel(seed=0, n_epochs=2, train_options=nested).fit(L)
     assert amsgrad.train_config.optimizer_config.adam_config.amsgrad
     assert amsgrad.train_options == {"optimizer_config": {"adam_config": {"amsgrad": True}}}
+
+
+def test_a_model_pickled_before_a_parameter_existed_loads_with_its_default():
+    import pickle
+
+    old = PenalizedLabelModel(cardinality=2, n_epochs=7)
+    del old.optimizer_name, old.train_options  # as in files written before they existed
+    loaded = pickle.loads(pickle.dumps(old))
+    params = loaded.get_params()
+    assert params["optimizer"] == "adam" and params["train_options"] is None
+    assert params["n_epochs"] == 7
