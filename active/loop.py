@@ -735,13 +735,16 @@ class ActiveLoop:
 
     # the final matcher --------------------------------------------------------------------
 
-    def finish(self, holdout: float = 0.25) -> dict:
+    def finish(self, holdout: float = 0.25, pseudo_labels: bool = False) -> dict:
         """Train `final_matcher` on every probabilistic and expert label and keep whichever of
         it and the in-loop matcher is better on expert labels neither trained on.
 
         A seeded `holdout` share of the expert labels is kept out of both comparison fits; the
         winner's F1 there is reported (`final_report`). If the in-loop matcher wins, it stays
-        (trained on every label); if the final matcher wins, it scores the output.
+        (trained on every label); if the final matcher wins, it scores the output. With
+        `pseudo_labels=True` the final matcher also learns the in-loop matcher's confident
+        decisions (CEAL; `pseudo_threshold`, `pseudo_weight`), taken from the rival fitted
+        without the held-out labels so that none of them reaches the final matcher.
         """
         if self.state is None:
             raise RuntimeError("ActiveLoop.finish: call run(budget) first")
@@ -755,13 +758,15 @@ class ActiveLoop:
         train = {i: y for i, y in labels.items() if i not in set(held.tolist())}
         report: dict = {"n_labels": len(self.log.expert_labels()), "n_audit": len(self.log.audit),
                         "n_holdout": int(held.size)}
+        rows, y, w = self._training_set(train, self.state.lm_proba, None)
+        rival = self._fresh_matcher().fit(self.pairs.iloc[rows], y, sample_weight=w)
+        if pseudo_labels:
+            rows, y, w, report["n_pseudo"] = self._with_pseudo_labels(
+                rows, y, w, np.asarray(rival.match_proba(self.pairs), dtype=float), train, held)
         self._status(f"training the final matcher on {len(train)} labels")
-        lm_proba = self.state.lm_proba
-        rows, y, w = self._training_set(train, lm_proba, None)
         t0 = time.perf_counter()
         self.final_matcher.fit(self.pairs.iloc[rows], y, sample_weight=w)
         report["t_final"] = time.perf_counter() - t0
-        rival = self._fresh_matcher().fit(self.pairs.iloc[rows], y, sample_weight=w)
         enough = held.size >= 5 and 0 < ys.sum() < ys.size
         if enough:
             held_pairs = self.pairs.iloc[held]
@@ -781,6 +786,25 @@ class ActiveLoop:
         self.final = report
         self._status("done")
         return report
+
+    def _with_pseudo_labels(self, rows: np.ndarray, y: np.ndarray, w: np.ndarray,
+                            proba: np.ndarray, train: dict[int, int], held: np.ndarray
+                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        """The final fit's training set plus hard pseudo-labels where `proba` is confident and
+        agrees with the label model; expert-labelled and held-out pairs keep what they had."""
+        n = len(self.pairs)
+        targets, weights = np.full(n, np.nan), np.zeros(n)
+        targets[rows], weights[rows] = y, w
+        t = self.pseudo_threshold
+        confident = (proba >= t) | (proba <= 1 - t)
+        if self.state.lm_proba is not None:
+            confident &= (proba >= 0.5) == (self.state.lm_proba >= 0.5)
+        confident[np.fromiter(train, dtype=np.int64, count=len(train))] = False
+        confident[held] = False
+        targets[confident] = (proba[confident] >= 0.5).astype(float)
+        weights[confident] = self.pseudo_weight
+        keep = np.flatnonzero(weights > 0)
+        return keep, targets[keep], weights[keep], int(confident.sum())
 
     # using the result ---------------------------------------------------------------------
 
