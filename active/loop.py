@@ -762,7 +762,7 @@ class ActiveLoop:
         rival = self._fresh_matcher().fit(self.pairs.iloc[rows], y, sample_weight=w)
         if pseudo_labels:
             rows, y, w, report["n_pseudo"] = self._with_pseudo_labels(
-                rows, y, w, np.asarray(rival.match_proba(self.pairs), dtype=float), train, held)
+                rows, y, w, np.asarray(rival.match_proba(self.pairs), dtype=float))
         self._status(f"training the final matcher on {len(train)} labels")
         t0 = time.perf_counter()
         self.final_matcher.fit(self.pairs.iloc[rows], y, sample_weight=w)
@@ -788,10 +788,10 @@ class ActiveLoop:
         return report
 
     def _with_pseudo_labels(self, rows: np.ndarray, y: np.ndarray, w: np.ndarray,
-                            proba: np.ndarray, train: dict[int, int], held: np.ndarray
-                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+                            proba: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
         """The final fit's training set plus hard pseudo-labels where `proba` is confident and
-        agrees with the label model; expert-labelled and held-out pairs keep what they had."""
+        agrees with the label model; answered pairs (trained on, held out or audit) keep what
+        they had."""
         n = len(self.pairs)
         targets, weights = np.full(n, np.nan), np.zeros(n)
         targets[rows], weights[rows] = y, w
@@ -799,8 +799,7 @@ class ActiveLoop:
         confident = (proba >= t) | (proba <= 1 - t)
         if self.state.lm_proba is not None:
             confident &= (proba >= 0.5) == (self.state.lm_proba >= 0.5)
-        confident[np.fromiter(train, dtype=np.int64, count=len(train))] = False
-        confident[held] = False
+        confident[np.fromiter(self.log.labels, dtype=np.int64, count=len(self.log))] = False
         targets[confident] = (proba[confident] >= 0.5).astype(float)
         weights[confident] = self.pseudo_weight
         keep = np.flatnonzero(weights > 0)
