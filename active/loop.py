@@ -770,9 +770,12 @@ class ActiveLoop:
         enough = held.size >= 5 and 0 < ys.sum() < ys.size
         if enough:
             held_pairs = self.pairs.iloc[held]
-            report["final_f1"] = precision_recall_f1(
-                ys, self.final_matcher.predict(held_pairs))[2]
-            report["in_loop_f1"] = precision_recall_f1(ys, rival.predict(held_pairs))[2]
+            final_pred = np.asarray(self.final_matcher.predict(held_pairs), dtype=int)
+            rival_pred = np.asarray(rival.predict(held_pairs), dtype=int)
+            report["final_f1"] = precision_recall_f1(ys, final_pred)[2]
+            report["in_loop_f1"] = precision_recall_f1(ys, rival_pred)[2]
+            report["held_out"] = pd.DataFrame({"position": held, "label": ys,
+                                               "final": final_pred, "in_loop": rival_pred})
         use_final = enough and report["final_f1"] > report["in_loop_f1"]
         report["chosen"] = "final" if use_final else "in_loop"
         report["why"] = (

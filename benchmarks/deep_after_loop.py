@@ -100,6 +100,8 @@ def run_finals(loop, test: pd.DataFrame, configs: list[str], args) -> list[dict]
             "pretrain_s": (loop.final_matcher.pretraining_ or {}).get("seconds", 0.0),
             "pretrain_records": (loop.final_matcher.pretraining_ or {}).get("records", 0),
             "epochs": len(loop.final_matcher.history_),
+            # what finish compared on, for judging other decision rules from the log
+            "held_out": report["held_out"].to_dict("list") if "held_out" in report else None,
         })
     return rows
 
