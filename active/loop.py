@@ -145,6 +145,43 @@ def _resolve_selector(selector: str | Selector, seed: int) -> Selector:
     )
 
 
+def _comparison_set(held: np.ndarray, labels: dict[int, int],
+                    snapshot: LabelSnapshot) -> pd.DataFrame:
+    """The labels that judge the final matcher against the in-loop one: the held-out
+    selector's labels (weight 1, each stands for itself) and the audit's, each weighted by its
+    draw's share of the audit over its inclusion probability (it stands for the unlabelled
+    pairs it was drawn from)."""
+    audit = snapshot.audit
+    draws, draw_of, sizes = np.unique(snapshot.frame[audit], return_inverse=True,
+                                      return_counts=True)
+    share = sizes / max(audit.sum(), 1)
+    return pd.DataFrame({
+        "position": np.concatenate([held, snapshot.positions[audit]]),
+        "label": np.concatenate([[labels[i] for i in held], snapshot.labels[audit]]).astype(int),
+        "weight": np.concatenate([np.ones(held.size),
+                                  share[draw_of] / snapshot.inclusion_prob[audit]]),
+    })
+
+
+def _paired_f1_bootstrap(compared: pd.DataFrame, seed: int, n_resamples: int = 2000
+                         ) -> tuple[float, float, float]:
+    """Weighted F1 of the `final` and `in_loop` predictions of `compared` and the share of
+    paired bootstrap resamples (seeded) in which the final matcher's F1 is strictly higher."""
+    y, w = compared["label"].to_numpy(float), compared["weight"].to_numpy(float)
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(13,)))
+    counts = rng.multinomial(y.size, np.full(y.size, 1.0 / y.size), size=n_resamples)
+    counts = np.vstack([np.ones(y.size), counts])  # row 0: the sample itself
+
+    def f1(pred: np.ndarray) -> np.ndarray:
+        tp, fp, fn = (counts @ (w * v) for v in (pred * y, pred * (1 - y), (1 - pred) * y))
+        return np.divide(2 * tp, 2 * tp + fp + fn, out=np.zeros_like(tp),
+                         where=2 * tp + fp + fn > 0)
+
+    final = f1(compared["final"].to_numpy(float))
+    in_loop = f1(compared["in_loop"].to_numpy(float))
+    return float(final[0]), float(in_loop[0]), float(np.mean(final[1:] > in_loop[1:]))
+
+
 @dataclass
 class RoundState:
     """What one fitted round knows: the models' outputs on the pool, frozen for selection."""
@@ -735,13 +772,17 @@ class ActiveLoop:
 
     # the final matcher --------------------------------------------------------------------
 
-    def finish(self, holdout: float = 0.25, pseudo_labels: bool = False) -> dict:
+    def finish(self, holdout: float = 0.25, pseudo_labels: bool = False,
+               confidence: float = 0.9) -> dict:
         """Train `final_matcher` on every probabilistic and expert label and keep whichever of
         it and the in-loop matcher is better on expert labels neither trained on.
 
-        A seeded `holdout` share of the expert labels is kept out of both comparison fits; the
-        winner's F1 there is reported (`final_report`). If the in-loop matcher wins, it stays
-        (trained on every label); if the final matcher wins, it scores the output. With
+        Compared on a seeded `holdout` share of the selector's labels (kept out of both
+        comparison fits) and the audit's labels, each audit pair weighted by its draw's share
+        over its inclusion probability, as the actively chosen pairs crowd the boundary and
+        say little about the rest of the pool. The final matcher replaces the in-loop one only
+        if its F1 there is higher in at least `confidence` of paired bootstrap resamples (a
+        switch on noise costs what the loop has proven); `final_report` keeps the figures. With
         `pseudo_labels=True` the final matcher also learns the in-loop matcher's confident
         decisions (CEAL; `pseudo_threshold`, `pseudo_weight`), taken from the rival fitted
         without the held-out labels so that none of them reaches the final matcher.
@@ -750,11 +791,13 @@ class ActiveLoop:
             raise RuntimeError("ActiveLoop.finish: call run(budget) first")
         if self.final_matcher is None:
             raise ValueError("ActiveLoop.finish: no final_matcher was given")
-        labels = self._snapshot().training()  # the audit's labels measure, never train
+        if not 0.0 <= confidence <= 1.0:
+            raise ValueError(f"ActiveLoop.finish: confidence must be in [0, 1], got {confidence}")
+        snapshot = self._snapshot()
+        labels = snapshot.training()  # the audit's labels measure, never train
         rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(7,)))
         positions = np.array(sorted(labels), dtype=np.int64)
         held = positions[rng.random(positions.size) < holdout]
-        ys = np.array([labels[i] for i in held], dtype=int)
         train = {i: y for i, y in labels.items() if i not in set(held.tolist())}
         report: dict = {"n_labels": len(self.log.expert_labels()), "n_audit": len(self.log.audit),
                         "n_holdout": int(held.size)}
@@ -767,19 +810,23 @@ class ActiveLoop:
         t0 = time.perf_counter()
         self.final_matcher.fit(self.pairs.iloc[rows], y, sample_weight=w)
         report["t_final"] = time.perf_counter() - t0
-        enough = held.size >= 5 and 0 < ys.sum() < ys.size
+        compared = _comparison_set(held, labels, snapshot)
+        ys = compared["label"].to_numpy()
+        enough = len(compared) >= 5 and 0 < ys.sum() < ys.size
+        use_final = False
         if enough:
-            held_pairs = self.pairs.iloc[held]
-            final_pred = np.asarray(self.final_matcher.predict(held_pairs), dtype=int)
-            rival_pred = np.asarray(rival.predict(held_pairs), dtype=int)
-            report["final_f1"] = precision_recall_f1(ys, final_pred)[2]
-            report["in_loop_f1"] = precision_recall_f1(ys, rival_pred)[2]
-            report["held_out"] = pd.DataFrame({"position": held, "label": ys,
-                                               "final": final_pred, "in_loop": rival_pred})
-        use_final = enough and report["final_f1"] > report["in_loop_f1"]
+            on = self.pairs.iloc[compared["position"].to_numpy()]
+            compared["final"] = np.asarray(self.final_matcher.predict(on), dtype=int)
+            compared["in_loop"] = np.asarray(rival.predict(on), dtype=int)
+            report["final_f1"], report["in_loop_f1"], report["p_final_better"] = (
+                _paired_f1_bootstrap(compared, self.seed))
+            report["held_out"] = compared
+            use_final = report["p_final_better"] >= confidence
         report["chosen"] = "final" if use_final else "in_loop"
         report["why"] = (
-            "better on held-out expert labels" if enough else
+            f"the final matcher's F1 on expert labels neither trained on was higher in "
+            f"{report['p_final_better']:.0%} of bootstrap resamples (needed {confidence:.0%})"
+            if enough else
             "too few held-out expert labels of both classes to compare; kept the in-loop matcher"
         )
         if use_final:

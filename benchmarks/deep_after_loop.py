@@ -96,6 +96,7 @@ def run_finals(loop, test: pd.DataFrame, configs: list[str], args) -> list[dict]
             "holdout_final_f1": 100 * report.get("final_f1", np.nan),
             "holdout_in_loop_f1": 100 * report.get("in_loop_f1", np.nan),
             "n_holdout": report["n_holdout"], "n_pseudo": report.get("n_pseudo", 0),
+            "p_final_better": report.get("p_final_better"),
             "t_final_s": report["t_final"], "finish_cpu_s": time.process_time() - cpu,
             "pretrain_s": (loop.final_matcher.pretraining_ or {}).get("seconds", 0.0),
             "pretrain_records": (loop.final_matcher.pretraining_ or {}).get("records", 0),
