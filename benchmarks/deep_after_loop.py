@@ -47,7 +47,8 @@ FINALS = {
 }
 
 
-def run_loop(name: str, datasets: Path, seed: int, budget: int, batch: int, split: str):
+def run_loop(name: str, datasets: Path, seed: int, budget: int, batch: int, split: str,
+             audit: int = 0):
     """The 200-label loop of active_loop.py (hybrid, SimilarityMatcher, example LFs)."""
     from active import ActiveLoop, SimulatedOracle
     from labeling_functions import PairFeaturizer
@@ -60,7 +61,7 @@ def run_loop(name: str, datasets: Path, seed: int, budget: int, batch: int, spli
         pool, lfs, oracle=SimulatedOracle(gold), selector="hybrid",
         matcher=SimilarityMatcher(seed=seed,
                                   featurizer=PairFeaturizer().fit(pd.concat([pool, test]))),
-        L=L, batch_size=batch, eval_pairs=test, eval_labels=test["label"], seed=seed, audit=0)
+        L=L, batch_size=batch, eval_pairs=test, eval_labels=test["label"], seed=seed, audit=audit)
     started = time.process_time()
     history = loop.run(budget)
     return loop, test, time.process_time() - started, float(history["eval_f1"].iloc[-1])
@@ -183,6 +184,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pretrain-steps", type=int, default=100)
     parser.add_argument("--cache", default="/tmp/deep_after_loop_cache",
                         help="pretraining cache folder (shared by the configurations)")
+    parser.add_argument("--audit", type=int, default=0,
+                        help="audit pairs per batch (the loop's default is 2; they never train "
+                             "and finish() compares on them)")
     parser.add_argument("--eval-split", choices=["test", "valid"], default="test")
     parser.add_argument("--out", default=str(RESULTS / "deep_after_loop.md"))
     parser.add_argument("--notes", help="a markdown file appended to the report")
@@ -214,10 +218,11 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 loop, test, loop_cpu, eval_f1 = run_loop(name, Path(args.datasets), seed,
                                                          args.budget, args.batch,
-                                                         args.eval_split)
+                                                         args.eval_split, args.audit)
                 for row in run_finals(loop, test, todo, args):
                     row.update(dataset=name, seed=seed, loop_cpu_s=loop_cpu,
-                               split=args.eval_split, command=command,
+                               split=args.eval_split, audit=args.audit,
+                               command=command,
                                date=f"{datetime.now(UTC):%Y-%m-%d %H:%M}")
                     with raw.open("a") as log:
                         log.write(json.dumps(row) + "\n")
