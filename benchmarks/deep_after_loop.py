@@ -115,20 +115,38 @@ def _done(raw: Path) -> set[tuple[str, int, str]]:
     return {(r["dataset"], r["seed"], r["config"]) for r in rows}
 
 
+def _right(choice: pd.Series, runs: pd.DataFrame) -> pd.Series:
+    """Whether a choice ("final" / "in_loop") has the higher test F1 of the two (a tie: both)."""
+    picked = np.where(choice == "final", runs["final_test_f1"], runs["in_loop_test_f1"])
+    right = pd.Series(picked >= runs[["final_test_f1", "in_loop_test_f1"]].max(axis=1),
+                      index=runs.index)
+    return right.where(choice.notna())
+
+
 def render(raw: Path, out: Path, notes: str | None) -> str:
-    """The results table and the bar's reading from the .jsonl."""
+    """The results table, the choice rules' record and the bar's reading from the .jsonl."""
     runs = pd.read_json(raw, lines=True)
     commands = list(dict.fromkeys(runs["command"]))
+    for column, missing in (("p_final_better", np.nan), ("audit", 0)):  # rows before they were
+        if column not in runs:  # logged
+            runs[column] = missing
     runs["test_better"] = np.where(runs["final_test_f1"] > runs["in_loop_test_f1"], "final",
                                    np.where(runs["final_test_f1"] < runs["in_loop_test_f1"],
                                             "in_loop", "tie"))
-    runs["choice_right"] = (runs["chosen_test_f1"] >= runs[["final_test_f1",
-                                                            "in_loop_test_f1"]].max(axis=1))
+    # the two rules finish() has had: the higher point F1 on the comparison labels, and a
+    # paired bootstrap that must favour the final matcher in 90% of resamples
+    runs["point_rule"] = np.where(runs["holdout_final_f1"] > runs["holdout_in_loop_f1"],
+                                  "final", "in_loop")
+    runs["bootstrap_rule"] = pd.Series(np.where(runs["p_final_better"] >= 0.9, "final",
+                                                "in_loop"), index=runs.index).where(
+        runs["p_final_better"].notna())
+    runs["point_right"] = _right(runs["point_rule"], runs)
+    runs["bootstrap_right"] = _right(runs["bootstrap_rule"], runs)
     columns = ["dataset", "seed", "config", "in_loop_test_f1", "final_test_f1", "chosen_test_f1",
-               "chosen", "test_better", "choice_right", "holdout_in_loop_f1",
-               "holdout_final_f1", "n_holdout", "n_pseudo", "epochs", "t_final_s", "pretrain_s",
-               "pretrain_records", "loop_cpu_s"]
-    table = runs[columns].round(1).set_index(["dataset", "seed", "config"])
+               "chosen", "test_better", "holdout_in_loop_f1", "holdout_final_f1",
+               "p_final_better", "point_right", "bootstrap_right", "n_holdout", "n_pseudo",
+               "epochs", "t_final_s", "pretrain_s", "pretrain_records", "loop_cpu_s"]
+    table = runs[columns].round(2).set_index(["dataset", "seed", "config"])
     lines = [
         "# The deep matcher after a 200-label loop (RNNMatcher as ActiveLoop's final matcher)",
         "",
@@ -137,14 +155,17 @@ def render(raw: Path, out: Path, notes: str | None) -> str:
         "carries its date) on the shared 2-core machine, one torch thread, other jobs running.",
         "",
         "Loop: hybrid selector, SimilarityMatcher, example LFs, PenalizedLabelModel, batches of "
-        "10, no audit, 200 expert labels (SimulatedOracle on the train split's gold). Then "
-        "`loop.finish()`: the final matcher is fitted on the label model's soft labels (weight "
-        "1) and 75% of the expert labels (weight 5); the other 25% compare it with a fresh "
-        "in-loop matcher fitted on the same rows. F1 x100 on the test split. `in_loop_test_f1`: "
-        "the in-loop matcher trained on all 200 labels (what the loop outputs without a final "
-        "matcher); `final_test_f1`: the RNN as finish() fitted it; `chosen_test_f1`: the "
-        "output after finish(); `choice_right`: the chosen model's test F1 is the higher of the "
-        "two. Final configurations: "
+        f"10, audit pairs per batch {sorted(set(runs['audit'].fillna(0).astype(int)))}, 200 "
+        "expert labels (SimulatedOracle on the train split's gold). Then `loop.finish()`: the "
+        "final matcher is fitted on the label model's soft labels (weight 1) and 75% of the "
+        "selector's labels (weight 5); the other 25% (and any audit labels) compare it with a "
+        "fresh in-loop matcher fitted on the same rows. F1 x100 on the test split. "
+        "`in_loop_test_f1`: the in-loop matcher trained on all labels (the loop's output "
+        "without a final matcher); `final_test_f1`: the RNN as finish() fitted it; "
+        "`chosen_test_f1`: the output after finish() as it ran (rows without `p_final_better` "
+        "ran the earlier point-F1 rule); `holdout_*`: F1 on finish's comparison labels; "
+        "`point_right` / `bootstrap_right`: the point-F1 rule's / the bootstrap rule's "
+        "(confidence 0.9) choice has the higher test F1 of the two. Final configurations: "
         + "; ".join(f"`{k}` = RNNMatcher({', '.join(f'{a}={v!r}' for a, v in o.items())})"
                     + (f" with finish({', '.join(f'{a}={v!r}' for a, v in f.items())})"
                        if f else "") for k, (o, f) in FINALS.items()
@@ -153,15 +174,16 @@ def render(raw: Path, out: Path, notes: str | None) -> str:
         _markdown(table),
         "",
     ]
-    wins = runs.assign(win=runs["final_test_f1"] > runs["in_loop_test_f1"]).groupby("config")
+    groups = runs.assign(win=runs["final_test_f1"] > runs["in_loop_test_f1"]).groupby("config")
     summary = pd.DataFrame({
-        "runs": wins.size(),
-        "RNN beats in-loop (test)": wins["win"].sum(),
-        "mean in-loop F1": wins["in_loop_test_f1"].mean(),
-        "mean RNN F1": wins["final_test_f1"].mean(),
-        "mean chosen F1": wins["chosen_test_f1"].mean(),
-        "finish chose right": wins["choice_right"].sum(),
-        "finish chose final": wins["chosen"].apply(lambda c: int((c == "final").sum())),
+        "runs": groups.size(),
+        "RNN beats in-loop (test)": groups["win"].sum(),
+        "mean in-loop F1": groups["in_loop_test_f1"].mean(),
+        "mean RNN F1": groups["final_test_f1"].mean(),
+        "mean chosen F1": groups["chosen_test_f1"].mean(),
+        "point rule right": groups["point_right"].sum(),
+        "bootstrap rule right": groups["bootstrap_right"].sum(),
+        "bootstrap rule judged": groups["bootstrap_right"].count(),
     }).round(1)
     lines += ["## Summary per final configuration", "", _markdown(summary), ""]
     if notes and Path(notes).exists():
