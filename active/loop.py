@@ -782,7 +782,8 @@ class ActiveLoop:
         over its inclusion probability, as the actively chosen pairs crowd the boundary and
         say little about the rest of the pool. The final matcher replaces the in-loop one only
         if its F1 there is higher in at least `confidence` of paired bootstrap resamples (a
-        switch on noise costs what the loop has proven); `final_report` keeps the figures. With
+        switch on noise costs what the loop has proven); the report keeps the figures and that
+        rival (the in-loop matcher fitted on the final matcher's rows). With
         `pseudo_labels=True` the final matcher also learns the in-loop matcher's confident
         decisions (CEAL; `pseudo_threshold`, `pseudo_weight`), taken from the rival fitted
         without the held-out labels so that none of them reaches the final matcher.
@@ -810,6 +811,7 @@ class ActiveLoop:
         t0 = time.perf_counter()
         self.final_matcher.fit(self.pairs.iloc[rows], y, sample_weight=w)
         report["t_final"] = time.perf_counter() - t0
+        report["rival"] = rival  # the in-loop matcher on the final matcher's rows
         compared = _comparison_set(held, labels, snapshot)
         ys = compared["label"].to_numpy()
         enough = len(compared) >= 5 and 0 < ys.sum() < ys.size

@@ -94,6 +94,8 @@ def run_finals(loop, test: pd.DataFrame, configs: list[str], args) -> list[dict]
         rows.append({
             "config": config, "in_loop_test_f1": in_loop_f1, "final_test_f1": rnn_f1,
             "chosen_test_f1": chosen_f1, "chosen": report["chosen"],
+            # the in-loop matcher on the same rows as the RNN (the held-out labels left out)
+            "rival_test_f1": _test_f1(report["rival"].predict(test), test),
             "holdout_final_f1": 100 * report.get("final_f1", np.nan),
             "holdout_in_loop_f1": 100 * report.get("in_loop_f1", np.nan),
             "n_holdout": report["n_holdout"], "n_pseudo": report.get("n_pseudo", 0),
@@ -142,7 +144,10 @@ def render(raw: Path, out: Path, notes: str | None) -> str:
         runs["p_final_better"].notna())
     runs["point_right"] = _right(runs["point_rule"], runs)
     runs["bootstrap_right"] = _right(runs["bootstrap_rule"], runs)
-    columns = ["dataset", "seed", "config", "in_loop_test_f1", "final_test_f1", "chosen_test_f1",
+    if "rival_test_f1" not in runs:
+        runs["rival_test_f1"] = np.nan
+    columns = ["dataset", "seed", "config", "in_loop_test_f1", "rival_test_f1", "final_test_f1",
+               "chosen_test_f1",
                "chosen", "test_better", "holdout_in_loop_f1", "holdout_final_f1",
                "p_final_better", "point_right", "bootstrap_right", "n_holdout", "n_pseudo",
                "epochs", "t_final_s", "pretrain_s", "pretrain_records", "loop_cpu_s"]
@@ -161,7 +166,9 @@ def render(raw: Path, out: Path, notes: str | None) -> str:
         "selector's labels (weight 5); the other 25% (and any audit labels) compare it with a "
         "fresh in-loop matcher fitted on the same rows. F1 x100 on the test split. "
         "`in_loop_test_f1`: the in-loop matcher trained on all labels (the loop's output "
-        "without a final matcher); `final_test_f1`: the RNN as finish() fitted it; "
+        "without a final matcher); `rival_test_f1`: the in-loop matcher on the RNN's rows "
+        "(without the held-out labels; logged from the second batch of runs on); "
+        "`final_test_f1`: the RNN as finish() fitted it; "
         "`chosen_test_f1`: the output after finish() as it ran (rows without `p_final_better` "
         "ran the earlier point-F1 rule); `holdout_*`: F1 on finish's comparison labels; "
         "`point_right` / `bootstrap_right`: the point-F1 rule's / the bootstrap rule's "
