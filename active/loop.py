@@ -773,7 +773,7 @@ class ActiveLoop:
     # the final matcher --------------------------------------------------------------------
 
     def finish(self, holdout: float = 0.25, pseudo_labels: bool = False,
-               confidence: float = 0.9) -> dict:
+               confidence: float = 0.9, min_audit: int = 10) -> dict:
         """Train `final_matcher` on every probabilistic and expert label and keep whichever of
         it and the in-loop matcher is better on expert labels neither trained on.
 
@@ -782,8 +782,11 @@ class ActiveLoop:
         over its inclusion probability, as the actively chosen pairs crowd the boundary and
         say little about the rest of the pool. The final matcher replaces the in-loop one only
         if its F1 there is higher in at least `confidence` of paired bootstrap resamples (a
-        switch on noise costs what the loop has proven); the report keeps the figures and that
-        rival (the in-loop matcher fitted on the final matcher's rows). With
+        switch on noise costs what the loop has proven), and only with at least `min_audit`
+        audit labels: on the selector's labels alone the final matcher looked better where the
+        test split said the opposite (benchmarks/results/deep_after_loop.md), so without an
+        audit the comparison is reported and the in-loop matcher stays. The report keeps the
+        figures and the rival (the in-loop matcher fitted on the final matcher's rows). With
         `pseudo_labels=True` the final matcher also learns the in-loop matcher's confident
         decisions (CEAL; `pseudo_threshold`, `pseudo_weight`), taken from the rival fitted
         without the held-out labels so that none of them reaches the final matcher.
@@ -794,6 +797,13 @@ class ActiveLoop:
             raise ValueError("ActiveLoop.finish: no final_matcher was given")
         if not 0.0 <= confidence <= 1.0:
             raise ValueError(f"ActiveLoop.finish: confidence must be in [0, 1], got {confidence}")
+        if isinstance(min_audit, bool) or not isinstance(min_audit, int) or min_audit < 0:
+            raise ValueError(
+                f"ActiveLoop.finish: min_audit must be a non-negative integer, got {min_audit!r}")
+        if self._scorer is not None:  # an earlier finish's winner: start from the loop's output
+            self._scorer = None
+            self.state.matcher_proba = np.asarray(self.matcher.match_proba(self.pairs),
+                                                  dtype=float)
         snapshot = self._snapshot()
         labels = snapshot.training()  # the audit's labels measure, never train
         rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(7,)))
@@ -823,14 +833,16 @@ class ActiveLoop:
             report["final_f1"], report["in_loop_f1"], report["p_final_better"] = (
                 _paired_f1_bootstrap(compared, self.seed))
             report["held_out"] = compared
-            use_final = report["p_final_better"] >= confidence
+            audited = int(snapshot.audit.sum())
+            use_final = report["p_final_better"] >= confidence and audited >= min_audit
+            report["why"] = (
+                f"the final matcher's F1 on expert labels neither trained on was higher in "
+                f"{report['p_final_better']:.0%} of bootstrap resamples (needed "
+                f"{confidence:.0%}); {audited} audit labels (needed {min_audit})")
+        else:
+            report["why"] = ("too few held-out expert labels of both classes to compare; kept "
+                             "the in-loop matcher")
         report["chosen"] = "final" if use_final else "in_loop"
-        report["why"] = (
-            f"the final matcher's F1 on expert labels neither trained on was higher in "
-            f"{report['p_final_better']:.0%} of bootstrap resamples (needed {confidence:.0%})"
-            if enough else
-            "too few held-out expert labels of both classes to compare; kept the in-loop matcher"
-        )
         if use_final:
             self._scorer = self.final_matcher
             self.state.matcher_proba = np.asarray(

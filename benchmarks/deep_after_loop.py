@@ -74,16 +74,14 @@ def _test_f1(pred: np.ndarray, test: pd.DataFrame) -> float:
 
 
 def run_finals(loop, test: pd.DataFrame, configs: list[str], args) -> list[dict]:
-    """finish() once per final configuration on the same loop; the in-loop state is restored
-    between them (finish replaces the output scores when the final matcher wins)."""
+    """finish() once per final configuration on the same loop (each call starts from the
+    loop's own output)."""
     from matchers import RNNMatcher
 
-    in_loop_proba = loop.state.matcher_proba.copy()
     in_loop_f1 = _test_f1(loop.matcher.predict(test), test)
     rows = []
     for config in configs:
         options, finish_options = FINALS[config]
-        loop.state.matcher_proba, loop._scorer = in_loop_proba.copy(), None
         loop.final_matcher = RNNMatcher(
             seed=loop.seed, epochs=args.epochs, pretrain_steps=args.pretrain_steps,
             pretrain_cache=args.cache, featurizer=loop.featurizer, **options)
@@ -99,7 +97,7 @@ def run_finals(loop, test: pd.DataFrame, configs: list[str], args) -> list[dict]
             "holdout_final_f1": 100 * report.get("final_f1", np.nan),
             "holdout_in_loop_f1": 100 * report.get("in_loop_f1", np.nan),
             "n_holdout": report["n_holdout"], "n_pseudo": report.get("n_pseudo", 0),
-            "p_final_better": report.get("p_final_better"),
+            "p_final_better": report.get("p_final_better"), "n_audit": report["n_audit"],
             "t_final_s": report["t_final"], "finish_cpu_s": time.process_time() - cpu,
             "pretrain_s": (loop.final_matcher.pretraining_ or {}).get("seconds", 0.0),
             "pretrain_records": (loop.final_matcher.pretraining_ or {}).get("records", 0),
@@ -142,14 +140,19 @@ def render(raw: Path, out: Path, notes: str | None) -> str:
     runs["bootstrap_rule"] = pd.Series(np.where(runs["p_final_better"] >= 0.9, "final",
                                                 "in_loop"), index=runs.index).where(
         runs["p_final_better"].notna())
+    # the rule finish() keeps: the bootstrap's, and only with at least 10 audit labels
+    audited = runs["n_audit"].fillna(0) if "n_audit" in runs else pd.Series(0, index=runs.index)
+    runs["audit_rule"] = runs["bootstrap_rule"].where(audited >= 10, "in_loop")
     runs["point_right"] = _right(runs["point_rule"], runs)
+    runs["audit_rule_right"] = _right(runs["audit_rule"], runs)
     runs["bootstrap_right"] = _right(runs["bootstrap_rule"], runs)
     if "rival_test_f1" not in runs:
         runs["rival_test_f1"] = np.nan
     columns = ["dataset", "seed", "config", "in_loop_test_f1", "rival_test_f1", "final_test_f1",
                "chosen_test_f1",
                "chosen", "test_better", "holdout_in_loop_f1", "holdout_final_f1",
-               "p_final_better", "point_right", "bootstrap_right", "n_holdout", "n_pseudo",
+               "p_final_better", "point_right", "bootstrap_right", "audit_rule_right",
+               "n_holdout", "n_pseudo",
                "epochs", "t_final_s", "pretrain_s", "pretrain_records", "loop_cpu_s"]
     table = runs[columns].round(2).set_index(["dataset", "seed", "config"])
     lines = [
@@ -171,8 +174,10 @@ def render(raw: Path, out: Path, notes: str | None) -> str:
         "`final_test_f1`: the RNN as finish() fitted it; "
         "`chosen_test_f1`: the output after finish() as it ran (rows without `p_final_better` "
         "ran the earlier point-F1 rule); `holdout_*`: F1 on finish's comparison labels; "
-        "`point_right` / `bootstrap_right`: the point-F1 rule's / the bootstrap rule's "
-        "(confidence 0.9) choice has the higher test F1 of the two. Final configurations: "
+        "`point_right` / `bootstrap_right` / `audit_rule_right`: the choice of the point-F1 "
+        "rule / of the bootstrap rule (confidence 0.9) / of finish's rule (the bootstrap's, "
+        "only with at least 10 audit labels, else in-loop) has the higher test F1 of the two. "
+        "Final configurations: "
         + "; ".join(f"`{k}` = RNNMatcher({', '.join(f'{a}={v!r}' for a, v in o.items())})"
                     + (f" with finish({', '.join(f'{a}={v!r}' for a, v in f.items())})"
                        if f else "") for k, (o, f) in FINALS.items()
@@ -191,6 +196,7 @@ def render(raw: Path, out: Path, notes: str | None) -> str:
         "point rule right": groups["point_right"].sum(),
         "bootstrap rule right": groups["bootstrap_right"].sum(),
         "bootstrap rule judged": groups["bootstrap_right"].count(),
+        "audit rule right": groups["audit_rule_right"].sum(),
     }).round(1)
     lines += ["## Summary per final configuration", "", _markdown(summary), ""]
     if notes and Path(notes).exists():

@@ -54,11 +54,22 @@ def ran(pool, lfs, fast_matcher):
 
 
 def test_confidence_sets_how_sure_finish_must_be_to_switch(ran):
-    keep = ran.finish(confidence=1.0)
+    keep = ran.finish(confidence=1.0, min_audit=0)
     if keep["chosen"] == "final":
         assert keep["p_final_better"] == 1.0
-    switch = ran.finish(confidence=0.0)
-    assert switch["chosen"] == "final" and "n_audit" in switch
+    switch = ran.finish(confidence=0.0, min_audit=0)
+    assert switch["chosen"] == "final" and switch["n_audit"] > 0
     assert len(switch["held_out"]) == switch["n_holdout"] + switch["n_audit"]
     with pytest.raises(ValueError, match="confidence"):
         ran.finish(confidence=1.5)
+
+
+def test_without_enough_audit_labels_the_in_loop_matcher_stays(ran):
+    in_loop = ran.matcher_proba.copy() if ran.scorer is ran.matcher else None
+    assert ran.finish(confidence=0.0, min_audit=0)["chosen"] == "final"
+    assert ran.scorer is ran.final_matcher
+    report = ran.finish(confidence=0.0, min_audit=ran.final["n_audit"] + 1)
+    assert report["chosen"] == "in_loop" and "audit labels" in report["why"]
+    assert ran.scorer is ran.matcher
+    if in_loop is not None:
+        np.testing.assert_allclose(ran.matcher_proba, in_loop)
