@@ -120,7 +120,7 @@ def _right(choice: pd.Series, runs: pd.DataFrame) -> pd.Series:
     picked = np.where(choice == "final", runs["final_test_f1"], runs["in_loop_test_f1"])
     right = pd.Series(picked >= runs[["final_test_f1", "in_loop_test_f1"]].max(axis=1),
                       index=runs.index)
-    return right.where(choice.notna())
+    return right.astype(float).where(choice.notna())  # 1 / 0, NaN where not judged
 
 
 def render(raw: Path, out: Path, notes: str | None) -> str:
