@@ -153,10 +153,14 @@ def part_ablation(folder: Path, args) -> None:
                             noisy=True, part="ablation")
 
 
-def part_pretrain_time(folder: Path, args) -> None:
-    """CPU seconds of one pretraining epoch on the records of one data set, per 1,000 records."""
-    for name in args.names:
-        records = unlabelled_records(folder / name, "dirty", 0)
+def part_pretrain_time(folder: Path | None, args) -> None:
+    """CPU and wall seconds of pretraining on the records of each data set (or, with
+    `--synthetic N`, on N generated person records): one pass over the records, or `--steps`
+    steps (300 = the RNNMatcher default)."""
+    tables = {f"synthetic {args.synthetic}": synthetic_records(args.synthetic)} if (
+        args.synthetic) else {name: unlabelled_records(folder / name, "dirty", 0)
+                              for name in args.names}
+    for name, records in tables.items():
         attrs = list(records.columns)
         texts = distinct_records(records.iloc[:0].add_prefix("left_").join(
             records.iloc[:0].add_prefix("right_")), attrs, records)
@@ -164,15 +168,24 @@ def part_pretrain_time(folder: Path, args) -> None:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(0)
             wall, cpu = time.perf_counter(), time.process_time()
-            steps = max(len(texts) // 128, 1)
+            steps = args.steps or max(len(texts) // 128, 1)
             history = pretrain_encoder(encoder, texts, 2**16, PretrainSettings(steps=steps))
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        row = {"part": "pretrain_time", "dataset": name, "records": len(texts),
+        row = {"part": "pretrain_time", "dataset": name, "records": len(texts), "steps": steps,
                "epoch_cpu_s": round(cpu, 1), "epoch_wall_s": round(wall, 1),
+               "threads": torch.get_num_threads(),
                "loss": round(history[-1]["loss"], 3), "date": now()}
         with LOG.open("a") as fh:
             fh.write(json.dumps(row) + "\n")
         print(json.dumps(row), flush=True)
+
+
+def synthetic_records(n: int) -> pd.DataFrame:
+    """About n generated person records (blocking.make_dirty_records, seed 0), ids dropped."""
+    from blocking.synthetic import make_dirty_records
+
+    records, _ = make_dirty_records(n_entities=int(n / 1.55) + 1, seed=0)
+    return records.drop(columns="id").iloc[:n].reset_index(drop=True)
 
 
 def part_fit_time(folder: Path, args) -> None:
@@ -180,8 +193,10 @@ def part_fit_time(folder: Path, args) -> None:
     pretraining steps), `--pairs` train pairs with noisy soft labels, expert-like weights on 200
     of them, no valid split; CPU and wall seconds of pretraining and of the whole fit."""
     for name in args.names:
-        tr = load_variant(folder / name, "dirty", seed=0, splits=("train",))["train"]
-        tr = tr.iloc[: args.pairs]
+        # more pairs than the train split: valid and test are appended (labels unused but as
+        # noisy soft labels, so the fit's cost is what is measured)
+        splits = load_variant(folder / name, "dirty", seed=0)
+        tr = pd.concat(splits.values(), ignore_index=True).iloc[: args.pairs]
         y = noisy_soft_labels(tr["label"].to_numpy(float))
         w = np.ones(len(tr))
         w[:200], y[:200] = 5.0, tr["label"].to_numpy(float)[:200]
@@ -196,7 +211,8 @@ def part_fit_time(folder: Path, args) -> None:
                "epochs": len(m.history_), "pretrain_steps": m.pretrain_steps,
                "pretrain_records": m.pretraining_["records"],
                "pretrain_wall_s": round(m.pretraining_["seconds"], 1),
-               "fit_cpu_s": round(cpu, 1), "fit_wall_s": round(wall, 1), "date": now()}
+               "fit_cpu_s": round(cpu, 1), "fit_wall_s": round(wall, 1),
+               "threads": torch.get_num_threads(), "date": now()}
         with LOG.open("a") as fh:
             fh.write(json.dumps(row) + "\n")
         print(json.dumps(row), flush=True)
@@ -279,6 +295,10 @@ def main() -> None:
         "part", choices=["full", "noisy", "ablation", "pretrain_time", "fit_time", "render"]
     )
     parser.add_argument("--pairs", type=int, default=7000, help="fit_time: train pairs")
+    parser.add_argument("--synthetic", type=int, default=0,
+                        help="pretrain_time: time N generated person records instead")
+    parser.add_argument("--steps", type=int, default=0,
+                        help="pretrain_time: contrastive steps (0 = one pass over the records)")
     add_datasets_argument(parser)
     parser.add_argument("--names", nargs="+", default=["itunes_amazon", "beer", "dblp_acm"])
     parser.add_argument("--variants", nargs="+", default=["clean", "dirty"])
@@ -299,7 +319,8 @@ def main() -> None:
     if args.part == "render":
         render(args)
         return
-    folder = dataset_folder(args.datasets, "deep_matcher.py", *args.names)
+    folder = None if args.synthetic and args.part == "pretrain_time" else dataset_folder(
+        args.datasets, "deep_matcher.py", *args.names)
     print(command("deep_matcher.py"), flush=True)
     {"full": part_full, "noisy": part_noisy, "ablation": part_ablation,
      "pretrain_time": part_pretrain_time, "fit_time": part_fit_time}[args.part](folder, args)

@@ -116,3 +116,30 @@ def test_a_store_of_other_tables_is_refused_before_any_work(pool, lfs, make, tmp
     other["left_surname"] = "changed"
     with pytest.raises(LabelStoreError, match="other records"):
         ActiveLoop(other, lfs, oracle=Person(gold), store=path)
+
+
+def test_final_pseudo_labels_are_confident_hard_and_never_on_expert_pairs(pool, make):
+    from matchers import SimilarityMatcher
+
+    class Recording(SimilarityMatcher):
+        def fit(self, pairs, y, sample_weight=None):
+            self.seen_ = (pairs.index.to_numpy(), np.asarray(y), np.asarray(sample_weight))
+            return super().fit(pairs, y, sample_weight=sample_weight)
+
+    gold = pool["label"].to_numpy()
+    reports = {}
+    for pseudo in (False, True):
+        final = Recording(seed=0, max_iter=20, learning_rate=0.1)
+        loop = make(Person(gold), final_matcher=final, batch_size=10, pseudo_threshold=0.9,
+                    pseudo_weight=0.3)
+        loop.run(30)
+        reports[pseudo] = loop.finish(pseudo_labels=pseudo)
+        rows, y, w = final.seen_
+    report = reports[True]
+    trained = report["n_labels"] - report["n_audit"] - report["n_holdout"]
+    assert (w == loop.expert_weight).sum() == trained  # held-out and audit labels never train
+    pseudo_rows = rows[w == 0.3]
+    assert report["n_pseudo"] == pseudo_rows.size > 0
+    assert set(np.unique(y[w == 0.3])) <= {0.0, 1.0}
+    assert not set(pseudo_rows.tolist()) & set(loop.expert_labels())
+    assert "n_pseudo" not in reports[False]
