@@ -558,8 +558,8 @@ def _final_line(final: dict) -> str:
     if "final_f1" not in final:
         return f"final matcher not used: {final['why']}"
     return (f"final matcher F1 {final['final_f1']:.3f} vs in-loop {final['in_loop_f1']:.3f} on "
-            f"{final['n_holdout']} held-out expert labels; scoring with the "
-            f"{'final' if final['chosen'] == 'final' else 'in-loop'} matcher")
+            f"{len(final['held_out'])} expert labels neither trained on; scoring with the "
+            f"{'final' if final['chosen'] == 'final' else 'in-loop'} matcher: {final['why']}")
 
 
 # score --------------------------------------------------------------------------------------

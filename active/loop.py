@@ -203,11 +203,12 @@ class ActiveLoop:
     Two matchers, two jobs: `matcher` (default `SimilarityMatcher`) is refitted on every batch
     and must take seconds; `final_matcher` (e.g. `RNNMatcher`, default none) is trained once at
     the end (`finish`, called by `run`) on every probabilistic and expert label, and replaces
-    the in-loop matcher only if it does better on expert labels it did not train on
-    (`final_report`). `lfs` may be empty (active learning without LFs); `run(0)` is weak
-    supervision alone. Answers already in `store` are used, not asked again, so a killed run
-    resumes where it was. Matches are pairs scored at least 0.5, unless `calibrate=True`, which
-    cuts at the best F1 on the expert labels (scored as the matcher saw them at selection).
+    the in-loop matcher only if it does better on expert labels it did not train on, with
+    confidence and enough audit labels (the report is `loop.final`). `lfs` may be empty (active
+    learning without LFs); `run(0)` is weak supervision alone. Answers already in `store` are
+    used, not asked again, so a killed run resumes where it was. Matches are pairs scored at
+    least 0.5, unless `calibrate=True`, which cuts at the best F1 on the expert labels (scored
+    as the matcher saw them at selection).
     """
 
     def __init__(

@@ -257,3 +257,14 @@ def test_embedding_blocking_without_the_lm_extra_says_how_to_install_it(tmp_path
                  "tfidf+embedding", "--block-on", "name", "--output", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "riskweasul[lm]" in err and len(err.strip().splitlines()) == 1
+
+
+def test_final_matcher_line_names_the_comparison_and_why():
+    from active.cli import _final_line
+
+    held = pd.DataFrame({"position": [1, 2, 3], "label": [1, 0, 1]})
+    line = _final_line({"final_f1": 0.8, "in_loop_f1": 0.9, "held_out": held,
+                        "chosen": "in_loop", "why": "higher in 12% of bootstrap resamples"})
+    assert "0.800 vs in-loop 0.900 on 3 expert labels" in line
+    assert "in-loop matcher: higher in 12%" in line
+    assert _final_line({"why": "too few"}) == "final matcher not used: too few"
