@@ -172,6 +172,10 @@ class ActiveLoop:
     supervision alone. Answers already in `store` are used, not asked again, so a killed run
     resumes where it was. Matches are pairs scored at least 0.5, unless `calibrate=True`, which
     cuts at the best F1 on the expert labels (scored as the matcher saw them at selection).
+    The matcher learns the label model's soft labels at weight `soft_weight` beside the expert
+    labels at `expert_weight`; `soft_weight='cv'` chooses it from `SOFT_WEIGHTS` a few times a
+    run by cross-validated log-loss on the expert training labels (never the audit's), so LFs
+    that do poorly on a data set lose their say.
     """
 
     def __init__(

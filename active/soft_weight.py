@@ -37,7 +37,8 @@ def soft_weight_losses(
 
     `soft_rows` are pool positions with soft label `soft_proba`; at most `max_soft` of them
     (a seeded sample, weights scaled to keep their total) enter each fit, so that the choice
-    costs about one full refit; `make_matcher` may be a cheaper copy of the matcher. A held-out pair never enters its fold's fit, soft or expert.
+    costs a few seconds; `make_matcher` may be a cheaper copy of the matcher. A held-out pair
+    never enters its fold's fit, soft or expert.
     """
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(13, len(labels))))
     positions = np.fromiter(labels, dtype=np.int64, count=len(labels))
