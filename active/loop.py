@@ -193,7 +193,7 @@ class ActiveLoop:
         eval_pairs: pd.DataFrame | None = None,
         eval_labels: Sequence | np.ndarray | None = None,
         expert_weight: float = 5.0,
-        soft_weight: float | str = "cv",
+        soft_weight: float | str = 1.0,
         pseudo_labels: bool = False,
         pseudo_threshold: float = 0.95,
         pseudo_weight: float = 0.5,
