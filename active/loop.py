@@ -23,6 +23,7 @@ import pandas as pd
 
 from active.base import PoolState, Selector
 from active.oracles import Oracle, PairView, SessionProgress, as_oracle
+from active.soft_weight import SOFT_WEIGHTS, soft_weight_losses
 from active.stopping import StopRule, parse_stop_rule
 from active.store import AnswerLog, LabelStore, as_store
 from blocking.answers import Answer, to_answer
@@ -209,6 +210,11 @@ class ActiveLoop:
     used, not asked again, so a killed run resumes where it was. Matches are pairs scored at
     least 0.5, unless `calibrate=True`, which cuts at the best F1 on the expert labels (scored
     as the matcher saw them at selection).
+    The matcher learns the label model's soft labels at weight `soft_weight` beside the expert
+    labels at `expert_weight`; `soft_weight='cv'` chooses it from `SOFT_WEIGHTS` a few times a
+    run by cross-validated log-loss on the expert training labels (never the audit's), so LFs
+    that do poorly on a data set lose their say (mixed on the benchmarks, so not the default:
+    benchmarks/results/active_loop_softweight.md).
     """
 
     def __init__(
@@ -226,6 +232,7 @@ class ActiveLoop:
         eval_pairs: pd.DataFrame | None = None,
         eval_labels: Sequence | np.ndarray | None = None,
         expert_weight: float = 5.0,
+        soft_weight: float | str = 1.0,
         pseudo_labels: bool = False,
         pseudo_threshold: float = 0.95,
         pseudo_weight: float = 0.5,
@@ -262,6 +269,16 @@ class ActiveLoop:
         if eval_pairs is not None:
             self.eval_labels = self._check_gold(eval_labels, len(eval_pairs), "eval_labels")
         self.expert_weight = float(expert_weight)
+        if not (soft_weight == "cv" or (isinstance(soft_weight, int | float | np.floating)
+                                        and not isinstance(soft_weight, bool)
+                                        and 0 <= soft_weight < np.inf)):
+            raise ValueError(
+                f"ActiveLoop: soft_weight must be a non-negative number (the label model's "
+                f"soft labels' weight; expert labels weigh expert_weight) or 'cv' (chosen from "
+                f"{SOFT_WEIGHTS} by cross-validation on the expert labels), got {soft_weight!r}"
+            )
+        self.soft_weight = soft_weight
+        self._soft_choice: tuple[int, float] = (0, 1.0)  # (labels when chosen, weight)
         self.pseudo_labels = pseudo_labels
         self.pseudo_threshold = pseudo_threshold
         self.pseudo_weight = pseudo_weight
@@ -354,6 +371,16 @@ class ActiveLoop:
             fresh.set_params(featurizer=self.featurizer)
         return fresh
 
+    def _quick_matcher(self, max_iter: int = 60):
+        """A fresh in-loop matcher for the soft-weight choice's many small fits: a boosting
+        matcher (with `max_iter` and `learning_rate`) gets fewer, larger steps."""
+        fresh = self._fresh_matcher()
+        params = fresh.get_params()
+        if params.get("max_iter", 0) > max_iter and "learning_rate" in params:
+            fresh.set_params(max_iter=max_iter, learning_rate=min(
+                1.0, params["learning_rate"] * params["max_iter"] / max_iter))
+        return fresh
+
     def answers(self) -> dict[int, int | None]:
         """Pool position -> answer (None = unsure), every session's."""
         return dict(self.log.labels)
@@ -391,7 +418,7 @@ class ActiveLoop:
         w = np.zeros(n)
         if lm_proba is not None:
             voted = (self.L != -1).any(1)
-            y[voted], w[voted] = lm_proba[voted], 1.0
+            y[voted], w[voted] = lm_proba[voted], self._soft_weight_now()
         if self.pseudo_labels and previous is not None:
             t = self.pseudo_threshold
             confident = (previous >= t) | (previous <= 1 - t)
@@ -405,6 +432,33 @@ class ActiveLoop:
             w[rows] = self.expert_weight
         rows = np.flatnonzero(w > 0)
         return rows, y[rows], w[rows]
+
+    def _soft_weight_now(self) -> float:
+        """The soft labels' weight: the fixed `soft_weight`, or the latest cross-validated
+        choice (1 until there are labels enough to choose)."""
+        return self._soft_choice[1] if self.soft_weight == "cv" else float(self.soft_weight)
+
+    def _choose_soft_weight(self, labels: dict[int, int], lm_proba: np.ndarray | None,
+                            row: dict, min_labels: int = 30, min_per_class: int = 5,
+                            growth: float = 1.5) -> None:
+        """With `soft_weight='cv'`, re-choose the soft labels' weight once the expert labels
+        have grown by `growth` since the last choice (a few times a run: each choice costs
+        about one refit), from cross-validated log-loss on those labels alone."""
+        if self.soft_weight != "cv" or lm_proba is None:
+            return
+        n = len(labels)
+        n_match = sum(labels.values())
+        if (n < max(min_labels, growth * self._soft_choice[0])
+                or min(n_match, n - n_match) < min_per_class):
+            row["soft_weight"] = self._soft_choice[1]
+            return
+        t0 = time.perf_counter()
+        soft = np.flatnonzero((self.L != -1).any(1))
+        losses = soft_weight_losses(self._quick_matcher, self.pairs, labels, soft,
+                                    lm_proba[soft], self.expert_weight, seed=self.seed)
+        self._soft_choice = (n, min(losses, key=losses.get))
+        row.update(soft_weight=self._soft_choice[1], t_soft_weight=time.perf_counter() - t0,
+                   **{f"soft_loss_{c:g}": v for c, v in losses.items()})
 
     def _fit_risk(self, labels: dict[int, int], matcher_proba: np.ndarray):
         ys = np.fromiter(labels.values(), dtype=float, count=len(labels))
@@ -482,6 +536,8 @@ class ActiveLoop:
         self._record_bucket_kl(state)
         t1 = time.perf_counter()
         before = None if previous is None else previous.matcher_proba
+        if not label_model_only:
+            self._choose_soft_weight(labels, lm_proba, row)
         rows, y, w = self._training_set(labels, lm_proba, before)
         if label_model_only:
             rows = rows[:0]

@@ -62,7 +62,12 @@ VARIANTS = {"hybrid_no_kl": ("hybrid", {"kl_share": 0.0}, {}),
             "hybrid_pseudo": ("hybrid", {}, {"pseudo_labels": True}),
             # expert labels weighted 25 against the soft labels' 1 (the loop's default: 5)
             "hybrid_expert25": ("hybrid", {}, {"expert_weight": 25.0}),
-            "hybrid_expert100": ("hybrid", {}, {"expert_weight": 100.0})}
+            "hybrid_expert100": ("hybrid", {}, {"expert_weight": 100.0}),
+            # the soft labels' weight: fixed (1 = the former default) or chosen by
+            # cross-validated log-loss on the expert labels (ActiveLoop(soft_weight='cv'))
+            "hybrid_soft1": ("hybrid", {}, {"soft_weight": 1.0}),
+            "hybrid_soft03": ("hybrid", {}, {"soft_weight": 0.3}),
+            "hybrid_softcv": ("hybrid", {}, {"soft_weight": "cv"})}
 
 
 def _load(datasets: Path, name: str, split: str = "test", variant: str = "clean", seed: int = 0):
