@@ -160,17 +160,7 @@ def block(records: pd.DataFrame, overlap: float, max_block: int, far: float, chu
 
 def quadtree_completeness(records, matches, blocker) -> float:
     """Share of true pairs inside one widened quadtree block (before the cheap rules)."""
-    pos = pd.Index(records["id"]).get_indexer
-    li, ri = pos(matches["ltable_id"]), pos(matches["rtable_id"])
-    found = pd.DataFrame({"l": np.minimum(li, ri), "r": np.maximum(li, ri)})
-    got = 0
-    for a, b in blocker.iter_positions(records, chunk_pairs=20_000_000):
-        got += int(pairs_in(
-            pd.DataFrame({"ltable_id": found.l, "rtable_id": found.r}),
-            pd.DataFrame({"ltable_id": a, "rtable_id": b}),
-            dedup=True,
-        ).sum())
-    return got / max(len(matches), 1)
+    return float(blocker.covers(matches, records).mean()) if len(matches) else float("nan")
 
 
 # ---- learning and scoring ------------------------------------------------------------------
