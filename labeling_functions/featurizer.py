@@ -351,8 +351,11 @@ class PairFeaturizer(BaseEstimator):
             sides = []
             for column in side_columns(attr):
                 codes, uniques = pd.factorize(pairs[column], use_na_sentinel=True)
-                blank = np.fromiter((str(v).strip() == "" for v in uniques), bool,
-                                    count=len(uniques))
+                if pd.api.types.is_numeric_dtype(pairs[column].dtype):
+                    blank = np.zeros(len(uniques), bool)  # a number never prints blank
+                else:
+                    blank = np.fromiter((str(v).strip() == "" for v in uniques), bool,
+                                        count=len(uniques))
                 sides.append((codes < 0) | np.append(blank, False)[codes])
             features[f"{attr}__n_missing"] = (sides[0].astype(np.float64)
                                               + sides[1].astype(np.float64))
