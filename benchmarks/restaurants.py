@@ -80,6 +80,8 @@ class GeoFeaturizer(PairFeaturizer):
 FEATURES = {
     # every view of PairFeaturizer: per attribute, whole record, cross, missing, context margins
     "full": {},
+    # the same without the context margins (fitted on the pool, a sample of the candidates)
+    "no_context": {"context": False},
     # per-attribute similarities and the missingness pattern only (see the results file)
     "attributes": {"record": False, "cross": False, "context": False},
 }
