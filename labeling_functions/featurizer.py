@@ -44,13 +44,22 @@ _UNITS = (
     "tb|gb|mb|kb|ghz|mhz|hz|mp|megapixel|mm|cm|km|m|inch|inches|in|ft|oz|lbs|lb|kg|g|ml|l|"
     "kw|w|v|mah|rpm|x|mbps|fps|bit|ms|min|hrs|hr|pack|pk|pcs|pc|ct|sheets|ppm|dpi|watts?|volts?"
 )
-# A number directly followed by a unit ('500 GB', '2.4ghz', '15"'); one match is one token.
-_NUMBER_UNIT = rf"\d+(?:\.\d+)?\s?(?:(?:{_UNITS})\b|\")"
+_UNIT_WORDS = frozenset(w for unit in _UNITS.split("|")
+                        for w in ((unit[:-2], unit[:-1]) if unit.endswith("?") else (unit,)))
+# A number directly followed by a unit ('500 GB', '2.4ghz', '15"') is one token: a number followed
+# by a whole word or '"' (this pattern), kept by `_is_quantity` where the word is a unit. (The
+# units inside the regex, as an alternation, find the same tokens several times slower.)
+_NUMBER_WORD = r"\d+(?:\.\d+)?\s?(?:[a-z]+\b|\")"
 _NUMBER = r"\d+(?:\.\d+)?"
 _UNIT_ALIASES = {"inches": "in", "inch": "in", '"': "in", "lbs": "lb", "watts": "w", "watt": "w",
                  "volts": "v", "volt": "v", "megapixel": "mp", "pcs": "pc", "pk": "pack",
                  "hrs": "hr"}
 _SPLIT_UNIT = re.compile(r"^(\d+(?:\.\d+)?)\s?(.*)$")
+
+
+def _is_quantity(token: str) -> bool:
+    """Is this `_NUMBER_WORD` match a `_NUMBER_UNIT` one (its word a unit, or a '"')?"""
+    return token.endswith('"') or _SPLIT_UNIT.match(token).group(2) in _UNIT_WORDS
 
 
 def _canonical_quantity(token: str) -> str:
@@ -380,7 +389,8 @@ class PairFeaturizer(BaseEstimator):
         codes = TokenSets(left, right, _MODEL_TOKEN, keep=_is_model_token,
                           canonical=_canonical_model)
         self._token_counts("codes", codes, features)
-        units = TokenSets(left, right, _NUMBER_UNIT, canonical=_canonical_quantity)
+        units = TokenSets(left, right, _NUMBER_WORD, keep=_is_quantity,
+                          canonical=_canonical_quantity)
         self._token_counts("quantities", units, features)
         numbers = TokenSets(left, right, _NUMBER, canonical=lambda t: f"{float(t):g}")
         self._token_counts("numbers", numbers, features)
