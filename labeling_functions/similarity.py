@@ -591,9 +591,15 @@ def year_difference(a: pd.Series, b: pd.Series) -> np.ndarray:
     return np.abs(extract_year(a) - extract_year(b))
 
 
+_ASCII_DIGIT = re.compile(r"[0-9]").search
+_NOT_MODEL_CHAR = re.compile(r"[^a-z0-9]")
+
+
 def _is_model_token(token: str) -> bool:
-    core = re.sub(r"[^a-z0-9]", "", token)
-    return len(core) >= 3 and any(c.isdigit() for c in core) and any(c.isalpha() for c in core)
+    if _ASCII_DIGIT(token) is None:  # most words: no digit, no model number
+        return False
+    core = _NOT_MODEL_CHAR.sub("", token)
+    return len(core) >= 3 and any(c.isalpha() for c in core)
 
 
 def _canonical_model(token: str) -> str:
