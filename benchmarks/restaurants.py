@@ -4,13 +4,14 @@ Stages, each timed with its peak resident memory: generate listings (blocking.ma
 block with an overlapping quadtree (QuadtreeBlocker.iter_positions, chunk by chunk) and drop
 in the same pass the pairs that cheap rules rule out (more than `--far` metres apart, or
 sharing no name word, name start, phone or street number), run the active loop (ActiveLoop,
-hybrid selector, SimulatedOracle, SimilarityMatcher plus the distance in metres) on a sample of the
-candidates, score every candidate in chunks, cut at the loop's threshold, and write the
-clusters: unique.csv (one row per restaurant) and duplicates.csv (every listing with a
-duplicate, with its cluster). Every F1 is end to end: recall counts all true pairs, so pairs
-lost in blocking count as misses. `--splink PYTHON` runs Splink (benchmarks/_splink_run.py,
-its own environment) on the same records in the same run. Writes
-benchmarks/results/restaurants.md.
+hybrid selector, SimulatedOracle, SimilarityMatcher on a PairFeaturizer plus the distance in
+metres; `--features` picks the featurizer's views) on a sample of the candidates, score every
+candidate in chunks (`--dask`: on a LocalCluster, `--scheduler`: on a running cluster), cut at
+the loop's threshold, and write the clusters: unique.csv (one row per restaurant) and
+duplicates.csv (every listing with a duplicate, with its cluster). Every F1 is end to end:
+recall counts all true pairs, so pairs lost in blocking count as misses. `--splink PYTHON` runs
+Splink (benchmarks/_splink_run.py, its own environment) on the same records in the same run.
+Writes benchmarks/results/restaurants.md.
 
     .venv/bin/python benchmarks/restaurants.py --records 100000 [--splink /path/to/python]
 """
