@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 from _common import append_results
 from scale import Stages, pair_scores, start_client
+from threadpoolctl import threadpool_limits
 
 from blocking import QuadtreeBlocker, blocking_quality, join_pairs, make_restaurants
 from blocking._arrays import unique_pairs
@@ -187,7 +188,16 @@ def active_loop(lfs, candidates, records, gold, pool: int, budget: int, batch: i
         gold=gold[rows],
         seed=seed,
     )
-    history = loop.run(budget=budget)
+    # many small fits: a second thread only waits (and spins on a busy core)
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(1):
+            history = loop.run(budget=budget)
+    finally:
+        torch.set_num_threads(threads)
     return loop, history
 
 
@@ -230,15 +240,20 @@ def cluster_scores(records, matches, cluster) -> tuple[float, float, float]:
 
 
 # ---- Splink ------------------------------------------------------------------------------------
-def run_splink(python: str, records, matches, workdir: Path, threads: int) -> dict:
-    """Run benchmarks/_splink_run.py in its own interpreter; score its pairs and clusters."""
+def run_splink(python: str, records, matches, workdir: Path, threads: int,
+               timeout: float | None = None) -> dict:
+    """Run benchmarks/_splink_run.py in its own interpreter (stopped after `timeout` seconds);
+    score its pairs and clusters."""
     data = workdir / "records.parquet"
     records.to_parquet(data, index=False)
     out = workdir / "splink"
     cmd = [python, str(ROOT / "benchmarks" / "_splink_run.py"), "--records", str(data),
            "--kind", "restaurants", "--out", str(out), "--threads", str(threads)]
     start = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True)
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"Splink did not finish within {timeout:g} s (stopped)") from None
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         raise RuntimeError(f"Splink run failed:\n{done.stderr[-3000:]}")
@@ -277,12 +292,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="LocalCluster worker processes")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--splink", default=None, help="a Python with splink installed")
+    parser.add_argument("--splink-timeout", type=float, default=None, help="seconds")
     parser.add_argument("--output", default=None, help="folder for unique.csv / duplicates.csv")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "restaurants.md"))
     args = parser.parse_args(argv)
 
     import torch
-    from threadpoolctl import threadpool_limits
 
     torch.set_num_threads(args.threads)
     threadpool_limits(args.threads)
@@ -333,10 +348,13 @@ def run(args, lfs, client) -> dict:
     e2e = pair_scores(len(matches), len(matched), int(gold[proba >= loop.threshold].sum()))
     on_candidates = pair_scores(found, len(matched), int(gold[proba >= loop.threshold].sum()))
     clustered = cluster_scores(records, matches, cluster)
+    print(f"ours: {total:.0f} s, peak {peak:,.0f} MB, end-to-end F1 {e2e[2]:.4f}, "
+          f"{len(candidates):,} candidates", flush=True)  # in the log before Splink starts
     splink = None
     if args.splink:
         try:
-            splink = run_splink(args.splink, records, matches, workdir, args.threads)
+            splink = run_splink(args.splink, records, matches, workdir, args.threads,
+                                args.splink_timeout)
         except RuntimeError as err:  # our figures still get written
             splink = {"error": str(err)[-800:]}
     return dict(
