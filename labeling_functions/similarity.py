@@ -35,6 +35,7 @@ _CHUNK = 1 << 18
 # Token overlaps via one product of distinct values when the table stays small (see TokenSets).
 _MAX_GRAM_CELLS = 20_000_000
 _GRAM_CELLS_PER_PAIR = 20
+_PAIR_SLICE = 20_000  # pairs whose token rows are gathered at once
 # Text whose mean normalized length exceeds this is "long": edit distances are skipped there.
 LONG_TEXT_CHARS = 60
 
@@ -208,7 +209,7 @@ def _char_ngram_tokens(docs: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray
     of code points: every n characters of a doc in a row, none of them a newline (the regex's
     '.'). An n-gram is one integer (code points in base 0x110000), so n <= 3."""
     ids, uniques, lengths = [], [], []
-    step = _CHUNK // 4
+    step = 8192  # docs at a time: a dozen arrays as long as their text are made per chunk
     with _no_gc():
         for start in range(0, len(docs), step):
             lowered = [t.lower() for t in docs[start : start + step]]
@@ -343,10 +344,15 @@ class TokenSets:
         return gram[self._pos_a, self._pos_b]
 
     def _shared_tokens(self) -> sp.csr_matrix:
-        """Per pair, the tokens both sides contain, valued count_left * count_right."""
+        """Per pair, the tokens both sides contain, valued count_left * count_right (a slice of
+        pairs at a time: both sides' gathered rows of all pairs would be several times larger)."""
         if self._shared is None:
-            left, right = self._table[self._rows_a], self._table[self._rows_b]
-            self._shared = sp.csr_matrix(left.multiply(right))
+            parts = [sp.csr_matrix((0, self._table.shape[1]))]
+            for start in range(0, len(self._rows_a), _PAIR_SLICE):
+                left = self._table[self._rows_a[start : start + _PAIR_SLICE]]
+                right = self._table[self._rows_b[start : start + _PAIR_SLICE]]
+                parts.append(sp.csr_matrix(left.multiply(right)))
+            self._shared = sp.vstack(parts, format="csr")
         return self._shared
 
     def intersection(self) -> np.ndarray:
@@ -376,7 +382,9 @@ class TokenSets:
     def tfidf_cosine(self) -> np.ndarray:
         weighted = self._table.copy()
         weighted.data *= self.idf[weighted.indices]
-        norm = np.sqrt(_rowsum(weighted.multiply(weighted)))
+        squared = sp.csr_matrix((np.square(weighted.data), weighted.indices, weighted.indptr),
+                                shape=weighted.shape)
+        norm = np.sqrt(_rowsum(squared))
         if self._use_gram:
             dot = self._gram(weighted)
         else:

@@ -266,3 +266,20 @@ def test_columns_tokenized_once_give_the_same_features_as_no_sharing(monkeypatch
     monkeypatch.setattr(S, "similarity_cache", nullcontext)
     alone = F.PairFeaturizer(cache=False).fit(pairs)
     pd.testing.assert_frame_equal(alone.transform(pairs), expected, check_exact=True)
+
+
+def test_gathered_overlaps_are_the_same_in_slices_of_pairs(monkeypatch):
+    rng = np.random.default_rng(3)
+    words = np.array(["ab", "cd", "ef", "gh", "ij", "kl", "mn"])
+    a = pd.Series([" ".join(rng.choice(words, rng.integers(0, 5))) for _ in range(300)])
+    b = pd.Series([" ".join(rng.choice(words, rng.integers(0, 5))) for _ in range(300)])
+    monkeypatch.setattr(S, "_GRAM_CELLS_PER_PAIR", 0)  # the gather path
+
+    def metrics():
+        tokens = S.TokenSets(a, b)
+        return [tokens.jaccard(), tokens.tfidf_cosine(), *tokens.idf_mass()]
+
+    whole = metrics()
+    monkeypatch.setattr(S, "_PAIR_SLICE", 7)
+    for x, y in zip(metrics(), whole, strict=True):
+        np.testing.assert_array_equal(x, y)
