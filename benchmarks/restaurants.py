@@ -4,13 +4,14 @@ Stages, each timed with its peak resident memory: generate listings (blocking.ma
 block with an overlapping quadtree (QuadtreeBlocker.iter_positions, chunk by chunk) and drop
 in the same pass the pairs that cheap rules rule out (more than `--far` metres apart, or
 sharing no name word, name start, phone or street number), run the active loop (ActiveLoop,
-hybrid selector, SimulatedOracle, SimilarityMatcher plus the distance in metres) on a sample of the
-candidates, score every candidate in chunks, cut at the loop's threshold, and write the
-clusters: unique.csv (one row per restaurant) and duplicates.csv (every listing with a
-duplicate, with its cluster). Every F1 is end to end: recall counts all true pairs, so pairs
-lost in blocking count as misses. `--splink PYTHON` runs Splink (benchmarks/_splink_run.py,
-its own environment) on the same records in the same run. Writes
-benchmarks/results/restaurants.md.
+hybrid selector, SimulatedOracle, SimilarityMatcher on a PairFeaturizer plus the distance in
+metres; `--features` picks the featurizer's views) on a sample of the candidates, score every
+candidate in chunks (`--dask`: on a LocalCluster, `--scheduler`: on a running cluster), cut at
+the loop's threshold, and write the clusters: unique.csv (one row per restaurant) and
+duplicates.csv (every listing with a duplicate, with its cluster). Every F1 is end to end:
+recall counts all true pairs, so pairs lost in blocking count as misses. `--splink PYTHON` runs
+Splink (benchmarks/_splink_run.py, its own environment) on the same records in the same run.
+Writes benchmarks/results/restaurants.md.
 
     .venv/bin/python benchmarks/restaurants.py --records 100000 [--splink /path/to/python]
 """
@@ -31,12 +32,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from _common import append_results
-from scale import Stages, pair_scores
+from scale import Stages, pair_scores, start_client
+from threadpoolctl import threadpool_limits
 
 from blocking import QuadtreeBlocker, blocking_quality, join_pairs, make_restaurants
 from blocking._arrays import unique_pairs
 from blocking.quality import pairs_in
 from labeling_functions import apply_lfs, load_lfs
+from labeling_functions.featurizer import PairFeaturizer
 from matchers import SimilarityMatcher
 from matchers.distributed import score_candidates
 
@@ -66,14 +69,24 @@ def _lf_module():
 LF_MODULE = _lf_module()
 
 
-class GeoSimilarityMatcher(SimilarityMatcher):
-    """SimilarityMatcher plus the listings' distance in metres (lat/lon relative differences
-    alone say little about how far apart two places are)."""
+class GeoFeaturizer(PairFeaturizer):
+    """PairFeaturizer plus the listings' distance in metres (log1p): the lat/lon relative
+    differences alone say little about how far apart two places are."""
 
-    def _similarity(self, pairs: pd.DataFrame) -> pd.DataFrame:
-        features = super()._similarity(pairs)
-        features["metres_apart"] = np.log1p(LF_MODULE.metres_apart(pairs))
+    def _compute_all(self, pairs: pd.DataFrame) -> pd.DataFrame:
+        features = super()._compute_all(pairs)
+        features["metres_apart"] = np.log1p(LF_MODULE.metres_apart(pairs)).round(9)
         return features
+
+
+FEATURES = {
+    # every view of PairFeaturizer: per attribute, whole record, cross, missing, context margins
+    "full": {},
+    # the same without the context margins (fitted on the pool, a sample of the candidates)
+    "no_context": {"context": False},
+    # per-attribute similarities and the missingness pattern only (see the results file)
+    "attributes": {"record": False, "cross": False, "context": False},
+}
 
 
 # ---- records and the cheap rules ------------------------------------------------------------
@@ -151,44 +164,47 @@ def block(records: pd.DataFrame, overlap: float, max_block: int, far: float, chu
 
 def quadtree_completeness(records, matches, blocker) -> float:
     """Share of true pairs inside one widened quadtree block (before the cheap rules)."""
-    pos = pd.Index(records["id"]).get_indexer
-    li, ri = pos(matches["ltable_id"]), pos(matches["rtable_id"])
-    found = pd.DataFrame({"l": np.minimum(li, ri), "r": np.maximum(li, ri)})
-    got = 0
-    for a, b in blocker.iter_positions(records, chunk_pairs=20_000_000):
-        got += int(pairs_in(
-            pd.DataFrame({"ltable_id": found.l, "rtable_id": found.r}),
-            pd.DataFrame({"ltable_id": a, "rtable_id": b}),
-            dedup=True,
-        ).sum())
-    return got / max(len(matches), 1)
+    return float(blocker.covers(matches, records).mean()) if len(matches) else float("nan")
 
 
 # ---- learning and scoring ------------------------------------------------------------------
-def active_loop(lfs, candidates, records, gold, pool: int, budget: int, batch: int, seed: int):
+def active_loop(lfs, candidates, records, gold, pool: int, budget: int, batch: int, seed: int,
+                features: str):
     from active import ActiveLoop, SimulatedOracle
 
     rng = np.random.default_rng(seed)
     rows = np.sort(rng.choice(len(candidates), size=min(pool, len(candidates)), replace=False))
     pairs = join_pairs(candidates.iloc[rows], records)
     L = apply_lfs(lfs, pairs, progress=False)
+    featurizer = GeoFeaturizer(**FEATURES[features]).fit(pairs)
     loop = ActiveLoop(
         pairs,
         lfs=lfs,
         oracle=SimulatedOracle(gold[rows]),
         selector="hybrid",
-        matcher=GeoSimilarityMatcher(seed=seed, max_iter=100),
+        matcher=SimilarityMatcher(seed=seed, max_iter=100, featurizer=featurizer),
         batch_size=batch,
         L=L,
         gold=gold[rows],
         seed=seed,
     )
-    history = loop.run(budget=budget)
+    # many small fits: a second thread only waits (and spins on a busy core)
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(1):
+            history = loop.run(budget=budget)
+    finally:
+        torch.set_num_threads(threads)
     return loop, history
 
 
-def score(matcher, candidates, records, chunk: int) -> np.ndarray:
-    return score_candidates(matcher, candidates, records, chunk_rows=chunk)
+def score(matcher, candidates, records, chunk: int, client=None) -> np.ndarray:
+    # every candidate is new to the featurizer: its pair cache would only grow
+    matcher.featurizer_.set_params(cache=False)
+    return score_candidates(matcher, candidates, records, client=client, chunk_rows=chunk)
 
 
 def clusters(records: pd.DataFrame, matched: pd.DataFrame) -> np.ndarray:
@@ -224,15 +240,20 @@ def cluster_scores(records, matches, cluster) -> tuple[float, float, float]:
 
 
 # ---- Splink ------------------------------------------------------------------------------------
-def run_splink(python: str, records, matches, workdir: Path, threads: int) -> dict:
-    """Run benchmarks/_splink_run.py in its own interpreter; score its pairs and clusters."""
+def run_splink(python: str, records, matches, workdir: Path, threads: int,
+               timeout: float | None = None) -> dict:
+    """Run benchmarks/_splink_run.py in its own interpreter (stopped after `timeout` seconds);
+    score its pairs and clusters."""
     data = workdir / "records.parquet"
     records.to_parquet(data, index=False)
     out = workdir / "splink"
     cmd = [python, str(ROOT / "benchmarks" / "_splink_run.py"), "--records", str(data),
            "--kind", "restaurants", "--out", str(out), "--threads", str(threads)]
     start = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True)
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"Splink did not finish within {timeout:g} s (stopped)") from None
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         raise RuntimeError(f"Splink run failed:\n{done.stderr[-3000:]}")
@@ -264,19 +285,40 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunk", type=int, default=200_000, help="pairs per scoring chunk")
     parser.add_argument("--block-chunk", type=int, default=2_000_000)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--features", choices=sorted(FEATURES), default="attributes",
+                        help="the matcher's PairFeaturizer views (see the results file)")
+    parser.add_argument("--dask", action="store_true", help="score on a Dask LocalCluster")
+    parser.add_argument("--scheduler", default=None, help="a Dask scheduler address to use")
+    parser.add_argument("--workers", type=int, default=2, help="LocalCluster worker processes")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--splink", default=None, help="a Python with splink installed")
+    parser.add_argument("--splink-timeout", type=float, default=None, help="seconds")
     parser.add_argument("--output", default=None, help="folder for unique.csv / duplicates.csv")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "restaurants.md"))
     args = parser.parse_args(argv)
 
     import torch
-    from threadpoolctl import threadpool_limits
 
     torch.set_num_threads(args.threads)
     threadpool_limits(args.threads)
     lfs = load_lfs(ROOT / "examples" / "lfs" / "restaurants.py")
-    stages = Stages()
+    client = cluster = None
+    if args.dask or args.scheduler:
+        client, cluster = start_client(args)
+    try:
+        report = run(args, lfs, client)
+    finally:
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+    write_report(args, report)
+    return 0
+
+
+def run(args, lfs, client) -> dict:
+    """The timed pipeline, then the figures outside it; returns the report's numbers."""
+    stages = Stages(client)
     t0 = time.perf_counter()
     records, matches = stages.run("generate records", generate, args.records, args.seed)
     candidates, n_quadtree, blocker = stages.run(
@@ -286,17 +328,17 @@ def main(argv: list[str] | None = None) -> int:
     gold = pairs_in(candidates, matches, dedup=True).astype(np.int8)
     loop, history = stages.run(
         "active loop (pool)", active_loop, lfs, candidates, records, gold, args.pool,
-        args.budget, args.batch, args.seed,
+        args.budget, args.batch, args.seed, args.features,
     )
     proba = stages.run("score all candidates", score, loop.matcher, candidates, records,
-                       args.chunk)
+                       args.chunk, client)
     matched = candidates[proba >= loop.threshold]
     cluster = stages.run("clusters", clusters, records, matched)
     workdir = Path(tempfile.mkdtemp(prefix="restaurants_"))
     output = Path(args.output) if args.output else workdir / "output"
     n_unique, n_dup = stages.run("write unique/duplicates", write_outputs, records, cluster, output)
     total = time.perf_counter() - t0
-    peak = max(r["peak_mb"] for r in stages.rows)
+    peak = max(r["peak_mb"] + r["workers_mb"] for r in stages.rows)
 
     # figures outside the timed run
     pc_quadtree = quadtree_completeness(records, matches, blocker)
@@ -306,13 +348,16 @@ def main(argv: list[str] | None = None) -> int:
     e2e = pair_scores(len(matches), len(matched), int(gold[proba >= loop.threshold].sum()))
     on_candidates = pair_scores(found, len(matched), int(gold[proba >= loop.threshold].sum()))
     clustered = cluster_scores(records, matches, cluster)
+    print(f"ours: {total:.0f} s, peak {peak:,.0f} MB, end-to-end F1 {e2e[2]:.4f}, "
+          f"{len(candidates):,} candidates", flush=True)  # in the log before Splink starts
     splink = None
     if args.splink:
         try:
-            splink = run_splink(args.splink, records, matches, workdir, args.threads)
+            splink = run_splink(args.splink, records, matches, workdir, args.threads,
+                                args.splink_timeout)
         except RuntimeError as err:  # our figures still get written
             splink = {"error": str(err)[-800:]}
-    report = dict(
+    return dict(
         records=len(records), true_pairs=len(matches), blocks=blocker.blocks_,
         n_quadtree=n_quadtree, candidates=len(candidates), pc_quadtree=pc_quadtree,
         pc_disjoint=pc_disjoint, pc_candidates=found / max(len(matches), 1),
@@ -321,8 +366,13 @@ def main(argv: list[str] | None = None) -> int:
         n_unique=n_unique, n_dup=n_dup, total=total, peak=peak, stages=stages.rows,
         splink=splink,
     )
-    write_report(args, report)
-    return 0
+
+
+def dask_note(args) -> str:
+    if not (args.dask or args.scheduler):
+        return ""
+    where = args.scheduler or f"LocalCluster, {args.workers} worker processes"
+    return f"; scoring on Dask ({where}); peak RSS is this process + the workers"
 
 
 def write_report(args, r: dict) -> None:
@@ -344,7 +394,8 @@ def write_report(args, r: dict) -> None:
         "phone or street number): "
         f"{r['candidates']:,} candidates, pair completeness {r['pc_candidates']:.4f}",
         f"- active loop: pool {args.pool:,} sampled candidates, {r['labels']} labels in "
-        f"{r['rounds']} rounds, SimilarityMatcher + metres apart, threshold {r['threshold']:.3f}",
+        f"{r['rounds']} rounds, SimilarityMatcher on the `{args.features}` features plus metres "
+        f"apart, threshold {r['threshold']:.3f}",
         f"- **end to end (recall against all true pairs): precision {p:.4f}, recall {rc:.4f}, "
         f"F1 {f:.4f}**; over the candidates only: F1 {r['on_candidates'][2]:.4f}; after "
         f"clustering: P {r['clustered'][0]:.4f} R {r['clustered'][1]:.4f} "
@@ -352,14 +403,14 @@ def write_report(args, r: dict) -> None:
         f"- output: {r['n_unique']:,} restaurants in unique.csv, {r['n_dup']:,} listings in "
         "duplicates.csv",
         f"- whole run: {r['total']:.0f} s ({r['total'] / 60:.1f} min), peak RSS "
-        f"{r['peak'] / 1024:.2f} GB",
+        f"{r['peak'] / 1024:.2f} GB{dask_note(args)}",
         "",
         "| stage | wall s | CPU s | peak RSS (MB) |",
         "|---|---|---|---|",
     ]
     for s in r["stages"]:
         lines.append(f"| {s['stage']} | {s['seconds']:.1f} | {s['cpu']:.1f} | "
-                     f"{s['peak_mb']:,.0f} |")
+                     f"{s['peak_mb'] + s['workers_mb']:,.0f} |")
     lines.append(f"| **total** | **{r['total']:.1f}** | "
                  f"{sum(s['cpu'] for s in r['stages']):.1f} | {r['peak']:,.0f} |")
     sp = r["splink"]

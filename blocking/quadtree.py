@@ -139,6 +139,38 @@ class QuadtreeBlocker(Blocker):
             li, ri = firsts(*_block_pairs(record[lo:hi], block[lo:hi], n_left, B is None))
             yield li, (ri if B is None else ri - n_left)
 
+    def covers(
+        self, pairs: pd.DataFrame, A: pd.DataFrame, B: pd.DataFrame | None = None
+    ) -> np.ndarray:
+        """Per row of `pairs` (ltable_id, rtable_id), whether `block(A, B)` yields it: do its
+        two records share a block? The pair completeness of the quadtree without listing its
+        candidates (a record sits in a few blocks; checking a pair is a lookup)."""
+        self._check(A, B)
+        where = "QuadtreeBlocker.covers"
+        if not isinstance(pairs, pd.DataFrame) or not {"ltable_id", "rtable_id"} <= set(
+            pairs.columns
+        ):
+            raise ValueError(f"{where}: pairs must be a DataFrame with ltable_id and rtable_id")
+        record, block, n_left = self._assign(A, B)
+        li = pd.Index(A[self.id_column]).get_indexer(pairs["ltable_id"])
+        right = A if B is None else B
+        ri = pd.Index(right[self.id_column]).get_indexer(pairs["rtable_id"])
+        unknown = np.flatnonzero((li < 0) | (ri < 0))
+        if len(unknown):
+            raise ValueError(
+                f"{where}: {len(unknown)} pair(s) name ids that are not in the tables, e.g. row "
+                f"{unknown[0]} ({pairs['ltable_id'].iloc[unknown[0]]!r}, "
+                f"{pairs['rtable_id'].iloc[unknown[0]]!r})"
+            )
+        if B is not None:
+            ri = ri + n_left
+        _, table = _block_table(record, block, len(A) + (0 if B is None else len(B)))
+        left, right_blocks = table[li], table[ri]
+        found = np.zeros(len(li), bool)
+        for w in range(table.shape[1]):
+            found |= (left[:, w : w + 1] == right_blocks).any(axis=1) & (left[:, w] >= 0)
+        return found
+
     def _assign(self, A, B) -> tuple[np.ndarray, np.ndarray, int]:
         """(record, block) memberships over A's rows then B's, and A's length."""
         y, x = _coordinates(A, self.lat, self.lon, "QuadtreeBlocker: table A")
@@ -302,11 +334,9 @@ def _block_pairs(record: np.ndarray, block: np.ndarray, n_left: int, dedup: bool
     return record[p], record[q], block[p]
 
 
-def _first_common_blocks(record: np.ndarray, block: np.ndarray, n: int):
-    """A filter keeping a pair found in block b only if b is the first block of both records.
-
-    A record in one block only pairs there alone; for pairs of records in several blocks,
-    compare their (few, sorted) block lists."""
+def _block_table(record: np.ndarray, block: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(blocks per record, an (n, most blocks of a record) table of each record's blocks in
+    increasing order, -1 padded)."""
     count = np.bincount(record, minlength=n)
     width = int(count.max(initial=1))
     table = np.full((n, width), -1, dtype=np.int64)
@@ -314,6 +344,16 @@ def _first_common_blocks(record: np.ndarray, block: np.ndarray, n: int):
     rec, blk = record[order], block[order]
     slot = np.arange(len(rec)) - np.searchsorted(rec, rec, side="left")
     table[rec, slot] = blk
+    return count, table
+
+
+def _first_common_blocks(record: np.ndarray, block: np.ndarray, n: int):
+    """A filter keeping a pair found in block b only if b is the first block of both records.
+
+    A record in one block only pairs there alone; for pairs of records in several blocks,
+    compare their (few, sorted) block lists."""
+    count, table = _block_table(record, block, n)
+    width = table.shape[1]
 
     def keep(li: np.ndarray, ri: np.ndarray, blocks: np.ndarray):
         shared = np.flatnonzero((count[li] > 1) & (count[ri] > 1))

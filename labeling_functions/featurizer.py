@@ -44,13 +44,22 @@ _UNITS = (
     "tb|gb|mb|kb|ghz|mhz|hz|mp|megapixel|mm|cm|km|m|inch|inches|in|ft|oz|lbs|lb|kg|g|ml|l|"
     "kw|w|v|mah|rpm|x|mbps|fps|bit|ms|min|hrs|hr|pack|pk|pcs|pc|ct|sheets|ppm|dpi|watts?|volts?"
 )
-# A number directly followed by a unit ('500 GB', '2.4ghz', '15"'); one match is one token.
-_NUMBER_UNIT = rf"\d+(?:\.\d+)?\s?(?:(?:{_UNITS})\b|\")"
+_UNIT_WORDS = frozenset(w for unit in _UNITS.split("|")
+                        for w in ((unit[:-2], unit[:-1]) if unit.endswith("?") else (unit,)))
+# A number directly followed by a unit ('500 GB', '2.4ghz', '15"') is one token: a number followed
+# by a whole word or '"' (this pattern), kept by `_is_quantity` where the word is a unit. (The
+# units inside the regex, as an alternation, find the same tokens several times slower.)
+_NUMBER_WORD = r"\d+(?:\.\d+)?\s?(?:[a-z]+\b|\")"
 _NUMBER = r"\d+(?:\.\d+)?"
 _UNIT_ALIASES = {"inches": "in", "inch": "in", '"': "in", "lbs": "lb", "watts": "w", "watt": "w",
                  "volts": "v", "volt": "v", "megapixel": "mp", "pcs": "pc", "pk": "pack",
                  "hrs": "hr"}
 _SPLIT_UNIT = re.compile(r"^(\d+(?:\.\d+)?)\s?(.*)$")
+
+
+def _is_quantity(token: str) -> bool:
+    """Is this `_NUMBER_WORD` match a `_NUMBER_UNIT` one (its word a unit, or a '"')?"""
+    return token.endswith('"') or _SPLIT_UNIT.match(token).group(2) in _UNIT_WORDS
 
 
 def _canonical_quantity(token: str) -> str:
@@ -87,16 +96,22 @@ def _as_numbers(values: pd.Series) -> pd.Series:
     return values.astype(object).where(np.isnan(number), pd.Series(number, index=values.index))
 
 
-def _record_series(pairs: pd.DataFrame, columns: list[str], attributes: list[str],
-                   max_chars: int | None = None) -> pd.Series:
+def _record_series(pairs: pd.DataFrame, columns: list[str], attributes: list[str]) -> pd.Series:
     """Per row, its record's text (computed once per distinct record), as a categorical."""
     code, records = _side_codes(pairs, columns)
-    texts = record_texts(records, attributes)
-    if max_chars is not None:
-        texts = np.array([t[:max_chars] for t in texts], dtype=object)
-    text_code, uniques = pd.factorize(texts)
+    text_code, uniques = pd.factorize(record_texts(records, attributes))
     return pd.Series(pd.Categorical.from_codes(text_code[code], categories=uniques),
                      index=pairs.index)
+
+
+def _shortened(texts: pd.Series, max_chars: int) -> pd.Series:
+    """The categorical record texts of `_record_series` cut to `max_chars` characters (the
+    categories cut once each, in their order)."""
+    cut = np.array([t[:max_chars] for t in texts.cat.categories], dtype=object)
+    new_code, uniques = pd.factorize(cut)
+    codes = texts.cat.codes.to_numpy()
+    return pd.Series(pd.Categorical.from_codes(new_code[codes], categories=uniques),
+                     index=texts.index)
 
 
 class PairFeaturizer(BaseEstimator):
@@ -163,7 +178,7 @@ class PairFeaturizer(BaseEstimator):
             left, right = self._records(pairs)
             self.record_idf_["words"] = TokenSets(left, right).idf_table()
             if self.record:
-                short = self._records(pairs, self.max_record_chars)
+                short = [_shortened(side, self.max_record_chars) for side in (left, right)]
                 self.record_idf_["char3"] = TokenSets(
                     *short, pattern=char_ngrams(3)).idf_table()
         self.base_columns_ = list(self._compute(pairs.iloc[:1]).columns)
@@ -292,16 +307,15 @@ class PairFeaturizer(BaseEstimator):
                 f"{self.attributes_} but these pairs lack {missing} (they have {found}); "
                 "rename their columns to left_<attr>/right_<attr> with the fitted names")
 
-    def _records(self, pairs: pd.DataFrame, max_chars: int | None = None
-                 ) -> tuple[pd.Series, pd.Series]:
+    def _records(self, pairs: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
         left = [side_columns(a)[0] for a in self.attributes_]
         right = [side_columns(a)[1] for a in self.attributes_]
         numeric = [c for a in self.attributes_ if self.kinds_[a] == "numeric"
                    for c in side_columns(a)]
         if numeric:  # '1,299.00' and 1299.0 read alike: as the number, where there is one
             pairs = pairs.assign(**{c: _as_numbers(pairs[c]) for c in numeric})
-        return (_record_series(pairs, left, self.attributes_, max_chars),
-                _record_series(pairs, right, self.attributes_, max_chars))
+        return (_record_series(pairs, left, self.attributes_),
+                _record_series(pairs, right, self.attributes_))
 
     def _truncated(self, pairs: pd.DataFrame) -> pd.DataFrame:
         """`pairs` with every text value cut to `max_value_chars` (a copy only when needed)."""
@@ -345,9 +359,13 @@ class PairFeaturizer(BaseEstimator):
         for attr in self.attributes_:
             sides = []
             for column in side_columns(attr):
-                value = pairs[column]
-                sides.append(value.isna().to_numpy()
-                             | (value.astype(str).str.strip() == "").to_numpy())
+                codes, uniques = pd.factorize(pairs[column], use_na_sentinel=True)
+                if pd.api.types.is_numeric_dtype(pairs[column].dtype):
+                    blank = np.zeros(len(uniques), bool)  # a number never prints blank
+                else:
+                    blank = np.fromiter((str(v).strip() == "" for v in uniques), bool,
+                                        count=len(uniques))
+                sides.append((codes < 0) | np.append(blank, False)[codes])
             features[f"{attr}__n_missing"] = (sides[0].astype(np.float64)
                                               + sides[1].astype(np.float64))
             filled.append([~sides[0], ~sides[1]])
@@ -365,13 +383,14 @@ class PairFeaturizer(BaseEstimator):
         features["record__idf_dice"] = 2 * shared / np.maximum(left_mass + right_mass, 1e-12)
         features["record__unshared_idf_left"] = np.maximum(left_mass - shared, 0.0)
         features["record__unshared_idf_right"] = np.maximum(right_mass - shared, 0.0)
-        short = self._records(pairs, self.max_record_chars)
+        short = [_shortened(side, self.max_record_chars) for side in (left, right)]
         features["record__char3_cosine"] = TokenSets(
             *short, pattern=char_ngrams(3), idf=self.record_idf_["char3"]).tfidf_cosine()
         codes = TokenSets(left, right, _MODEL_TOKEN, keep=_is_model_token,
                           canonical=_canonical_model)
         self._token_counts("codes", codes, features)
-        units = TokenSets(left, right, _NUMBER_UNIT, canonical=_canonical_quantity)
+        units = TokenSets(left, right, _NUMBER_WORD, keep=_is_quantity,
+                          canonical=_canonical_quantity)
         self._token_counts("quantities", units, features)
         numbers = TokenSets(left, right, _NUMBER, canonical=lambda t: f"{float(t):g}")
         self._token_counts("numbers", numbers, features)

@@ -35,6 +35,7 @@ _CHUNK = 1 << 18
 # Token overlaps via one product of distinct values when the table stays small (see TokenSets).
 _MAX_GRAM_CELLS = 20_000_000
 _GRAM_CELLS_PER_PAIR = 20
+_PAIR_SLICE = 20_000  # pairs whose token rows are gathered at once
 # Text whose mean normalized length exceeds this is "long": edit distances are skipped there.
 LONG_TEXT_CHARS = 60
 
@@ -125,19 +126,28 @@ def _raw_text(s: pd.Series) -> np.ndarray:
     return np.append(texts, "").astype(object)[codes]
 
 
+def _normalized(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, normalized texts) of one column's distinct values (lower-cased words joined by
+    single spaces), computed once per column and shared by every pair of columns it is in."""
+    def compute() -> tuple[np.ndarray, np.ndarray]:
+        codes, texts = _factorized(s)
+        findall = _WORD_RE.findall
+        with _no_gc():
+            normalized = np.array([" ".join(findall(t.lower())) for t in texts], dtype=object)
+        return codes, normalized
+
+    return cached(s, "normalized", compute)
+
+
 def _normalized_pair(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Normalized text codes of both sides over one table of distinct texts (last entry '')."""
     return cached((a, b), "normalized", lambda: _normalize_pair(a, b))
 
 
 def _normalize_pair(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    ca, ta = _factorized(a)
-    cb, tb = _factorized(b)
-    findall = _WORD_RE.findall
-    with _no_gc():
-        texts = np.array(
-            [" ".join(findall(t.lower())) for t in np.concatenate([ta, tb])] + [""], dtype=object
-        )
+    ca, ta = _normalized(a)
+    cb, tb = _normalized(b)
+    texts = np.concatenate([ta, tb, np.array([""], dtype=object)])
     empty = len(texts) - 1
     ca = np.where(ca < 0, empty, ca)
     cb = np.where(cb < 0, empty, cb + len(ta))
@@ -146,6 +156,83 @@ def _normalize_pair(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray,
 
 def _empty(norm: np.ndarray) -> np.ndarray:
     return np.fromiter((len(t) == 0 for t in norm), bool, count=len(norm))
+
+
+_NGRAM_PATTERN = re.compile(r"\(\?=\(\.\{(\d+)\}\)\)")  # what char_ngrams(n) writes
+_CODE_POINTS = 0x110000
+
+
+def _column_tokens(s: pd.Series, pattern: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(token count per distinct value, token ids in value order, the tokens) of one column's
+    distinct values (`_factorized` order), tokenized once per column and pattern and shared by
+    every TokenSets the column is in. Word tokens are the normalized text split on spaces."""
+    def compute() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if pattern == WORD:
+            return _tokenized(_normalized(s)[1], str.split)
+        texts = _factorized(s)[1]
+        ngram = _NGRAM_PATTERN.fullmatch(pattern)
+        if ngram is not None and 1 <= int(ngram.group(1)) <= 3:
+            return _char_ngram_tokens(texts, int(ngram.group(1)))
+        findall = re.compile(pattern).findall
+        return _tokenized(texts, lambda text: findall(text.lower()))
+
+    return cached(s, ("tokens", pattern), compute)
+
+
+def _tokenized(docs: np.ndarray, tokenize: Callable[[str], list[str]]
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(tokens per doc, token ids in doc order, the distinct tokens in first-seen order)."""
+    ids, uniques, lengths = [], [], []
+    with _no_gc():
+        for start in range(0, len(docs), _CHUNK):
+            toks = list(map(tokenize, docs[start : start + _CHUNK]))
+            lengths.append(np.fromiter(map(len, toks), np.int64, count=len(toks)))
+            flat = np.fromiter(chain.from_iterable(toks), object, count=int(lengths[-1].sum()))
+            chunk_ids, chunk_uniques = pd.factorize(flat)
+            ids.append(chunk_ids + sum(map(len, uniques)))
+            uniques.append(np.asarray(chunk_uniques, dtype=object))
+    return _merged(lengths, ids, uniques, len(docs))
+
+
+def _merged(lengths: list, ids: list, uniques: list, n_docs: int
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Chunks' (lengths, local ids, local uniques) as one vocabulary in first-seen order."""
+    if not uniques:
+        return np.zeros(n_docs, np.int64), np.empty(0, np.int64), np.empty(0, dtype=object)
+    global_ids, terms = pd.factorize(np.concatenate(uniques))
+    return (np.concatenate(lengths), global_ids[np.concatenate(ids)],
+            np.asarray(terms, dtype=object))
+
+
+def _char_ngram_tokens(docs: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`_tokenized(docs, findall of char_ngrams(n) on the lower-cased text)` computed on arrays
+    of code points: every n characters of a doc in a row, none of them a newline (the regex's
+    '.'). An n-gram is one integer (code points in base 0x110000), so n <= 3."""
+    ids, uniques, lengths = [], [], []
+    step = 8192  # docs at a time: a dozen arrays as long as their text are made per chunk
+    with _no_gc():
+        for start in range(0, len(docs), step):
+            lowered = [t.lower() for t in docs[start : start + step]]
+            sizes = np.fromiter(map(len, lowered), np.int64, count=len(lowered))
+            joined = "".join(lowered)
+            chars = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), np.uint32)
+            chars = chars.astype(np.int64)
+            begin = np.concatenate([[0], np.cumsum(sizes)])
+            doc = np.repeat(np.arange(len(sizes)), sizes)
+            at = np.arange(len(chars))
+            ok = at + n <= begin[doc + 1]  # the n-gram ends inside its doc
+            newlines = np.concatenate([[0], np.cumsum(chars == 10)])
+            at = at[ok]
+            at = at[newlines[at + n] == newlines[at]]
+            keys = np.zeros(len(at), np.int64)
+            for j in range(n):
+                keys = keys * _CODE_POINTS + chars[at + j]
+            lengths.append(np.bincount(doc[at], minlength=len(sizes)).astype(np.int64))
+            chunk_ids, chunk_keys = pd.factorize(keys)
+            first = at[np.unique(chunk_ids, return_index=True)[1]]
+            ids.append(chunk_ids + sum(map(len, uniques)))
+            uniques.append(np.array([joined[p : p + n] for p in first], dtype=object))
+    return _merged(lengths, ids, uniques, len(docs))
 
 
 class IdfTable:
@@ -198,33 +285,17 @@ class TokenSets:
         idf: IdfTable | None = None,
     ):
         a, b = _pair(a, b)
-        if pattern == WORD:
-            # Word tokens are the normalized text split on spaces (shared with string metrics).
-            rows_a, rows_b, docs = _normalized_pair(a, b)
-            tokenize: Callable[[str], list[str]] = str.split
-        else:
-            ca, ta = _factorized(a)
-            cb, tb = _factorized(b)
-            docs = np.concatenate([ta, tb, np.array([""], dtype=object)])
-            rows_a = np.where(ca < 0, len(docs) - 1, ca)
-            rows_b = np.where(cb < 0, len(docs) - 1, cb + len(ta))
-            findall = re.compile(pattern).findall
-
-            def tokenize(text: str) -> list[str]:
-                return findall(text.lower())
-
-        codes, uniques, lengths = [], [], []
-        with _no_gc():
-            for start in range(0, len(docs), _CHUNK):
-                toks = list(map(tokenize, docs[start : start + _CHUNK]))
-                lengths.append(np.fromiter(map(len, toks), np.int64, count=len(toks)))
-                flat = np.fromiter(chain.from_iterable(toks), object, count=int(lengths[-1].sum()))
-                chunk_codes, chunk_uniques = pd.factorize(flat)
-                codes.append(chunk_codes + sum(map(len, uniques)))
-                uniques.append(np.asarray(chunk_uniques, dtype=object))
-        global_ids, terms = pd.factorize(np.concatenate(uniques))
-        idx = global_ids[np.concatenate(codes)]
-        counts = np.concatenate(lengths)
+        ca, _ = _factorized(a)
+        cb, _ = _factorized(b)
+        # One table row per distinct value of a, then of b, then the empty text (missing).
+        sizes_a, ids_a, terms_a = _column_tokens(a, pattern)
+        sizes_b, ids_b, terms_b = _column_tokens(b, pattern)
+        global_ids, terms = pd.factorize(np.concatenate([terms_a, terms_b]))
+        idx = np.concatenate([global_ids[: len(terms_a)][ids_a],
+                              global_ids[len(terms_a):][ids_b]])
+        counts = np.concatenate([sizes_a, sizes_b, [0]])
+        rows_a = np.where(ca < 0, len(counts) - 1, ca)
+        rows_b = np.where(cb < 0, len(counts) - 1, cb + len(sizes_a))
         terms = np.asarray(terms, dtype=object)
         if keep is not None or canonical is not None:
             # Filter / merge on the (small) vocabulary, then remap the token ids in one go.
@@ -273,10 +344,15 @@ class TokenSets:
         return gram[self._pos_a, self._pos_b]
 
     def _shared_tokens(self) -> sp.csr_matrix:
-        """Per pair, the tokens both sides contain, valued count_left * count_right."""
+        """Per pair, the tokens both sides contain, valued count_left * count_right (a slice of
+        pairs at a time: both sides' gathered rows of all pairs would be several times larger)."""
         if self._shared is None:
-            left, right = self._table[self._rows_a], self._table[self._rows_b]
-            self._shared = sp.csr_matrix(left.multiply(right))
+            parts = [sp.csr_matrix((0, self._table.shape[1]))]
+            for start in range(0, len(self._rows_a), _PAIR_SLICE):
+                left = self._table[self._rows_a[start : start + _PAIR_SLICE]]
+                right = self._table[self._rows_b[start : start + _PAIR_SLICE]]
+                parts.append(sp.csr_matrix(left.multiply(right)))
+            self._shared = sp.vstack(parts, format="csr")
         return self._shared
 
     def intersection(self) -> np.ndarray:
@@ -306,7 +382,9 @@ class TokenSets:
     def tfidf_cosine(self) -> np.ndarray:
         weighted = self._table.copy()
         weighted.data *= self.idf[weighted.indices]
-        norm = np.sqrt(_rowsum(weighted.multiply(weighted)))
+        squared = sp.csr_matrix((np.square(weighted.data), weighted.indices, weighted.indptr),
+                                shape=weighted.shape)
+        norm = np.sqrt(_rowsum(squared))
         if self._use_gram:
             dot = self._gram(weighted)
         else:
@@ -521,9 +599,15 @@ def year_difference(a: pd.Series, b: pd.Series) -> np.ndarray:
     return np.abs(extract_year(a) - extract_year(b))
 
 
+_ASCII_DIGIT = re.compile(r"[0-9]").search
+_NOT_MODEL_CHAR = re.compile(r"[^a-z0-9]")
+
+
 def _is_model_token(token: str) -> bool:
-    core = re.sub(r"[^a-z0-9]", "", token)
-    return len(core) >= 3 and any(c.isdigit() for c in core) and any(c.isalpha() for c in core)
+    if _ASCII_DIGIT(token) is None:  # most words: no digit, no model number
+        return False
+    core = _NOT_MODEL_CHAR.sub("", token)
+    return len(core) >= 3 and any(c.isalpha() for c in core)
 
 
 def _canonical_model(token: str) -> str:

@@ -96,6 +96,26 @@ def test_linkage_pairs_across_tables():
     assert got == brute_force(A, blocker, B)
 
 
+def test_covers_says_which_pairs_the_blocks_yield():
+    rng = np.random.default_rng(4)
+    for A, B in ((points(400, seed=5), None), (points(300, seed=2), points(200, seed=3))):
+        right = A if B is None else B.assign(id=B["id"] + 10_000)
+        blocker = QuadtreeBlocker(max_block=20, overlap=0.1)
+        cands = blocker.block(A, None if B is None else right)
+        some = pd.DataFrame({"ltable_id": rng.choice(A["id"], 3000),
+                             "rtable_id": rng.choice(right["id"], 3000)})
+        if B is None:
+            some = some[some.ltable_id != some.rtable_id]
+        asked = pd.concat([some, cands.sample(500, random_state=0)], ignore_index=True)
+        found = blocker.covers(asked, A, None if B is None else right)
+        key = set(zip(cands.ltable_id, cands.rtable_id, strict=True))
+        expected = [(a, b) in key or (B is None and (b, a) in key)
+                    for a, b in zip(asked.ltable_id, asked.rtable_id, strict=True)]
+        assert found.tolist() == expected and 0 < found.mean() < 1
+    with pytest.raises(ValueError, match="not in the tables"):
+        blocker.covers(pd.DataFrame({"ltable_id": [-5], "rtable_id": [100]}), A, right)
+
+
 def test_bad_input_is_explained():
     table = points(50)
     with pytest.raises(ValueError, match="no coordinate column 'latitude'.*lat="):

@@ -156,3 +156,18 @@ def test_context_margins_rank_a_pair_against_its_records_other_candidates():
     loaded = pickle.loads(pickle.dumps(f))
     pd.testing.assert_frame_equal(loaded.transform(pairs), X)
     assert not any("margin" in c for c in PairFeaturizer(context=False).fit(pairs).columns_)
+
+
+def test_quantity_tokens_equal_those_of_the_units_regex():
+    import re
+
+    from labeling_functions.featurizer import _NUMBER_WORD, _UNITS, _is_quantity
+
+    units = re.compile(rf"\d+(?:\.\d+)?\s?(?:(?:{_UNITS})\b|\")")  # the plain definition
+    words = re.compile(_NUMBER_WORD)
+    rng = np.random.default_rng(0)
+    alphabet = list('0123456789.. "\nabcgikmhlpstvwxz_\u00e9')
+    texts = ["".join(rng.choice(alphabet, rng.integers(0, 30))) for _ in range(20_000)]
+    texts += ['hp 15" 2.4ghz 500 gb, 8gb ram 12 watts 3 volt 1.5 mbps 2.5.3gb 5 gb_x 7 inches']
+    for text in texts:
+        assert units.findall(text) == [t for t in words.findall(text) if _is_quantity(t)], text

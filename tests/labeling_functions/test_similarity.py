@@ -199,3 +199,87 @@ def test_token_overlaps_agree_between_gram_and_gather_paths(monkeypatch):
     for x, y in zip(gram, gather, strict=True):
         np.testing.assert_allclose(x, y, rtol=1e-12)
     assert np.isnan(gram[0][3])
+
+
+def _naive_char_ngram_cosine(a: pd.Series, b: pd.Series, n: int) -> np.ndarray:
+    """TF-IDF cosine of regex-found character n-grams, one pair at a time (the reference)."""
+    import re
+    from collections import Counter
+
+    grams = {v: Counter(re.findall(S.char_ngrams(n), v.lower()))
+             for v in pd.concat([a, b]).dropna().unique()}
+    docs = [grams[v] for v in pd.concat([a.drop_duplicates(), b.drop_duplicates()]).dropna()]
+    df = Counter(t for d in docs for t in d)
+    n_docs = sum(bool(d) for d in docs)
+    idf = {t: np.log((1 + n_docs) / (1 + c)) + 1 for t, c in df.items()}
+    out = []
+    for x, y in zip(a, b, strict=True):
+        gx, gy = grams.get(x, Counter()), grams.get(y, Counter())
+        if not gx or not gy:
+            out.append(np.nan)
+            continue
+
+        def norm(g):
+            return np.sqrt(sum((c * idf[t]) ** 2 for t, c in g.items()))
+        dot = sum(gx[t] * gy[t] * idf[t] ** 2 for t in gx.keys() & gy.keys())
+        out.append(min(dot / (norm(gx) * norm(gy)), 1.0))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_character_ngrams_equal_the_regex_tokens(n):
+    # newlines ('.' skips them), case changes that alter the length, other scripts, a
+    # combining mark, texts shorter than n, empty and missing values, repeats on both sides
+    a = pd.Series(["Caf\u00e9 Rouge", "ab\ncd\nef", "\u0130stanbul kebab",
+                   "\u6771\u4eac\u30bf\u30ef\u30fc", "x", "", None, "bad \u0301 text", "aaaa aaaa",
+                   "Caf\u00e9 Rouge"])
+    b = pd.Series(["cafe rouge", "abcdef", "istanbul kebap", "\u6771\u4eac \u30bf\u30ef\u30fc",
+                   "xy", "zz", "q", "bad text", "aaa", "ab\ncd\nef"])
+    np.testing.assert_allclose(S.char_ngram_cosine(a, b, n=n), _naive_char_ngram_cosine(a, b, n),
+                               rtol=1e-12, equal_nan=True)
+    tokens = S.TokenSets(a, b, pattern=S.char_ngrams(n))
+    import re
+    for i, (x, y) in enumerate(zip(a, b, strict=True)):
+        for size, v in ((tokens.left_size[i], x), (tokens.right_size[i], y)):
+            assert size == len(set(re.findall(S.char_ngrams(n), v.lower() if v else "")))
+
+
+def test_columns_tokenized_once_give_the_same_features_as_no_sharing(monkeypatch):
+    from contextlib import nullcontext
+
+    from labeling_functions import featurizer as F
+
+    rng = np.random.default_rng(0)
+    words = ["pizza", "the", "caf\u00e9", "12", "main st", "b-52", "2.4ghz", "15\"", "&", "ab\ncd"]
+
+    def column(n):
+        return pd.Series([" ".join(rng.choice(words, rng.integers(0, 5))) or None
+                          for _ in range(n)], dtype=object)
+    pairs = pd.DataFrame({"left_name": column(300), "right_name": column(300),
+                          "left_street": column(300), "right_street": column(300),
+                          "left_price": rng.integers(0, 5, 300).astype(float),
+                          "right_price": rng.integers(0, 5, 300).astype(object)})
+    shared = F.PairFeaturizer(cache=False).fit(pairs)
+    expected = shared.transform(pairs)
+    # without a similarity_cache block every TokenSets tokenizes its own columns afresh
+    monkeypatch.setattr(F, "similarity_cache", nullcontext)
+    monkeypatch.setattr(S, "similarity_cache", nullcontext)
+    alone = F.PairFeaturizer(cache=False).fit(pairs)
+    pd.testing.assert_frame_equal(alone.transform(pairs), expected, check_exact=True)
+
+
+def test_gathered_overlaps_are_the_same_in_slices_of_pairs(monkeypatch):
+    rng = np.random.default_rng(3)
+    words = np.array(["ab", "cd", "ef", "gh", "ij", "kl", "mn"])
+    a = pd.Series([" ".join(rng.choice(words, rng.integers(0, 5))) for _ in range(300)])
+    b = pd.Series([" ".join(rng.choice(words, rng.integers(0, 5))) for _ in range(300)])
+    monkeypatch.setattr(S, "_GRAM_CELLS_PER_PAIR", 0)  # the gather path
+
+    def metrics():
+        tokens = S.TokenSets(a, b)
+        return [tokens.jaccard(), tokens.tfidf_cosine(), *tokens.idf_mass()]
+
+    whole = metrics()
+    monkeypatch.setattr(S, "_PAIR_SLICE", 7)
+    for x, y in zip(metrics(), whole, strict=True):
+        np.testing.assert_array_equal(x, y)
