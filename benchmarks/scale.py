@@ -258,12 +258,14 @@ def fit_label_model(L: np.ndarray, seed: int):
 
 
 def make_featurizer(kind: str):
-    """The matcher's featurizer: 'attributes' (per-attribute similarities only) or 'full'."""
+    """The matcher's featurizer: 'attributes' (per-attribute similarities only), 'cross'
+    (also each attribute's tokens found anywhere in the other record: swapped fields) or
+    'full' (the default PairFeaturizer)."""
     from labeling_functions.featurizer import PairFeaturizer
 
     if kind == "full":
         return PairFeaturizer()
-    return PairFeaturizer(record=False, cross=False, context=False)
+    return PairFeaturizer(record=False, cross=kind == "cross", context=False)
 
 
 def active_loop(lfs, tables: PairTables, li, ri, L, gold, args):
@@ -286,6 +288,8 @@ def active_loop(lfs, tables: PairTables, li, ri, L, gold, args):
         batch_size=args.batch,
         L=L[rows],
         gold=gold[rows],
+        calibrate=args.calibrate,
+        expert_weight=args.expert_weight,
         seed=args.seed,
     )
     history = loop.run(budget=args.budget)
@@ -364,8 +368,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=20, help="pairs asked per loop round")
     parser.add_argument("--threads", type=int, default=2,
                         help="threads of torch/OpenMP here and of Splink's DuckDB")
-    parser.add_argument("--featurizer", choices=["attributes", "full"], default="attributes",
-                        help="the matcher's PairFeaturizer: per-attribute only, or the default")
+    parser.add_argument("--featurizer", choices=["attributes", "cross", "full"],
+                        default="attributes", help="the matcher's PairFeaturizer (make_featurizer)")
+    parser.add_argument("--calibrate", action="store_true",
+                        help="cut at the best F1 on the expert labels instead of 0.5")
+    parser.add_argument("--expert-weight", type=float, default=5.0,
+                        help="weight of an expert label against a label-model soft label")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lfs", default=str(ROOT / "active" / "demo_lfs.py"))
     parser.add_argument("--splink", default=None, help="a Python with splink: run it alongside")
