@@ -148,23 +148,40 @@ def previous_person_blocker(window: int = 5):
     )
 
 
+def equality_person_blocker_2026_12_05(window: int = 3):
+    """large_person_blocker as it was on 2026-12-05 14:00: nine equality keys and the ssn
+    sorted neighbourhood (6.9M candidates at 1M records). Baseline of --compare-blockers."""
+    from blocking import AttributeEquivalenceBlocker, SortedNeighbourhoodBlocker, UnionBlocker
+
+    keys = [("soc_sec_id",), ("date_of_birth", "surname"), ("date_of_birth", "given_name"),
+            ("date_of_birth", "postcode"), ("surname", "given_name", "postcode"),
+            ("address_1", "street_number", "surname"), ("suburb", "postcode", "street_number"),
+            ("address_1", "suburb")]
+    return UnionBlocker([AttributeEquivalenceBlocker(list(k)) for k in keys]
+                        + [SortedNeighbourhoodBlocker("soc_sec_id", window=window)])
+
+
 def compare_blockers(args) -> None:
     """Candidates, pair completeness and time of the previous and the current person blocker
     on the same records; appends a table to benchmarks/results/scale_blocking.md."""
     from blocking import blocking_quality
 
+    load = os.getloadavg()[0]
     records, matches = generate(args.records, args.seed)
     rows = []
     for name, blocker in (
         ("previous (sorted neighbourhoods)", previous_person_blocker()),
-        ("large_person_blocker (rare equality keys)", large_person_blocker()),
+        ("nine equality keys + ssn neighbourhood (2026-12-05 14:00)",
+         equality_person_blocker_2026_12_05()),
+        ("large_person_blocker (14 rare equality keys)", large_person_blocker()),
     ):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), cpu_seconds()
         candidates = blocker.block(records)
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
         q = blocking_quality(candidates, matches, len(records))
         rows.append(
-            f"| {name} | {q['n_candidates']:,} | {q['pair_completeness']:.4f} | {seconds:.1f} |"
+            f"| {name} | {q['n_candidates']:,} | {q['pair_completeness']:.4f} | {seconds:.1f} "
+            f"| {cpu:.1f} |"
         )
         print(rows[-1], flush=True)
     cmd = "python benchmarks/scale.py " + " ".join(sys.argv[1:])
@@ -174,8 +191,10 @@ def compare_blockers(args) -> None:
     with out.open("a") as fh:
         fh.write(
             f"## {len(records):,} records ({len(matches):,} true pairs)\n\nCommand: `{cmd}`, "
-            f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, shared busy 2-core machine.\n\n"
-            "| blocker | candidates | pair completeness | seconds |\n|---|---|---|---|\n"
+            f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, shared 2-core machine, load average "
+            f"{load:.1f} before.\n\n"
+            "| blocker | candidates | pair completeness | seconds | CPU seconds |\n"
+            "|---|---|---|---|---|\n"
             + "\n".join(rows) + "\n\n"
         )
 
@@ -296,17 +315,32 @@ def active_loop(lfs, tables: PairTables, li, ri, L, gold, args):
     return loop, history
 
 
-def score(matcher, tables: PairTables, records, li, ri, client, chunk: int) -> np.ndarray:
-    """P(match) of every candidate by the loop's matcher, chunk by chunk (the featurizer's
-    cache is turned off: every candidate is new, and a cache of millions would only grow)."""
+def obvious_non_matches(L: np.ndarray, min_votes: int) -> np.ndarray:
+    """Candidates no LF calls a match and at least `min_votes` LFs call a non-match: scored 0
+    without features (0 = off). The report counts the true pairs this drops."""
+    if min_votes <= 0:
+        return np.zeros(len(L), dtype=bool)
+    return ((L == 1).sum(axis=1) == 0) & ((L == 0).sum(axis=1) >= min_votes)
+
+
+def score(matcher, tables: PairTables, records, li, ri, skip, client, chunk: int) -> np.ndarray:
+    """P(match) of every candidate not in `skip` by the loop's matcher, chunk by chunk (the
+    featurizer's cache is turned off: every candidate is new, and a cache of millions would
+    only grow); skipped candidates get 0."""
     if hasattr(matcher, "featurizer_"):
         matcher.featurizer_.set_params(cache=False)
+    keep = np.flatnonzero(~skip)
+    li, ri = li[keep], ri[keep]
     if client is not None:
-        return score_candidates(matcher, _ids(records, li, ri), records, client=client,
-                                chunk_rows=chunk)
-    return np.concatenate(
-        [matcher.match_proba(tables.pairs(li[c], ri[c])) for c in _chunks(len(li), chunk)]
-    )
+        scores = score_candidates(matcher, _ids(records, li, ri), records, client=client,
+                                  chunk_rows=chunk)
+    else:
+        scores = np.concatenate(
+            [matcher.match_proba(tables.pairs(li[c], ri[c])) for c in _chunks(len(li), chunk)]
+        )
+    out = np.zeros(len(skip), dtype=np.float64)
+    out[keep] = scores
+    return out
 
 
 def cluster_scores(n_records: int, li, ri, pred: np.ndarray, true_l, true_r):
@@ -374,6 +408,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="cut at the best F1 on the expert labels instead of 0.5")
     parser.add_argument("--expert-weight", type=float, default=5.0,
                         help="weight of an expert label against a label-model soft label")
+    parser.add_argument("--drop-votes", type=int, default=3,
+                        help="score 0 without features where no LF votes match and at least "
+                             "this many vote non-match (0 = score every candidate)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lfs", default=str(ROOT / "active" / "demo_lfs.py"))
     parser.add_argument("--splink", default=None, help="a Python with splink: run it alongside")
@@ -409,9 +446,10 @@ def main(argv: list[str] | None = None) -> int:
         loop, history = stages.run(
             "active loop (pool)", active_loop, lfs, tables, li, ri, L, gold, args
         )
+        skip = obvious_non_matches(L, args.drop_votes)
         proba = stages.run(
-            "score all candidates", score, loop.matcher, tables, records, li, ri, client,
-            args.chunk,
+            "score all candidates", score, loop.matcher, tables, records, li, ri, skip,
+            client, args.chunk,
         )
     finally:
         if client is not None:
@@ -445,6 +483,7 @@ def main(argv: list[str] | None = None) -> int:
         total,
         overall_peak,
         blocked_recall,
+        (int(skip.sum()), int(gold[skip].sum())),
         (p, r, f, f_candidates),
         clustered,
         (lp, lr, lf1),
@@ -511,6 +550,7 @@ def write_report(
     total,
     overall_peak,
     blocked_recall,
+    dropped,
     matcher_prf,
     clustered,
     lm_prf,
@@ -537,6 +577,9 @@ def write_report(
         f"- active loop: pool {args.pool:,} sampled candidates, budget {args.budget}, batch "
         f"{args.batch}, {len(history)} rounds, SimilarityMatcher with the "
         f"'{args.featurizer}' featurizer, threshold {threshold:.3f}",
+        f"- cheap rule before the features (no LF votes match, at least {args.drop_votes} vote "
+        f"non-match): {dropped[0]:,} candidates scored 0 without features, {dropped[1]:,} of "
+        "them true pairs",
         f"- all candidates scored by the final matcher, end to end (recall against all true "
         f"pairs): precision {matcher_prf[0]:.4f}, recall {matcher_prf[1]:.4f}, "
         f"**F1 {matcher_prf[2]:.4f}** (over the candidates only: {matcher_prf[3]:.4f}; over "
