@@ -201,16 +201,27 @@ def compare_blockers(args) -> None:
 
 class PairTables:
     """The records' attribute columns as integer codes, so that a chunk of candidate pairs
-    (row positions) becomes a pair table of categorical columns without copying strings."""
+    (row positions) becomes a pair table of categorical columns without copying strings.
 
-    def __init__(self, records: pd.DataFrame, id_column: str = "id"):
+    With `digit_views`, every column of digit codes (postcode, birth date, id: at least 90% of
+    its values all digits) also appears as `<column>_digits`, its digits spaced out ('2577'
+    -> '2 5 7 7'): a featurizer reads that as text, with edit distances that see a swapped or
+    mistyped digit, where it would compare the code itself as a number."""
+
+    def __init__(self, records: pd.DataFrame, id_column: str = "id", digit_views: bool = False):
         self.ids = records[id_column].to_numpy()
         self.columns = [c for c in records.columns if c != id_column]
         self.codes, self.categories = {}, {}
-        for column in self.columns:
+        for column in list(self.columns):
             codes, uniques = pd.factorize(records[column])
             self.codes[column] = codes.astype(np.int32)
             self.categories[column] = pd.Index(uniques)
+            text = pd.Series(uniques, dtype=object).astype(str)
+            if digit_views and len(text) and text.str.fullmatch(r"\d+").mean() >= 0.9:
+                view = column + "_digits"
+                self.columns.append(view)
+                self.codes[view] = self.codes[column]
+                self.categories[view] = pd.Index(text.map(" ".join))
 
     def pairs(self, li: np.ndarray, ri: np.ndarray, ids: bool = False) -> pd.DataFrame:
         """The pair layout (left_<attr>, right_<attr>, and the ids when asked) of (li, ri)."""
@@ -399,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunk", type=int, default=250_000, help="candidate pairs per chunk")
     parser.add_argument("--pool", type=int, default=5000, help="active-loop pool size")
     parser.add_argument("--budget", type=int, default=100, help="oracle answers in the loop")
-    parser.add_argument("--batch", type=int, default=20, help="pairs asked per loop round")
+    parser.add_argument("--batch", type=int, default=10, help="pairs asked per loop round")
     parser.add_argument("--threads", type=int, default=2,
                         help="threads of torch/OpenMP here and of Splink's DuckDB")
     parser.add_argument("--featurizer", choices=["attributes", "cross", "full"],
@@ -411,6 +422,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--drop-votes", type=int, default=3,
                         help="score 0 without features where no LF votes match and at least "
                              "this many vote non-match (0 = score every candidate)")
+    parser.add_argument("--digit-views", action=argparse.BooleanOptionalAction, default=True,
+                        help="add each digit-code column spaced out as text (PairTables)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lfs", default=str(ROOT / "active" / "demo_lfs.py"))
     parser.add_argument("--splink", default=None, help="a Python with splink: run it alongside")
@@ -420,6 +433,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.records, args.pool, args.budget = 50_000, 2000, 40
+    if (args.dask or args.scheduler) and args.digit_views:
+        print("--dask: the workers flatten pairs from the records, without --digit-views")
+        args.digit_views = False
     if args.compare_blockers:
         compare_blockers(args)
         return 0
@@ -439,7 +455,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         records, matches = stages.run("generate records", generate, args.records, args.seed)
         li, ri = stages.run("blocking", block, records, client)
-        tables = stages.run("pair tables (value codes)", PairTables, records)
+        tables = stages.run("pair tables (value codes)", PairTables, records,
+                            digit_views=args.digit_views)
         L = stages.run("LF application", label, lfs, tables, records, li, ri, client, args.chunk)
         gold = gold_labels(records, matches, li, ri)  # evaluation only, not timed
         lm, lm_proba = stages.run("label model fit + predict", fit_label_model, L, args.seed)
