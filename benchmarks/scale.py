@@ -7,8 +7,9 @@ the FEBRL LFs (active/demo_lfs.py) to every candidate pair in chunks, fit the la
 sampled pool, and score every candidate pair with the loop's final matcher in chunks. Pair
 chunks are built from integer codes of the records' values (categorical columns), so the LFs
 and the features work once per distinct value and never copy strings per pair; the matcher's
-featurizer is the per-attribute one (`PairFeaturizer(record=False, cross=False,
-context=False)`; `--featurizer full` for the default). F1 is end to end: recall counts every
+featurizer is the lean per-attribute one (`PairFeaturizer(rich=False, record=False,
+cross=False, context=False)`, on the attributes and on spaced-out views of the digit codes;
+`--featurizer full` for the default). F1 is end to end: recall counts every
 true pair, also those the blocker lost; pairwise over the matched pairs and over the
 clusters (connected components) they make. `--splink PYTHON` runs Splink on the same records
 in the same run. `--dask` runs blocking, LFs and scoring on a dask.distributed LocalCluster
@@ -288,14 +289,16 @@ def fit_label_model(L: np.ndarray, seed: int):
 
 
 def make_featurizer(kind: str):
-    """The matcher's featurizer: 'attributes' (per-attribute similarities only), 'cross'
+    """The matcher's featurizer: 'attributes' (per-attribute similarities only), 'lean'
+    (the same without the finer `rich` ones), 'cross'
     (also each attribute's tokens found anywhere in the other record: swapped fields) or
     'full' (the default PairFeaturizer)."""
     from labeling_functions.featurizer import PairFeaturizer
 
     if kind == "full":
         return PairFeaturizer()
-    return PairFeaturizer(record=False, cross=kind == "cross", context=False)
+    return PairFeaturizer(rich=kind != "lean", record=False, cross=kind == "cross",
+                          context=False)
 
 
 def active_loop(lfs, tables: PairTables, li, ri, L, gold, args):
@@ -314,7 +317,7 @@ def active_loop(lfs, tables: PairTables, li, ri, L, gold, args):
         lfs=lfs,
         oracle=SimulatedOracle(gold[rows]),
         selector="hybrid",
-        matcher=SimilarityMatcher(seed=args.seed, max_iter=100, featurizer=featurizer),
+        matcher=SimilarityMatcher(seed=args.seed, max_iter=args.max_iter, featurizer=featurizer),
         batch_size=args.batch,
         L=L[rows],
         gold=gold[rows],
@@ -413,8 +416,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=10, help="pairs asked per loop round")
     parser.add_argument("--threads", type=int, default=2,
                         help="threads of torch/OpenMP here and of Splink's DuckDB")
-    parser.add_argument("--featurizer", choices=["attributes", "cross", "full"],
-                        default="attributes", help="the matcher's PairFeaturizer (make_featurizer)")
+    parser.add_argument("--featurizer", choices=["lean", "attributes", "cross", "full"],
+                        default="lean", help="the matcher's PairFeaturizer (make_featurizer)")
     parser.add_argument("--calibrate", action="store_true",
                         help="cut at the best F1 on the expert labels instead of 0.5")
     parser.add_argument("--expert-weight", type=float, default=5.0,
@@ -424,6 +427,8 @@ def main(argv: list[str] | None = None) -> int:
                              "this many vote non-match (0 = score every candidate)")
     parser.add_argument("--digit-views", action=argparse.BooleanOptionalAction, default=True,
                         help="add each digit-code column spaced out as text (PairTables)")
+    parser.add_argument("--max-iter", type=int, default=100,
+                        help="boosting iterations of the loop's SimilarityMatcher")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lfs", default=str(ROOT / "active" / "demo_lfs.py"))
     parser.add_argument("--splink", default=None, help="a Python with splink: run it alongside")
