@@ -97,12 +97,14 @@ def column_codes(
     order of the texts, -1 where missing (''); and the number of distinct texts."""
 
     def compute() -> tuple[np.ndarray, int]:
-        text = column_text(A[column])
-        if B is not None:
-            text = pd.concat([text, column_text(B[column])], ignore_index=True)
+        values = A[column] if B is None else pd.concat([A[column], B[column]], ignore_index=True)
+        # normalise each distinct value once, then map the records through it
+        raw, distinct = pd.factorize(values)
+        text = column_text(pd.Series(distinct, dtype=values.dtype))
         if key is not None:
             text = key(text).fillna("").astype(str)
         codes, uniques = pd.factorize(text.where(text != ""), sort=True)
+        codes = np.append(codes, -1)[raw]  # a missing value (raw -1) has no key
         return codes.astype(np.int64), len(uniques)
 
     cache = _SHARED_CODES.get()
