@@ -303,7 +303,22 @@ def make_featurizer(kind: str):
 
 def active_loop(lfs, tables: PairTables, li, ri, L, gold, args):
     """The loop on a pool sampled from the candidates; its matcher's featurizer is fitted on
-    the pool and shared with the loop."""
+    the pool and shared with the loop. Its fits are small (a few thousand pairs), so they run
+    on one thread: with two, OpenMP's and torch's thread hand-offs cost more than they save
+    (10x the CPU time on a busy machine)."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(1):
+            return _run_loop(lfs, tables, li, ri, L, gold, args)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run_loop(lfs, tables: PairTables, li, ri, L, gold, args):
     from active import ActiveLoop, SimulatedOracle
     from matchers import SimilarityMatcher
 
