@@ -27,6 +27,7 @@ import platform
 import resource
 import sys
 import time
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -284,8 +285,9 @@ def label(lfs, tables: PairTables, records, li, ri, client, chunk: int) -> np.nd
 def fit_label_model(L: np.ndarray, seed: int):
     from label_model import PenalizedLabelModel
 
-    lm = PenalizedLabelModel(cardinality=2, seed=seed, n_epochs=100).fit(L)
-    return lm, lm.predict_proba(L)[:, 1]
+    with one_thread():
+        lm = PenalizedLabelModel(cardinality=2, seed=seed, n_epochs=100).fit(L)
+        return lm, lm.predict_proba(L)[:, 1]
 
 
 def make_featurizer(kind: str):
@@ -301,11 +303,11 @@ def make_featurizer(kind: str):
                           context=False)
 
 
-def active_loop(lfs, tables: PairTables, li, ri, L, gold, args):
-    """The loop on a pool sampled from the candidates; its matcher's featurizer is fitted on
-    the pool and shared with the loop. Its fits are small (a few thousand pairs), so they run
-    on one thread: with two, OpenMP's and torch's thread hand-offs cost more than they save
-    (10x the CPU time on a busy machine)."""
+@contextmanager
+def one_thread():
+    """torch and OpenMP on one thread inside: the label model's and the loop's fits are small
+    (n x 9 votes, a few thousand pairs), and with two threads their hand-offs cost more than
+    they save (10x the CPU time of the loop on a busy machine)."""
     import torch
     from threadpoolctl import threadpool_limits
 
@@ -313,9 +315,16 @@ def active_loop(lfs, tables: PairTables, li, ri, L, gold, args):
     torch.set_num_threads(1)
     try:
         with threadpool_limits(1):
-            return _run_loop(lfs, tables, li, ri, L, gold, args)
+            yield
     finally:
         torch.set_num_threads(threads)
+
+
+def active_loop(lfs, tables: PairTables, li, ri, L, gold, args):
+    """The loop on a pool sampled from the candidates; its matcher's featurizer is fitted on
+    the pool and shared with the loop."""
+    with one_thread():
+        return _run_loop(lfs, tables, li, ri, L, gold, args)
 
 
 def _run_loop(lfs, tables: PairTables, li, ri, L, gold, args):
@@ -430,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=int, default=100, help="oracle answers in the loop")
     parser.add_argument("--batch", type=int, default=10, help="pairs asked per loop round")
     parser.add_argument("--threads", type=int, default=2,
-                        help="threads of torch/OpenMP here and of Splink's DuckDB")
+                        help="threads of Splink's DuckDB and of OpenMP while scoring here")
     parser.add_argument("--featurizer", choices=["lean", "attributes", "cross", "full"],
                         default="lean", help="the matcher's PairFeaturizer (make_featurizer)")
     parser.add_argument("--calibrate", action="store_true",
