@@ -9,7 +9,9 @@ chunks are built from integer codes of the records' values (categorical columns)
 and the features work once per distinct value and never copy strings per pair; the matcher's
 featurizer is the lean per-attribute one (`PairFeaturizer(rich=False, record=False,
 cross=False, context=False)`, on the attributes and on spaced-out views of the digit codes;
-`--featurizer full` for the default). F1 is end to end: recall counts every
+`--featurizer full` for the default). Candidates that no LF calls a match and at least three
+call a non-match are scored 0 without features (`--drop-votes`; the report counts the true
+pairs among them). F1 is end to end: recall counts every
 true pair, also those the blocker lost; pairwise over the matched pairs and over the
 clusters (connected components) they make. `--splink PYTHON` runs Splink on the same records
 in the same run. `--dask` runs blocking, LFs and scoring on a dask.distributed LocalCluster
