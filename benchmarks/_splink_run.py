@@ -68,6 +68,26 @@ def restaurant_settings():
     return prepare, settings, deterministic, em_rules
 
 
+# the equality rules of blocking.large_person_blocker (Splink has no sorted neighbourhood), so
+# both tools compare the same candidates
+PERSON_RULES = [
+    ("soc_sec_id",),
+    ("date_of_birth", "surname"),
+    ("date_of_birth", "given_name"),
+    ("date_of_birth", "postcode"),
+    ("date_of_birth", "address_1"),
+    ("surname", "given_name", "postcode"),
+    ("given_name", "surname", "street_number"),
+    ("address_1", "street_number", "surname"),
+    ("address_1", "street_number", "suburb"),
+    ("given_name", "address_1", "suburb"),
+    ("suburb", "postcode", "street_number"),
+    ("surname", "suburb", "postcode"),
+    ("given_name", "address_2", "postcode"),
+    ("address_2", "suburb", "date_of_birth"),
+]
+
+
 def person_settings():
     """Equality blocking rules and standard comparisons for FEBRL person records."""
     prepare = "select * from records"
@@ -85,18 +105,7 @@ def person_settings():
             cl.ExactMatch("postcode"),
             cl.ExactMatch("state"),
         ],
-        # the rules of blocking.large_person_blocker (equality ones; Splink has no sorted
-        # neighbourhood), so both tools compare the same kind of candidates
-        blocking_rules_to_generate_predictions=[
-            block_on("soc_sec_id"),
-            block_on("date_of_birth", "surname"),
-            block_on("date_of_birth", "given_name"),
-            block_on("date_of_birth", "postcode"),
-            block_on("surname", "given_name", "postcode"),
-            block_on("address_1", "street_number", "surname"),
-            block_on("suburb", "postcode", "street_number"),
-            block_on("address_1", "suburb"),
-        ],
+        blocking_rules_to_generate_predictions=[block_on(*rule) for rule in PERSON_RULES],
         retain_intermediate_calculation_columns=False,
     )
     deterministic = [block_on("soc_sec_id"), block_on("surname", "given_name", "date_of_birth")]

@@ -1,23 +1,35 @@
 """Scale benchmark: de-duplicate a million synthetic FEBRL-style person records end to end.
 
-Stages, each timed with its peak resident memory: generate records (blocking.make_dirty_records),
-block (blocking.large_person_blocker), apply the FEBRL LFs (active/demo_lfs.py) to every
-candidate pair in chunks, fit the label model (PenalizedLabelModel) on all votes, run the active
-loop (ActiveLoop + SimulatedOracle) on a sampled pool, and score every candidate pair with the
-loop's final matcher in chunks. `--dask` runs blocking, LFs and scoring on a dask.distributed
-LocalCluster (or on `--scheduler tcp://host:8786`). Writes benchmarks/results/scale.md.
+Stages, each timed with its CPU time and peak resident memory: generate records
+(blocking.make_dirty_records), block (blocking.large_person_blocker, as row positions), apply
+the FEBRL LFs (active/demo_lfs.py) to every candidate pair in chunks, fit the label model
+(PenalizedLabelModel) on all votes, run the active loop (ActiveLoop + SimulatedOracle) on a
+sampled pool, and score every candidate pair with the loop's final matcher in chunks. Pair
+chunks are built from integer codes of the records' values (categorical columns), so the LFs
+and the features work once per distinct value and never copy strings per pair; the matcher's
+featurizer is the lean per-attribute one (`PairFeaturizer(rich=False, record=False,
+cross=False, context=False)`, on the attributes and on spaced-out views of the digit codes;
+`--featurizer full` for the default). Candidates that no LF calls a match and at least three
+call a non-match are scored 0 without features (`--drop-votes`; the report counts the true
+pairs among them). F1 is end to end: recall counts every
+true pair, also those the blocker lost; pairwise over the matched pairs and over the
+clusters (connected components) they make. `--splink PYTHON` runs Splink on the same records
+in the same run. `--dask` runs blocking, LFs and scoring on a dask.distributed LocalCluster
+(or on `--scheduler tcp://host:8786`). Writes benchmarks/results/scale.md.
 
-    .venv/bin/python benchmarks/scale.py [--records 1000000] [--dask] [--quick]
+    .venv/bin/python benchmarks/scale.py [--records 1000000] [--splink PYTHON] [--dask]
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import os
 import platform
 import resource
 import sys
 import time
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -26,7 +38,7 @@ import numpy as np
 import pandas as pd
 from _common import append_results
 
-from blocking import join_pairs, large_person_blocker, make_dirty_records
+from blocking import large_person_blocker, make_dirty_records
 from blocking.distributed import DistributedBlocker, map_candidates
 from blocking.quality import pairs_in
 from evaluation import precision_recall_f1
@@ -140,23 +152,40 @@ def previous_person_blocker(window: int = 5):
     )
 
 
+def equality_person_blocker_2026_12_05(window: int = 3):
+    """large_person_blocker as it was on 2026-12-05 14:00: nine equality keys and the ssn
+    sorted neighbourhood (6.9M candidates at 1M records). Baseline of --compare-blockers."""
+    from blocking import AttributeEquivalenceBlocker, SortedNeighbourhoodBlocker, UnionBlocker
+
+    keys = [("soc_sec_id",), ("date_of_birth", "surname"), ("date_of_birth", "given_name"),
+            ("date_of_birth", "postcode"), ("surname", "given_name", "postcode"),
+            ("address_1", "street_number", "surname"), ("suburb", "postcode", "street_number"),
+            ("address_1", "suburb")]
+    return UnionBlocker([AttributeEquivalenceBlocker(list(k)) for k in keys]
+                        + [SortedNeighbourhoodBlocker("soc_sec_id", window=window)])
+
+
 def compare_blockers(args) -> None:
     """Candidates, pair completeness and time of the previous and the current person blocker
     on the same records; appends a table to benchmarks/results/scale_blocking.md."""
     from blocking import blocking_quality
 
+    load = os.getloadavg()[0]
     records, matches = generate(args.records, args.seed)
     rows = []
     for name, blocker in (
         ("previous (sorted neighbourhoods)", previous_person_blocker()),
-        ("large_person_blocker (rare equality keys)", large_person_blocker()),
+        ("nine equality keys + ssn neighbourhood (2026-12-05 14:00)",
+         equality_person_blocker_2026_12_05()),
+        ("large_person_blocker (14 rare equality keys)", large_person_blocker()),
     ):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), cpu_seconds()
         candidates = blocker.block(records)
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
         q = blocking_quality(candidates, matches, len(records))
         rows.append(
-            f"| {name} | {q['n_candidates']:,} | {q['pair_completeness']:.4f} | {seconds:.1f} |"
+            f"| {name} | {q['n_candidates']:,} | {q['pair_completeness']:.4f} | {seconds:.1f} "
+            f"| {cpu:.1f} |"
         )
         print(rows[-1], flush=True)
     cmd = "python benchmarks/scale.py " + " ".join(sys.argv[1:])
@@ -166,65 +195,211 @@ def compare_blockers(args) -> None:
     with out.open("a") as fh:
         fh.write(
             f"## {len(records):,} records ({len(matches):,} true pairs)\n\nCommand: `{cmd}`, "
-            f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, shared busy 2-core machine.\n\n"
-            "| blocker | candidates | pair completeness | seconds |\n|---|---|---|---|\n"
+            f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, shared 2-core machine, load average "
+            f"{load:.1f} before.\n\n"
+            "| blocker | candidates | pair completeness | seconds | CPU seconds |\n"
+            "|---|---|---|---|---|\n"
             + "\n".join(rows) + "\n\n"
         )
 
 
-def block(records: pd.DataFrame, client) -> pd.DataFrame:
+class PairTables:
+    """The records' attribute columns as integer codes, so that a chunk of candidate pairs
+    (row positions) becomes a pair table of categorical columns without copying strings.
+
+    With `digit_views`, every column of digit codes (postcode, birth date, id: at least 90% of
+    its values all digits) also appears as `<column>_digits`, its digits spaced out ('2577'
+    -> '2 5 7 7'): a featurizer reads that as text, with edit distances that see a swapped or
+    mistyped digit, where it would compare the code itself as a number."""
+
+    def __init__(self, records: pd.DataFrame, id_column: str = "id", digit_views: bool = False):
+        self.ids = records[id_column].to_numpy()
+        self.columns = [c for c in records.columns if c != id_column]
+        self.codes, self.categories = {}, {}
+        for column in list(self.columns):
+            codes, uniques = pd.factorize(records[column])
+            self.codes[column] = codes.astype(np.int32)
+            self.categories[column] = pd.Index(uniques)
+            text = pd.Series(uniques, dtype=object).astype(str)
+            if digit_views and len(text) and text.str.fullmatch(r"\d+").mean() >= 0.9:
+                view = column + "_digits"
+                self.columns.append(view)
+                self.codes[view] = self.codes[column]
+                self.categories[view] = pd.Index(text.map(" ".join))
+
+    def pairs(self, li: np.ndarray, ri: np.ndarray, ids: bool = False) -> pd.DataFrame:
+        """The pair layout (left_<attr>, right_<attr>, and the ids when asked) of (li, ri)."""
+        data = {}
+        if ids:
+            data["ltable_id"], data["rtable_id"] = self.ids[li], self.ids[ri]
+        for prefix, pos in (("left_", li), ("right_", ri)):
+            for column in self.columns:
+                data[prefix + column] = pd.Categorical.from_codes(
+                    self.codes[column][pos], categories=self.categories[column]
+                )
+        return pd.DataFrame(data)
+
+
+def block(records: pd.DataFrame, client) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate pairs as sorted unique row positions (left < right)."""
     blocker = large_person_blocker()
-    if client is not None:
-        blocker = DistributedBlocker(blocker, client=client)
-    return blocker.block(records)
+    if client is None:
+        li, ri = blocker.block_positions(records)
+    else:
+        ids = DistributedBlocker(blocker, client=client).block(records)
+        index = pd.Index(records["id"])
+        li, ri = index.get_indexer(ids["ltable_id"]), index.get_indexer(ids["rtable_id"])
+    return li.astype(np.int32), ri.astype(np.int32)
+
+
+def gold_labels(records: pd.DataFrame, matches: pd.DataFrame, li, ri) -> np.ndarray:
+    """1 where a candidate is a true pair (evaluation only: the loop sees it through the
+    simulated oracle)."""
+    index, n = pd.Index(records["id"]), np.int64(len(records))
+    ml, mr = index.get_indexer(matches["ltable_id"]), index.get_indexer(matches["rtable_id"])
+    true = np.minimum(ml, mr) * n + np.maximum(ml, mr)
+    return np.isin(li.astype(np.int64) * n + ri, true).astype(np.int8)
+
+
+def _chunks(n: int, chunk: int):
+    return [slice(s, min(s + chunk, n)) for s in range(0, n, chunk)]
 
 
 def _votes(lfs, pairs: pd.DataFrame) -> np.ndarray:
     return apply_lfs(lfs, pairs, engine="pandas", progress=False).astype(np.int8)
 
 
-def _gold(matches: pd.DataFrame, pairs: pd.DataFrame) -> np.ndarray:
-    return pairs_in(pairs[["ltable_id", "rtable_id"]], matches, dedup=True).astype(np.int8)
+def _ids(records: pd.DataFrame, li, ri) -> pd.DataFrame:
+    ids = records["id"].to_numpy()
+    return pd.DataFrame({"ltable_id": ids[li], "rtable_id": ids[ri]})
 
 
-def label(lfs, candidates, records, matches, client, chunk: int) -> tuple[np.ndarray, np.ndarray]:
-    """LF votes (int8) and the hidden gold label of every candidate, chunk by chunk."""
-    L = map_candidates(partial(_votes, lfs), candidates, records, client=client, chunk_rows=chunk)
-    gold = _gold(matches, candidates)
-    return L, gold
+def label(lfs, tables: PairTables, records, li, ri, client, chunk: int) -> np.ndarray:
+    """LF votes (int8) of every candidate, chunk by chunk."""
+    if client is not None:
+        return map_candidates(partial(_votes, lfs), _ids(records, li, ri), records,
+                              client=client, chunk_rows=chunk)
+    return np.concatenate(
+        [_votes(lfs, tables.pairs(li[c], ri[c])) for c in _chunks(len(li), chunk)]
+    )
 
 
 def fit_label_model(L: np.ndarray, seed: int):
     from label_model import PenalizedLabelModel
 
-    lm = PenalizedLabelModel(cardinality=2, seed=seed, n_epochs=100).fit(L)
-    return lm, lm.predict_proba(L)[:, 1]
+    with one_thread():
+        lm = PenalizedLabelModel(cardinality=2, seed=seed, n_epochs=100).fit(L)
+        return lm, lm.predict_proba(L)[:, 1]
 
 
-def active_loop(lfs, candidates, records, L, gold, pool: int, budget: int, batch: int, seed: int):
+def make_featurizer(kind: str):
+    """The matcher's featurizer: 'attributes' (per-attribute similarities only), 'lean'
+    (the same without the finer `rich` ones), 'cross'
+    (also each attribute's tokens found anywhere in the other record: swapped fields) or
+    'full' (the default PairFeaturizer)."""
+    from labeling_functions.featurizer import PairFeaturizer
+
+    if kind == "full":
+        return PairFeaturizer()
+    return PairFeaturizer(rich=kind != "lean", record=False, cross=kind == "cross",
+                          context=False)
+
+
+@contextmanager
+def one_thread():
+    """torch and OpenMP on one thread inside: the label model's and the loop's fits are small
+    (n x 9 votes, a few thousand pairs), and with two threads their hand-offs cost more than
+    they save (10x the CPU time of the loop on a busy machine)."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(1):
+            yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def active_loop(lfs, tables: PairTables, li, ri, L, gold, args):
+    """The loop on a pool sampled from the candidates; its matcher's featurizer is fitted on
+    the pool and shared with the loop."""
+    with one_thread():
+        return _run_loop(lfs, tables, li, ri, L, gold, args)
+
+
+def _run_loop(lfs, tables: PairTables, li, ri, L, gold, args):
     from active import ActiveLoop, SimulatedOracle
     from matchers import SimilarityMatcher
 
-    rng = np.random.default_rng(seed)
-    rows = np.sort(rng.choice(len(candidates), size=min(pool, len(candidates)), replace=False))
-    pairs = join_pairs(candidates.iloc[rows], records)
+    rng = np.random.default_rng(args.seed)
+    rows = np.sort(rng.choice(len(li), size=min(args.pool, len(li)), replace=False))
+    pairs = tables.pairs(li[rows], ri[rows], ids=True)
+    pairs = pairs.astype({c: object for c in pairs.columns if c.startswith(("left_", "right_"))})
+    featurizer = make_featurizer(args.featurizer).fit(pairs)
     loop = ActiveLoop(
         pairs,
         lfs=lfs,
         oracle=SimulatedOracle(gold[rows]),
         selector="hybrid",
-        matcher=SimilarityMatcher(seed=seed, max_iter=100),
-        batch_size=batch,
+        matcher=SimilarityMatcher(seed=args.seed, max_iter=args.max_iter, featurizer=featurizer),
+        batch_size=args.batch,
         L=L[rows],
         gold=gold[rows],
-        seed=seed,
+        calibrate=args.calibrate,
+        expert_weight=args.expert_weight,
+        seed=args.seed,
     )
-    history = loop.run(budget=budget)
+    history = loop.run(budget=args.budget)
     return loop, history
 
 
-def score(loop, candidates, records, client, chunk: int) -> np.ndarray:
-    return score_candidates(loop.matcher, candidates, records, client=client, chunk_rows=chunk)
+def obvious_non_matches(L: np.ndarray, min_votes: int) -> np.ndarray:
+    """Candidates no LF calls a match and at least `min_votes` LFs call a non-match: scored 0
+    without features (0 = off). The report counts the true pairs this drops."""
+    if min_votes <= 0:
+        return np.zeros(len(L), dtype=bool)
+    return ((L == 1).sum(axis=1) == 0) & ((L == 0).sum(axis=1) >= min_votes)
+
+
+def score(matcher, tables: PairTables, records, li, ri, skip, client, chunk: int) -> np.ndarray:
+    """P(match) of every candidate not in `skip` by the loop's matcher, chunk by chunk (the
+    featurizer's cache is turned off: every candidate is new, and a cache of millions would
+    only grow); skipped candidates get 0."""
+    if hasattr(matcher, "featurizer_"):
+        matcher.featurizer_.set_params(cache=False)
+    keep = np.flatnonzero(~skip)
+    li, ri = li[keep], ri[keep]
+    if client is not None:
+        scores = score_candidates(matcher, _ids(records, li, ri), records, client=client,
+                                  chunk_rows=chunk)
+    else:
+        scores = np.concatenate(
+            [matcher.match_proba(tables.pairs(li[c], ri[c])) for c in _chunks(len(li), chunk)]
+        )
+    out = np.zeros(len(skip), dtype=np.float64)
+    out[keep] = scores
+    return out
+
+
+def cluster_scores(n_records: int, li, ri, pred: np.ndarray, true_l, true_r):
+    """Precision, recall and F1 of the pairs inside the connected components of the
+    predicted pairs (what a de-duplication outputs: clusters), against the true pairs."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    graph = coo_matrix((np.ones(int(pred.sum())), (li[pred], ri[pred])),
+                       shape=(n_records, n_records))
+    return cluster_pair_scores(connected_components(graph, directed=False)[1], true_l, true_r)
+
+
+def cluster_pair_scores(cluster: np.ndarray, true_l, true_r) -> tuple[float, float, float]:
+    """Pairwise precision, recall and F1 of a clustering (one label per record position)."""
+    sizes = np.bincount(cluster).astype(np.int64)
+    predicted = int((sizes * (sizes - 1) // 2).sum())
+    correct = int((cluster[true_l] == cluster[true_r]).sum())
+    return pair_scores(len(true_l), predicted, correct)
 
 
 # ---- main --------------------------------------------------------------------------------------
@@ -264,8 +439,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunk", type=int, default=250_000, help="candidate pairs per chunk")
     parser.add_argument("--pool", type=int, default=5000, help="active-loop pool size")
     parser.add_argument("--budget", type=int, default=100, help="oracle answers in the loop")
-    parser.add_argument("--batch", type=int, default=20, help="pairs asked per loop round")
-    parser.add_argument("--threads", type=int, default=2, help="torch threads")
+    parser.add_argument("--batch", type=int, default=10, help="pairs asked per loop round")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="threads of Splink's DuckDB and of OpenMP while scoring here")
+    parser.add_argument("--featurizer", choices=["lean", "attributes", "cross", "full"],
+                        default="lean", help="the matcher's PairFeaturizer (make_featurizer)")
+    parser.add_argument("--calibrate", action="store_true",
+                        help="cut at the best F1 on the expert labels instead of 0.5")
+    parser.add_argument("--expert-weight", type=float, default=5.0,
+                        help="weight of an expert label against a label-model soft label")
+    parser.add_argument("--drop-votes", type=int, default=3,
+                        help="score 0 without features where no LF votes match and at least "
+                             "this many vote non-match (0 = score every candidate)")
+    parser.add_argument("--digit-views", action=argparse.BooleanOptionalAction, default=True,
+                        help="add each digit-code column spaced out as text (PairTables)")
+    parser.add_argument("--max-iter", type=int, default=100,
+                        help="boosting iterations of the loop's SimilarityMatcher")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lfs", default=str(ROOT / "active" / "demo_lfs.py"))
     parser.add_argument("--splink", default=None, help="a Python with splink: run it alongside")
@@ -275,6 +464,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.records, args.pool, args.budget = 50_000, 2000, 40
+    if (args.dask or args.scheduler) and args.digit_views:
+        print("--dask: the workers flatten pairs from the records, without --digit-views")
+        args.digit_views = False
     if args.compare_blockers:
         compare_blockers(args)
         return 0
@@ -289,43 +481,39 @@ def main(argv: list[str] | None = None) -> int:
     if args.dask or args.scheduler:
         client, cluster = start_client(args)
         share_lfs_by_value(lfs)
+    args.load_before = os.getloadavg()[0]
     stages = Stages(client)
-    t0 = time.perf_counter()
     try:
         records, matches = stages.run("generate records", generate, args.records, args.seed)
-        candidates = stages.run("blocking", block, records, client)
-        L, gold = stages.run(
-            "LF application", label, lfs, candidates, records, matches, client, args.chunk
-        )
+        li, ri = stages.run("blocking", block, records, client)
+        tables = stages.run("pair tables (value codes)", PairTables, records,
+                            digit_views=args.digit_views)
+        L = stages.run("LF application", label, lfs, tables, records, li, ri, client, args.chunk)
+        gold = gold_labels(records, matches, li, ri)  # evaluation only, not timed
         lm, lm_proba = stages.run("label model fit + predict", fit_label_model, L, args.seed)
         loop, history = stages.run(
-            "active loop (pool)",
-            active_loop,
-            lfs,
-            candidates,
-            records,
-            L,
-            gold,
-            args.pool,
-            args.budget,
-            args.batch,
-            args.seed,
+            "active loop (pool)", active_loop, lfs, tables, li, ri, L, gold, args
         )
+        skip = obvious_non_matches(L, args.drop_votes)
         proba = stages.run(
-            "score all candidates", score, loop, candidates, records, client, args.chunk
+            "score all candidates", score, loop.matcher, tables, records, li, ri, skip,
+            client, args.chunk,
         )
     finally:
         if client is not None:
             client.close()
         if cluster is not None:
             cluster.close()
-    total = time.perf_counter() - t0
+    total = sum(r["seconds"] for r in stages.rows)
+    index = pd.Index(records["id"])
+    true_l = index.get_indexer(matches["ltable_id"])
+    true_r = index.get_indexer(matches["rtable_id"])
     pred = proba >= loop.threshold
     blocked_recall = float(gold.sum()) / max(len(matches), 1)
-    # end to end: recall counts every true pair, also those the blocker lost
     correct = int((gold.astype(bool) & pred).sum())
     p, r, f = pair_scores(len(matches), int(pred.sum()), correct)
     f_candidates = precision_recall_f1(gold, pred.astype(int))[2]
+    clustered = cluster_scores(len(records), li, ri, pred, true_l, true_r)
     lm_pred = lm_proba >= 0.5
     lm_correct = int((gold.astype(bool) & lm_pred).sum())
     lp, lr, lf1 = pair_scores(len(matches), int(lm_pred.sum()), lm_correct)
@@ -336,14 +524,16 @@ def main(argv: list[str] | None = None) -> int:
         args,
         records,
         matches,
-        candidates,
+        len(li),
         L,
         history,
         stages.rows,
         total,
         overall_peak,
         blocked_recall,
+        (int(skip.sum()), int(gold[skip].sum())),
         (p, r, f, f_candidates),
+        clustered,
         (lp, lr, lf1),
         loop.threshold,
         splink,
@@ -359,19 +549,20 @@ def pair_scores(true_pairs: int, predicted: int, correct: int) -> tuple[float, f
 
 
 def run_splink(python: str, records, matches, threads: int) -> dict:
-    """Splink (benchmarks/_splink_run.py, its own interpreter) on the same records."""
+    """Splink (benchmarks/_splink_run.py, its own interpreter) on the same records, scored
+    like ours: pairwise end to end, and over its clusters."""
     import json
     import subprocess
     import tempfile
 
     from blocking import blocking_quality
-    from blocking.quality import pairs_in
 
     work = Path(tempfile.mkdtemp(prefix="scale_splink_"))
     records.to_parquet(work / "records.parquet", index=False)
     cmd = [python, str(ROOT / "benchmarks" / "_splink_run.py"), "--records",
            str(work / "records.parquet"), "--kind", "person", "--out", str(work / "out"),
            "--threads", str(threads)]
+    print("Splink ...", flush=True)
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"Splink run failed:\n{done.stderr[-3000:]}")
@@ -383,6 +574,16 @@ def run_splink(python: str, records, matches, threads: int) -> dict:
         "pair_completeness"
     ]
     info["prf"] = pair_scores(len(matches), len(predicted), correct)
+    clusters = pd.read_parquet(work / "out" / "clusters.parquet")
+    index = pd.Index(records["id"])
+    label = np.arange(len(records))  # a record Splink left out is a cluster of its own
+    at = index.get_indexer(clusters["id"])
+    label[at] = len(records) + pd.factorize(clusters["cluster"])[0]
+    label = pd.factorize(label)[0]
+    info["clustered"] = cluster_pair_scores(
+        label, index.get_indexer(matches["ltable_id"]), index.get_indexer(matches["rtable_id"])
+    )
+    print(json.dumps({k: v for k, v in info.items()}), flush=True)
     return info
 
 
@@ -390,14 +591,16 @@ def write_report(
     args,
     records,
     matches,
-    candidates,
+    n_candidates,
     L,
     history,
     rows,
     total,
     overall_peak,
     blocked_recall,
+    dropped,
     matcher_prf,
+    clustered,
     lm_prf,
     threshold,
     splink=None,
@@ -413,18 +616,24 @@ def write_report(
         f"## {len(records):,} records, {mode}",
         "",
         f"Command: `{cmd}`, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, "
-        "shared busy 2-core machine (other jobs running; timings are noisy).",
+        f"2 cores, {args.threads} threads, load average before the run "
+        f"{getattr(args, 'load_before', float('nan')):.1f}.",
         "",
         f"- records: {len(records):,} ({len(matches):,} true matching pairs); candidates after "
-        f"blocking: {len(candidates):,} (pair completeness {blocked_recall:.4f}); "
+        f"blocking: {n_candidates:,} (pair completeness {blocked_recall:.4f}); "
         f"L: {L.shape[0]:,} x {L.shape[1]} int8",
         f"- active loop: pool {args.pool:,} sampled candidates, budget {args.budget}, batch "
-        f"{args.batch}, {len(history)} rounds, SimilarityMatcher, threshold {threshold:.3f}",
+        f"{args.batch}, {len(history)} rounds, SimilarityMatcher with the "
+        f"'{args.featurizer}' featurizer, threshold {threshold:.3f}",
+        f"- cheap rule before the features (no LF votes match, at least {args.drop_votes} vote "
+        f"non-match): {dropped[0]:,} candidates scored 0 without features, {dropped[1]:,} of "
+        "them true pairs",
         f"- all candidates scored by the final matcher, end to end (recall against all true "
         f"pairs): precision {matcher_prf[0]:.4f}, recall {matcher_prf[1]:.4f}, "
-        f"**F1 {matcher_prf[2]:.4f}** (over the candidates only: {matcher_prf[3]:.4f}; label "
-        f"model alone at 0.5, end to end: F1 {lm_prf[2]:.4f})",
-        f"- whole run: {total / 60:.1f} min; peak RSS of the main process over the whole run: "
+        f"**F1 {matcher_prf[2]:.4f}** (over the candidates only: {matcher_prf[3]:.4f}; over "
+        f"the clusters of the matched pairs: P {clustered[0]:.4f} R {clustered[1]:.4f} "
+        f"F1 {clustered[2]:.4f}; label model alone at 0.5, end to end: F1 {lm_prf[2]:.4f})",
+        f"- whole run: {total:.1f} s; peak RSS of the main process over the whole run: "
         f"{overall_peak / 1024:.2f} GB",
         "",
         "| stage | wall seconds | CPU seconds (main + workers) | peak RSS main (MB) |"
@@ -442,16 +651,32 @@ def write_report(
         + (" |" if workers_col else "")
     )
     if splink:
-        sp = splink["prf"]
+        sp, sc = splink["prf"], splink["clustered"]
+        after_generate = total - rows[0]["seconds"]
         lines += [
             "",
-            f"Splink {splink['version']} (DuckDB, {args.threads} threads, no labels; "
-            "benchmarks/_splink_run.py) on the same records: "
-            f"{splink['seconds']:.0f} s ({splink.get('cpu', float('nan')):.0f} CPU s), "
-            f"peak RSS {splink['peak_mb'] / 1024:.2f} GB, "
-            f"{splink['n_candidates']:,} candidates (pair completeness "
-            f"{splink['pair_completeness']:.4f}), end to end P {sp[0]:.4f} R {sp[1]:.4f} "
-            f"**F1 {sp[2]:.4f}**",
+            f"Side by side with Splink {splink['version']} (DuckDB, {args.threads} threads, no "
+            "labels, the same equality rules as large_person_blocker; "
+            "benchmarks/_splink_run.py) on the same records, in the same run:",
+            "",
+            "| | riskweasul | Splink | ratio |",
+            "|---|---|---|---|",
+            f"| wall seconds, all stages | {total:.1f} | {splink['seconds']:.1f} | "
+            f"{total / splink['seconds']:.2f} |",
+            f"| wall seconds, without generating the records | {after_generate:.1f} | "
+            f"{splink['seconds']:.1f} | {after_generate / splink['seconds']:.2f} |",
+            f"| CPU seconds | {cpu_total:.1f} | {splink.get('cpu', float('nan')):.1f} | "
+            f"{cpu_total / splink.get('cpu', float('nan')):.2f} |",
+            f"| peak RSS (GB) | {overall_peak / 1024:.2f} | {splink['peak_mb'] / 1024:.2f} | "
+            f"{overall_peak / splink['peak_mb']:.2f} |",
+            f"| candidates | {n_candidates:,} | {splink['n_candidates']:,} | "
+            f"{n_candidates / splink['n_candidates']:.2f} |",
+            f"| pair completeness | {blocked_recall:.4f} | {splink['pair_completeness']:.4f} "
+            "| |",
+            f"| pairwise P / R, end to end | {matcher_prf[0]:.4f} / {matcher_prf[1]:.4f} | "
+            f"{sp[0]:.4f} / {sp[1]:.4f} | |",
+            f"| **pairwise F1, end to end** | **{matcher_prf[2]:.4f}** | **{sp[2]:.4f}** | |",
+            f"| F1 over the clusters | {clustered[2]:.4f} | {sc[2]:.4f} | |",
         ]
     text = "\n".join(lines) + "\n\n"
     append_results(

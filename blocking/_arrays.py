@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import numpy as np
 import pandas as pd
@@ -68,6 +70,78 @@ def joined_text(df: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
     for p in parts[1:]:
         out = (out + " " + p).str.strip()
     return out
+
+
+_SHARED_CODES: ContextVar[dict | None] = ContextVar("blocking_shared_codes", default=None)
+
+
+@contextmanager
+def shared_codes() -> Iterator[None]:
+    """Within this block, each column's codes (`column_codes`) are computed once per table and
+    key function: a union of blockers reads the same columns many times."""
+    token = _SHARED_CODES.set({}) if _SHARED_CODES.get() is None else None
+    try:
+        yield
+    finally:
+        if token is not None:
+            _SHARED_CODES.reset(token)
+
+
+def column_codes(
+    A: pd.DataFrame,
+    B: pd.DataFrame | None,
+    column: str,
+    key: Callable[[pd.Series], pd.Series] | None = None,
+) -> tuple[np.ndarray, int]:
+    """Integer codes of a column's normalised text (after `key`) over A then B, in sorted
+    order of the texts, -1 where missing (''); and the number of distinct texts."""
+
+    def compute() -> tuple[np.ndarray, int]:
+        values = A[column] if B is None else pd.concat([A[column], B[column]], ignore_index=True)
+        # normalise each distinct value once, then map the records through it
+        raw, distinct = pd.factorize(values)
+        text = column_text(pd.Series(distinct, dtype=values.dtype))
+        if key is not None:
+            text = key(text).fillna("").astype(str)
+        codes, uniques = pd.factorize(text.where(text != ""), sort=True)
+        codes = np.append(codes, -1)[raw]  # a missing value (raw -1) has no key
+        return codes.astype(np.int64), len(uniques)
+
+    cache = _SHARED_CODES.get()
+    if cache is None:
+        return compute()
+    owners = (A, B, key)
+    entry = cache.get((id(A), id(B), column, id(key)))
+    # the entry keeps its owners alive, so their ids cannot be reused meanwhile
+    if entry is None or any(a is not b for a, b in zip(entry[0], owners, strict=True)):
+        entry = (owners, compute())
+        cache[(id(A), id(B), column, id(key))] = entry
+    return entry[1]
+
+
+def combined_codes(
+    A: pd.DataFrame,
+    B: pd.DataFrame | None,
+    columns: Sequence[str],
+    key: Callable[[pd.Series], pd.Series] | None = None,
+) -> np.ndarray:
+    """One code per record (A's rows, then B's) for the tuple of its column codes, -1 where any
+    part is missing. Codes follow the tuples' lexicographic order, which is the order of the
+    texts joined by a separator below every character."""
+    out, missing = None, None
+    for column in columns:
+        codes, n = column_codes(A, B, column, key)
+        if out is None:
+            out, missing = codes.copy(), codes < 0
+            continue
+        missing |= codes < 0
+        # dense codes first, so the product stays far below 2**63 for any number of columns
+        _, out = np.unique(np.where(missing, 0, out), return_inverse=True)
+        out = out.astype(np.int64) * (n + 1) + codes
+    if len(columns) > 1:
+        _, out = np.unique(np.where(missing, 0, out), return_inverse=True)
+        out = out.astype(np.int64)
+    return np.where(missing, -1, out)
 
 
 def expand_ranges(left: np.ndarray, lo: np.ndarray, hi: np.ndarray, right: np.ndarray):

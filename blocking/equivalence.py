@@ -7,7 +7,13 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from blocking._arrays import as_columns, expand_ranges, joined_text, within_groups
+from blocking._arrays import (
+    as_columns,
+    combined_codes,
+    expand_ranges,
+    joined_text,
+    within_groups,
+)
 from blocking.base import Blocker
 
 KeyFunction = Callable[[pd.Series], pd.Series]
@@ -63,9 +69,8 @@ class AttributeEquivalenceBlocker(Blocker):
         as_columns(on)  # fail early on a bad `on`
 
     def _positions(self, A, B):
-        cols = list(self.columns)
-        keys_b = None if B is None else block_key(B, cols, self.key)
-        ca, cb = key_codes(block_key(A, cols, self.key), keys_b)
+        codes = combined_codes(A, B, list(self.columns), self.key)
+        ca, cb = (codes, None) if B is None else (codes[: len(A)], codes[len(A) :])
         if self.max_block_size is not None:
             present = [c[c >= 0] for c in (ca, cb) if c is not None]
             sizes = np.bincount(np.concatenate(present), minlength=1)

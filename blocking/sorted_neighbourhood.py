@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import pandas as pd
 
-from blocking._arrays import as_columns
+from blocking._arrays import as_columns, combined_codes
 from blocking.base import Blocker
-from blocking.equivalence import KeyFunction, block_key
+from blocking.equivalence import KeyFunction
 
 
 class SortedNeighbourhoodBlocker(Blocker):
@@ -36,17 +35,14 @@ class SortedNeighbourhoodBlocker(Blocker):
         as_columns(on)  # fail early on a bad `on`
 
     def _positions(self, A, B):
-        cols = list(self.columns)
-        keys = block_key(A, cols, self.key)
+        codes = combined_codes(A, B, list(self.columns), self.key)
         source = np.zeros(len(A), dtype=np.int8)
         position = np.arange(len(A), dtype=np.int64)
         if B is not None:
-            keys = pd.concat([keys, block_key(B, cols, self.key)], ignore_index=True)
             source = np.concatenate([source, np.ones(len(B), dtype=np.int8)])
             position = np.concatenate([position, np.arange(len(B), dtype=np.int64)])
-        present = (keys != "").to_numpy()
-        codes, _ = pd.factorize(keys[present], sort=True)
-        order = np.flatnonzero(present)[np.argsort(codes, kind="stable")]
+        present = np.flatnonzero(codes >= 0)
+        order = present[np.argsort(codes[present], kind="stable")]
         src, pos = source[order], position[order]
         lefts, rights = [], []
         n = len(order)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from blocking._arrays import shared_codes
 from blocking.base import Blocker
 
 
@@ -33,5 +34,6 @@ class UnionBlocker(Blocker):
         return tuple(dict.fromkeys(c for b in self.blockers for c in b.columns))
 
     def _positions(self, A, B):
-        parts = [b._positions(A, B) for b in self.blockers]
+        with shared_codes():  # members keyed on the same column share its codes
+            parts = [b._positions(A, B) for b in self.blockers]
         return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])

@@ -1,0 +1,97 @@
+"""Integer block codes shared by a union's members, multi-column keys, and the person blocker."""
+
+import itertools
+
+import numpy as np
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import blocking._arrays as arrays
+from blocking import (
+    AttributeEquivalenceBlocker,
+    SortedNeighbourhoodBlocker,
+    UnionBlocker,
+    blocking_quality,
+    large_person_blocker,
+    make_dirty_records,
+)
+from blocking._arrays import column_text, combined_codes
+
+PARTS = [None, "", "a", "A ", "ab", "b", "b c", "10", "9"]
+
+
+def frame(rows):
+    return pd.DataFrame(
+        {"id": range(len(rows)), "x": [r[0] for r in rows], "y": [r[1] for r in rows]}
+    )
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=st.lists(st.tuples(st.sampled_from(PARTS), st.sampled_from(PARTS)), min_size=1,
+                     max_size=30))
+def test_combined_codes_follow_the_joined_keys(rows):
+    A = frame(rows)
+    codes = combined_codes(A, None, ["x", "y"])
+    x, y = column_text(A["x"]).tolist(), column_text(A["y"]).tolist()
+    missing = np.array([a == "" or b == "" for a, b in zip(x, y, strict=True)])
+    assert np.array_equal(codes < 0, missing)
+    keys = [f"{a}\x1f{b}" for a, b in zip(x, y, strict=True)]
+    for i, j in itertools.combinations(np.flatnonzero(~missing), 2):
+        # equal keys share a code, and codes sort as the joined texts do
+        assert (codes[i] == codes[j]) == (keys[i] == keys[j])
+        assert (codes[i] < codes[j]) == (keys[i] < keys[j])
+
+
+def test_linkage_codes_are_shared_by_both_tables():
+    A = frame([("a", "b"), ("c", None)])
+    B = frame([("A", "b "), ("c", "d")])
+    codes = combined_codes(A, B, ["x", "y"])
+    assert codes[0] == codes[2] >= 0 and codes[1] == -1 and codes[3] not in (codes[0], -1)
+
+
+def test_union_reads_each_column_once(monkeypatch):
+    calls = []
+
+    def counting(series):
+        calls.append(len(series))
+        return column_text(series)
+
+    monkeypatch.setattr(arrays, "column_text", counting)
+    A = pd.DataFrame({"id": range(6), "a": list("ppqqrr"), "b": list("xyxyxx"),
+                      "c": list("mmnnmm")})
+    union = UnionBlocker([AttributeEquivalenceBlocker(["a", "b"]),
+                          AttributeEquivalenceBlocker(["a", "c"]),
+                          SortedNeighbourhoodBlocker("a", window=2)])
+    pairs = set(zip(*union.block_positions(A), strict=True))
+    assert len(calls) == 3  # columns a, b and c, once each
+    # the same pairs as the members on their own (each computing its codes afresh)
+    alone = set()
+    for member in union.blockers:
+        alone |= set(zip(*member.block_positions(A), strict=True))
+    assert pairs == alone and len(calls) == 3 + 5
+
+
+def test_equivalence_with_a_key_function_matches_brute_force():
+    rng = np.random.default_rng(0)
+    words = np.array(["anna", "annie", "bob", "bobby", None], dtype=object)
+    A = pd.DataFrame({"id": range(40), "f": words[rng.integers(0, 5, 40)],
+                      "g": words[rng.integers(0, 5, 40)]})
+    got = set(zip(*AttributeEquivalenceBlocker(["f", "g"], key=lambda s: s.str[:3])
+                  .block_positions(A), strict=True))
+    want = {(i, j) for i, j in itertools.combinations(range(40), 2)
+            if all(A[c][i] is not None and A[c][j] is not None and A[c][i][:3] == A[c][j][:3]
+                   for c in ("f", "g"))}
+    assert got == want
+
+
+def test_large_person_blocker_finds_the_duplicates_with_few_candidates():
+    records, matches = make_dirty_records(n_entities=2000, seed=3)
+    candidates = large_person_blocker().block(records)
+    quality = blocking_quality(candidates, matches, len(records))
+    assert quality["pair_completeness"] >= 0.99
+    assert len(candidates) < 3 * len(matches)
+    with_window = large_person_blocker(window=3).block(records)
+    found = set(zip(with_window["ltable_id"], with_window["rtable_id"], strict=True))
+    assert found >= set(zip(candidates["ltable_id"], candidates["rtable_id"], strict=True))
+    assert len(found) > len(candidates)
