@@ -9,9 +9,9 @@ chunks are built from integer codes of the records' values (categorical columns)
 and the features work once per distinct value and never copy strings per pair; the matcher's
 featurizer is the lean per-attribute one (`PairFeaturizer(rich=False, record=False,
 cross=False, context=False)`, on the attributes and on spaced-out views of the digit codes;
-`--featurizer full` for the default). Candidates that no LF calls a match and at least three
-call a non-match are scored 0 without features (`--drop-votes`; the report counts the true
-pairs among them). F1 is end to end: recall counts every
+`--featurizer full` for the default). Candidates that at least three LFs call a non-match,
+two more than call a match, are scored 0 without features (`--drop-votes`; the report
+counts the true pairs among them). F1 is end to end: recall counts every
 true pair, also those the blocker lost; pairwise over the matched pairs and over the
 clusters (connected components) they make. `--splink PYTHON` runs Splink on the same records
 in the same run. `--dask` runs blocking, LFs and scoring on a dask.distributed LocalCluster
@@ -356,11 +356,12 @@ def _run_loop(lfs, tables: PairTables, li, ri, L, gold, args):
 
 
 def obvious_non_matches(L: np.ndarray, min_votes: int) -> np.ndarray:
-    """Candidates no LF calls a match and at least `min_votes` LFs call a non-match: scored 0
-    without features (0 = off). The report counts the true pairs this drops."""
+    """Candidates at least `min_votes` LFs call a non-match, two more than call a match:
+    scored 0 without features (0 = off). The report counts the true pairs this drops."""
     if min_votes <= 0:
         return np.zeros(len(L), dtype=bool)
-    return ((L == 1).sum(axis=1) == 0) & ((L == 0).sum(axis=1) >= min_votes)
+    against, for_ = (L == 0).sum(axis=1), (L == 1).sum(axis=1)
+    return (against >= min_votes) & (against >= for_ + 2)
 
 
 def score(matcher, tables: PairTables, records, li, ri, skip, client, chunk: int) -> np.ndarray:
@@ -449,8 +450,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--expert-weight", type=float, default=5.0,
                         help="weight of an expert label against a label-model soft label")
     parser.add_argument("--drop-votes", type=int, default=3,
-                        help="score 0 without features where no LF votes match and at least "
-                             "this many vote non-match (0 = score every candidate)")
+                        help="score 0 without features where at least this many LFs vote "
+                             "non-match, two more than vote match (0 = score every candidate)")
     parser.add_argument("--digit-views", action=argparse.BooleanOptionalAction, default=True,
                         help="add each digit-code column spaced out as text (PairTables)")
     parser.add_argument("--max-iter", type=int, default=100,
@@ -625,8 +626,9 @@ def write_report(
         f"- active loop: pool {args.pool:,} sampled candidates, budget {args.budget}, batch "
         f"{args.batch}, {len(history)} rounds, SimilarityMatcher with the "
         f"'{args.featurizer}' featurizer, threshold {threshold:.3f}",
-        f"- cheap rule before the features (no LF votes match, at least {args.drop_votes} vote "
-        f"non-match): {dropped[0]:,} candidates scored 0 without features, {dropped[1]:,} of "
+        f"- cheap rule before the features (at least {args.drop_votes} LFs vote non-match, two "
+        f"more than vote match): {dropped[0]:,} candidates scored 0 without features, "
+        f"{dropped[1]:,} of "
         "them true pairs",
         f"- all candidates scored by the final matcher, end to end (recall against all true "
         f"pairs): precision {matcher_prf[0]:.4f}, recall {matcher_prf[1]:.4f}, "

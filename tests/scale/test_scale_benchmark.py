@@ -42,9 +42,10 @@ def test_digit_views_space_out_digit_codes_only(scale):
     assert pd.isna(pairs["left_postcode_digits"].tolist()[1])
 
 
-def test_obvious_non_matches_need_no_match_vote_and_enough_non_match_votes(scale):
-    L = np.array([[0, 0, 0, -1], [0, 0, 0, 1], [0, 0, -1, -1], [-1, -1, -1, -1]])
-    assert scale.obvious_non_matches(L, 3).tolist() == [True, False, False, False]
+def test_obvious_non_matches_need_enough_non_match_votes_beyond_the_match_votes(scale):
+    L = np.array([[0, 0, 0, -1, -1], [0, 0, 0, 1, -1], [0, 0, 0, 1, 1], [0, 0, -1, -1, -1],
+                  [-1, -1, -1, -1, -1]])
+    assert scale.obvious_non_matches(L, 3).tolist() == [True, True, False, False, False]
     assert not scale.obvious_non_matches(L, 0).any()
 
 
