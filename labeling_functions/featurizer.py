@@ -22,6 +22,7 @@ from blocking.pairs import attribute_names, side_columns
 from labeling_functions.cache import similarity_cache
 from labeling_functions.similarity import (
     _MODEL_TOKEN,
+    KINDS,
     IdfTable,
     TokenSets,
     _canonical_model,
@@ -130,11 +131,14 @@ class PairFeaturizer(BaseEstimator):
     among the fitted pool's pairs (NaN where the record has no other). `max_record_chars` caps
     the record text used by the character 3-gram view (long descriptions would dominate its
     cost); `max_value_chars` every value (a 1 MB field is compared on its first characters).
+    `kinds` overrides the inferred kind ('numeric', 'short', 'long') of named attributes, e.g.
+    {"phone": "short"} so that codes written in digits are compared as text, not as numbers.
     """
 
     def __init__(
         self,
         attributes: list[str] | None = None,
+        kinds: dict[str, str] | None = None,
         rich: bool = True,
         record: bool = True,
         cross: bool = True,
@@ -145,6 +149,7 @@ class PairFeaturizer(BaseEstimator):
         max_value_chars: int = 20_000,
     ) -> None:
         self.attributes = attributes
+        self.kinds = kinds
         self.rich = rich
         self.record = record
         self.cross = cross
@@ -171,7 +176,7 @@ class PairFeaturizer(BaseEstimator):
             raise ValueError("PairFeaturizer.fit: the pair table is empty; fit on the pool")
         self.attributes_ = attributes
         pairs = self._truncated(pairs)
-        self.kinds_ = attribute_kinds(pairs, attributes)
+        self.kinds_ = {**attribute_kinds(pairs, attributes), **self._given_kinds(attributes)}
         self.idf_ = fit_idf(pairs, attributes, kinds=self.kinds_)
         self.record_idf_: dict[str, IdfTable] = {}
         if self.record or self.cross:
@@ -191,9 +196,28 @@ class PairFeaturizer(BaseEstimator):
                                               for side in ("left", "right")]
         return self
 
+    def _given_kinds(self, attributes: list[str]) -> dict[str, str]:
+        """`kinds`, checked against the attributes and the known kinds."""
+        given = {} if self.kinds is None else self.kinds
+        if not isinstance(given, dict):
+            raise TypeError(f"PairFeaturizer: kinds must be a dict attribute -> kind, got "
+                            f"{type(given).__name__}")
+        unknown = [a for a in given if a not in attributes]
+        bad = {a: k for a, k in given.items() if k not in KINDS}
+        if unknown or bad:
+            raise ValueError(
+                f"PairFeaturizer.fit: kinds names attributes {unknown} that are not featurized "
+                f"(they are {attributes})" if unknown else
+                f"PairFeaturizer.fit: kinds {bad} are not among {list(KINDS)}")
+        return dict(given)
+
     def _clear_cache(self) -> None:
         self._hashes = pd.Index(np.empty(0, dtype=np.uint64))
         self._store = np.empty((0, len(self.base_columns_)), dtype=np.float32)
+
+    def __setstate__(self, state: dict) -> None:
+        """Unpickle; a model file written before `kinds` existed gets its default."""
+        super().__setstate__({"kinds": None, **state})
 
     def __getstate__(self) -> dict:
         """Pickles (model files) leave the cache out."""

@@ -171,3 +171,39 @@ def test_quantity_tokens_equal_those_of_the_units_regex():
     texts += ['hp 15" 2.4ghz 500 gb, 8gb ram 12 watts 3 volt 1.5 mbps 2.5.3gb 5 gb_x 7 inches']
     for text in texts:
         assert units.findall(text) == [t for t in words.findall(text) if _is_quantity(t)], text
+
+
+def test_kinds_compares_digit_codes_as_text():
+    pairs = pd.DataFrame({
+        "left_name": ["ann lee", "bob ray", "cy dee"], "right_name": ["ann lee", "bob ray", "al x"],
+        "left_phone": [5551234, 5559876, 5550001], "right_phone": [5551243, 6559876, 5550001],
+    })
+    inferred = PairFeaturizer(context=False).fit(pairs)
+    assert inferred.kinds_["phone"] == "numeric"
+    as_text = PairFeaturizer(context=False, kinds={"phone": "short"}).fit(pairs)
+    assert as_text.kinds_ == {"name": inferred.kinds_["name"], "phone": "short"}
+    X = as_text.transform(pairs)
+    assert "phone__levenshtein" in X.columns and "phone__reldiff" not in X.columns
+    # two swapped digits are a near match as text, whatever their place in the number
+    assert X["phone__jaro_winkler"].iloc[0] > 0.9 and X["phone__exact"].iloc[2] == 1
+    assert clone(as_text).get_params()["kinds"] == {"phone": "short"}
+
+
+@pytest.mark.parametrize("kinds, message", [
+    ({"email": "short"}, "not featurized"),
+    ({"phone": "digits"}, "not among"),
+    ("short", "must be a dict"),
+])
+def test_kinds_refuses_unknown_attributes_and_kinds(kinds, message):
+    pairs = pd.DataFrame({"left_phone": ["1", "2"], "right_phone": ["1", "3"]})
+    with pytest.raises((ValueError, TypeError), match=message):
+        PairFeaturizer(kinds=kinds).fit(pairs)
+
+
+def test_a_featurizer_pickled_before_kinds_existed_loads():
+    old = PairFeaturizer(context=False).fit(pool())
+    del old.kinds  # as in model files written before the parameter existed
+    loaded = pickle.loads(pickle.dumps(old))
+    assert loaded.get_params()["kinds"] is None
+    np.testing.assert_array_equal(loaded.transform(pool()).to_numpy(),
+                                  old.transform(pool()).to_numpy())
