@@ -122,6 +122,8 @@ def part_full(folder: Path, args) -> None:
         for variant in args.variants:
             for seed in range(args.seeds):
                 for config, params in (("old RNN", OLD), ("new", NEW)):
+                    if config not in args.configs:
+                        continue
                     run_fit(folder, name, variant, seed, config, params, args)
 
 
@@ -313,6 +315,8 @@ def main() -> None:
                         help="the loss of the ablation's 'all on' row")
     parser.add_argument("--cache", default=None, help="pretraining cache folder")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--configs", nargs="+", default=["old RNN", "new"],
+                        choices=["old RNN", "new"], help="full: the configurations to fit")
     parser.add_argument("--commands", nargs="*", default=[], help="render: the runs to cite")
     parser.add_argument("--notes", default=None, help="render: a markdown file to append")
     args = parser.parse_args()
