@@ -44,3 +44,11 @@ def load_variant(folder: str | Path, variant: str = "clean", seed: int = 0,
     if variant == "dirty":
         A, B = make_dirty(A, seed), make_dirty(B, seed + 1)
     return {s: load_pairs(folder / f"{s}.csv", A, B) for s in splits}
+
+
+def unlabelled_records(folder: Path, variant: str, seed: int) -> pd.DataFrame:
+    """Both record tables of a data set (the dirty variant made as in `load_variant`)."""
+    a, b = load_exp_tables(folder)
+    if variant == "dirty":
+        a, b = make_dirty(a, seed), make_dirty(b, seed + 1)
+    return pd.concat([a, b], ignore_index=True).drop(columns="id")

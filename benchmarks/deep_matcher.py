@@ -19,9 +19,8 @@ import pandas as pd
 import torch
 from _common import RESULTS, add_datasets_argument, command, dataset_folder, markdown_table
 from _common import timestamp as now
-from _variants import load_variant, make_dirty
+from _variants import load_variant, unlabelled_records
 
-from blocking import load_exp_tables
 from blocking.metrics import f_measure
 from matchers import RNNMatcher
 from matchers.network import SequenceEncoder
@@ -47,14 +46,6 @@ NOISY_LOSSES = {
     "bootstrap_hard 0.8": {"loss": "bootstrap_hard", "beta": 0.8},
     "bootstrap_hard 0.6": {"loss": "bootstrap_hard", "beta": 0.6},
 }
-
-
-def unlabelled_records(folder: Path, variant: str, seed: int) -> pd.DataFrame:
-    """Both record tables of a data set (the dirty variant made as in `load_variant`)."""
-    a, b = load_exp_tables(folder)
-    if variant == "dirty":
-        a, b = make_dirty(a, seed), make_dirty(b, seed + 1)
-    return pd.concat([a, b], ignore_index=True).drop(columns="id")
 
 
 def noisy_soft_labels(y: np.ndarray, seed: int = 7) -> np.ndarray:

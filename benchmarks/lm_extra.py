@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 from _common import add_datasets_argument, append_results, command, markdown_table, timestamp
-from _variants import load_variant, make_dirty
+from _variants import load_variant, make_dirty, unlabelled_records
 
 from blocking import (
     EmbeddingKNNBlocker,
@@ -35,7 +35,7 @@ from blocking import (
 from blocking.language_model import SentenceEncoder, lm_available
 from blocking.metrics import best_threshold, f_measure
 from labeling_functions.featurizer import PairFeaturizer
-from matchers import SimilarityMatcher
+from matchers import RNNMatcher, SimilarityMatcher
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -93,22 +93,42 @@ class CosineFeaturizer(PairFeaturizer):
         return out
 
 
-def matcher_f1(name: str, variant: str, folder: Path, encoder) -> list[dict]:
-    """Test F1 of SimilarityMatcher with and without the embeddings' cosine."""
+def matcher_f1(name: str, variant: str, folder: Path, encoder, matcher: str = "similarity",
+               seeds: int = 1) -> list[dict]:
+    """Test F1 of a matcher fitted on train with and without the embeddings' cosine (cut or
+    epoch chosen on valid): SimilarityMatcher, or RNNMatcher with serialized input and
+    pretraining as in benchmarks/deep_matcher.py (its 'new' configuration)."""
     splits = load_variant(folder, variant, seed=0)
     pool = pd.concat(list(splits.values()), ignore_index=True)
     train, valid, test = (splits[s] for s in ("train", "valid", "test"))
+    records = unlabelled_records(folder, variant, 0) if matcher == "rnn" else None
     rows = []
     for label, featurizer in (("default features", PairFeaturizer()),
                               ("+ embedding cosine", CosineFeaturizer(encoder))):
         featurizer.fit(pool)
-        m = SimilarityMatcher(seed=0, featurizer=featurizer)
-        m.fit(train, train["label"].to_numpy(float))
-        cut, _ = best_threshold(valid["label"].to_numpy(), m.match_proba(valid))
-        f1 = f_measure(test["label"].to_numpy(), m.match_proba(test) >= cut)
-        rows.append({"data set": name, "variant": variant, "features": label,
-                     "test F1": round(100 * f1, 1)})
+        for seed in range(seeds):
+            if matcher == "rnn":
+                m = RNNMatcher(seed=seed, serialized=True, pretrain=True, featurizer=featurizer,
+                               epochs=3 if len(train) > 3000 else 10)
+                m.fit(train, train["label"].to_numpy(float),
+                      valid=(valid, valid["label"].to_numpy(float)), records=records)
+                predicted = m.predict(test)
+            else:
+                m = SimilarityMatcher(seed=seed, featurizer=featurizer)
+                m.fit(train, train["label"].to_numpy(float))
+                cut, _ = best_threshold(valid["label"].to_numpy(), m.match_proba(valid))
+                predicted = m.match_proba(test) >= cut
+            f1 = f_measure(test["label"].to_numpy(), predicted)
+            rows.append({"data set": name, "variant": variant, "matcher": matcher,
+                         "seed": seed, "features": label, "test F1": round(100 * f1, 1)})
     return rows
+
+
+def f1_table(f1: pd.DataFrame) -> pd.DataFrame:
+    """One row per data set and variant, one column per feature set: median (per seed)."""
+    cells = f1.groupby(["data set", "variant", "features"])["test F1"].agg(
+        lambda v: f"{v.median():.1f} ({', '.join(f'{x:.1f}' for x in v)})")
+    return cells.unstack("features").reset_index()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--k", default="5,10")
     parser.add_argument("--matcher", action="store_true",
                         help="also full supervision with and without the embeddings' cosine")
+    parser.add_argument("--matcher-kind", choices=["similarity", "rnn"], default="similarity",
+                        help="with --matcher: which matcher gets the cosine")
+    parser.add_argument("--seeds", type=int, default=1, help="with --matcher: seeds per set")
     parser.add_argument("--cache", help="embedding cache folder to reuse (default: a fresh one, "
                                         "so the encoding time is measured)")
     parser.add_argument("--out", default=str(RESULTS / "lm_extra.md"))
@@ -135,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         for variant in args.variants.split(","):
             rows += measure(name, variant, Path(args.datasets) / name, ks, encoder)
             if args.matcher:
-                f1 += matcher_f1(name, variant, Path(args.datasets) / name, encoder)
+                f1 += matcher_f1(name, variant, Path(args.datasets) / name, encoder,
+                                 args.matcher_kind, args.seeds)
     table = pd.DataFrame(rows)
     print(table.to_string(index=False))
     text = (f"Command: `{command('lm_extra.py', argv)}`, {timestamp()}.\n\n"
@@ -144,11 +168,9 @@ def main(argv: list[str] | None = None) -> int:
             "pairs. The embedding blocker's seconds exclude encoding (cached), which is the "
             "'encode (once)' row (CPU, 1 thread).\n\n" + markdown_table(table))
     if f1:
-        text += ("\n\nFull supervision (SimilarityMatcher, train / valid / test, seed 0), with "
-                 "and without the embeddings' cosine:\n\n"
-                 + markdown_table(pd.DataFrame(f1).pivot_table(
-                     index=["data set", "variant"], columns="features", values="test F1"
-                 ).reset_index()))
+        text += (f"\n\nFull supervision ({args.matcher_kind} matcher, train / valid / test, "
+                 f"seeds 0-{args.seeds - 1}), median test F1 with and without the embeddings' "
+                 "cosine (per seed in brackets):\n\n" + markdown_table(f1_table(pd.DataFrame(f1))))
     append_results(args.out, "# The `lm` extra: embedding blocking beside TF-IDF\n\n", text + "\n")
     return 0
 
