@@ -216,12 +216,16 @@ class PairTables:
         self.ids = records[id_column].to_numpy()
         self.columns = [c for c in records.columns if c != id_column]
         self.codes, self.categories = {}, {}
+        self.digit_columns: list[str] = []
         for column in list(self.columns):
             codes, uniques = pd.factorize(records[column])
             self.codes[column] = codes.astype(np.int32)
             self.categories[column] = pd.Index(uniques)
             text = pd.Series(uniques, dtype=object).astype(str)
-            if digit_views and len(text) and text.str.fullmatch(r"\d+").mean() >= 0.9:
+            if not (len(text) and text.str.fullmatch(r"\d+").mean() >= 0.9):
+                continue
+            self.digit_columns.append(column)
+            if digit_views:
                 view = column + "_digits"
                 self.columns.append(view)
                 self.codes[view] = self.codes[column]
@@ -292,16 +296,17 @@ def fit_label_model(L: np.ndarray, seed: int):
         return lm, lm.predict_proba(L)[:, 1]
 
 
-def make_featurizer(kind: str):
+def make_featurizer(kind: str, kinds: dict[str, str] | None = None):
     """The matcher's featurizer: 'attributes' (per-attribute similarities only), 'lean'
     (the same without the finer `rich` ones), 'cross'
     (also each attribute's tokens found anywhere in the other record: swapped fields) or
-    'full' (the default PairFeaturizer)."""
+    'full' (the default PairFeaturizer); `kinds` overrides attribute kinds (digit codes as
+    text)."""
     from labeling_functions.featurizer import PairFeaturizer
 
     if kind == "full":
-        return PairFeaturizer()
-    return PairFeaturizer(rich=kind != "lean", record=False, cross=kind == "cross",
+        return PairFeaturizer(kinds=kinds)
+    return PairFeaturizer(kinds=kinds, rich=kind != "lean", record=False, cross=kind == "cross",
                           context=False)
 
 
@@ -333,11 +338,11 @@ def _run_loop(lfs, tables: PairTables, li, ri, L, gold, args):
     from active import ActiveLoop, SimulatedOracle
     from matchers import SimilarityMatcher
 
-    rng = np.random.default_rng(args.seed)
-    rows = np.sort(rng.choice(len(li), size=min(args.pool, len(li)), replace=False))
+    rows = sample_pool(L, args.pool, args.pool_per_pattern, args.seed)
     pairs = tables.pairs(li[rows], ri[rows], ids=True)
     pairs = pairs.astype({c: object for c in pairs.columns if c.startswith(("left_", "right_"))})
-    featurizer = make_featurizer(args.featurizer).fit(pairs)
+    kinds = {c: "short" for c in tables.digit_columns} if args.digits == "text" else None
+    featurizer = make_featurizer(args.featurizer, kinds).fit(pairs)
     loop = ActiveLoop(
         pairs,
         lfs=lfs,
@@ -353,6 +358,29 @@ def _run_loop(lfs, tables: PairTables, li, ri, L, gold, args):
     )
     history = loop.run(budget=args.budget)
     return loop, history
+
+
+def sample_pool(L: np.ndarray, size: int, per_pattern: int, seed: int) -> np.ndarray:
+    """Sorted row positions of the loop's pool: up to `per_pattern` random candidates of every
+    LF-vote pattern (a row of L), so that rare patterns (different people who share a place or
+    a surname) are in the pool, topped up at random to `size` candidates."""
+    rng = np.random.default_rng(seed)
+    size = min(size, len(L))
+    if per_pattern <= 0:
+        return np.sort(rng.choice(len(L), size=size, replace=False))
+    pattern = np.zeros(len(L), dtype=np.int64)
+    for column in L.T:  # base-3 code of the votes -1/0/1
+        pattern = pattern * 3 + column + 1
+    order = rng.permutation(len(L))
+    by_pattern = order[np.argsort(pattern[order], kind="stable")]
+    sorted_pattern = pattern[by_pattern]
+    start = np.searchsorted(sorted_pattern, sorted_pattern, side="left")
+    first = by_pattern[np.arange(len(L)) - start < per_pattern]
+    if len(first) > size:
+        first = rng.choice(first, size=size, replace=False)
+    rest = np.setdiff1d(order, first, assume_unique=True)
+    topped = rng.choice(rest, size=size - len(first), replace=False)
+    return np.sort(np.concatenate([first, topped]))
 
 
 def obvious_non_matches(L: np.ndarray, min_votes: int) -> np.ndarray:
@@ -452,8 +480,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--drop-votes", type=int, default=3,
                         help="score 0 without features where at least this many LFs vote "
                              "non-match, two more than vote match (0 = score every candidate)")
-    parser.add_argument("--digit-views", action=argparse.BooleanOptionalAction, default=True,
-                        help="add each digit-code column spaced out as text (PairTables)")
+    parser.add_argument("--digits", choices=["views", "text", "number"], default="views",
+                        help="digit-code columns: also as spaced-out text views (PairTables), "
+                             "as text (PairFeaturizer kinds=), or as numbers")
+    parser.add_argument("--pool-per-pattern", type=int, default=0,
+                        help="pool: up to this many candidates of every LF-vote pattern, "
+                             "the rest at random (sample_pool)")
     parser.add_argument("--max-iter", type=int, default=100,
                         help="boosting iterations of the loop's SimilarityMatcher")
     parser.add_argument("--seed", type=int, default=0)
@@ -465,9 +497,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.records, args.pool, args.budget = 50_000, 2000, 40
-    if (args.dask or args.scheduler) and args.digit_views:
-        print("--dask: the workers flatten pairs from the records, without --digit-views")
-        args.digit_views = False
+    if (args.dask or args.scheduler) and args.digits == "views":
+        print("--dask: the workers flatten pairs from the records: --digits text")
+        args.digits = "text"
     if args.compare_blockers:
         compare_blockers(args)
         return 0
@@ -488,7 +520,7 @@ def main(argv: list[str] | None = None) -> int:
         records, matches = stages.run("generate records", generate, args.records, args.seed)
         li, ri = stages.run("blocking", block, records, client)
         tables = stages.run("pair tables (value codes)", PairTables, records,
-                            digit_views=args.digit_views)
+                            digit_views=args.digits == "views")
         L = stages.run("LF application", label, lfs, tables, records, li, ri, client, args.chunk)
         gold = gold_labels(records, matches, li, ri)  # evaluation only, not timed
         lm, lm_proba = stages.run("label model fit + predict", fit_label_model, L, args.seed)
