@@ -392,10 +392,13 @@ def obvious_non_matches(L: np.ndarray, min_votes: int) -> np.ndarray:
     return (against >= min_votes) & (against >= for_ + 2)
 
 
-def score(matcher, tables: PairTables, records, li, ri, skip, client, chunk: int) -> np.ndarray:
+def score(matcher, tables: PairTables, records, li, ri, skip, client, chunk: int,
+          threads: int = 1) -> np.ndarray:
     """P(match) of every candidate not in `skip` by the loop's matcher, chunk by chunk (the
     featurizer's cache is turned off: every candidate is new, and a cache of millions would
-    only grow); skipped candidates get 0."""
+    only grow), `threads` chunks at a time (each chunk `chunk / threads` pairs: the same memory;
+    rapidfuzz, numpy, pandas' hashing and the boosting's prediction release the GIL);
+    skipped candidates get 0."""
     if hasattr(matcher, "featurizer_"):
         matcher.featurizer_.set_params(cache=False)
     keep = np.flatnonzero(~skip)
@@ -404,9 +407,17 @@ def score(matcher, tables: PairTables, records, li, ri, skip, client, chunk: int
         scores = score_candidates(matcher, _ids(records, li, ri), records, client=client,
                                   chunk_rows=chunk)
     else:
-        scores = np.concatenate(
-            [matcher.match_proba(tables.pairs(li[c], ri[c])) for c in _chunks(len(li), chunk)]
-        )
+        def one(c: slice) -> np.ndarray:
+            return matcher.match_proba(tables.pairs(li[c], ri[c]))
+
+        chunks = _chunks(len(li), max(chunk // max(threads, 1), 1))
+        if threads > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=threads) as pool:
+                scores = np.concatenate(list(pool.map(one, chunks)))
+        else:
+            scores = np.concatenate([one(c) for c in chunks])
     out = np.zeros(len(skip), dtype=np.float64)
     out[keep] = scores
     return out
@@ -471,6 +482,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=10, help="pairs asked per loop round")
     parser.add_argument("--threads", type=int, default=2,
                         help="threads of Splink's DuckDB and of OpenMP while scoring here")
+    parser.add_argument("--score-threads", type=int, default=2,
+                        help="threads scoring chunks of candidates at once")
     parser.add_argument("--featurizer", choices=["lean", "attributes", "cross", "full"],
                         default="lean", help="the matcher's PairFeaturizer (make_featurizer)")
     parser.add_argument("--calibrate", action="store_true",
@@ -530,7 +543,7 @@ def main(argv: list[str] | None = None) -> int:
         skip = obvious_non_matches(L, args.drop_votes)
         proba = stages.run(
             "score all candidates", score, loop.matcher, tables, records, li, ri, skip,
-            client, args.chunk,
+            client, args.chunk, args.score_threads,
         )
     finally:
         if client is not None:
