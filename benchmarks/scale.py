@@ -207,9 +207,11 @@ class PairTables:
     """The records' attribute columns as integer codes, so that a chunk of candidate pairs
     (row positions) becomes a pair table of categorical columns without copying strings.
 
-    With `digit_views`, every column of digit codes (postcode, birth date, id: at least 90% of
-    its values all digits) also appears as `<column>_digits`, its digits spaced out ('2577'
-    -> '2 5 7 7'): a featurizer reads that as text, with edit distances that see a swapped or
+    `digit_columns` are the columns of digit codes (postcode, birth date, id: at least 90% of
+    their first 10,000 distinct values all digits): `--digits text` has the featurizer compare
+    them as text (`PairFeaturizer(kinds=)`). With `digit_views` (`--digits views`), each also
+    appears as `<column>_digits`, its digits spaced out ('2577' -> '2 5 7 7'): a featurizer
+    reads that as text, with edit distances that see a swapped or
     mistyped digit, where it would compare the code itself as a number."""
 
     def __init__(self, records: pd.DataFrame, id_column: str = "id", digit_views: bool = False):
@@ -221,11 +223,12 @@ class PairTables:
             codes, uniques = pd.factorize(records[column])
             self.codes[column] = codes.astype(np.int32)
             self.categories[column] = pd.Index(uniques)
-            text = pd.Series(uniques, dtype=object).astype(str)
-            if not (len(text) and text.str.fullmatch(r"\d+").mean() >= 0.9):
+            sample = pd.Series(uniques[:10_000], dtype=object).astype(str)  # (shuffled records)
+            if not (len(sample) and sample.str.fullmatch(r"\d+").mean() >= 0.9):
                 continue
             self.digit_columns.append(column)
             if digit_views:
+                text = pd.Series(uniques, dtype=object).astype(str)
                 view = column + "_digits"
                 self.columns.append(view)
                 self.codes[view] = self.codes[column]

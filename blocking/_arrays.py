@@ -183,6 +183,9 @@ def within_groups(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """All position pairs (i, j), i < j, of records sharing a group code; code -1 = no group."""
     codes = np.asarray(codes)
     members = np.flatnonzero(codes >= 0)
+    if members.size and codes[members].max() < 4 * len(codes):  # dense codes: drop singletons
+        counts = np.bincount(codes[members])
+        members = members[counts[codes[members]] > 1]  # (the pairs and their order stay)
     order = members[np.argsort(codes[members], kind="stable")]
     sorted_codes = codes[order]
     hi = np.searchsorted(sorted_codes, sorted_codes, side="right")

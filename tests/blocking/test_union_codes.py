@@ -111,3 +111,14 @@ def test_combined_codes_of_many_wide_columns_stay_ordered_and_exact():
     assert np.array_equal(codes[: n // 2], codes[n // 2 :])
     keys = pd.Series(["\x1f".join(t) for t in zip(*(A[c] for c in cols), strict=True)])
     assert np.array_equal(pd.factorize(keys, sort=True)[0], codes)
+
+
+def test_within_groups_pairs_every_two_members_of_a_group_once():
+    from blocking._arrays import within_groups
+
+    rng = np.random.default_rng(1)
+    for codes in (rng.integers(-1, 30, 200), rng.integers(-1, 30, 200) * 1000, np.array([3])):
+        li, ri = within_groups(codes)
+        want = {(i, j) for i, j in itertools.combinations(range(len(codes)), 2)
+                if codes[i] >= 0 and codes[i] == codes[j]}
+        assert set(zip(li.tolist(), ri.tolist(), strict=True)) == want and len(li) == len(want)
