@@ -8,10 +8,12 @@ sampled pool, and score every candidate pair with the loop's final matcher in ch
 chunks are built from integer codes of the records' values (categorical columns), so the LFs
 and the features work once per distinct value and never copy strings per pair; the matcher's
 featurizer is the lean per-attribute one (`PairFeaturizer(rich=False, record=False,
-cross=False, context=False)`, on the attributes and on spaced-out views of the digit codes;
-`--featurizer full` for the default). Candidates that at least three LFs call a non-match,
-two more than call a match, are scored 0 without features (`--drop-votes`; the report
-counts the true pairs among them). F1 is end to end: recall counts every
+cross=False, context=False)`, with the digit codes compared as text through `kinds=`;
+`--featurizer full` for the default). The loop's pool holds up to `--pool-per-pattern`
+candidates of every LF-vote pattern (rare look-alike non-matches included), the rest drawn at
+random; candidates are scored in `--score-threads` threads. Candidates that at least three
+LFs call a non-match, two more than call a match, are scored 0 without features
+(`--drop-votes`; the report counts the true pairs among them). F1 is end to end: recall counts every
 true pair, also those the blocker lost; pairwise over the matched pairs and over the
 clusters (connected components) they make. `--splink PYTHON` runs Splink on the same records
 in the same run. `--dask` runs blocking, LFs and scoring on a dask.distributed LocalCluster
@@ -496,10 +498,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--drop-votes", type=int, default=3,
                         help="score 0 without features where at least this many LFs vote "
                              "non-match, two more than vote match (0 = score every candidate)")
-    parser.add_argument("--digits", choices=["views", "text", "number"], default="views",
+    parser.add_argument("--digits", choices=["views", "text", "number"], default="text",
                         help="digit-code columns: also as spaced-out text views (PairTables), "
                              "as text (PairFeaturizer kinds=), or as numbers")
-    parser.add_argument("--pool-per-pattern", type=int, default=0,
+    parser.add_argument("--pool-per-pattern", type=int, default=3,
                         help="pool: up to this many candidates of every LF-vote pattern, "
                              "the rest at random (sample_pool)")
     parser.add_argument("--max-iter", type=int, default=100,
@@ -507,6 +509,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lfs", default=str(ROOT / "active" / "demo_lfs.py"))
     parser.add_argument("--splink", default=None, help="a Python with splink: run it alongside")
+    parser.add_argument("--splink-rules", default="large",
+                        help="Splink's blocking rules, comma-separated runs: 'large' (the "
+                             "equality keys of large_person_blocker), 'issue' (issue 21's seven)")
     parser.add_argument("--compare-blockers", action="store_true",
                         help="only compare the previous and the current person blocker")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "scale.md"))
@@ -566,7 +571,8 @@ def main(argv: list[str] | None = None) -> int:
     lm_pred = lm_proba >= 0.5
     lm_correct = int((gold.astype(bool) & lm_pred).sum())
     lp, lr, lf1 = pair_scores(len(matches), int(lm_pred.sum()), lm_correct)
-    splink = run_splink(args.splink, records, matches, args.threads) if args.splink else None
+    splink = {rules: run_splink(args.splink, records, matches, args.threads, rules)
+              for rules in args.splink_rules.split(",")} if args.splink else {}
     # the per-stage resets clear ru_maxrss too, so the whole run's peak is the largest stage peak
     overall_peak = max(r["peak_mb"] for r in stages.rows)
     write_report(
@@ -597,7 +603,7 @@ def pair_scores(true_pairs: int, predicted: int, correct: int) -> tuple[float, f
     return p, r, (2 * p * r / (p + r) if p + r else 0.0)
 
 
-def run_splink(python: str, records, matches, threads: int) -> dict:
+def run_splink(python: str, records, matches, threads: int, rules: str = "large") -> dict:
     """Splink (benchmarks/_splink_run.py, its own interpreter) on the same records, scored
     like ours: pairwise end to end, and over its clusters."""
     import json
@@ -610,7 +616,7 @@ def run_splink(python: str, records, matches, threads: int) -> dict:
     records.to_parquet(work / "records.parquet", index=False)
     cmd = [python, str(ROOT / "benchmarks" / "_splink_run.py"), "--records",
            str(work / "records.parquet"), "--kind", "person", "--out", str(work / "out"),
-           "--threads", str(threads)]
+           "--threads", str(threads), "--rules", rules]
     print("Splink ...", flush=True)
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
@@ -634,6 +640,50 @@ def run_splink(python: str, records, matches, threads: int) -> dict:
     )
     print(json.dumps({k: v for k, v in info.items()}), flush=True)
     return info
+
+
+SPLINK_RULES = {
+    "large": "the same equality rules as large_person_blocker",
+    "issue": "issue 21's seven equality rules",
+}
+
+
+def splink_table(splink: dict, threads: int, total, after_generate, cpu_total, peak,
+                 n_candidates, completeness, prf, clustered) -> list[str]:
+    """The side-by-side table: ours, then each Splink run, with our ratio to it."""
+    runs = list(splink.items())
+    head = " | ".join(f"Splink, {SPLINK_RULES[r]}" for r, _ in runs)
+    lines = [
+        f"Side by side with Splink {runs[0][1]['version']} (DuckDB, {threads} threads, no "
+        "labels; benchmarks/_splink_run.py) on the same records, in the same run; ratio = "
+        "riskweasul / Splink:",
+        "",
+        f"| | riskweasul | {head} |",
+        "|---|---|" + "---|" * len(runs),
+    ]
+
+    def row(name, ours, theirs, fmt, ratio=True):
+        cells = [f"{fmt(theirs(i))}" + (f" (ratio {ours / theirs(i):.2f})" if ratio else "")
+                 for _, i in runs]
+        return f"| {name} | {fmt(ours)} | " + " | ".join(cells) + " |"
+
+    lines += [
+        row("wall seconds, all stages", total, lambda i: i["seconds"], "{:.1f}".format),
+        row("wall seconds, without generating the records", after_generate,
+            lambda i: i["seconds"], "{:.1f}".format),
+        row("CPU seconds", cpu_total, lambda i: i.get("cpu", float("nan")), "{:.1f}".format),
+        row("peak RSS (GB)", peak / 1024, lambda i: i["peak_mb"] / 1024, "{:.2f}".format),
+        row("candidates", n_candidates, lambda i: i["n_candidates"], "{:,}".format),
+        row("pair completeness", completeness, lambda i: i["pair_completeness"],
+            "{:.4f}".format, ratio=False),
+        f"| pairwise P / R, end to end | {prf[0]:.4f} / {prf[1]:.4f} | "
+        + " | ".join(f"{i['prf'][0]:.4f} / {i['prf'][1]:.4f}" for _, i in runs) + " |",
+        f"| **pairwise F1, end to end** | **{prf[2]:.4f}** | "
+        + " | ".join(f"**{i['prf'][2]:.4f}**" for _, i in runs) + " |",
+        f"| F1 over the clusters | {clustered[2]:.4f} | "
+        + " | ".join(f"{i['clustered'][2]:.4f}" for _, i in runs) + " |",
+    ]
+    return lines
 
 
 def write_report(
@@ -671,9 +721,11 @@ def write_report(
         f"- records: {len(records):,} ({len(matches):,} true matching pairs); candidates after "
         f"blocking: {n_candidates:,} (pair completeness {blocked_recall:.4f}); "
         f"L: {L.shape[0]:,} x {L.shape[1]} int8",
-        f"- active loop: pool {args.pool:,} sampled candidates, budget {args.budget}, batch "
-        f"{args.batch}, {len(history)} rounds, SimilarityMatcher with the "
-        f"'{args.featurizer}' featurizer, threshold {threshold:.3f}",
+        f"- active loop: pool {args.pool:,} sampled candidates (up to "
+        f"{args.pool_per_pattern} of every LF-vote pattern, the rest at random), budget "
+        f"{args.budget}, batch {args.batch}, {len(history)} rounds, SimilarityMatcher with the "
+        f"'{args.featurizer}' featurizer (digit codes: --digits {args.digits}), threshold "
+        f"{threshold:.3f}",
         f"- cheap rule before the features (at least {args.drop_votes} LFs vote non-match, two "
         f"more than vote match): {dropped[0]:,} candidates scored 0 without features, "
         f"{dropped[1]:,} of "
@@ -701,33 +753,9 @@ def write_report(
         + (" |" if workers_col else "")
     )
     if splink:
-        sp, sc = splink["prf"], splink["clustered"]
-        after_generate = total - rows[0]["seconds"]
-        lines += [
-            "",
-            f"Side by side with Splink {splink['version']} (DuckDB, {args.threads} threads, no "
-            "labels, the same equality rules as large_person_blocker; "
-            "benchmarks/_splink_run.py) on the same records, in the same run:",
-            "",
-            "| | riskweasul | Splink | ratio |",
-            "|---|---|---|---|",
-            f"| wall seconds, all stages | {total:.1f} | {splink['seconds']:.1f} | "
-            f"{total / splink['seconds']:.2f} |",
-            f"| wall seconds, without generating the records | {after_generate:.1f} | "
-            f"{splink['seconds']:.1f} | {after_generate / splink['seconds']:.2f} |",
-            f"| CPU seconds | {cpu_total:.1f} | {splink.get('cpu', float('nan')):.1f} | "
-            f"{cpu_total / splink.get('cpu', float('nan')):.2f} |",
-            f"| peak RSS (GB) | {overall_peak / 1024:.2f} | {splink['peak_mb'] / 1024:.2f} | "
-            f"{overall_peak / splink['peak_mb']:.2f} |",
-            f"| candidates | {n_candidates:,} | {splink['n_candidates']:,} | "
-            f"{n_candidates / splink['n_candidates']:.2f} |",
-            f"| pair completeness | {blocked_recall:.4f} | {splink['pair_completeness']:.4f} "
-            "| |",
-            f"| pairwise P / R, end to end | {matcher_prf[0]:.4f} / {matcher_prf[1]:.4f} | "
-            f"{sp[0]:.4f} / {sp[1]:.4f} | |",
-            f"| **pairwise F1, end to end** | **{matcher_prf[2]:.4f}** | **{sp[2]:.4f}** | |",
-            f"| F1 over the clusters | {clustered[2]:.4f} | {sc[2]:.4f} | |",
-        ]
+        lines += ["", *splink_table(splink, args.threads, total, total - rows[0]["seconds"],
+                                    cpu_total, overall_peak, n_candidates, blocked_recall,
+                                    matcher_prf, clustered)]
     text = "\n".join(lines) + "\n\n"
     append_results(
         args.out,
