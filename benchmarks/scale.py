@@ -303,7 +303,8 @@ def fit_label_model(L: np.ndarray, seed: int):
 
 def make_featurizer(kind: str, kinds: dict[str, str] | None = None):
     """The matcher's featurizer: 'attributes' (per-attribute similarities only), 'lean'
-    (the same without the finer `rich` ones), 'cross'
+    (the same without the finer `rich` ones), 'minimal' (lean without the missingness counts:
+    the boosting sees a missing value as NaN anyway), 'cross'
     (also each attribute's tokens found anywhere in the other record: swapped fields) or
     'full' (the default PairFeaturizer); `kinds` overrides attribute kinds (digit codes as
     text)."""
@@ -311,8 +312,8 @@ def make_featurizer(kind: str, kinds: dict[str, str] | None = None):
 
     if kind == "full":
         return PairFeaturizer(kinds=kinds)
-    return PairFeaturizer(kinds=kinds, rich=kind != "lean", record=False, cross=kind == "cross",
-                          context=False)
+    return PairFeaturizer(kinds=kinds, rich=kind not in ("lean", "minimal"), record=False,
+                          cross=kind == "cross", missing=kind != "minimal", context=False)
 
 
 @contextmanager
@@ -489,7 +490,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="threads of Splink's DuckDB and of OpenMP while scoring here")
     parser.add_argument("--score-threads", type=int, default=2,
                         help="threads scoring chunks of candidates at once")
-    parser.add_argument("--featurizer", choices=["lean", "attributes", "cross", "full"],
+    parser.add_argument("--featurizer", choices=["lean", "minimal", "attributes", "cross", "full"],
                         default="lean", help="the matcher's PairFeaturizer (make_featurizer)")
     parser.add_argument("--calibrate", action="store_true",
                         help="cut at the best F1 on the expert labels instead of 0.5")
