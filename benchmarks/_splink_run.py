@@ -3,7 +3,9 @@
 Splink's documented workflow for a de-duplication: blocking rules for the predictions,
 the probability that two random records match from deterministic rules,
 estimate_u_using_random_sampling, EM on two blocking rules, predict, cluster at 0.5.
-`--kind restaurants` (blocking.make_restaurants columns) or `person` (FEBRL columns).
+`--kind restaurants` (blocking.make_restaurants columns) or `person` (FEBRL columns; `--rules
+large`: the equality keys of blocking.large_person_blocker, `issue`: this runner's first seven
+rules, single fields and field pairs).
 Writes to --out: pairs.parquet (pairs at match probability >= 0.5), candidates.parquet
 (every pair the blocking rules produced), clusters.parquet (id, cluster) and info.json
 (version, seconds, peak RSS, candidate count). Run by benchmarks/restaurants.py and
@@ -88,7 +90,21 @@ PERSON_RULES = [
 ]
 
 
-def person_settings():
+# the seven equality rules of the first version of this runner (commit 67277c3): a user's
+# first choice, single fields and pairs of them, no knowledge of the project's blocker
+# (date_of_birth alone makes 77M candidates at 1M records)
+ISSUE_PERSON_RULES = [
+    ("soc_sec_id",),
+    ("date_of_birth",),
+    ("surname", "given_name"),
+    ("postcode", "surname"),
+    ("address_1", "street_number"),
+    ("given_name", "date_of_birth"),
+    ("suburb", "surname"),
+]
+
+
+def person_settings(rules=PERSON_RULES):
     """Equality blocking rules and standard comparisons for FEBRL person records."""
     prepare = "select * from records"
     settings = SettingsCreator(
@@ -105,7 +121,7 @@ def person_settings():
             cl.ExactMatch("postcode"),
             cl.ExactMatch("state"),
         ],
-        blocking_rules_to_generate_predictions=[block_on(*rule) for rule in PERSON_RULES],
+        blocking_rules_to_generate_predictions=[block_on(*rule) for rule in rules],
         retain_intermediate_calculation_columns=False,
     )
     deterministic = [block_on("soc_sec_id"), block_on("surname", "given_name", "date_of_birth")]
@@ -129,6 +145,9 @@ def main() -> None:
     parser.add_argument("--out", required=True)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rules", choices=["large", "issue"], default="large",
+                        help="person blocking rules: large_person_blocker's (PERSON_RULES) or "
+                             "the first runner's seven (ISSUE_PERSON_RULES)")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -136,7 +155,8 @@ def main() -> None:
     con = duckdb.connect()
     con.execute(f"SET threads TO {args.threads}")
     prepare, settings, deterministic, em_rules = (
-        restaurant_settings() if args.kind == "restaurants" else person_settings()
+        restaurant_settings() if args.kind == "restaurants"
+        else person_settings(PERSON_RULES if args.rules == "large" else ISSUE_PERSON_RULES)
     )
     con.execute(f"create table records as select * from read_parquet('{args.records}')")
     table = con.sql(prepare).df()

@@ -8,10 +8,12 @@ sampled pool, and score every candidate pair with the loop's final matcher in ch
 chunks are built from integer codes of the records' values (categorical columns), so the LFs
 and the features work once per distinct value and never copy strings per pair; the matcher's
 featurizer is the lean per-attribute one (`PairFeaturizer(rich=False, record=False,
-cross=False, context=False)`, on the attributes and on spaced-out views of the digit codes;
-`--featurizer full` for the default). Candidates that at least three LFs call a non-match,
-two more than call a match, are scored 0 without features (`--drop-votes`; the report
-counts the true pairs among them). F1 is end to end: recall counts every
+cross=False, context=False)`, with the digit codes compared as text through `kinds=`;
+`--featurizer full` for the default). The loop's pool holds up to `--pool-per-pattern`
+candidates of every LF-vote pattern (rare look-alike non-matches included), the rest drawn at
+random; candidates are scored in `--score-threads` threads. Candidates that at least three
+LFs call a non-match, two more than call a match, are scored 0 without features
+(`--drop-votes`; the report counts the true pairs among them). F1 is end to end: recall counts every
 true pair, also those the blocker lost; pairwise over the matched pairs and over the
 clusters (connected components) they make. `--splink PYTHON` runs Splink on the same records
 in the same run. `--dask` runs blocking, LFs and scoring on a dask.distributed LocalCluster
@@ -207,21 +209,28 @@ class PairTables:
     """The records' attribute columns as integer codes, so that a chunk of candidate pairs
     (row positions) becomes a pair table of categorical columns without copying strings.
 
-    With `digit_views`, every column of digit codes (postcode, birth date, id: at least 90% of
-    its values all digits) also appears as `<column>_digits`, its digits spaced out ('2577'
-    -> '2 5 7 7'): a featurizer reads that as text, with edit distances that see a swapped or
+    `digit_columns` are the columns of digit codes (postcode, birth date, id: at least 90% of
+    their first 10,000 distinct values all digits): `--digits text` has the featurizer compare
+    them as text (`PairFeaturizer(kinds=)`). With `digit_views` (`--digits views`), each also
+    appears as `<column>_digits`, its digits spaced out ('2577' -> '2 5 7 7'): a featurizer
+    reads that as text, with edit distances that see a swapped or
     mistyped digit, where it would compare the code itself as a number."""
 
     def __init__(self, records: pd.DataFrame, id_column: str = "id", digit_views: bool = False):
         self.ids = records[id_column].to_numpy()
         self.columns = [c for c in records.columns if c != id_column]
         self.codes, self.categories = {}, {}
+        self.digit_columns: list[str] = []
         for column in list(self.columns):
             codes, uniques = pd.factorize(records[column])
             self.codes[column] = codes.astype(np.int32)
             self.categories[column] = pd.Index(uniques)
-            text = pd.Series(uniques, dtype=object).astype(str)
-            if digit_views and len(text) and text.str.fullmatch(r"\d+").mean() >= 0.9:
+            sample = pd.Series(uniques[:10_000], dtype=object).astype(str)  # (shuffled records)
+            if not (len(sample) and sample.str.fullmatch(r"\d+").mean() >= 0.9):
+                continue
+            self.digit_columns.append(column)
+            if digit_views:
+                text = pd.Series(uniques, dtype=object).astype(str)
                 view = column + "_digits"
                 self.columns.append(view)
                 self.codes[view] = self.codes[column]
@@ -292,17 +301,19 @@ def fit_label_model(L: np.ndarray, seed: int):
         return lm, lm.predict_proba(L)[:, 1]
 
 
-def make_featurizer(kind: str):
+def make_featurizer(kind: str, kinds: dict[str, str] | None = None):
     """The matcher's featurizer: 'attributes' (per-attribute similarities only), 'lean'
-    (the same without the finer `rich` ones), 'cross'
+    (the same without the finer `rich` ones), 'minimal' (lean without the missingness counts:
+    the boosting sees a missing value as NaN anyway), 'cross'
     (also each attribute's tokens found anywhere in the other record: swapped fields) or
-    'full' (the default PairFeaturizer)."""
+    'full' (the default PairFeaturizer); `kinds` overrides attribute kinds (digit codes as
+    text)."""
     from labeling_functions.featurizer import PairFeaturizer
 
     if kind == "full":
-        return PairFeaturizer()
-    return PairFeaturizer(rich=kind != "lean", record=False, cross=kind == "cross",
-                          context=False)
+        return PairFeaturizer(kinds=kinds)
+    return PairFeaturizer(kinds=kinds, rich=kind not in ("lean", "minimal"), record=False,
+                          cross=kind == "cross", missing=kind != "minimal", context=False)
 
 
 @contextmanager
@@ -333,11 +344,11 @@ def _run_loop(lfs, tables: PairTables, li, ri, L, gold, args):
     from active import ActiveLoop, SimulatedOracle
     from matchers import SimilarityMatcher
 
-    rng = np.random.default_rng(args.seed)
-    rows = np.sort(rng.choice(len(li), size=min(args.pool, len(li)), replace=False))
+    rows = sample_pool(L, args.pool, args.pool_per_pattern, args.seed)
     pairs = tables.pairs(li[rows], ri[rows], ids=True)
     pairs = pairs.astype({c: object for c in pairs.columns if c.startswith(("left_", "right_"))})
-    featurizer = make_featurizer(args.featurizer).fit(pairs)
+    kinds = {c: "short" for c in tables.digit_columns} if args.digits == "text" else None
+    featurizer = make_featurizer(args.featurizer, kinds).fit(pairs)
     loop = ActiveLoop(
         pairs,
         lfs=lfs,
@@ -355,6 +366,29 @@ def _run_loop(lfs, tables: PairTables, li, ri, L, gold, args):
     return loop, history
 
 
+def sample_pool(L: np.ndarray, size: int, per_pattern: int, seed: int) -> np.ndarray:
+    """Sorted row positions of the loop's pool: up to `per_pattern` random candidates of every
+    LF-vote pattern (a row of L), so that rare patterns (different people who share a place or
+    a surname) are in the pool, topped up at random to `size` candidates."""
+    rng = np.random.default_rng(seed)
+    size = min(size, len(L))
+    if per_pattern <= 0:
+        return np.sort(rng.choice(len(L), size=size, replace=False))
+    pattern = np.zeros(len(L), dtype=np.int64)
+    for column in L.T:  # base-3 code of the votes -1/0/1
+        pattern = pattern * 3 + column + 1
+    order = rng.permutation(len(L))
+    by_pattern = order[np.argsort(pattern[order], kind="stable")]
+    sorted_pattern = pattern[by_pattern]
+    start = np.searchsorted(sorted_pattern, sorted_pattern, side="left")
+    first = by_pattern[np.arange(len(L)) - start < per_pattern]
+    if len(first) > size:
+        first = rng.choice(first, size=size, replace=False)
+    rest = np.setdiff1d(order, first, assume_unique=True)
+    topped = rng.choice(rest, size=size - len(first), replace=False)
+    return np.sort(np.concatenate([first, topped]))
+
+
 def obvious_non_matches(L: np.ndarray, min_votes: int) -> np.ndarray:
     """Candidates at least `min_votes` LFs call a non-match, two more than call a match:
     scored 0 without features (0 = off). The report counts the true pairs this drops."""
@@ -364,10 +398,13 @@ def obvious_non_matches(L: np.ndarray, min_votes: int) -> np.ndarray:
     return (against >= min_votes) & (against >= for_ + 2)
 
 
-def score(matcher, tables: PairTables, records, li, ri, skip, client, chunk: int) -> np.ndarray:
+def score(matcher, tables: PairTables, records, li, ri, skip, client, chunk: int,
+          threads: int = 1) -> np.ndarray:
     """P(match) of every candidate not in `skip` by the loop's matcher, chunk by chunk (the
     featurizer's cache is turned off: every candidate is new, and a cache of millions would
-    only grow); skipped candidates get 0."""
+    only grow), `threads` chunks at a time (each chunk `chunk / threads` pairs: the same memory;
+    rapidfuzz, numpy, pandas' hashing and the boosting's prediction release the GIL);
+    skipped candidates get 0."""
     if hasattr(matcher, "featurizer_"):
         matcher.featurizer_.set_params(cache=False)
     keep = np.flatnonzero(~skip)
@@ -376,9 +413,17 @@ def score(matcher, tables: PairTables, records, li, ri, skip, client, chunk: int
         scores = score_candidates(matcher, _ids(records, li, ri), records, client=client,
                                   chunk_rows=chunk)
     else:
-        scores = np.concatenate(
-            [matcher.match_proba(tables.pairs(li[c], ri[c])) for c in _chunks(len(li), chunk)]
-        )
+        def one(c: slice) -> np.ndarray:
+            return matcher.match_proba(tables.pairs(li[c], ri[c]))
+
+        chunks = _chunks(len(li), max(chunk // max(threads, 1), 1))
+        if threads > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=threads) as pool:
+                scores = np.concatenate(list(pool.map(one, chunks)))
+        else:
+            scores = np.concatenate([one(c) for c in chunks])
     out = np.zeros(len(skip), dtype=np.float64)
     out[keep] = scores
     return out
@@ -443,7 +488,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=10, help="pairs asked per loop round")
     parser.add_argument("--threads", type=int, default=2,
                         help="threads of Splink's DuckDB and of OpenMP while scoring here")
-    parser.add_argument("--featurizer", choices=["lean", "attributes", "cross", "full"],
+    parser.add_argument("--score-threads", type=int, default=2,
+                        help="threads scoring chunks of candidates at once")
+    parser.add_argument("--featurizer", choices=["lean", "minimal", "attributes", "cross", "full"],
                         default="lean", help="the matcher's PairFeaturizer (make_featurizer)")
     parser.add_argument("--calibrate", action="store_true",
                         help="cut at the best F1 on the expert labels instead of 0.5")
@@ -452,22 +499,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--drop-votes", type=int, default=3,
                         help="score 0 without features where at least this many LFs vote "
                              "non-match, two more than vote match (0 = score every candidate)")
-    parser.add_argument("--digit-views", action=argparse.BooleanOptionalAction, default=True,
-                        help="add each digit-code column spaced out as text (PairTables)")
+    parser.add_argument("--digits", choices=["views", "text", "number"], default="text",
+                        help="digit-code columns: also as spaced-out text views (PairTables), "
+                             "as text (PairFeaturizer kinds=), or as numbers")
+    parser.add_argument("--pool-per-pattern", type=int, default=3,
+                        help="pool: up to this many candidates of every LF-vote pattern, "
+                             "the rest at random (sample_pool)")
     parser.add_argument("--max-iter", type=int, default=100,
                         help="boosting iterations of the loop's SimilarityMatcher")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lfs", default=str(ROOT / "active" / "demo_lfs.py"))
     parser.add_argument("--splink", default=None, help="a Python with splink: run it alongside")
+    parser.add_argument("--splink-rules", default="large",
+                        help="Splink's blocking rules, comma-separated runs: 'large' (the "
+                             "equality keys of large_person_blocker), 'issue' (the first "
+                             "runner's seven single-field and field-pair rules)")
     parser.add_argument("--compare-blockers", action="store_true",
                         help="only compare the previous and the current person blocker")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "scale.md"))
     args = parser.parse_args(argv)
     if args.quick:
         args.records, args.pool, args.budget = 50_000, 2000, 40
-    if (args.dask or args.scheduler) and args.digit_views:
-        print("--dask: the workers flatten pairs from the records, without --digit-views")
-        args.digit_views = False
+    if (args.dask or args.scheduler) and args.digits == "views":
+        print("--dask: the workers flatten pairs from the records: --digits text")
+        args.digits = "text"
     if args.compare_blockers:
         compare_blockers(args)
         return 0
@@ -488,7 +543,7 @@ def main(argv: list[str] | None = None) -> int:
         records, matches = stages.run("generate records", generate, args.records, args.seed)
         li, ri = stages.run("blocking", block, records, client)
         tables = stages.run("pair tables (value codes)", PairTables, records,
-                            digit_views=args.digit_views)
+                            digit_views=args.digits == "views")
         L = stages.run("LF application", label, lfs, tables, records, li, ri, client, args.chunk)
         gold = gold_labels(records, matches, li, ri)  # evaluation only, not timed
         lm, lm_proba = stages.run("label model fit + predict", fit_label_model, L, args.seed)
@@ -498,7 +553,7 @@ def main(argv: list[str] | None = None) -> int:
         skip = obvious_non_matches(L, args.drop_votes)
         proba = stages.run(
             "score all candidates", score, loop.matcher, tables, records, li, ri, skip,
-            client, args.chunk,
+            client, args.chunk, args.score_threads,
         )
     finally:
         if client is not None:
@@ -513,12 +568,15 @@ def main(argv: list[str] | None = None) -> int:
     blocked_recall = float(gold.sum()) / max(len(matches), 1)
     correct = int((gold.astype(bool) & pred).sum())
     p, r, f = pair_scores(len(matches), int(pred.sum()), correct)
+    print(f"end to end: {correct:,} of {int(pred.sum()):,} matched pairs true, "
+          f"{len(matches):,} true pairs: P {p:.6f} R {r:.6f} F1 {f:.6f}", flush=True)
     f_candidates = precision_recall_f1(gold, pred.astype(int))[2]
     clustered = cluster_scores(len(records), li, ri, pred, true_l, true_r)
     lm_pred = lm_proba >= 0.5
     lm_correct = int((gold.astype(bool) & lm_pred).sum())
     lp, lr, lf1 = pair_scores(len(matches), int(lm_pred.sum()), lm_correct)
-    splink = run_splink(args.splink, records, matches, args.threads) if args.splink else None
+    splink = {rules: run_splink(args.splink, records, matches, args.threads, rules)
+              for rules in args.splink_rules.split(",")} if args.splink else {}
     # the per-stage resets clear ru_maxrss too, so the whole run's peak is the largest stage peak
     overall_peak = max(r["peak_mb"] for r in stages.rows)
     write_report(
@@ -549,7 +607,7 @@ def pair_scores(true_pairs: int, predicted: int, correct: int) -> tuple[float, f
     return p, r, (2 * p * r / (p + r) if p + r else 0.0)
 
 
-def run_splink(python: str, records, matches, threads: int) -> dict:
+def run_splink(python: str, records, matches, threads: int, rules: str = "large") -> dict:
     """Splink (benchmarks/_splink_run.py, its own interpreter) on the same records, scored
     like ours: pairwise end to end, and over its clusters."""
     import json
@@ -562,7 +620,7 @@ def run_splink(python: str, records, matches, threads: int) -> dict:
     records.to_parquet(work / "records.parquet", index=False)
     cmd = [python, str(ROOT / "benchmarks" / "_splink_run.py"), "--records",
            str(work / "records.parquet"), "--kind", "person", "--out", str(work / "out"),
-           "--threads", str(threads)]
+           "--threads", str(threads), "--rules", rules]
     print("Splink ...", flush=True)
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
@@ -586,6 +644,50 @@ def run_splink(python: str, records, matches, threads: int) -> dict:
     )
     print(json.dumps({k: v for k, v in info.items()}), flush=True)
     return info
+
+
+SPLINK_RULES = {
+    "large": "the same equality rules as large_person_blocker",
+    "issue": "seven single-field and field-pair rules (the first runner's)",
+}
+
+
+def splink_table(splink: dict, threads: int, total, after_generate, cpu_total, peak,
+                 n_candidates, completeness, prf, clustered) -> list[str]:
+    """The side-by-side table: ours, then each Splink run, with our ratio to it."""
+    runs = list(splink.items())
+    head = " | ".join(f"Splink, {SPLINK_RULES[r]}" for r, _ in runs)
+    lines = [
+        f"Side by side with Splink {runs[0][1]['version']} (DuckDB, {threads} threads, no "
+        "labels; benchmarks/_splink_run.py) on the same records, in the same run; ratio = "
+        "riskweasul / Splink:",
+        "",
+        f"| | riskweasul | {head} |",
+        "|---|---|" + "---|" * len(runs),
+    ]
+
+    def row(name, ours, theirs, fmt, ratio=True):
+        cells = [f"{fmt(theirs(i))}" + (f" (ratio {ours / theirs(i):.2f})" if ratio else "")
+                 for _, i in runs]
+        return f"| {name} | {fmt(ours)} | " + " | ".join(cells) + " |"
+
+    lines += [
+        row("wall seconds, all stages", total, lambda i: i["seconds"], "{:.1f}".format),
+        row("wall seconds, without generating the records", after_generate,
+            lambda i: i["seconds"], "{:.1f}".format),
+        row("CPU seconds", cpu_total, lambda i: i.get("cpu", float("nan")), "{:.1f}".format),
+        row("peak RSS (GB)", peak / 1024, lambda i: i["peak_mb"] / 1024, "{:.2f}".format),
+        row("candidates", n_candidates, lambda i: i["n_candidates"], "{:,}".format),
+        row("pair completeness", completeness, lambda i: i["pair_completeness"],
+            "{:.4f}".format, ratio=False),
+        f"| pairwise P / R, end to end | {prf[0]:.4f} / {prf[1]:.4f} | "
+        + " | ".join(f"{i['prf'][0]:.4f} / {i['prf'][1]:.4f}" for _, i in runs) + " |",
+        f"| **pairwise F1, end to end** | **{prf[2]:.4f}** | "
+        + " | ".join(f"**{i['prf'][2]:.4f}**" for _, i in runs) + " |",
+        f"| F1 over the clusters | {clustered[2]:.4f} | "
+        + " | ".join(f"{i['clustered'][2]:.4f}" for _, i in runs) + " |",
+    ]
+    return lines
 
 
 def write_report(
@@ -623,9 +725,11 @@ def write_report(
         f"- records: {len(records):,} ({len(matches):,} true matching pairs); candidates after "
         f"blocking: {n_candidates:,} (pair completeness {blocked_recall:.4f}); "
         f"L: {L.shape[0]:,} x {L.shape[1]} int8",
-        f"- active loop: pool {args.pool:,} sampled candidates, budget {args.budget}, batch "
-        f"{args.batch}, {len(history)} rounds, SimilarityMatcher with the "
-        f"'{args.featurizer}' featurizer, threshold {threshold:.3f}",
+        f"- active loop: pool {args.pool:,} sampled candidates (up to "
+        f"{args.pool_per_pattern} of every LF-vote pattern, the rest at random), budget "
+        f"{args.budget}, batch {args.batch}, {len(history)} rounds, SimilarityMatcher with the "
+        f"'{args.featurizer}' featurizer (digit codes: --digits {args.digits}), threshold "
+        f"{threshold:.3f}",
         f"- cheap rule before the features (at least {args.drop_votes} LFs vote non-match, two "
         f"more than vote match): {dropped[0]:,} candidates scored 0 without features, "
         f"{dropped[1]:,} of "
@@ -653,33 +757,9 @@ def write_report(
         + (" |" if workers_col else "")
     )
     if splink:
-        sp, sc = splink["prf"], splink["clustered"]
-        after_generate = total - rows[0]["seconds"]
-        lines += [
-            "",
-            f"Side by side with Splink {splink['version']} (DuckDB, {args.threads} threads, no "
-            "labels, the same equality rules as large_person_blocker; "
-            "benchmarks/_splink_run.py) on the same records, in the same run:",
-            "",
-            "| | riskweasul | Splink | ratio |",
-            "|---|---|---|---|",
-            f"| wall seconds, all stages | {total:.1f} | {splink['seconds']:.1f} | "
-            f"{total / splink['seconds']:.2f} |",
-            f"| wall seconds, without generating the records | {after_generate:.1f} | "
-            f"{splink['seconds']:.1f} | {after_generate / splink['seconds']:.2f} |",
-            f"| CPU seconds | {cpu_total:.1f} | {splink.get('cpu', float('nan')):.1f} | "
-            f"{cpu_total / splink.get('cpu', float('nan')):.2f} |",
-            f"| peak RSS (GB) | {overall_peak / 1024:.2f} | {splink['peak_mb'] / 1024:.2f} | "
-            f"{overall_peak / splink['peak_mb']:.2f} |",
-            f"| candidates | {n_candidates:,} | {splink['n_candidates']:,} | "
-            f"{n_candidates / splink['n_candidates']:.2f} |",
-            f"| pair completeness | {blocked_recall:.4f} | {splink['pair_completeness']:.4f} "
-            "| |",
-            f"| pairwise P / R, end to end | {matcher_prf[0]:.4f} / {matcher_prf[1]:.4f} | "
-            f"{sp[0]:.4f} / {sp[1]:.4f} | |",
-            f"| **pairwise F1, end to end** | **{matcher_prf[2]:.4f}** | **{sp[2]:.4f}** | |",
-            f"| F1 over the clusters | {clustered[2]:.4f} | {sc[2]:.4f} | |",
-        ]
+        lines += ["", *splink_table(splink, args.threads, total, total - rows[0]["seconds"],
+                                    cpu_total, overall_peak, n_candidates, blocked_recall,
+                                    matcher_prf, clustered)]
     text = "\n".join(lines) + "\n\n"
     append_results(
         args.out,

@@ -128,16 +128,19 @@ def combined_codes(
     """One code per record (A's rows, then B's) for the tuple of its column codes, -1 where any
     part is missing. Codes follow the tuples' lexicographic order, which is the order of the
     texts joined by a separator below every character."""
-    out, missing = None, None
+    out, missing, bound = None, None, 1
     for column in columns:
         codes, n = column_codes(A, B, column, key)
         if out is None:
-            out, missing = codes.copy(), codes < 0
+            out, missing, bound = codes.copy(), codes < 0, max(n, 1)
             continue
         missing |= codes < 0
-        # dense codes first, so the product stays far below 2**63 for any number of columns
-        _, out = np.unique(np.where(missing, 0, out), return_inverse=True)
+        out = np.where(missing, 0, out)
+        if bound * (n + 1) >= 2**62:  # dense codes first, so the product stays below 2**63
+            _, out = np.unique(out, return_inverse=True)
+            bound = int(out.max()) + 1
         out = out.astype(np.int64) * (n + 1) + codes
+        bound *= n + 1
     if len(columns) > 1:
         _, out = np.unique(np.where(missing, 0, out), return_inverse=True)
         out = out.astype(np.int64)
@@ -180,6 +183,9 @@ def within_groups(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """All position pairs (i, j), i < j, of records sharing a group code; code -1 = no group."""
     codes = np.asarray(codes)
     members = np.flatnonzero(codes >= 0)
+    if members.size and codes[members].max() < 4 * len(codes):  # dense codes: drop singletons
+        counts = np.bincount(codes[members])
+        members = members[counts[codes[members]] > 1]  # (the pairs and their order stay)
     order = members[np.argsort(codes[members], kind="stable")]
     sorted_codes = codes[order]
     hi = np.searchsorted(sorted_codes, sorted_codes, side="right")

@@ -155,7 +155,7 @@ def _normalize_pair(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray,
 
 
 def _empty(norm: np.ndarray) -> np.ndarray:
-    return np.fromiter((len(t) == 0 for t in norm), bool, count=len(norm))
+    return np.asarray(norm == "", dtype=bool).reshape(len(norm))
 
 
 _NGRAM_PATTERN = re.compile(r"\(\?=\(\.\{(\d+)\}\)\)")  # what char_ngrams(n) writes
@@ -604,10 +604,10 @@ _NOT_MODEL_CHAR = re.compile(r"[^a-z0-9]")
 
 
 def _is_model_token(token: str) -> bool:
-    if _ASCII_DIGIT(token) is None:  # most words: no digit, no model number
+    if token.isdigit() or _ASCII_DIGIT(token) is None:  # codes and words: no model number
         return False
     core = _NOT_MODEL_CHAR.sub("", token)
-    return len(core) >= 3 and any(c.isalpha() for c in core)
+    return len(core) >= 3 and not core.isdigit()  # core is [a-z0-9]: a letter is left
 
 
 def _canonical_model(token: str) -> str:

@@ -95,3 +95,30 @@ def test_large_person_blocker_finds_the_duplicates_with_few_candidates():
     found = set(zip(with_window["ltable_id"], with_window["rtable_id"], strict=True))
     assert found >= set(zip(candidates["ltable_id"], candidates["rtable_id"], strict=True))
     assert len(found) > len(candidates)
+
+
+def test_combined_codes_of_many_wide_columns_stay_ordered_and_exact():
+    # five columns of 40,000 distinct values: their code product passes 2**62, so the codes are
+    # made dense on the way; equal tuples share a code and codes sort as the tuples do
+    rng = np.random.default_rng(0)
+    n, cols = 60_000, list("pqrst")
+    values = {c: rng.integers(0, 40_000, n) for c in cols}
+    values["p"][n // 2 :] = values["p"][: n // 2]  # repeated tuples
+    for c in cols[1:]:
+        values[c][n // 2 :] = values[c][: n // 2]
+    A = pd.DataFrame({"id": range(n), **{c: [f"{v:05d}" for v in values[c]] for c in cols}})
+    codes = combined_codes(A, None, cols)
+    assert np.array_equal(codes[: n // 2], codes[n // 2 :])
+    keys = pd.Series(["\x1f".join(t) for t in zip(*(A[c] for c in cols), strict=True)])
+    assert np.array_equal(pd.factorize(keys, sort=True)[0], codes)
+
+
+def test_within_groups_pairs_every_two_members_of_a_group_once():
+    from blocking._arrays import within_groups
+
+    rng = np.random.default_rng(1)
+    for codes in (rng.integers(-1, 30, 200), rng.integers(-1, 30, 200) * 1000, np.array([3])):
+        li, ri = within_groups(codes)
+        want = {(i, j) for i, j in itertools.combinations(range(len(codes)), 2)
+                if codes[i] >= 0 and codes[i] == codes[j]}
+        assert set(zip(li.tolist(), ri.tolist(), strict=True)) == want and len(li) == len(want)

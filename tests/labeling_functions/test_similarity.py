@@ -283,3 +283,11 @@ def test_gathered_overlaps_are_the_same_in_slices_of_pairs(monkeypatch):
     monkeypatch.setattr(S, "_PAIR_SLICE", 7)
     for x, y in zip(metrics(), whole, strict=True):
         np.testing.assert_array_equal(x, y)
+
+
+def test_model_tokens_need_a_letter_and_a_digit():
+    from labeling_functions.similarity import _is_model_token
+
+    assert [_is_model_token(t) for t in ("19650312", "2577", "lds4821ww", "mb13-pnk", "x1",
+                                         "a-1", "word", "12-34", "4k")] == [
+        False, False, True, True, False, False, False, False, False]

@@ -56,3 +56,43 @@ def test_cluster_scores_count_every_pair_inside_a_cluster(scale):
     p, r, f = scale.cluster_scores(5, li, ri, pred, np.array([0, 1, 3]), np.array([1, 2, 4]))
     assert (p, r) == (2 / 3, 2 / 3)
     assert f == pytest.approx(2 / 3)
+
+
+def test_digit_columns_are_found_without_views(scale):
+    records = pd.DataFrame({"id": ["a", "b", "c"], "postcode": ["2577", "5277", None],
+                            "name": ["ann", "bob", "2"]})
+    tables = scale.PairTables(records)
+    assert tables.digit_columns == ["postcode"] and tables.columns == ["postcode", "name"]
+
+
+def test_pool_holds_every_rare_vote_pattern_and_is_repeatable(scale):
+    rng = np.random.default_rng(0)
+    L = np.zeros((2000, 3), dtype=np.int8)
+    L[:5] = [1, -1, 0]  # a rare pattern: 5 of 2,000 candidates
+    L[5:7] = [-1, 1, 1]  # rarer still
+    L = L[rng.permutation(len(L))]
+    rows = scale.sample_pool(L, 50, 3, seed=1)
+    assert len(rows) == 50 and len(set(rows.tolist())) == 50 and (np.diff(rows) > 0).all()
+    patterns = [tuple(r) for r in L[rows].tolist()]
+    assert patterns.count((1, -1, 0)) >= 3 and patterns.count((-1, 1, 1)) == 2
+    assert np.array_equal(rows, scale.sample_pool(L, 50, 3, seed=1))
+    plain = scale.sample_pool(L, 50, 0, seed=1)
+    assert len(plain) == 50 and len(set(plain.tolist())) == 50
+
+
+def test_scores_in_threads_equal_scores_in_one(scale, records):
+    from matchers import SimilarityMatcher
+
+    records, matches = records
+    tables = scale.PairTables(records)
+    rng = np.random.default_rng(2)
+    li, ri = np.sort(rng.integers(0, len(records), (2, 400)), axis=0)
+    gold = scale.gold_labels(records, matches, li, ri)
+    pairs = tables.pairs(li, ri).astype(object)
+    y = np.where(gold == 1, 0.9, 0.1)
+    matcher = SimilarityMatcher(max_iter=20, featurizer=scale.make_featurizer("lean")).fit(pairs, y)
+    skip = np.zeros(len(li), dtype=bool)
+    skip[::7] = True
+    one = scale.score(matcher, tables, records, li, ri, skip, None, 100, threads=1)
+    two = scale.score(matcher, tables, records, li, ri, skip, None, 100, threads=2)
+    assert np.array_equal(one, two) and (one[skip] == 0).all()
