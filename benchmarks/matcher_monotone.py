@@ -65,11 +65,17 @@ def _random_pairs(test: pd.DataFrame, seed: int) -> pd.DataFrame:
 
 
 def run(folder: Path, name: str, variant: str, seed: int, regimes: list[str],
-        configs: list[str]) -> list[dict]:
+        configs: list[str], featurizers: dict) -> list[dict]:
     """Every regime x config on one data set variant; the featurizer is fitted once on the pool
-    (the three splits' values, no labels)."""
+    (the three splits' values, no labels) and kept in `featurizers` (the clean variant's serves
+    every seed)."""
     splits = load_variant(folder / name, variant, seed)
-    featurizer = PairFeaturizer().fit(pd.concat(list(splits.values()), ignore_index=True))
+    key = (name, variant, seed if variant == "dirty" else None)
+    if key not in featurizers:
+        featurizers.clear()
+        featurizers[key] = PairFeaturizer().fit(pd.concat(list(splits.values()),
+                                                          ignore_index=True))
+    featurizer = featurizers[key]
     tr, va, te = (splits[s] for s in ("train", "valid", "test"))
     shuffled = _random_pairs(te, seed)
     y_va, y_te = va["label"].to_numpy(), te["label"].to_numpy()
@@ -156,12 +162,14 @@ def main() -> None:
     args = parser.parse_args()
     folder = dataset_folder(args.datasets, "matcher_monotone.py")
     raw = RESULTS / f"{args.tag}.jsonl"
+    featurizers: dict = {}
     if not args.report_only:
         with raw.open("a") as log:
             for name in args.names:
                 for variant in args.variants:
                     for seed in args.seeds:
-                        for row in run(folder, name, variant, seed, args.regimes, args.configs):
+                        for row in run(folder, name, variant, seed, args.regimes, args.configs,
+                                       featurizers):
                             log.write(json.dumps(row) + "\n")
     write_report(pd.read_json(raw, lines=True), RESULTS / f"{args.tag}.md",
                  command("matcher_monotone.py"))
