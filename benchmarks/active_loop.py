@@ -72,6 +72,7 @@ VARIANTS = {"hybrid_no_kl": ("hybrid", {"kl_share": 0.0}, {}),
             "hybrid_monotone": ("hybrid", {}, {"matcher_options": {"monotonic": True}}),
             "hybrid_monotone_l2": ("hybrid", {}, {"matcher_options": {
                 "monotonic": True, "l2_regularization": 1.0}}),
+            "hybrid_l2": ("hybrid", {}, {"matcher_options": {"l2_regularization": 1.0}}),
             "hybrid_unconstrained": ("hybrid", {}, {"matcher_options": {"monotonic": False}})}
 
 
