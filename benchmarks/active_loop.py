@@ -67,7 +67,13 @@ VARIANTS = {"hybrid_no_kl": ("hybrid", {"kl_share": 0.0}, {}),
             # cross-validated log-loss on the expert labels (ActiveLoop(soft_weight='cv'))
             "hybrid_soft1": ("hybrid", {}, {"soft_weight": 1.0}),
             "hybrid_soft03": ("hybrid", {}, {"soft_weight": 0.3}),
-            "hybrid_softcv": ("hybrid", {}, {"soft_weight": "cv"})}
+            "hybrid_softcv": ("hybrid", {}, {"soft_weight": "cv"}),
+            # SimilarityMatcher options (not ActiveLoop's): monotone constraints
+            "hybrid_monotone": ("hybrid", {}, {"matcher_options": {"monotonic": True}}),
+            "hybrid_monotone_l2": ("hybrid", {}, {"matcher_options": {
+                "monotonic": True, "l2_regularization": 1.0}}),
+            "hybrid_l2": ("hybrid", {}, {"matcher_options": {"l2_regularization": 1.0}}),
+            "hybrid_unconstrained": ("hybrid", {}, {"matcher_options": {"monotonic": False}})}
 
 
 def _load(datasets: Path, name: str, split: str = "test", variant: str = "clean", seed: int = 0):
@@ -118,11 +124,13 @@ def run_one(name, pool, test, lfs, L, config, seed, budget, batch,
         base, selector_options, options = VARIANTS[config]
         selector = make_selector(base, seed=seed, **selector_options)
     options = dict(options)
+    matcher_options = options.pop("matcher_options", {})
     loop = (TwoStageLoop if options.pop("two_stage", False) else ActiveLoop)(
         pool, lfs if with_lfs else None, oracle=SimulatedOracle(gold), selector=selector,
         # the featurizer sees every candidate, unlabelled (the pool is a sample of them)
         matcher=RNNMatcher(seed=seed) if matcher == "rnn" else SimilarityMatcher(
-            seed=seed, featurizer=PairFeaturizer().fit(pd.concat([pool, test]))),
+            seed=seed, featurizer=PairFeaturizer().fit(pd.concat([pool, test])),
+            **matcher_options),
         L=L if with_lfs else None, batch_size=batch,
         gold=gold, eval_pairs=test, eval_labels=test["label"], seed=seed, audit=audit,
         **options,

@@ -35,11 +35,32 @@ from labeling_functions.similarity import (
     similarity_features,
 )
 
-__all__ = ["PairFeaturizer", "record_texts"]
+__all__ = ["PairFeaturizer", "feature_directions", "record_texts"]
 
 # The whole-record similarities whose margins over competing candidates `context` adds.
 _CONTEXT_BASE = ("record__tfidf_cosine", "record__idf_dice", "record__char3_cosine",
                  "record__jaccard")
+
+# How P(match) should move as a feature grows, by the column's last '__' part: +1 similarities
+# (and margins over the other candidates), -1 differences (relative difference, unshared tokens),
+# 0 the rest (missingness, how full a record is, how many codes a side has).
+_DIRECTIONS = {
+    **dict.fromkeys(("jaccard", "levenshtein", "jaro_winkler", "exact", "overlap",
+                     "tfidf_cosine", "model_numbers", "char3_cosine", "idf_dice",
+                     "partial_ratio", "codes_overlap", "quantities_overlap", "numbers_overlap",
+                     "left_in_right_record", "right_in_left_record", "left_margin",
+                     "right_margin"), 1),
+    **dict.fromkeys(("reldiff", "unshared_idf_left", "unshared_idf_right", "codes_unshared",
+                     "quantities_unshared", "numbers_unshared"), -1),
+}
+
+
+def feature_directions(columns: list[str]) -> np.ndarray:
+    """Per feature column, +1 (a similarity: a higher value never makes a match less likely),
+    -1 (a difference) or 0 (no direction): the monotone constraints a learned matcher may use."""
+    return np.array([_DIRECTIONS.get(str(c).rsplit("__", 1)[-1], 0) for c in columns],
+                    dtype=np.int8)
+
 
 _UNITS = (
     "tb|gb|mb|kb|ghz|mhz|hz|mp|megapixel|mm|cm|km|m|inch|inches|in|ft|oz|lbs|lb|kg|g|ml|l|"
@@ -133,6 +154,8 @@ class PairFeaturizer(BaseEstimator):
     cost); `max_value_chars` every value (a 1 MB field is compared on its first characters).
     `kinds` overrides the inferred kind ('numeric', 'short', 'long') of named attributes, e.g.
     {"phone": "short"} so that codes written in digits are compared as text, not as numbers.
+    `feature_directions_` (fitted, aligned with `columns_`) says per column whether it is a
+    similarity (+1), a difference (-1) or neither (0), see `feature_directions`.
     """
 
     def __init__(
@@ -194,6 +217,7 @@ class PairFeaturizer(BaseEstimator):
             self.context_ = self._fit_context(pairs, context)
         self.columns_ = self.base_columns_ + [f"{c}__{side}_margin" for c in self.context_
                                               for side in ("left", "right")]
+        self.feature_directions_ = feature_directions(self.columns_)
         return self
 
     def _given_kinds(self, attributes: list[str]) -> dict[str, str]:
@@ -216,7 +240,10 @@ class PairFeaturizer(BaseEstimator):
         self._store = np.empty((0, len(self.base_columns_)), dtype=np.float32)
 
     def __setstate__(self, state: dict) -> None:
-        """Unpickle; a model file written before `kinds` existed gets its default."""
+        """Unpickle; a model file written before `kinds` or `feature_directions_` existed gets
+        the default (the directions follow from the fitted columns)."""
+        if "columns_" in state and "feature_directions_" not in state:
+            state = {**state, "feature_directions_": feature_directions(state["columns_"])}
         super().__setstate__({"kinds": None, **state})
 
     def __getstate__(self) -> dict:

@@ -207,3 +207,45 @@ def test_a_featurizer_pickled_before_kinds_existed_loads():
     assert loaded.get_params()["kinds"] is None
     np.testing.assert_array_equal(loaded.transform(pool()).to_numpy(),
                                   old.transform(pool()).to_numpy())
+
+
+def test_feature_directions_mark_similarities_differences_and_the_rest():
+    f = PairFeaturizer().fit(pool())
+    directions = dict(zip(f.columns_, f.feature_directions_, strict=True))
+    assert len(f.feature_directions_) == len(f.columns_)
+    for column in ("title__jaccard", "title__levenshtein", "brand__jaro_winkler",
+                   "price__exact", "record__idf_dice", "record__codes_overlap",
+                   "title__left_in_right_record", "record__tfidf_cosine__left_margin"):
+        assert directions[column] == 1, column
+    for column in ("price__reldiff", "title__unshared_idf_left", "record__codes_unshared",
+                   "record__numbers_unshared"):
+        assert directions[column] == -1, column
+    # every column without a direction is a count, a missing flag or a fill rate: a new
+    # feature must be given its direction (or added here, knowingly)
+    neutral = {c for c, d in directions.items() if d == 0}
+    assert neutral == {"title__n_missing", "brand__n_missing", "price__n_missing",
+                       "record__filled_left", "record__filled_right", "record__codes_left",
+                       "record__codes_right", "record__quantities_left",
+                       "record__quantities_right", "record__numbers_left",
+                       "record__numbers_right"}
+
+
+def test_similarity_directions_agree_with_the_labels_on_average():
+    pairs = pool()
+    f = PairFeaturizer(context=False).fit(pairs)
+    X = f.transform(pairs)
+    shuffled = pairs.assign(**{c: pairs[c].to_numpy()[[1, 2, 3, 4, 5, 0]]
+                               for c in pairs.columns if c.startswith("right_")})
+    Z = f.transform(shuffled)  # non-matches: the same records, other partners
+    for column, d in zip(f.columns_, f.feature_directions_, strict=True):
+        if d and X[column].notna().sum() >= 3 and Z[column].notna().sum() >= 3:
+            assert d * (X[column].mean() - Z[column].mean()) >= 0, column
+
+
+def test_a_featurizer_pickled_before_directions_existed_loads():
+    old = PairFeaturizer().fit(pool())
+    expected = old.feature_directions_
+    del old.feature_directions_  # as in model files written before the attribute existed
+    loaded = pickle.loads(pickle.dumps(old))
+    np.testing.assert_array_equal(loaded.feature_directions_, expected)
+    assert not hasattr(pickle.loads(pickle.dumps(PairFeaturizer())), "feature_directions_")

@@ -120,3 +120,45 @@ def test_holds_up_when_values_move_into_the_title(train_pairs, test_pairs):
     tpairs, ty = test_pairs
     s = SimilarityMatcher(max_iter=30).fit(dirty(pairs, 0), y)
     assert ((s.match_proba(dirty(tpairs, 1)) >= 0.5) == ty).mean() >= 0.9
+
+
+def _violations(s: SimilarityMatcher, pairs: pd.DataFrame) -> int:
+    """How often raising one directed feature (through its fitted bins) lowers P(match)."""
+    X = s._binned(s.featurizer_.transform(pairs).reindex(columns=s.columns_).to_numpy(float))
+    found = 0
+    for j, d in enumerate(s._directions()):
+        if d == 0:
+            continue
+        curves = []
+        for b in np.unique(np.linspace(0, len(s.edges_[j]), 6).round()):  # feature j's bins
+            X_b = X.copy()
+            X_b[:, j] = b
+            curves.append(s.model_.predict_proba(X_b)[:, 1])
+        steps = d * np.diff(np.array(curves), axis=0)
+        found += int((steps < -1e-12).sum())
+    return found
+
+
+def test_monotone_matcher_never_lowers_p_when_a_similarity_rises(train_pairs, test_pairs):
+    pairs, y = train_pairs
+    noisy = y.copy()
+    noisy[::5] = 1 - noisy[::5]  # noisy labels teach unconstrained trees reversed steps
+    free = SimilarityMatcher(max_iter=60).fit(pairs, noisy)
+    mono = SimilarityMatcher(max_iter=60, monotonic=True).fit(pairs, noisy)
+    assert _violations(free, test_pairs[0]) > 0
+    assert _violations(mono, test_pairs[0]) == 0
+    assert (mono.predict(test_pairs[0]) == test_pairs[1]).mean() >= 0.8
+
+
+def test_monotonic_clones_checks_and_old_model_files_load(train_pairs, tmp_path):
+    pairs, y = train_pairs
+    assert clone(SimilarityMatcher(monotonic=True)).get_params()["monotonic"] is True
+    with pytest.raises(TypeError, match="monotonic"):
+        SimilarityMatcher(monotonic="yes").fit(pairs, y)
+    old = SimilarityMatcher(max_iter=10).fit(pairs, y)
+    del old.monotonic, old.featurizer_.feature_directions_  # a model file from before both
+    old.save(tmp_path / "old.pkl")
+    loaded = SimilarityMatcher.load(tmp_path / "old.pkl")
+    assert loaded.get_params()["monotonic"] is False
+    np.testing.assert_array_equal(loaded.match_proba(pairs), old.match_proba(pairs))
+    assert len(loaded._directions()) == len(loaded.columns_)
