@@ -162,10 +162,11 @@ def _duration(seconds: float) -> str:
 
 
 def _matcher(name: str, seed: int):
-    from matchers import RNNMatcher, SimilarityMatcher
+    from active.loop import default_matcher
+    from matchers import RNNMatcher
 
     if name == "fast":
-        return SimilarityMatcher(seed=seed)
+        return default_matcher(seed)
     if name == "rnn":
         return RNNMatcher(seed=seed)
     raise CLIError(f"--matcher must be one of {', '.join(MATCHERS)}, got {name!r}")

@@ -128,10 +128,12 @@ def estimate_columns(scores: np.ndarray | None, threshold: float,
     return row
 
 
-def _default_matcher(seed: int):
+def default_matcher(seed: int):
+    """The loop's in-loop matcher: boosting held monotone in every similarity (and l2) because
+    its labels are few; chosen by benchmarks/active_loop.py, results/active_loop_monotone.md."""
     from matchers import SimilarityMatcher
 
-    return SimilarityMatcher(seed=seed)
+    return SimilarityMatcher(seed=seed, monotonic=True, l2_regularization=1.0)
 
 
 def _resolve_selector(selector: str | Selector, seed: int) -> Selector:
@@ -201,21 +203,20 @@ class RoundState:
 class ActiveLoop:
     """Weak supervision and active learning in one loop; every answer is stored before use.
 
-    Two matchers, two jobs: `matcher` (default `SimilarityMatcher`) is refitted on every batch
-    and must take seconds; `final_matcher` (e.g. `RNNMatcher`, default none) is trained once at
-    the end (`finish`, called by `run`) on every probabilistic and expert label, and replaces
-    the in-loop matcher only if it does better on expert labels it did not train on, with
-    confidence and enough audit labels (the report is `loop.final`). `lfs` may be empty (active
-    learning without LFs); `run(0)` is weak supervision alone. Answers already in `store` are
-    used, not asked again, so a killed run resumes where it was. Matches are pairs scored at
-    least 0.5, unless `calibrate=True`, which cuts at the best F1 on the expert labels (scored
-    as the matcher saw them at selection).
-    The matcher learns the label model's soft labels at weight `soft_weight` beside the expert
+    Two matchers, two jobs: `matcher` (default: `default_matcher`, a monotone
+    `SimilarityMatcher`) is refitted on every batch and must take seconds; `final_matcher` (e.g.
+    `RNNMatcher`, default none) is trained once at the end (`finish`, called by `run`) on every
+    probabilistic and expert label, and replaces the in-loop matcher only if it does better on
+    expert labels it did not train on, with confidence and enough audit labels (the report is
+    `loop.final`). `lfs` may be empty (active learning without LFs); `run(0)` is weak
+    supervision alone. Answers already in `store` are used, not asked again, so a killed run
+    resumes where it was. Matches are pairs scored at least 0.5, unless `calibrate=True`, which
+    cuts at the best F1 on the expert labels (scored as the matcher saw them at selection). The
+    matcher learns the label model's soft labels at weight `soft_weight` beside the expert
     labels at `expert_weight`; `soft_weight='cv'` chooses it from `SOFT_WEIGHTS` a few times a
     run by cross-validated log-loss on the expert training labels (never the audit's), so LFs
     that do poorly on a data set lose their say (mixed on the benchmarks, so not the default:
-    benchmarks/results/active_loop_softweight.md).
-    """
+    benchmarks/results/active_loop_softweight.md). """
 
     def __init__(
         self,
@@ -257,7 +258,7 @@ class ActiveLoop:
         self.lfs = list(lfs or [])
         self.oracle = as_oracle(oracle)
         self.selector = _resolve_selector(selector, seed)
-        self.matcher = matcher if matcher is not None else _default_matcher(seed)
+        self.matcher = matcher if matcher is not None else default_matcher(seed)
         self.final_matcher = final_matcher
         self.label_model = label_model
         self.batch_size = batch_size
