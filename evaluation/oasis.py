@@ -26,6 +26,8 @@ _SPREADS = np.geomspace(0.05, 1.0, 14)
 _MAX_STEP = 1.0
 _MOST_STRATA = 250  # score strata of n_strata="auto" (sqrt(n) up to this)
 _RIDGE = 0.5  # penalty of the prior curve towards the identity (trusting the scores)
+_MAX_CONCENTRATION = np.inf  # pseudo-labels of a stratum's prior at most
+_EXPLORE_POWER = 1.0
 _MIN_SCORE = 1e-9  # calibrated scores are clipped to [_MIN_SCORE, 1 - _MIN_SCORE] before the logit
 
 
@@ -334,7 +336,9 @@ class OASISSampler(_ImportanceBase):
         (mu (1 - mu) spread)^2), so a stratum the curve puts at 1e-4 is not given the spike
         at 0 of a Beta with a few pseudo-labels."""
         mu = self.prior[None, :]
-        concentration = np.maximum(1.0 / (mu * (1 - mu) * spread[:, None] ** 2) - 1.0, 0.1)
+        concentration = np.clip(
+            1.0 / (mu * (1 - mu) * spread[:, None] ** 2) - 1.0, 0.1, _MAX_CONCENTRATION
+        )
         return concentration * mu, concentration * (1 - mu)
 
     @property
@@ -455,7 +459,8 @@ class OASISSampler(_ImportanceBase):
         q = weights * effect * np.sqrt(rate * (1 - rate))
         total = q.sum()
         q = q / total if total > 0 else weights
-        return self.epsilon * weights + (1 - self.epsilon) * q
+        explore = unlabelled**_EXPLORE_POWER
+        return self.epsilon * explore / explore.sum() + (1 - self.epsilon) * q
 
     def _stratified_terms(self, alpha: float) -> tuple[float, float, np.ndarray]:
         """Numerator sum_k pred_k M_k and denominator alpha P + (1 - alpha) sum_k M_k with M_k
