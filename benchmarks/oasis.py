@@ -122,6 +122,7 @@ def summary(frame: pd.DataFrame) -> pd.DataFrame:
             "P90 ours": g["error"].quantile(0.9).unstack("sampler")[OURS],
             "coverage": g["covered"].mean().unstack("sampler")[OURS],
             "width": g["width"].mean().unstack("sampler")[OURS],
+            "seeds": g["error"].size().unstack("sampler")[OURS],
         }
     )
     return out.reset_index()
@@ -135,13 +136,14 @@ def markdown(summary_frame: pd.DataFrame, facts: pd.DataFrame) -> str:
             f"\n**{pool}** ({int(f['pairs']):,} pairs, {int(f['matches'])} matches, "
             f"{int(f['predicted'])} "
             f"predicted, true F1 {f['F1']:.4f})\n",
-            "| labels | MAE ours | MAE authors' | ratio | P90 ours | 95% coverage | width |",
-            "|---|---|---|---|---|---|---|",
+            "| labels | MAE ours | MAE authors' | ratio | P90 ours | 95% coverage | width "
+            "| seeds |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for r in part.itertuples():
             lines.append(
                 f"| {r.budget} | {r[3]:.4f} | {r[4]:.4f} | {r.ratio:.2f} | {r[6]:.4f} | "
-                f"{r.coverage:.0%} | {r.width:.3f} |"
+                f"{r.coverage:.0%} | {r.width:.3f} | {r.seeds} |"
             )
     return "\n".join(lines)
 
@@ -199,7 +201,16 @@ def main() -> None:
     parser.add_argument("--real", action="store_true", help="add the shared sets' test splits")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes")
     parser.add_argument("--out", default="oasis", help="results file stem")
+    parser.add_argument(
+        "--merge",
+        nargs="+",
+        metavar="STEM",
+        help="write <out>.md / .csv / .png from earlier runs' results (their stems), no sampling",
+    )
     args = parser.parse_args()
+    if args.merge:
+        merge(args.merge, args.out, args.n_pairs, args.datasets)
+        return
     if REFERENCE_PACKAGE is None:
         sys.exit("benchmarks/oasis.py: pip install --no-deps oasis==0.1.3 (the named baseline)")
     pools = [] if args.no_synthetic else list(args.pools or POOLS)
@@ -226,36 +237,54 @@ def main() -> None:
     with ProcessPoolExecutor(args.jobs) as executor:
         rows = [row for chunk in executor.map(run_one, tasks, chunksize=2) for row in chunk]
     seconds = time.perf_counter() - start
-    frame = pd.DataFrame(rows)
+    run = (
+        f"`{command('oasis.py')}` on {timestamp()} (2 shared CPU cores, {seconds:.0f} s); "
+        f"{args.seeds} seeds per sampler and pool (seeds {args.first_seed}-"
+        f"{args.first_seed + args.seeds - 1}); synthetic pools of {args.n_pairs:,} pairs.\n"
+    )
+    report(pd.DataFrame(rows), pools + real, [run], args.out, args.n_pairs, args.datasets)
+
+
+def merge(stems: list[str], out: str, n_pairs: int, datasets: str) -> None:
+    """One report from several runs (split by pools, seeds or budgets to fit the machine)."""
+    frames = [pd.read_csv(RESULTS / f"{stem}.csv") for stem in stems]
+    runs = [(RESULTS / f"{stem}.md").read_text().splitlines()[2] + "\n" for stem in stems]
+    frame = pd.concat(frames, ignore_index=True)
+    report(frame, list(dict.fromkeys(frame["pool"])), runs, out, n_pairs, datasets)
+
+
+def report(
+    frame: pd.DataFrame, names: list[str], runs: list[str], out: str, n_pairs: int, datasets: str
+) -> None:
+    """Write <out>.csv, .md (bar table, per pool tables) and .png from the per-run rows."""
     RESULTS.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(RESULTS / f"{args.out}.csv", index=False)
-    names = pools + real
-    facts = pool_facts(names, args.n_pairs, args.datasets)
+    frame.to_csv(RESULTS / f"{out}.csv", index=False)
+    facts = pool_facts(names, n_pairs, datasets)
     table = summary(frame)
     table["pool"] = pd.Categorical(table["pool"], names, ordered=True)
     table = table.sort_values(["pool", "budget"])
-    plot(frame, names, RESULTS / f"{args.out}.png")
-    speed = frame.groupby("sampler")["seconds"].mean()
+    plot(frame, names, RESULTS / f"{out}.png")
+    largest = frame.groupby(["sampler", "pool", "seed"])["budget"].transform("max")
+    speed = frame.groupby(["sampler", largest.rename("to")])["seconds"].mean()
     text = "\n".join(
         [
             "# OASIS F1 estimation: ours against the authors' implementation\n",
-            f"`{command('oasis.py')}` on {timestamp()} (2 shared CPU cores, {seconds:.0f} s); "
-            f"{args.seeds} seeds per sampler and pool (seeds {args.first_seed}-"
-            f"{args.first_seed + args.seeds - 1}); synthetic pools of {args.n_pairs:,} pairs.\n",
+            *runs,
             "MAE / P90 = mean / 90th percentile over seeds of |estimated - true F1|; ratio = MAE "
             "ours / MAE authors' (PyPI `oasis` 0.1.3, its defaults, same pool and budgets); "
             "coverage = share of our 95% intervals holding the true F1 (the authors' gives none); "
-            "width = mean interval width. Seconds per run to the largest budget: "
-            + ", ".join(f"{k} {v:.1f}" for k, v in speed.items())
+            "width = mean interval width; seeds = runs per sampler. Seconds per run (to the "
+            "largest budget of that run): "
+            + ", ".join(f"{k} {v:.1f} (to {b:,})" for (k, b), v in speed.items())
             + ".\n",
             "## The bar: ratio <= 1 at 500 and 2,000 labels, coverage 90-98% from 250 labels\n",
             bar_table(table),
             "\n## Per pool\n",
             markdown(table, facts),
-            f"\n![error against labels]({args.out}.png)\n",
+            f"\n![error against labels]({out}.png)\n",
         ]
     )
-    (RESULTS / f"{args.out}.md").write_text(text + "\n")
+    (RESULTS / f"{out}.md").write_text(text + "\n")
     print(text)
 
 

@@ -25,7 +25,11 @@ _MIN_RATE = 1e-6  # a recalibrated prior rate never reaches 0 or 1
 _SPREADS = np.geomspace(0.05, 1.0, 14)
 _MAX_STEP = 1.0
 _MOST_STRATA = 250  # score strata of n_strata="auto" (sqrt(n) up to this)
-_RIDGE = 0.5  # penalty of the prior curve towards the identity (trusting the scores)
+# penalty of the prior curve (intercept, slope, shift) towards the identity (trusting the
+# scores); light on the slope: scores squeezed (or stretched) by a factor of 3 or more are
+# common, and a stiffer slope keeps the curve near the scores' rates far from 0.5 for hundreds
+# of labels (an underconfident pool's non-match strata at 5x their match rate after 250 labels)
+_RIDGE = np.array([0.5, 0.05, 0.5])
 _MIN_SCORE = 1e-9  # calibrated scores are clipped to [_MIN_SCORE, 1 - _MIN_SCORE] before the logit
 
 
@@ -88,7 +92,7 @@ def fit_prior_curve(
     labelled: np.ndarray,
     matches: np.ndarray,
     theta: np.ndarray,
-    ridge: float = 5.0,
+    ridge: float | np.ndarray = 5.0,
     steps: int = 3,
     prediction: np.ndarray | None = None,
 ) -> np.ndarray:
@@ -96,7 +100,8 @@ def fit_prior_curve(
     strata to the labels.
 
     Maximizes the binomial log-likelihood of `matches` out of `labelled` per stratum with a
-    ridge penalty `ridge` |theta - (0, 1[, 0])|^2 / 2 towards the identity, i.e. towards
+    ridge penalty sum ridge (theta - (0, 1[, 0]))^2 / 2 (`ridge` one number, or one per
+    parameter) towards the identity, i.e. towards
     trusting the calibrated scores; `steps` Newton steps from `theta` (warm start), each at
     most `_MAX_STEP` long (a step from a handful of labels can overshoot). With
     `prediction` (each stratum's share predicted 1) the curve gets a third parameter c, a shift

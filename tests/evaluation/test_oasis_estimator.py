@@ -63,3 +63,23 @@ def test_intervals_cover_at_the_nominal_rate_without_being_too_wide():
     # errors have a standard deviation of about 0.03 here: a 95% interval is about 0.12 wide
     assert np.mean(covered) >= 0.85
     assert np.mean(widths) < 0.18
+
+
+def test_curve_learns_that_underconfident_scores_separate_better_than_they_claim():
+    # logits shrunk to 0.3x: the scores say 0.2-0.8 where the match rates are ~0 and ~1; the
+    # prior curve must steepen well past the identity (slope 1) for the strata far from 0.5
+    rng = np.random.default_rng(4)
+    n = 20_000
+    labels = (rng.random(n) < 0.05).astype(np.int8)
+    logit = 0.3 * np.where(labels == 1, rng.normal(2.0, 1.5, n), rng.normal(-4.0, 1.5, n))
+    scores = 1 / (1 + np.exp(-logit))
+    predictions = (scores > 0.5).astype(np.int8)
+    truth = f_measure(labels, predictions)
+    slopes, errors = [], []
+    for seed in range(4):
+        sampler = OASISSampler(predictions, scores, lambda i: int(labels[i]), seed=seed)
+        sampler.sample(200)
+        slopes.append(sampler.prior_curve[1])
+        errors.append(abs(sampler.estimate - truth))
+    assert min(slopes) > 5.5
+    assert np.mean(errors) < 0.03
