@@ -354,7 +354,9 @@ def _run_loop(lfs, tables: PairTables, li, ri, L, gold, args):
         lfs=lfs,
         oracle=SimulatedOracle(gold[rows]),
         selector="hybrid",
-        matcher=SimilarityMatcher(seed=args.seed, max_iter=args.max_iter, featurizer=featurizer),
+        matcher=SimilarityMatcher(seed=args.seed, max_iter=args.max_iter, featurizer=featurizer,
+                                  monotonic=args.monotonic,
+                                  l2_regularization=1.0 if args.monotonic else 0.0),
         batch_size=args.batch,
         L=L[rows],
         gold=gold[rows],
@@ -507,6 +509,9 @@ def main(argv: list[str] | None = None) -> int:
                              "the rest at random (sample_pool)")
     parser.add_argument("--max-iter", type=int, default=100,
                         help="boosting iterations of the loop's SimilarityMatcher")
+    parser.add_argument("--monotonic", action="store_true",
+                        help="the loop's matcher as active.loop.default_matcher makes it: "
+                             "monotone in every similarity, l2 1.0")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lfs", default=str(ROOT / "active" / "demo_lfs.py"))
     parser.add_argument("--splink", default=None, help="a Python with splink: run it alongside")
