@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 from _common import append_results
 
-from blocking import large_person_blocker, make_dirty_records
+from blocking import large_person_blocker, make_dirty_records, shared_codes, value_codes
 from blocking.distributed import DistributedBlocker, map_candidates
 from blocking.quality import pairs_in
 from evaluation import precision_recall_f1
@@ -222,7 +222,7 @@ class PairTables:
         self.codes, self.categories = {}, {}
         self.digit_columns: list[str] = []
         for column in list(self.columns):
-            codes, uniques = pd.factorize(records[column])
+            codes, uniques = value_codes(records, None, column)  # the blocker's, if shared
             self.codes[column] = codes.astype(np.int32)
             self.categories[column] = pd.Index(uniques)
             sample = pd.Series(uniques[:10_000], dtype=object).astype(str)  # (shuffled records)
@@ -333,14 +333,46 @@ def one_thread():
         torch.set_num_threads(threads)
 
 
-def active_loop(lfs, tables: PairTables, li, ri, L, gold, args):
+def active_loop(lfs, tables: PairTables, li, ri, L, gold, skip, args):
     """The loop on a pool sampled from the candidates; its matcher's featurizer is fitted on
-    the pool and shared with the loop."""
+    the pool and shared with the loop. With `--ahead`, a second thread meanwhile computes the
+    features of every candidate not in `skip` (`Ahead`): a pair's features depend on the
+    fitted featurizer alone, not on the matcher the loop ends with."""
     with one_thread():
-        return _run_loop(lfs, tables, li, ri, L, gold, args)
+        return _run_loop(lfs, tables, li, ri, L, gold, skip, args)
 
 
-def _run_loop(lfs, tables: PairTables, li, ri, L, gold, args):
+class Ahead:
+    """The feature tables of every candidate not in `skip`, chunk by chunk, computed in a
+    thread of its own with a copy of the loop's fitted featurizer (its cache off: every
+    candidate is new), while the loop runs: the loop's boosting and torch fits release the
+    GIL, the featurizer mostly holds it, so the two share the two cores."""
+
+    def __init__(self, featurizer, tables: PairTables, li, ri, skip, chunk: int):
+        import copy
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.featurizer = featurizer  # the loop's: the final matcher must still use it
+        worker = copy.deepcopy(featurizer).set_params(cache=False)
+        keep = np.flatnonzero(~skip)
+        chunks = _chunks(len(keep), chunk)
+
+        def run() -> list[pd.DataFrame]:
+            return [worker.transform(tables.pairs(li[keep[c]], ri[keep[c]])) for c in chunks]
+
+        with ThreadPoolExecutor(max_workers=1) as pool:  # the exit waits: shut down at once
+            self.future = pool.submit(run)
+            pool.shutdown(wait=False)
+
+    def features(self, matcher) -> list[pd.DataFrame]:
+        """The feature chunks, once the thread is done; `matcher` must use the loop's
+        featurizer (the features were computed with a copy of it)."""
+        if getattr(matcher, "featurizer_", None) is not self.featurizer:
+            raise RuntimeError("--ahead: the final matcher does not use the loop's featurizer")
+        return self.future.result()
+
+
+def _run_loop(lfs, tables: PairTables, li, ri, L, gold, skip, args):
     from active import ActiveLoop, SimulatedOracle
     from matchers import SimilarityMatcher
 
@@ -349,6 +381,7 @@ def _run_loop(lfs, tables: PairTables, li, ri, L, gold, args):
     pairs = pairs.astype({c: object for c in pairs.columns if c.startswith(("left_", "right_"))})
     kinds = {c: "short" for c in tables.digit_columns} if args.digits == "text" else None
     featurizer = make_featurizer(args.featurizer, kinds).fit(pairs)
+    ahead = Ahead(featurizer, tables, li, ri, skip, args.chunk) if args.ahead else None
     loop = ActiveLoop(
         pairs,
         lfs=lfs,
@@ -365,7 +398,7 @@ def _run_loop(lfs, tables: PairTables, li, ri, L, gold, args):
         seed=args.seed,
     )
     history = loop.run(budget=args.budget)
-    return loop, history
+    return loop, history, ahead
 
 
 def sample_pool(L: np.ndarray, size: int, per_pattern: int, seed: int) -> np.ndarray:
@@ -401,17 +434,19 @@ def obvious_non_matches(L: np.ndarray, min_votes: int) -> np.ndarray:
 
 
 def score(matcher, tables: PairTables, records, li, ri, skip, client, chunk: int,
-          threads: int = 1) -> np.ndarray:
+          threads: int = 1, ahead: Ahead | None = None) -> np.ndarray:
     """P(match) of every candidate not in `skip` by the loop's matcher, chunk by chunk (the
     featurizer's cache is turned off: every candidate is new, and a cache of millions would
     only grow), `threads` chunks at a time (each chunk `chunk / threads` pairs: the same memory;
-    rapidfuzz, numpy, pandas' hashing and the boosting's prediction release the GIL);
-    skipped candidates get 0."""
-    if hasattr(matcher, "featurizer_"):
+    rapidfuzz, numpy, pandas' hashing and the boosting's prediction release the GIL), or from
+    the features computed `ahead` while the loop ran; skipped candidates get 0."""
+    if ahead is None and hasattr(matcher, "featurizer_"):
         matcher.featurizer_.set_params(cache=False)
     keep = np.flatnonzero(~skip)
     li, ri = li[keep], ri[keep]
-    if client is not None:
+    if ahead is not None:
+        scores = np.concatenate([matcher.proba_of_features(f) for f in ahead.features(matcher)])
+    elif client is not None:
         scores = score_candidates(matcher, _ids(records, li, ri), records, client=client,
                                   chunk_rows=chunk)
     else:
@@ -477,6 +512,17 @@ def share_lfs_by_value(lfs) -> None:
             cloudpickle.register_pickle_by_value(sys.modules[name])
 
 
+def import_libraries() -> None:
+    """Import, before the clock starts, the modules the stages import on first use, as
+    Splink's runner imports splink and duckdb before its clock: torch's first optimizer
+    imports torch._dynamo (over a second), inside the loop's first label-model fit."""
+    import torch._dynamo  # noqa: F401
+
+    import active  # noqa: F401
+    import label_model  # noqa: F401
+    import matchers  # noqa: F401
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=1_000_000, help="about this many records")
@@ -512,6 +558,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--monotonic", action="store_true",
                         help="the loop's matcher as active.loop.default_matcher makes it: "
                              "monotone in every similarity, l2 1.0")
+    parser.add_argument("--ahead", action=argparse.BooleanOptionalAction, default=True,
+                        help="compute every candidate's features in a second thread while the "
+                             "loop runs (Ahead); --no-ahead: featurize while scoring")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lfs", default=str(ROOT / "active" / "demo_lfs.py"))
     parser.add_argument("--splink", default=None, help="a Python with splink: run it alongside")
@@ -525,6 +574,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.records, args.pool, args.budget = 50_000, 2000, 40
+    if args.dask or args.scheduler:
+        args.ahead = False  # the workers score: nothing to compute ahead here
     if (args.dask or args.scheduler) and args.digits == "views":
         print("--dask: the workers flatten pairs from the records: --digits text")
         args.digits = "text"
@@ -535,6 +586,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     from threadpoolctl import threadpool_limits
 
+    import_libraries()
     torch.set_num_threads(args.threads)
     threadpool_limits(args.threads)  # OpenMP/BLAS: no oversubscription on the shared cores
     lfs = load_lfs(args.lfs)
@@ -546,19 +598,22 @@ def main(argv: list[str] | None = None) -> int:
     stages = Stages(client)
     try:
         records, matches = stages.run("generate records", generate, args.records, args.seed)
-        li, ri = stages.run("blocking", block, records, client)
-        tables = stages.run("pair tables (value codes)", PairTables, records,
-                            digit_views=args.digits == "views")
+        with shared_codes():  # the pair tables reuse the blocker's factorized columns
+            li, ri = stages.run("blocking", block, records, client)
+            tables = stages.run("pair tables (value codes)", PairTables, records,
+                                digit_views=args.digits == "views")
         L = stages.run("LF application", label, lfs, tables, records, li, ri, client, args.chunk)
         gold = gold_labels(records, matches, li, ri)  # evaluation only, not timed
-        lm, lm_proba = stages.run("label model fit + predict", fit_label_model, L, args.seed)
-        loop, history = stages.run(
-            "active loop (pool)", active_loop, lfs, tables, li, ri, L, gold, args
-        )
         skip = obvious_non_matches(L, args.drop_votes)
+        loop, history, ahead = stages.run(
+            "active loop (pool)" + (", all candidates' features in a second thread"
+                                    if args.ahead else ""),
+            active_loop, lfs, tables, li, ri, L, gold, skip, args,
+        )
         proba = stages.run(
-            "score all candidates", score, loop.matcher, tables, records, li, ri, skip,
-            client, args.chunk, args.score_threads,
+            "score all candidates" + (" (wait for the features, predict)" if args.ahead else ""),
+            score, loop.matcher, tables, records, li, ri, skip, client, args.chunk,
+            args.score_threads, ahead,
         )
     finally:
         if client is not None:
@@ -577,7 +632,9 @@ def main(argv: list[str] | None = None) -> int:
           f"{len(matches):,} true pairs: P {p:.6f} R {r:.6f} F1 {f:.6f}", flush=True)
     f_candidates = precision_recall_f1(gold, pred.astype(int))[2]
     clustered = cluster_scores(len(records), li, ri, pred, true_l, true_r)
-    lm_pred = lm_proba >= 0.5
+    # the label model alone on every candidate: a reference figure, not a stage of the run
+    # (the loop fits its own on the pool), so not timed
+    lm_pred = fit_label_model(L, args.seed)[1] >= 0.5
     lm_correct = int((gold.astype(bool) & lm_pred).sum())
     lp, lr, lf1 = pair_scores(len(matches), int(lm_pred.sum()), lm_correct)
     splink = {rules: run_splink(args.splink, records, matches, args.threads, rules)

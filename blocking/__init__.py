@@ -1,6 +1,7 @@
 """Reading record tables and labelled pairs, candidate-pair generation (blocking) for two tables
 or for de-duplicating one, blocking quality, and demo data (synthetic and FEBRL)."""
 
+from blocking._arrays import shared_codes, value_codes
 from blocking.base import Blocker
 from blocking.demo import DemoDataset, default_person_blocker, demo_dataset, large_person_blocker
 from blocking.equivalence import AttributeEquivalenceBlocker, prefix
@@ -43,4 +44,6 @@ __all__ = [
     "make_restaurants",
     "prefix",
     "read_table",
+    "shared_codes",
+    "value_codes",
 ]

@@ -97,25 +97,44 @@ def column_codes(
     order of the texts, -1 where missing (''); and the number of distinct texts."""
 
     def compute() -> tuple[np.ndarray, int]:
-        values = A[column] if B is None else pd.concat([A[column], B[column]], ignore_index=True)
         # normalise each distinct value once, then map the records through it
-        raw, distinct = pd.factorize(values)
-        text = column_text(pd.Series(distinct, dtype=values.dtype))
+        raw, distinct = value_codes(A, B, column)
+        text = column_text(distinct)
         if key is not None:
             text = key(text).fillna("").astype(str)
         codes, uniques = pd.factorize(text.where(text != ""), sort=True)
         codes = np.append(codes, -1)[raw]  # a missing value (raw -1) has no key
         return codes.astype(np.int64), len(uniques)
 
+    return _shared((A, B, key), column, compute)
+
+
+def value_codes(
+    A: pd.DataFrame, B: pd.DataFrame | None, column: str
+) -> tuple[np.ndarray, pd.Series]:
+    """`pd.factorize` of a column's raw values over A then B: (codes, the distinct values in
+    the column's dtype), -1 where missing; computed once per table inside a `shared_codes`
+    block, so that the blockers and whoever else reads the same values inside it share it."""
+
+    def compute() -> tuple[np.ndarray, pd.Series]:
+        values = A[column] if B is None else pd.concat([A[column], B[column]], ignore_index=True)
+        codes, distinct = pd.factorize(values)
+        return codes, pd.Series(distinct, dtype=values.dtype)
+
+    return _shared((A, B, None), ("raw", column), compute)
+
+
+def _shared(owners: tuple, column: object, compute: Callable):
+    """compute(), kept per (owner objects, column) inside a `shared_codes` block."""
     cache = _SHARED_CODES.get()
     if cache is None:
         return compute()
-    owners = (A, B, key)
-    entry = cache.get((id(A), id(B), column, id(key)))
+    key = (*map(id, owners), column)
+    entry = cache.get(key)
     # the entry keeps its owners alive, so their ids cannot be reused meanwhile
     if entry is None or any(a is not b for a, b in zip(entry[0], owners, strict=True)):
         entry = (owners, compute())
-        cache[(id(A), id(B), column, id(key))] = entry
+        cache[key] = entry
     return entry[1]
 
 

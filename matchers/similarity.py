@@ -129,8 +129,40 @@ class SimilarityMatcher(PairMatcher):
 
     def match_proba(self, pairs: pd.DataFrame) -> np.ndarray:
         """P(match) of every pair, shape (n,)."""
-        X = self._features(pairs, "match_proba")
-        return self.model_.predict_proba(self._binned(X))[:, 1]
+        self._check_fitted("match_proba")
+        check_pairs(pairs, "SimilarityMatcher.match_proba pairs", self.attributes_)
+        return self.proba_of_features(self.featurizer_.transform(pairs))
+
+    def proba_of_features(self, features: pd.DataFrame) -> np.ndarray:
+        """P(match) from a table `featurizer_.transform` made (features computed ahead, e.g.
+        while a loop trains this matcher): the same as `match_proba` of those pairs."""
+        self._check_fitted("proba_of_features")
+        missing = [c for c in self.columns_ if c not in features.columns]
+        if missing:
+            raise ValueError(f"SimilarityMatcher.proba_of_features: the table lacks the fitted "
+                             f"feature columns {missing[:5]}; pass featurizer_.transform(pairs)")
+        X = self._binned(features[self.columns_].to_numpy(dtype=float))
+        if len(X) == 0:
+            return np.empty(0, dtype=np.float64)
+        first, inverse = self._distinct_rows(X)  # many pairs share a binned feature row
+        return self.model_.predict_proba(X[first])[:, 1][inverse]
+
+    def _distinct_rows(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(a row position of each distinct row of the binned X, each row's distinct index)."""
+        key = np.zeros(len(X), dtype=np.int64)
+        bound = 1
+        for j, edges in enumerate(self.edges_):
+            n = len(edges) + 2  # bins 0..len(edges), then NaN
+            if bound * n >= 2**62:
+                key, uniques = pd.factorize(key)
+                bound = max(len(uniques), 1)
+            column = np.where(np.isnan(X[:, j]), n - 1, X[:, j]).astype(np.int64)
+            key = key * n + column
+            bound *= n
+        inverse, uniques = pd.factorize(key)
+        first = np.empty(len(uniques), dtype=np.int64)
+        first[inverse] = np.arange(len(X))  # any row of a group: its rows are equal
+        return first, inverse
 
     def embed(self, pairs: pd.DataFrame) -> np.ndarray:
         """Standardized similarity features (missing = the fitted mean), shape (n, n_features)."""

@@ -122,3 +122,21 @@ def test_within_groups_pairs_every_two_members_of_a_group_once():
         want = {(i, j) for i, j in itertools.combinations(range(len(codes)), 2)
                 if codes[i] >= 0 and codes[i] == codes[j]}
         assert set(zip(li.tolist(), ri.tolist(), strict=True)) == want and len(li) == len(want)
+
+
+def test_value_codes_are_computed_once_inside_shared_codes_and_equal_factorize():
+    import pandas as pd
+
+    from blocking import shared_codes, value_codes
+
+    A = pd.DataFrame({"id": [1, 2, 3, 4], "name": ["ann", None, "bob", "ann"]})
+    B = pd.DataFrame({"id": [5, 6], "name": ["bob", "cy"]})
+    codes, distinct = value_codes(A, B, "name")
+    want_codes, want = pd.factorize(pd.concat([A["name"], B["name"]], ignore_index=True))
+    assert codes.tolist() == want_codes.tolist() == [0, -1, 1, 0, 1, 2]
+    assert distinct.tolist() == list(want)
+    with shared_codes():
+        first = value_codes(A, None, "name")
+        assert value_codes(A, None, "name") is first
+        assert value_codes(A, B, "name") is not first
+    assert value_codes(A, None, "name") is not first  # outside the block: computed anew

@@ -162,3 +162,23 @@ def test_monotonic_clones_checks_and_old_model_files_load(train_pairs, tmp_path)
     assert loaded.get_params()["monotonic"] is False
     np.testing.assert_array_equal(loaded.match_proba(pairs), old.match_proba(pairs))
     assert len(loaded._directions()) == len(loaded.columns_)
+
+
+def test_scores_from_features_equal_the_boosting_on_every_row(train_pairs, test_pairs):
+    pairs, y = train_pairs
+    tpairs, _ = test_pairs
+    s = SimilarityMatcher(seed=0, max_iter=30).fit(pairs, y)
+    repeated = pd.concat([tpairs, tpairs.iloc[::3], tpairs.iloc[:5]], ignore_index=True)
+    features = s.featurizer_.transform(repeated)
+    # the reference: every row through the boosting, no de-duplication of binned rows
+    X = s._binned(features.reindex(columns=s.columns_).to_numpy(dtype=float))
+    want = s.model_.predict_proba(X)[:, 1]
+    np.testing.assert_array_equal(s.proba_of_features(features), want)
+    np.testing.assert_array_equal(s.match_proba(repeated), want)
+    first, inverse = s._distinct_rows(X)
+    assert len(first) < len(X) and np.array_equal(X[first][inverse], X, equal_nan=True)
+    assert s.proba_of_features(features.iloc[:0]).shape == (0,)
+    with pytest.raises(ValueError, match="lacks the fitted feature columns"):
+        s.proba_of_features(features.drop(columns=s.columns_[:1]))
+    with pytest.raises(NotFittedError):
+        SimilarityMatcher().proba_of_features(features)

@@ -96,3 +96,39 @@ def test_scores_in_threads_equal_scores_in_one(scale, records):
     one = scale.score(matcher, tables, records, li, ri, skip, None, 100, threads=1)
     two = scale.score(matcher, tables, records, li, ri, skip, None, 100, threads=2)
     assert np.array_equal(one, two) and (one[skip] == 0).all()
+
+
+def test_scores_from_features_computed_ahead_equal_scores_while_scoring(scale, records):
+    from matchers import SimilarityMatcher
+
+    records, matches = records
+    tables = scale.PairTables(records)
+    rng = np.random.default_rng(3)
+    li, ri = np.sort(rng.integers(0, len(records), (2, 400)), axis=0)
+    gold = scale.gold_labels(records, matches, li, ri)
+    featurizer = scale.make_featurizer("lean").fit(tables.pairs(li, ri).astype(object))
+    skip = np.zeros(len(li), dtype=bool)
+    skip[::5] = True
+    ahead = scale.Ahead(featurizer, tables, li, ri, skip, chunk=90)  # runs while we fit
+    matcher = SimilarityMatcher(max_iter=20, featurizer=featurizer).fit(
+        tables.pairs(li, ri).astype(object), np.where(gold == 1, 0.9, 0.1))
+    got = scale.score(matcher, tables, records, li, ri, skip, None, 100, ahead=ahead)
+    want = scale.score(matcher, tables, records, li, ri, skip, None, 100, threads=1)
+    assert np.array_equal(got, want) and (got[skip] == 0).all() and (got[~skip] > 0).any()
+    other = SimilarityMatcher(max_iter=5).fit(tables.pairs(li, ri).astype(object),
+                                              np.where(gold == 1, 0.9, 0.1))
+    with pytest.raises(RuntimeError, match="featurizer"):
+        scale.Ahead(featurizer, tables, li, ri, skip, chunk=90).features(other)
+
+
+def test_pair_tables_reuse_the_blockers_codes_unchanged(scale, records):
+    from blocking import large_person_blocker, shared_codes
+
+    records, _ = records
+    alone = scale.PairTables(records)
+    with shared_codes():
+        large_person_blocker().block_positions(records)
+        shared = scale.PairTables(records)
+    for column in alone.columns:
+        assert np.array_equal(alone.codes[column], shared.codes[column])
+        assert alone.categories[column].equals(shared.categories[column])
