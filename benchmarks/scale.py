@@ -445,7 +445,12 @@ def score(matcher, tables: PairTables, records, li, ri, skip, client, chunk: int
     keep = np.flatnonzero(~skip)
     li, ri = li[keep], ri[keep]
     if ahead is not None:
-        scores = np.concatenate([matcher.proba_of_features(f) for f in ahead.features(matcher)])
+        start = time.perf_counter()
+        features = ahead.features(matcher)
+        waited = time.perf_counter() - start
+        scores = np.concatenate(_in_threads(matcher.proba_of_features, features, threads))
+        print(f"  features ready after {waited:.1f} s more, predicted in "
+              f"{time.perf_counter() - start - waited:.1f} s", flush=True)
     elif client is not None:
         scores = score_candidates(matcher, _ids(records, li, ri), records, client=client,
                                   chunk_rows=chunk)
@@ -464,6 +469,21 @@ def score(matcher, tables: PairTables, records, li, ri, skip, client, chunk: int
     out = np.zeros(len(skip), dtype=np.float64)
     out[keep] = scores
     return out
+
+
+def _in_threads(fn, items: list, threads: int) -> list:
+    """[fn(item) ...] in `threads` threads, each with one OpenMP thread (the boosting's
+    prediction releases the GIL; OpenMP teams on a busy core would spin-wait instead)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_limits
+
+    def one(item):
+        with threadpool_limits(1):
+            return fn(item)
+
+    with ThreadPoolExecutor(max_workers=max(threads, 1)) as pool:
+        return list(pool.map(one, items))
 
 
 def cluster_scores(n_records: int, li, ri, pred: np.ndarray, true_l, true_r):
