@@ -50,6 +50,7 @@ from matchers.distributed import score_candidates
 ROOT = Path(__file__).resolve().parents[1]
 RECORDS_PER_ENTITY = 1.8  # make_dirty_records' default: 40% of entities get 1-3 duplicates
 MB = 1024 * 1024
+PREDICT_ROWS = 60_000  # feature rows per prediction call of the --ahead scoring
 
 
 # ---- memory: peak resident set per stage, from /proc (Linux) without psutil -----------------
@@ -381,7 +382,8 @@ def _run_loop(lfs, tables: PairTables, li, ri, L, gold, skip, args):
     pairs = pairs.astype({c: object for c in pairs.columns if c.startswith(("left_", "right_"))})
     kinds = {c: "short" for c in tables.digit_columns} if args.digits == "text" else None
     featurizer = make_featurizer(args.featurizer, kinds).fit(pairs)
-    ahead = Ahead(featurizer, tables, li, ri, skip, args.chunk) if args.ahead else None
+    chunk = max(args.chunk // max(args.score_threads, 1), 1)  # the memory of a scoring chunk
+    ahead = Ahead(featurizer, tables, li, ri, skip, chunk) if args.ahead else None
     loop = ActiveLoop(
         pairs,
         lfs=lfs,
@@ -448,7 +450,9 @@ def score(matcher, tables: PairTables, records, li, ri, skip, client, chunk: int
         start = time.perf_counter()
         features = ahead.features(matcher)
         waited = time.perf_counter() - start
-        scores = np.concatenate(_in_threads(matcher.proba_of_features, features, threads))
+        # predicted in parts small enough that each thread's float64 copies stay small
+        parts = [f.iloc[c] for f in features for c in _chunks(len(f), PREDICT_ROWS)]
+        scores = np.concatenate(_in_threads(matcher.proba_of_features, parts, threads))
         print(f"  features ready after {waited:.1f} s more, predicted in "
               f"{time.perf_counter() - start - waited:.1f} s", flush=True)
     elif client is not None:
@@ -551,6 +555,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scheduler", default=None, help="a Dask scheduler address to use")
     parser.add_argument("--workers", type=int, default=2, help="LocalCluster worker processes")
     parser.add_argument("--chunk", type=int, default=250_000, help="candidate pairs per chunk")
+    parser.add_argument("--lf-chunk", type=int, default=650_000,
+                        help="candidate pairs per chunk of the LF application (the LFs work "
+                             "once per distinct value of a chunk: larger chunks repeat less)")
     parser.add_argument("--pool", type=int, default=5000, help="active-loop pool size")
     parser.add_argument("--budget", type=int, default=100, help="oracle answers in the loop")
     parser.add_argument("--batch", type=int, default=10, help="pairs asked per loop round")
@@ -622,7 +629,8 @@ def main(argv: list[str] | None = None) -> int:
             li, ri = stages.run("blocking", block, records, client)
             tables = stages.run("pair tables (value codes)", PairTables, records,
                                 digit_views=args.digits == "views")
-        L = stages.run("LF application", label, lfs, tables, records, li, ri, client, args.chunk)
+        L = stages.run("LF application", label, lfs, tables, records, li, ri, client,
+                       args.lf_chunk)
         gold = gold_labels(records, matches, li, ri)  # evaluation only, not timed
         skip = obvious_non_matches(L, args.drop_votes)
         loop, history, ahead = stages.run(
