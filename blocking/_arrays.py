@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -73,6 +74,7 @@ def joined_text(df: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
 
 
 _SHARED_CODES: ContextVar[dict | None] = ContextVar("blocking_shared_codes", default=None)
+_SHARED_LOCK = threading.RLock()
 
 
 @contextmanager
@@ -125,16 +127,18 @@ def value_codes(
 
 
 def _shared(owners: tuple, column: object, compute: Callable):
-    """compute(), kept per (owner objects, column) inside a `shared_codes` block."""
+    """compute(), kept per (owner objects, column) inside a `shared_codes` block; threads
+    sharing the block (a union's members run at once) compute each entry once."""
     cache = _SHARED_CODES.get()
     if cache is None:
         return compute()
     key = (*map(id, owners), column)
-    entry = cache.get(key)
-    # the entry keeps its owners alive, so their ids cannot be reused meanwhile
-    if entry is None or any(a is not b for a, b in zip(entry[0], owners, strict=True)):
-        entry = (owners, compute())
-        cache[key] = entry
+    with _SHARED_LOCK:  # reentrant: column codes read the shared value codes
+        entry = cache.get(key)
+        # the entry keeps its owners alive, so their ids cannot be reused meanwhile
+        if entry is None or any(a is not b for a, b in zip(entry[0], owners, strict=True)):
+            entry = (owners, compute())
+            cache[key] = entry
     return entry[1]
 
 

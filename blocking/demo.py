@@ -42,7 +42,7 @@ def default_person_blocker(k: int = 3) -> UnionBlocker:
     )
 
 
-def large_person_blocker(window: int | None = None) -> UnionBlocker:
+def large_person_blocker(window: int | None = None, n_jobs: int = 1) -> UnionBlocker:
     """A linear-time blocker for FEBRL-style person records at 100k-1M rows: a union of
     equality keys on the social-security id and on combinations of two or three fields that
     are rarely all corrupted at once (birth date with a name, the postcode or the street; full
@@ -50,7 +50,8 @@ def large_person_blocker(window: int | None = None) -> UnionBlocker:
     suburb; suburb with postcode and street number or surname; unit with postcode or suburb
     and birth date). Each combination is rare, so blocks stay small; a duplicate is lost only
     when every key has a typo. `window` adds the sorted neighbourhood of the social-security
-    ids (ids one typo apart), at about `window - 1` more candidates per record."""
+    ids (ids one typo apart), at about `window - 1` more candidates per record. `n_jobs`:
+    threads running the keys at once (UnionBlocker)."""
 
     def eq(*columns: str) -> AttributeEquivalenceBlocker:
         return AttributeEquivalenceBlocker(list(columns))
@@ -73,7 +74,7 @@ def large_person_blocker(window: int | None = None) -> UnionBlocker:
     ]
     if window is not None:
         rules.append(SortedNeighbourhoodBlocker("soc_sec_id", window=window))
-    return UnionBlocker(rules)
+    return UnionBlocker(rules, n_jobs=n_jobs)
 
 
 def demo_dataset(name: str = "synthetic", seed: int = 0, n_entities: int = 1000) -> DemoDataset:

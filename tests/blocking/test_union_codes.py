@@ -140,3 +140,15 @@ def test_value_codes_are_computed_once_inside_shared_codes_and_equal_factorize()
         assert value_codes(A, None, "name") is first
         assert value_codes(A, B, "name") is not first
     assert value_codes(A, None, "name") is not first  # outside the block: computed anew
+
+
+def test_union_in_threads_finds_the_same_candidates_and_checks_n_jobs():
+    import pytest
+
+    records, _ = make_dirty_records(n_entities=300, seed=4)
+    one = large_person_blocker().block_positions(records)
+    two = large_person_blocker(n_jobs=3).block_positions(records)
+    assert np.array_equal(one[0], two[0]) and np.array_equal(one[1], two[1]) and len(one[0])
+    for bad in (0, 1.5, True):
+        with pytest.raises(ValueError, match="n_jobs"):
+            UnionBlocker([AttributeEquivalenceBlocker("surname")], n_jobs=bad)
