@@ -250,9 +250,10 @@ class PairTables:
         return pd.DataFrame(data)
 
 
-def block(records: pd.DataFrame, client) -> tuple[np.ndarray, np.ndarray]:
-    """Candidate pairs as sorted unique row positions (left < right)."""
-    blocker = large_person_blocker()
+def block(records: pd.DataFrame, client, n_jobs: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate pairs as sorted unique row positions (left < right), the blocker's keys in
+    `n_jobs` threads."""
+    blocker = large_person_blocker(n_jobs=n_jobs)
     if client is None:
         li, ri = blocker.block_positions(records)
     else:
@@ -349,7 +350,8 @@ class Ahead:
     candidate is new), while the loop runs: the loop's boosting and torch fits release the
     GIL, the featurizer mostly holds it, so the two share the two cores."""
 
-    def __init__(self, featurizer, tables: PairTables, li, ri, skip, chunk: int):
+    def __init__(self, featurizer, tables: PairTables, li, ri, skip, chunk: int,
+                 switch_interval: float | None = None):
         import copy
         from concurrent.futures import ThreadPoolExecutor
 
@@ -359,11 +361,18 @@ class Ahead:
         chunks = _chunks(len(keep), chunk)
 
         def run() -> list[pd.DataFrame]:
-            return [worker.transform(tables.pairs(li[keep[c]], ri[keep[c]])) for c in chunks]
+            try:
+                return [worker.transform(tables.pairs(li[keep[c]], ri[keep[c]])) for c in chunks]
+            finally:
+                sys.setswitchinterval(interval)
 
-        with ThreadPoolExecutor(max_workers=1) as pool:  # the exit waits: shut down at once
-            self.future = pool.submit(run)
-            pool.shutdown(wait=False)
+        # The loop's fits leave and retake the GIL between many short native calls; at
+        # Python's 5 ms switch interval each retake may wait for this thread's turn to end
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(switch_interval or interval)
+        pool = ThreadPoolExecutor(max_workers=1)
+        self.future = pool.submit(run)
+        pool.shutdown(wait=False)  # returns at once; the thread ends with its work
 
     def features(self, matcher) -> list[pd.DataFrame]:
         """The feature chunks, once the thread is done; `matcher` must use the loop's
@@ -383,7 +392,8 @@ def _run_loop(lfs, tables: PairTables, li, ri, L, gold, skip, args):
     kinds = {c: "short" for c in tables.digit_columns} if args.digits == "text" else None
     featurizer = make_featurizer(args.featurizer, kinds).fit(pairs)
     chunk = max(args.chunk // max(args.score_threads, 1), 1)  # the memory of a scoring chunk
-    ahead = Ahead(featurizer, tables, li, ri, skip, chunk) if args.ahead else None
+    ahead = (Ahead(featurizer, tables, li, ri, skip, chunk, args.switch_interval)
+             if args.ahead else None)
     loop = ActiveLoop(
         pairs,
         lfs=lfs,
@@ -588,6 +598,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ahead", action=argparse.BooleanOptionalAction, default=True,
                         help="compute every candidate's features in a second thread while the "
                              "loop runs (Ahead); --no-ahead: featurize while scoring")
+    parser.add_argument("--block-jobs", type=int, default=1,
+                        help="threads running the blocker's keys (UnionBlocker n_jobs)")
+    parser.add_argument("--switch-interval", type=float, default=None,
+                        help="the GIL switch interval (sys.setswitchinterval, seconds) while "
+                             "--ahead's thread runs; default: Python's")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lfs", default=str(ROOT / "active" / "demo_lfs.py"))
     parser.add_argument("--splink", default=None, help="a Python with splink: run it alongside")
@@ -626,7 +641,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         records, matches = stages.run("generate records", generate, args.records, args.seed)
         with shared_codes():  # the pair tables reuse the blocker's factorized columns
-            li, ri = stages.run("blocking", block, records, client)
+            li, ri = stages.run("blocking", block, records, client, args.block_jobs)
             tables = stages.run("pair tables (value codes)", PairTables, records,
                                 digit_views=args.digits == "views")
         L = stages.run("LF application", label, lfs, tables, records, li, ri, client,
