@@ -1,12 +1,16 @@
 """Scale benchmark: de-duplicate a million synthetic FEBRL-style person records end to end.
 
 Stages, each timed with its CPU time and peak resident memory: generate records
-(blocking.make_dirty_records), block (blocking.large_person_blocker, as row positions), apply
-the FEBRL LFs (active/demo_lfs.py) to every candidate pair in chunks, fit the label model
-(PenalizedLabelModel) on all votes, run the active loop (ActiveLoop + SimulatedOracle) on a
-sampled pool, and score every candidate pair with the loop's final matcher in chunks. Pair
-chunks are built from integer codes of the records' values (categorical columns), so the LFs
-and the features work once per distinct value and never copy strings per pair; the matcher's
+(blocking.make_dirty_records), block (blocking.large_person_blocker, as row positions; the
+pair tables reuse its factorized columns), apply the FEBRL LFs (active/demo_lfs.py) to every
+candidate pair in chunks (`--lf-chunk`), run the active loop (ActiveLoop + SimulatedOracle) on a
+sampled pool while a second thread computes the features of every candidate (`Ahead`;
+`--no-ahead` computes them while scoring), and score every candidate pair with the loop's
+final matcher. The label model fitted on all votes (PenalizedLabelModel) is a reference
+figure, not timed: the loop fits its own. Libraries are imported before the clock starts, as
+Splink's runner does. Pair chunks are built from integer codes of the records' values
+(categorical columns), so the LFs and the features work once per distinct value and never
+copy strings per pair; the matcher's
 featurizer is the lean per-attribute one (`PairFeaturizer(rich=False, record=False,
 cross=False, context=False)`, with the digit codes compared as text through `kinds=`;
 `--featurizer full` for the default). The loop's pool holds up to `--pool-per-pattern`
