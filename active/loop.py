@@ -23,7 +23,7 @@ import pandas as pd
 
 from active.base import PoolState, Selector
 from active.oracles import Oracle, PairView, SessionProgress, as_oracle
-from active.soft_weight import SOFT_WEIGHTS, soft_weight_losses
+from active.soft_weight import SOFT_WEIGHTS, label_model_trust, soft_weight_losses
 from active.stopping import StopRule, parse_stop_rule
 from active.store import AnswerLog, LabelStore, as_store
 from blocking.answers import Answer, to_answer
@@ -270,13 +270,15 @@ class ActiveLoop:
         if eval_pairs is not None:
             self.eval_labels = self._check_gold(eval_labels, len(eval_pairs), "eval_labels")
         self.expert_weight = float(expert_weight)
-        if not (soft_weight == "cv" or (isinstance(soft_weight, int | float | np.floating)
+        if not (soft_weight in ("cv", "skill") or (isinstance(soft_weight,
+                                                              int | float | np.floating)
                                         and not isinstance(soft_weight, bool)
                                         and 0 <= soft_weight < np.inf)):
             raise ValueError(
                 f"ActiveLoop: soft_weight must be a non-negative number (the label model's "
-                f"soft labels' weight; expert labels weigh expert_weight) or 'cv' (chosen from "
-                f"{SOFT_WEIGHTS} by cross-validation on the expert labels), got {soft_weight!r}"
+                f"soft labels' weight; expert labels weigh expert_weight), 'cv' (chosen from "
+                f"{SOFT_WEIGHTS} by cross-validation on the expert labels) or 'skill' (the label "
+                f"model's Brier skill on the expert labels), got {soft_weight!r}"
             )
         self.soft_weight = soft_weight
         self._soft_choice: tuple[int, float] = (0, 1.0)  # (labels when chosen, weight)
@@ -437,7 +439,9 @@ class ActiveLoop:
     def _soft_weight_now(self) -> float:
         """The soft labels' weight: the fixed `soft_weight`, or the latest cross-validated
         choice (1 until there are labels enough to choose)."""
-        return self._soft_choice[1] if self.soft_weight == "cv" else float(self.soft_weight)
+        if self.soft_weight in ("cv", "skill"):
+            return self._soft_choice[1]
+        return float(self.soft_weight)
 
     def _choose_soft_weight(self, labels: dict[int, int], lm_proba: np.ndarray | None,
                             row: dict, min_labels: int = 30, min_per_class: int = 5,
@@ -460,6 +464,17 @@ class ActiveLoop:
         self._soft_choice = (n, min(losses, key=losses.get))
         row.update(soft_weight=self._soft_choice[1], t_soft_weight=time.perf_counter() - t0,
                    **{f"soft_loss_{c:g}": v for c, v in losses.items()})
+
+    def _measure_soft_weight(self, snapshot: LabelSnapshot, lm_proba: np.ndarray | None,
+                             row: dict) -> None:
+        """With `soft_weight='skill'`, set the soft labels' weight from the label model's
+        Brier skill on every expert answer so far (`label_model_trust`; the audit's answers,
+        drawn at random and kept out of the label model, measure it without bias)."""
+        if self.soft_weight != "skill" or lm_proba is None:
+            return
+        trust = label_model_trust(lm_proba[snapshot.positions], snapshot.labels)
+        self._soft_choice = (snapshot.positions.size, trust)
+        row["soft_weight"] = trust
 
     def _fit_risk(self, labels: dict[int, int], matcher_proba: np.ndarray):
         ys = np.fromiter(labels.values(), dtype=float, count=len(labels))
@@ -539,6 +554,7 @@ class ActiveLoop:
         before = None if previous is None else previous.matcher_proba
         if not label_model_only:
             self._choose_soft_weight(labels, lm_proba, row)
+            self._measure_soft_weight(snapshot, lm_proba, row)
         rows, y, w = self._training_set(labels, lm_proba, before)
         if label_model_only:
             rows = rows[:0]
