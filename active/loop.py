@@ -216,7 +216,9 @@ class ActiveLoop:
     labels at `expert_weight`; `soft_weight='cv'` chooses it from `SOFT_WEIGHTS` a few times a
     run by cross-validated log-loss on the expert training labels (never the audit's), so LFs
     that do poorly on a data set lose their say (mixed on the benchmarks, so not the default:
-    benchmarks/results/active_loop_softweight.md). """
+    benchmarks/results/active_loop_softweight.md); `soft_weight='skill'` sets it every round
+    from the label model's Brier skill on every answer so far (`label_model_trust`, counting
+    `skill_prior_labels` answers of full trust beside them). """
 
     def __init__(
         self,
@@ -234,6 +236,7 @@ class ActiveLoop:
         eval_labels: Sequence | np.ndarray | None = None,
         expert_weight: float = 5.0,
         soft_weight: float | str = 1.0,
+        skill_prior_labels: float = 20.0,
         pseudo_labels: bool = False,
         pseudo_threshold: float = 0.95,
         pseudo_weight: float = 0.5,
@@ -281,6 +284,15 @@ class ActiveLoop:
                 f"model's Brier skill on the expert labels), got {soft_weight!r}"
             )
         self.soft_weight = soft_weight
+        if isinstance(skill_prior_labels, bool) or not (
+                isinstance(skill_prior_labels, int | float | np.number)
+                and 0 < skill_prior_labels < np.inf):
+            raise ValueError(
+                f"ActiveLoop: skill_prior_labels must be a positive number (how many answers "
+                f"the label model's trust counts as before any is measured), got "
+                f"{skill_prior_labels!r}"
+            )
+        self.skill_prior_labels = float(skill_prior_labels)
         self._soft_choice: tuple[int, float] = (0, 1.0)  # (labels when chosen, weight)
         self.pseudo_labels = pseudo_labels
         self.pseudo_threshold = pseudo_threshold
@@ -472,7 +484,8 @@ class ActiveLoop:
         drawn at random and kept out of the label model, measure it without bias)."""
         if self.soft_weight != "skill" or lm_proba is None:
             return
-        trust = label_model_trust(lm_proba[snapshot.positions], snapshot.labels)
+        trust = label_model_trust(lm_proba[snapshot.positions], snapshot.labels,
+                                  self.skill_prior_labels)
         self._soft_choice = (snapshot.positions.size, trust)
         row["soft_weight"] = trust
 

@@ -77,7 +77,10 @@ VARIANTS = {"hybrid_no_kl": ("hybrid", {"kl_share": 0.0}, {}),
             # the loop's default matcher with the soft labels weighted by the label model's
             # Brier skill on the expert labels (ActiveLoop(soft_weight='skill'))
             "hybrid_monotone_l2_skill": ("hybrid", {}, {"soft_weight": "skill", "matcher_options": {
-                "monotonic": True, "l2_regularization": 1.0}})}
+                "monotonic": True, "l2_regularization": 1.0}}),
+            "hybrid_monotone_l2_skill5": ("hybrid", {}, {
+                "soft_weight": "skill", "skill_prior_labels": 5.0,
+                "matcher_options": {"monotonic": True, "l2_regularization": 1.0}})}
 
 
 def _load(datasets: Path, name: str, split: str = "test", variant: str = "clean", seed: int = 0):

@@ -88,3 +88,10 @@ def test_loop_weighs_soft_labels_by_skill(pool, lfs, fast_matcher):
     rows, _, w = loop._training_set(loop.state.labels, loop.state.lm_proba, None)
     soft = ~np.isin(rows, answers.positions)
     assert np.allclose(w[soft], measured.iloc[-1])
+
+
+@pytest.mark.parametrize("bad", [0.0, -3, np.inf, True, "20"])
+def test_bad_skill_prior_is_a_clear_error(pool, lfs, bad):
+    with pytest.raises(ValueError, match="skill_prior_labels must be a positive number"):
+        ActiveLoop(pool, lfs, oracle=SimulatedOracle(pool["label"]), soft_weight="skill",
+                   skill_prior_labels=bad)
