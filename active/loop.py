@@ -213,12 +213,13 @@ class ActiveLoop:
     resumes where it was. Matches are pairs scored at least 0.5, unless `calibrate=True`, which
     cuts at the best F1 on the expert labels (scored as the matcher saw them at selection). The
     matcher learns the label model's soft labels at weight `soft_weight` beside the expert
-    labels at `expert_weight`; `soft_weight='cv'` chooses it from `SOFT_WEIGHTS` a few times a
-    run by cross-validated log-loss on the expert training labels (never the audit's), so LFs
-    that do poorly on a data set lose their say (mixed on the benchmarks, so not the default:
-    benchmarks/results/active_loop_softweight.md); `soft_weight='skill'` sets it every round
+    labels at `expert_weight`. By default (`soft_weight='skill'`) that weight is set every round
     from the label model's Brier skill on every answer so far (`label_model_trust`, counting
-    `skill_prior_labels` answers of full trust beside them). """
+    `skill_prior_labels` answers of full trust beside them), so LFs that explain the expert's
+    answers poorly lose their say as answers arrive (benchmarks/results/active_loop_skill.md);
+    a number fixes it; `soft_weight='cv'` chooses it from `SOFT_WEIGHTS` a few times a run by
+    cross-validated log-loss on the expert training labels (never the audit's; mixed on the
+    benchmarks: benchmarks/results/active_loop_softweight.md). """
 
     def __init__(
         self,
@@ -235,7 +236,7 @@ class ActiveLoop:
         eval_pairs: pd.DataFrame | None = None,
         eval_labels: Sequence | np.ndarray | None = None,
         expert_weight: float = 5.0,
-        soft_weight: float | str = 1.0,
+        soft_weight: float | str = "skill",
         skill_prior_labels: float = 20.0,
         pseudo_labels: bool = False,
         pseudo_threshold: float = 0.95,
