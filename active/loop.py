@@ -450,8 +450,8 @@ class ActiveLoop:
         return rows, y[rows], w[rows]
 
     def _soft_weight_now(self) -> float:
-        """The soft labels' weight: the fixed `soft_weight`, or the latest cross-validated
-        choice (1 until there are labels enough to choose)."""
+        """The soft labels' weight: the fixed `soft_weight`, or the latest measured ('skill')
+        or cross-validated ('cv') one (1 until there is something to measure)."""
         if self.soft_weight in ("cv", "skill"):
             return self._soft_choice[1]
         return float(self.soft_weight)
