@@ -23,7 +23,7 @@ import pandas as pd
 
 from active.base import PoolState, Selector
 from active.oracles import Oracle, PairView, SessionProgress, as_oracle
-from active.soft_weight import SOFT_WEIGHTS, soft_weight_losses
+from active.soft_weight import SOFT_WEIGHTS, label_model_trust, soft_weight_losses
 from active.stopping import StopRule, parse_stop_rule
 from active.store import AnswerLog, LabelStore, as_store
 from blocking.answers import Answer, to_answer
@@ -213,10 +213,13 @@ class ActiveLoop:
     resumes where it was. Matches are pairs scored at least 0.5, unless `calibrate=True`, which
     cuts at the best F1 on the expert labels (scored as the matcher saw them at selection). The
     matcher learns the label model's soft labels at weight `soft_weight` beside the expert
-    labels at `expert_weight`; `soft_weight='cv'` chooses it from `SOFT_WEIGHTS` a few times a
-    run by cross-validated log-loss on the expert training labels (never the audit's), so LFs
-    that do poorly on a data set lose their say (mixed on the benchmarks, so not the default:
-    benchmarks/results/active_loop_softweight.md). """
+    labels at `expert_weight`. By default (`soft_weight='skill'`) that weight is set every round
+    from the label model's Brier skill on every answer so far (`label_model_trust`, counting
+    `skill_prior_labels` answers of full trust beside them), so LFs that explain the expert's
+    answers poorly lose their say as answers arrive (benchmarks/results/active_loop_skill.md);
+    a number fixes it; `soft_weight='cv'` chooses it from `SOFT_WEIGHTS` a few times a run by
+    cross-validated log-loss on the expert training labels (never the audit's; mixed on the
+    benchmarks: benchmarks/results/active_loop_softweight.md). """
 
     def __init__(
         self,
@@ -233,7 +236,8 @@ class ActiveLoop:
         eval_pairs: pd.DataFrame | None = None,
         eval_labels: Sequence | np.ndarray | None = None,
         expert_weight: float = 5.0,
-        soft_weight: float | str = 1.0,
+        soft_weight: float | str = "skill",
+        skill_prior_labels: float = 20.0,
         pseudo_labels: bool = False,
         pseudo_threshold: float = 0.95,
         pseudo_weight: float = 0.5,
@@ -270,15 +274,26 @@ class ActiveLoop:
         if eval_pairs is not None:
             self.eval_labels = self._check_gold(eval_labels, len(eval_pairs), "eval_labels")
         self.expert_weight = float(expert_weight)
-        if not (soft_weight == "cv" or (isinstance(soft_weight, int | float | np.floating)
+        if not (soft_weight in ("cv", "skill") or (isinstance(soft_weight,
+                                                              int | float | np.floating)
                                         and not isinstance(soft_weight, bool)
                                         and 0 <= soft_weight < np.inf)):
             raise ValueError(
                 f"ActiveLoop: soft_weight must be a non-negative number (the label model's "
-                f"soft labels' weight; expert labels weigh expert_weight) or 'cv' (chosen from "
-                f"{SOFT_WEIGHTS} by cross-validation on the expert labels), got {soft_weight!r}"
+                f"soft labels' weight; expert labels weigh expert_weight), 'cv' (chosen from "
+                f"{SOFT_WEIGHTS} by cross-validation on the expert labels) or 'skill' (the label "
+                f"model's Brier skill on the expert labels), got {soft_weight!r}"
             )
         self.soft_weight = soft_weight
+        if isinstance(skill_prior_labels, bool) or not (
+                isinstance(skill_prior_labels, int | float | np.number)
+                and 0 < skill_prior_labels < np.inf):
+            raise ValueError(
+                f"ActiveLoop: skill_prior_labels must be a positive number (how many answers "
+                f"the label model's trust counts as before any is measured), got "
+                f"{skill_prior_labels!r}"
+            )
+        self.skill_prior_labels = float(skill_prior_labels)
         self._soft_choice: tuple[int, float] = (0, 1.0)  # (labels when chosen, weight)
         self.pseudo_labels = pseudo_labels
         self.pseudo_threshold = pseudo_threshold
@@ -435,9 +450,11 @@ class ActiveLoop:
         return rows, y[rows], w[rows]
 
     def _soft_weight_now(self) -> float:
-        """The soft labels' weight: the fixed `soft_weight`, or the latest cross-validated
-        choice (1 until there are labels enough to choose)."""
-        return self._soft_choice[1] if self.soft_weight == "cv" else float(self.soft_weight)
+        """The soft labels' weight: the fixed `soft_weight`, or the latest measured ('skill')
+        or cross-validated ('cv') one (1 until there is something to measure)."""
+        if self.soft_weight in ("cv", "skill"):
+            return self._soft_choice[1]
+        return float(self.soft_weight)
 
     def _choose_soft_weight(self, labels: dict[int, int], lm_proba: np.ndarray | None,
                             row: dict, min_labels: int = 30, min_per_class: int = 5,
@@ -460,6 +477,18 @@ class ActiveLoop:
         self._soft_choice = (n, min(losses, key=losses.get))
         row.update(soft_weight=self._soft_choice[1], t_soft_weight=time.perf_counter() - t0,
                    **{f"soft_loss_{c:g}": v for c, v in losses.items()})
+
+    def _measure_soft_weight(self, snapshot: LabelSnapshot, lm_proba: np.ndarray | None,
+                             row: dict) -> None:
+        """With `soft_weight='skill'`, set the soft labels' weight from the label model's
+        Brier skill on every expert answer so far (`label_model_trust`; the audit's answers,
+        drawn at random and kept out of the label model, measure it without bias)."""
+        if self.soft_weight != "skill" or lm_proba is None:
+            return
+        trust = label_model_trust(lm_proba[snapshot.positions], snapshot.labels,
+                                  self.skill_prior_labels)
+        self._soft_choice = (snapshot.positions.size, trust)
+        row["soft_weight"] = trust
 
     def _fit_risk(self, labels: dict[int, int], matcher_proba: np.ndarray):
         ys = np.fromiter(labels.values(), dtype=float, count=len(labels))
@@ -539,6 +568,7 @@ class ActiveLoop:
         before = None if previous is None else previous.matcher_proba
         if not label_model_only:
             self._choose_soft_weight(labels, lm_proba, row)
+            self._measure_soft_weight(snapshot, lm_proba, row)
         rows, y, w = self._training_set(labels, lm_proba, before)
         if label_model_only:
             rows = rows[:0]

@@ -1,5 +1,6 @@
 """How much the in-loop matcher should trust the label model's soft labels, learned from the
-expert labels: the soft-label weight with the best cross-validated log-loss on them."""
+expert labels: the soft-label weight with the best cross-validated log-loss on them, or the
+label model's measured skill on them."""
 
 from __future__ import annotations
 
@@ -70,3 +71,21 @@ def soft_weight_losses(
             y_held = ys[held]
             losses[c] -= float(np.sum(y_held * np.log(p) + (1 - y_held) * np.log(1 - p)))
     return {c: loss / ys.size for c, loss in losses.items()}
+
+
+def label_model_trust(proba: np.ndarray, labels: np.ndarray, prior_labels: float = 20.0) -> float:
+    """The soft labels' weight from the label model's Brier skill on the expert labels (1 - its
+    Brier score over the base rate's; below 0 counts as 0), shrunk towards 1 by `prior_labels`
+    pseudo-labels: a label model that explains the expert's answers no better than their match
+    rate loses its say as the answers arrive, and keeps it while they are few."""
+    proba = np.asarray(proba, dtype=float)
+    ys = np.asarray(labels, dtype=float)
+    if proba.shape != ys.shape:
+        raise ValueError(f"label_model_trust: {proba.size} probabilities for {ys.size} labels")
+    if prior_labels <= 0:
+        raise ValueError(f"label_model_trust: prior_labels must be positive, got {prior_labels!r}")
+    base = ys.mean() if ys.size else 0.5
+    if ys.size == 0 or base in (0.0, 1.0):  # one class: no skill to measure
+        return 1.0
+    skill = 1.0 - np.mean((proba - ys) ** 2) / (base * (1.0 - base))
+    return float((prior_labels + ys.size * max(skill, 0.0)) / (prior_labels + ys.size))

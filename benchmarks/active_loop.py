@@ -70,10 +70,18 @@ VARIANTS = {"hybrid_no_kl": ("hybrid", {"kl_share": 0.0}, {}),
             "hybrid_softcv": ("hybrid", {}, {"soft_weight": "cv"}),
             # SimilarityMatcher options (not ActiveLoop's): monotone constraints
             "hybrid_monotone": ("hybrid", {}, {"matcher_options": {"monotonic": True}}),
-            "hybrid_monotone_l2": ("hybrid", {}, {"matcher_options": {
+            "hybrid_monotone_l2": ("hybrid", {}, {"soft_weight": 1.0, "matcher_options": {
                 "monotonic": True, "l2_regularization": 1.0}}),
             "hybrid_l2": ("hybrid", {}, {"matcher_options": {"l2_regularization": 1.0}}),
-            "hybrid_unconstrained": ("hybrid", {}, {"matcher_options": {"monotonic": False}})}
+            "hybrid_unconstrained": ("hybrid", {}, {"matcher_options": {"monotonic": False}}),
+            # the loop's default matcher with the soft labels weighted by the label model's
+            # Brier skill on the expert labels (ActiveLoop(soft_weight='skill'), the loop's
+            # default since results/active_loop_skill.md; hybrid_monotone_l2 pins the former 1)
+            "hybrid_monotone_l2_skill": ("hybrid", {}, {"soft_weight": "skill", "matcher_options": {
+                "monotonic": True, "l2_regularization": 1.0}}),
+            "hybrid_monotone_l2_skill5": ("hybrid", {}, {
+                "soft_weight": "skill", "skill_prior_labels": 5.0,
+                "matcher_options": {"monotonic": True, "l2_regularization": 1.0}})}
 
 
 def _load(datasets: Path, name: str, split: str = "test", variant: str = "clean", seed: int = 0):

@@ -1,11 +1,12 @@
 """The soft labels' weight: chosen low when the label model is wrong, high when it is right,
-by cross-validation on the expert labels alone; fixed weights are validated."""
+by cross-validation on the expert labels alone or by the label model's skill on them; fixed
+weights are validated."""
 
 import numpy as np
 import pytest
 
 from active import ActiveLoop, SimulatedOracle
-from active.soft_weight import soft_weight_losses
+from active.soft_weight import label_model_trust, soft_weight_losses
 from labeling_functions import PairFeaturizer
 from matchers import SimilarityMatcher
 
@@ -60,3 +61,37 @@ def test_loop_records_its_choice(pool, lfs, fast_matcher):
 def test_bad_soft_weight_is_a_clear_error(pool, lfs, bad):
     with pytest.raises(ValueError, match="soft_weight must be a non-negative number"):
         ActiveLoop(pool, lfs, oracle=SimulatedOracle(pool["label"]), soft_weight=bad)
+
+
+def test_trust_follows_the_label_models_skill():
+    ys = np.array([1, 1, 0, 0, 0, 0, 0, 0, 0, 0] * 5, dtype=float)
+    right = label_model_trust(0.9 * ys + 0.05, ys)
+    base_rate = label_model_trust(np.full(ys.size, ys.mean()), ys)
+    wrong = label_model_trust(1 - ys, ys)
+    assert 0.9 < right < 1.0
+    assert base_rate == wrong == pytest.approx(20 / 70)  # no skill: only the prior's share
+    assert label_model_trust(1 - ys[:2], ys[:2]) == 1.0  # one class: nothing measured
+    # more answers, less say for a label model without skill
+    assert label_model_trust(1 - np.tile(ys, 4), np.tile(ys, 4)) < wrong
+
+
+def test_loop_weighs_soft_labels_by_skill(pool, lfs, fast_matcher):
+    loop = ActiveLoop(pool, lfs, oracle=SimulatedOracle(pool["label"]), selector="random",
+                      matcher=fast_matcher(), batch_size=20, soft_weight="skill", seed=0)
+    history = loop.run(40)
+    measured = history["soft_weight"].dropna()
+    assert len(measured) >= 2 and ((measured > 0) & (measured <= 1)).all()
+    answers = loop.state.snapshot  # every answer, the audit's too (the default audit=2)
+    assert answers.audit.any()
+    assert measured.iloc[-1] == pytest.approx(
+        label_model_trust(loop.state.lm_proba[answers.positions], answers.labels))
+    rows, _, w = loop._training_set(loop.state.labels, loop.state.lm_proba, None)
+    soft = ~np.isin(rows, answers.positions)
+    assert np.allclose(w[soft], measured.iloc[-1])
+
+
+@pytest.mark.parametrize("bad", [0.0, -3, np.inf, True, "20"])
+def test_bad_skill_prior_is_a_clear_error(pool, lfs, bad):
+    with pytest.raises(ValueError, match="skill_prior_labels must be a positive number"):
+        ActiveLoop(pool, lfs, oracle=SimulatedOracle(pool["label"]), soft_weight="skill",
+                   skill_prior_labels=bad)
