@@ -80,14 +80,20 @@ def test_pool_holds_every_rare_vote_pattern_and_is_repeatable(scale):
     assert len(plain) == 50 and len(set(plain.tolist())) == 50
 
 
+def _random_candidates(scale, records, seed: int):
+    """Pair tables, 400 random candidate pairs (li, ri) and their gold labels."""
+    records, matches = records
+    tables = scale.PairTables(records)
+    rng = np.random.default_rng(seed)
+    li, ri = np.sort(rng.integers(0, len(records), (2, 400)), axis=0)
+    return tables, li, ri, scale.gold_labels(records, matches, li, ri)
+
+
 def test_scores_in_threads_equal_scores_in_one(scale, records):
     from matchers import SimilarityMatcher
 
-    records, matches = records
-    tables = scale.PairTables(records)
-    rng = np.random.default_rng(2)
-    li, ri = np.sort(rng.integers(0, len(records), (2, 400)), axis=0)
-    gold = scale.gold_labels(records, matches, li, ri)
+    tables, li, ri, gold = _random_candidates(scale, records, seed=2)
+    records = records[0]
     pairs = tables.pairs(li, ri).astype(object)
     y = np.where(gold == 1, 0.9, 0.1)
     matcher = SimilarityMatcher(max_iter=20, featurizer=scale.make_featurizer("lean")).fit(pairs, y)
@@ -101,11 +107,8 @@ def test_scores_in_threads_equal_scores_in_one(scale, records):
 def test_scores_from_features_computed_ahead_equal_scores_while_scoring(scale, records):
     from matchers import SimilarityMatcher
 
-    records, matches = records
-    tables = scale.PairTables(records)
-    rng = np.random.default_rng(3)
-    li, ri = np.sort(rng.integers(0, len(records), (2, 400)), axis=0)
-    gold = scale.gold_labels(records, matches, li, ri)
+    tables, li, ri, gold = _random_candidates(scale, records, seed=3)
+    records = records[0]
     featurizer = scale.make_featurizer("lean").fit(tables.pairs(li, ri).astype(object))
     skip = np.zeros(len(li), dtype=bool)
     skip[::5] = True
