@@ -521,7 +521,10 @@ class OASISSampler(_ImportanceBase):
         unlabelled, (a, b) = self.unlabelled, self._posterior
         rate, size = a / (a + b), a + b
         counts = self.matches + unlabelled * rate
+        # plus the label noise the curve is fitted with: any unlabelled pair may be a confident
+        # error (a match scored 0.01) that no label of its stratum has shown yet
         variance = unlabelled * rate * (1 - rate) * (size + unlabelled) / (size + 1)
+        variance += unlabelled * _LABEL_NOISE
         # d rate / d curve logit: the prior's weight times the slope of its mean
         slope = unlabelled * (size - self.labelled) / size * self.prior * (1 - self.prior)
         sums = np.column_stack([self.strata.mean_prediction, np.ones_like(counts)])
