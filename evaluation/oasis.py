@@ -358,14 +358,16 @@ class OASISSampler(_ImportanceBase):
             0,
         )
 
-    def _beta_prior(self, spread: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _beta_prior(
+        self, spread: np.ndarray, most: float = _MOST_PSEUDO
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Beta(a, b) parameters (S, K) of each stratum's prior for each spread (S,): mean on
         the prior curve, variance that of a logit-normal of that spread (delta method,
         (mu (1 - mu) spread)^2), so a stratum the curve puts at 1e-4 is not given the spike
         at 0 of a Beta with a few pseudo-labels."""
         mu = self.prior[None, :]
         concentration = 1.0 / (mu * (1 - mu) * spread[:, None] ** 2) - 1.0
-        concentration = np.clip(concentration, 0.1, _MOST_PSEUDO)
+        concentration = np.clip(concentration, 0.1, most)
         return concentration * mu, concentration * (1 - mu)
 
     @property
@@ -385,7 +387,8 @@ class OASISSampler(_ImportanceBase):
             while True:
                 at = self._spread_at
                 around = np.arange(max(at - 1, 0), min(at + 2, _SPREADS.size))
-                a, b = self._beta_prior(_SPREADS[around])
+                # uncapped: under the cap small spreads tie and the search could not leave them
+                a, b = self._beta_prior(_SPREADS[around], most=np.inf)
                 a, b = a[:, seen], b[:, seen]
                 likelihood = (betaln(a + m, b + n - m) - betaln(a, b)).sum(axis=1)
                 best = int(around[np.argmax(likelihood)])
