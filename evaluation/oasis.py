@@ -31,6 +31,12 @@ _MOST_STRATA = 250  # score strata of n_strata="auto" (sqrt(n) up to this)
 # of labels (an underconfident pool's non-match strata at 5x their match rate after 250 labels)
 _RIDGE = np.array([0.5, 0.05, 0.5])
 _MIN_SCORE = 1e-9  # calibrated scores are clipped to [_MIN_SCORE, 1 - _MIN_SCORE] before the logit
+# share of labels taken as flipped when the prior curve is fitted: a few confident errors (a match
+# scored 0.01) must not flatten the curve for every stratum of the pool
+_LABEL_NOISE = 1e-3
+# most pseudo-labels the curve is worth in one stratum: a curve that puts a stratum at 1e-6
+# would otherwise (1e6 pseudo-labels) never let that stratum's own labels (1 match in 10) count
+_MOST_PSEUDO = 50.0
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -95,6 +101,7 @@ def fit_prior_curve(
     ridge: float | np.ndarray = 5.0,
     steps: int = 3,
     prediction: np.ndarray | None = None,
+    noise: float = 0.0,
 ) -> np.ndarray:
     """Refit the logistic curve rate = sigmoid(a + b logit_score [+ c prediction]) over the
     strata to the labels.
@@ -102,11 +109,14 @@ def fit_prior_curve(
     Maximizes the binomial log-likelihood of `matches` out of `labelled` per stratum with a
     ridge penalty sum ridge (theta - (0, 1[, 0]))^2 / 2 (`ridge` one number, or one per
     parameter) towards the identity, i.e. towards
-    trusting the calibrated scores; `steps` Newton steps from `theta` (warm start), each at
-    most `_MAX_STEP` long (a step from a handful of labels can overshoot). With
+    trusting the calibrated scores; `steps` Fisher-scoring steps from `theta` (warm start),
+    each at most `_MAX_STEP` long (a step from a handful of labels can overshoot). With
     `prediction` (each stratum's share predicted 1) the curve gets a third parameter c, a shift
     for the predicted matches: the labels can say that the predictions know more (or less)
-    than the scores, e.g. when they do not threshold them.
+    than the scores, e.g. when they do not threshold them. With `noise` > 0 each label is
+    taken as flipped with that probability (the likelihood's rate is noise + (1 - 2 noise)
+    curve), so a few confident errors (a match scored 0.01) do not flatten the curve for the
+    whole pool: they stay their own strata's business.
     """
     columns = [np.ones_like(logit_score), logit_score]
     if prediction is not None:
@@ -115,9 +125,14 @@ def fit_prior_curve(
     identity = np.zeros(design.shape[1])
     identity[1] = 1.0
     for _ in range(steps):
-        rate = 1.0 / (1.0 + np.exp(-(design @ theta)))
-        gradient = design.T @ (matches - labelled * rate) - ridge * (theta - identity)
-        hessian = (design * (labelled * rate * (1 - rate))[:, None]).T @ design
+        curve = 1.0 / (1.0 + np.exp(-(design @ theta)))
+        rate = noise + (1 - 2 * noise) * curve
+        # d rate / d(design @ theta) over the binomial variance (1 without noise, the
+        # logistic's canonical link)
+        factor = (1 - 2 * noise) * curve * (1 - curve) / (rate * (1 - rate)) if noise else 1.0
+        gradient = design.T @ (factor * (matches - labelled * rate)) - ridge * (theta - identity)
+        information = labelled * factor * (1 - 2 * noise) * curve * (1 - curve)
+        hessian = (design * information[:, None]).T @ design
         step = np.linalg.solve(hessian + ridge * np.eye(theta.size), gradient)
         theta = theta + step * min(1.0, _MAX_STEP / (np.linalg.norm(step) + 1e-300))
     return theta
@@ -261,7 +276,11 @@ class OASISSampler(_ImportanceBase):
     interval is Fieller's for that ratio, with each stratum's beta-binomial predictive variance
     of its unlabelled matches plus the curve's uncertainty (delta method). The strata are
     drawn by Neyman allocation for numerator - F denominator (U_k |pred_k - F (1 - alpha)|
-    sqrt(rate (1 - rate))), mixed with the unlabelled pairs' distribution (share `epsilon`).
+    sqrt(rate (1 - rate))), mixed with the unlabelled pairs' distribution (share `epsilon`);
+    a share `check_predicted` of the draws goes to the unlabelled predicted matches in
+    proportion, a check on strata the curve calls certain. The curve is fitted with a label-
+    noise floor (a few confident errors do not move it for the whole pool) and is worth at most
+    50 pseudo-labels in a stratum, so a stratum's own labels can overrule it.
 
     For "ratio" and "doubly_robust" each draw picks a stratum from the paper's variance-
     minimizing instrumental distribution for the current F estimate, mixed with the population
@@ -295,6 +314,7 @@ class OASISSampler(_ImportanceBase):
         seed: int | None = 0,
         recalibrate: bool = True,
         estimator: str = "stratified",
+        check_predicted: float = 0.1,
     ) -> None:
         super().__init__(
             predictions,
@@ -308,6 +328,11 @@ class OASISSampler(_ImportanceBase):
         )
         if estimator not in ESTIMATORS:
             raise ValueError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
+        if not 0.0 <= check_predicted < 1.0:
+            raise ValueError(
+                f"check_predicted must lie in [0, 1) (share of draws), got {check_predicted!r}"
+            )
+        self.check_predicted = float(check_predicted)
         self.recalibrate, self.estimator = bool(recalibrate), estimator
         self._spread_at = 0  # position of the current spread in _SPREADS
         self._curve_design = np.column_stack(
@@ -333,13 +358,16 @@ class OASISSampler(_ImportanceBase):
             0,
         )
 
-    def _beta_prior(self, spread: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _beta_prior(
+        self, spread: np.ndarray, most: float = _MOST_PSEUDO
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Beta(a, b) parameters (S, K) of each stratum's prior for each spread (S,): mean on
         the prior curve, variance that of a logit-normal of that spread (delta method,
         (mu (1 - mu) spread)^2), so a stratum the curve puts at 1e-4 is not given the spike
         at 0 of a Beta with a few pseudo-labels."""
         mu = self.prior[None, :]
-        concentration = np.maximum(1.0 / (mu * (1 - mu) * spread[:, None] ** 2) - 1.0, 0.1)
+        concentration = 1.0 / (mu * (1 - mu) * spread[:, None] ** 2) - 1.0
+        concentration = np.clip(concentration, 0.1, most)
         return concentration * mu, concentration * (1 - mu)
 
     @property
@@ -359,7 +387,8 @@ class OASISSampler(_ImportanceBase):
             while True:
                 at = self._spread_at
                 around = np.arange(max(at - 1, 0), min(at + 2, _SPREADS.size))
-                a, b = self._beta_prior(_SPREADS[around])
+                # uncapped: under the cap small spreads tie and the search could not leave them
+                a, b = self._beta_prior(_SPREADS[around], most=np.inf)
                 a, b = a[:, seen], b[:, seen]
                 likelihood = (betaln(a + m, b + n - m) - betaln(a, b)).sum(axis=1)
                 best = int(around[np.argmax(likelihood)])
@@ -409,6 +438,7 @@ class OASISSampler(_ImportanceBase):
                 self.prior_curve,
                 ridge=_RIDGE,
                 prediction=self.strata.mean_prediction,
+                noise=_LABEL_NOISE,
             )
 
     @property
@@ -460,7 +490,14 @@ class OASISSampler(_ImportanceBase):
         q = weights * effect * np.sqrt(rate * (1 - rate))
         total = q.sum()
         q = q / total if total > 0 else weights
-        return self.epsilon * weights + (1 - self.epsilon) * q
+        q = self.epsilon * weights + (1 - self.epsilon) * q
+        # a check on the model where precision is decided: a share of the draws goes to the
+        # unlabelled predicted matches in proportion, so a stratum the curve calls certain (a
+        # spike of non-matches scored 0.99) is still labelled
+        predicted = unlabelled * self.strata.mean_prediction
+        if predicted.sum() > 0 and self.check_predicted > 0:
+            q = (1 - self.check_predicted) * q + self.check_predicted * predicted / predicted.sum()
+        return q
 
     def _stratified_terms(self, alpha: float) -> tuple[float, float, np.ndarray]:
         """Numerator sum_k pred_k M_k and denominator alpha P + (1 - alpha) sum_k M_k with M_k
@@ -487,7 +524,10 @@ class OASISSampler(_ImportanceBase):
         unlabelled, (a, b) = self.unlabelled, self._posterior
         rate, size = a / (a + b), a + b
         counts = self.matches + unlabelled * rate
+        # plus the label noise the curve is fitted with: any unlabelled pair may be a confident
+        # error (a match scored 0.01) that no label of its stratum has shown yet
         variance = unlabelled * rate * (1 - rate) * (size + unlabelled) / (size + 1)
+        variance += unlabelled * _LABEL_NOISE
         # d rate / d curve logit: the prior's weight times the slope of its mean
         slope = unlabelled * (size - self.labelled) / size * self.prior * (1 - self.prior)
         sums = np.column_stack([self.strata.mean_prediction, np.ones_like(counts)])

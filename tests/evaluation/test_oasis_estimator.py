@@ -83,3 +83,59 @@ def test_curve_learns_that_underconfident_scores_separate_better_than_they_claim
         errors.append(abs(sampler.estimate - truth))
     assert min(slopes) > 5.5
     assert np.mean(errors) < 0.03
+
+
+def _pool_with_confident_errors(n, rate, errors, seed):
+    """A sharp pool plus `errors` matches scored 0.01 and as many non-matches scored 0.99."""
+    labels, scores, _ = _logit_pool(n, rate, (4.0, 1.0), (-6.0, 1.0), seed)
+    rng = np.random.default_rng(seed + 1)
+    matches, others = np.flatnonzero(labels == 1), np.flatnonzero(labels == 0)
+    scores[rng.choice(matches, errors, replace=False)] = 0.01
+    scores[rng.choice(others, errors, replace=False)] = 0.99
+    return labels, scores, (scores > 0.5).astype(np.int8)
+
+
+def test_curve_fit_with_label_noise_ignores_a_few_confident_errors():
+    from evaluation.oasis import fit_prior_curve
+
+    # sharp strata (rates ~0 below logit 0, ~1 above) and one low stratum with 2 matches in 10
+    logit_score = np.linspace(-8, 8, 33)
+    labelled = np.full(33, 10)
+    matches = np.where(logit_score > 0, 10, 0)
+    matches[4] = 2
+    fits = {}
+    for noise in (0.0, 1e-3):
+        theta = np.array([0.0, 1.0])
+        for _ in range(10):
+            theta = fit_prior_curve(logit_score, labelled, matches, theta, noise=noise)
+        fits[noise] = theta
+    # without noise the outlier flattens the curve; with it the curve stays steep
+    assert fits[1e-3][1] > 1.5 * fits[0.0][1]
+
+
+def test_interval_covers_on_a_pool_with_confident_errors():
+    labels, scores, predictions = _pool_with_confident_errors(20_000, 0.01, 6, seed=5)
+    truth = f_measure(labels, predictions)
+    spike = np.flatnonzero((scores == 0.99) & (labels == 0))
+    covered, checked = [], []
+    for seed in range(10):
+        sampler = OASISSampler(predictions, scores, lambda i: int(labels[i]), seed=seed)
+        low, high = sampler.sample(400).interval(0.95)
+        covered.append(low <= truth <= high)
+        checked.append((sampler.labels[spike] >= 0).sum())
+    # (before the check on the predicted matches and the noise floor: 5 of 10, the spike
+    # labelled in 1 run of 10)
+    assert np.mean(covered) >= 0.7
+    # the share of draws on the predicted matches labels the non-matches scored 0.99
+    assert np.mean(checked) >= 1
+
+
+def test_a_stratum_s_own_labels_overrule_a_confident_curve():
+    labels, scores, predictions = _pool_with_confident_errors(20_000, 0.01, 6, seed=5)
+    sampler = OASISSampler(predictions, scores, lambda i: int(labels[i]), seed=0).sample(400)
+    k = sampler.strata.index[np.flatnonzero(scores == 0.99)[0]]
+    seen = 1 - sampler.matches[k] / sampler.labelled[k]
+    assert seen > 0.2  # the labels found the non-matches the curve calls impossible
+    # its posterior error rate moves a good part of the way to them (an uncapped curve at
+    # 1 - 1e-6 would have kept it at ~0)
+    assert 1 - sampler.shrunk_rate[k] > 0.25 * seen

@@ -166,6 +166,7 @@ def test_bad_inputs_raise_clear_errors(pool):
         ({"alpha": 1.5}, "alpha"),
         ({"epsilon": 0}, "epsilon"),
         ({"prior_strength": -1}, "prior_strength"),
+        ({"check_predicted": 1.0}, "check_predicted"),
     ]:
         with pytest.raises(ValueError, match=name):
             OASISSampler(predictions, scores, oracle, **kwargs)
