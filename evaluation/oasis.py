@@ -31,11 +31,9 @@ _MOST_STRATA = 250  # score strata of n_strata="auto" (sqrt(n) up to this)
 # of labels (an underconfident pool's non-match strata at 5x their match rate after 250 labels)
 _RIDGE = np.array([0.5, 0.05, 0.5])
 _MIN_SCORE = 1e-9  # calibrated scores are clipped to [_MIN_SCORE, 1 - _MIN_SCORE] before the logit
-# share of labels taken as flipped when the prior curve is fitted: a few confident errors (a match
-# scored 0.01) must not flatten the curve for every stratum of the pool
-_LABEL_NOISE = 1e-3
-# most pseudo-labels the curve is worth in one stratum: a curve that puts a stratum at 1e-6
-# would otherwise (1e6 pseudo-labels) never let that stratum's own labels (1 match in 10) count
+# with label_noise > 0, the most pseudo-labels the curve is worth in one stratum: a curve that
+# puts a stratum at 1e-6 would otherwise (1e6 pseudo-labels) never let that stratum's own labels
+# (1 match in 10) count
 _MOST_PSEUDO = 50.0
 
 
@@ -276,11 +274,16 @@ class OASISSampler(_ImportanceBase):
     interval is Fieller's for that ratio, with each stratum's beta-binomial predictive variance
     of its unlabelled matches plus the curve's uncertainty (delta method). The strata are
     drawn by Neyman allocation for numerator - F denominator (U_k |pred_k - F (1 - alpha)|
-    sqrt(rate (1 - rate))), mixed with the unlabelled pairs' distribution (share `epsilon`);
-    a share `check_predicted` of the draws goes to the unlabelled predicted matches in
-    proportion, a check on strata the curve calls certain. The curve is fitted with a label-
-    noise floor (a few confident errors do not move it for the whole pool) and is worth at most
-    50 pseudo-labels in a stratum, so a stratum's own labels can overrule it.
+    sqrt(rate (1 - rate))), mixed with the unlabelled pairs' distribution (share `epsilon`).
+
+    Guards against confident errors (matches scored 0.01, non-matches 0.99), off by default:
+    `check_predicted` > 0 sends that share of the draws to the unlabelled predicted matches in
+    proportion, a check on strata the curve calls certain; `label_noise` > 0 fits the curve as
+    if that share of labels were flipped (a few confident errors then do not flatten it for the
+    whole pool), caps the curve at 50 pseudo-labels in a stratum (its own labels can overrule
+    it) and widens the interval by that noise for every unlabelled pair. They buy coverage on
+    pools with confident errors and cost accuracy on miscalibrated ones
+    (`benchmarks/results/oasis_guards.md`), so the default leaves them off.
 
     For "ratio" and "doubly_robust" each draw picks a stratum from the paper's variance-
     minimizing instrumental distribution for the current F estimate, mixed with the population
@@ -314,7 +317,8 @@ class OASISSampler(_ImportanceBase):
         seed: int | None = 0,
         recalibrate: bool = True,
         estimator: str = "stratified",
-        check_predicted: float = 0.1,
+        check_predicted: float = 0.0,
+        label_noise: float = 0.0,
     ) -> None:
         super().__init__(
             predictions,
@@ -332,7 +336,11 @@ class OASISSampler(_ImportanceBase):
             raise ValueError(
                 f"check_predicted must lie in [0, 1) (share of draws), got {check_predicted!r}"
             )
-        self.check_predicted = float(check_predicted)
+        if not 0.0 <= label_noise < 0.5:
+            raise ValueError(
+                f"label_noise must lie in [0, 0.5) (share of flipped labels), got {label_noise!r}"
+            )
+        self.check_predicted, self.label_noise = float(check_predicted), float(label_noise)
         self.recalibrate, self.estimator = bool(recalibrate), estimator
         self._spread_at = 0  # position of the current spread in _SPREADS
         self._curve_design = np.column_stack(
@@ -359,7 +367,7 @@ class OASISSampler(_ImportanceBase):
         )
 
     def _beta_prior(
-        self, spread: np.ndarray, most: float = _MOST_PSEUDO
+        self, spread: np.ndarray, capped: bool = True
     ) -> tuple[np.ndarray, np.ndarray]:
         """Beta(a, b) parameters (S, K) of each stratum's prior for each spread (S,): mean on
         the prior curve, variance that of a logit-normal of that spread (delta method,
@@ -367,6 +375,7 @@ class OASISSampler(_ImportanceBase):
         at 0 of a Beta with a few pseudo-labels."""
         mu = self.prior[None, :]
         concentration = 1.0 / (mu * (1 - mu) * spread[:, None] ** 2) - 1.0
+        most = _MOST_PSEUDO if capped and self.label_noise > 0 else np.inf
         concentration = np.clip(concentration, 0.1, most)
         return concentration * mu, concentration * (1 - mu)
 
@@ -388,7 +397,7 @@ class OASISSampler(_ImportanceBase):
                 at = self._spread_at
                 around = np.arange(max(at - 1, 0), min(at + 2, _SPREADS.size))
                 # uncapped: under the cap small spreads tie and the search could not leave them
-                a, b = self._beta_prior(_SPREADS[around], most=np.inf)
+                a, b = self._beta_prior(_SPREADS[around], capped=False)
                 a, b = a[:, seen], b[:, seen]
                 likelihood = (betaln(a + m, b + n - m) - betaln(a, b)).sum(axis=1)
                 best = int(around[np.argmax(likelihood)])
@@ -438,7 +447,7 @@ class OASISSampler(_ImportanceBase):
                 self.prior_curve,
                 ridge=_RIDGE,
                 prediction=self.strata.mean_prediction,
-                noise=_LABEL_NOISE,
+                noise=self.label_noise,
             )
 
     @property
@@ -527,7 +536,7 @@ class OASISSampler(_ImportanceBase):
         # plus the label noise the curve is fitted with: any unlabelled pair may be a confident
         # error (a match scored 0.01) that no label of its stratum has shown yet
         variance = unlabelled * rate * (1 - rate) * (size + unlabelled) / (size + 1)
-        variance += unlabelled * _LABEL_NOISE
+        variance += unlabelled * self.label_noise
         # d rate / d curve logit: the prior's weight times the slope of its mean
         slope = unlabelled * (size - self.labelled) / size * self.prior * (1 - self.prior)
         sums = np.column_stack([self.strata.mean_prediction, np.ones_like(counts)])
