@@ -411,10 +411,16 @@ def _run_loop(lfs, tables: PairTables, li, ri, L, gold, skip, args):
         gold=gold[rows],
         calibrate=args.calibrate,
         expert_weight=args.expert_weight,
+        soft_weight=args.soft_weight,
         seed=args.seed,
     )
     history = loop.run(budget=args.budget)
     return loop, history, ahead
+
+
+def _soft_weight(text: str) -> str | float:
+    """--soft-weight: 'skill', 'cv' or a number."""
+    return text if text in ("skill", "cv") else float(text)
 
 
 def sample_pool(L: np.ndarray, size: int, per_pattern: int, seed: int) -> np.ndarray:
@@ -599,6 +605,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--monotonic", action="store_true",
                         help="the loop's matcher as active.loop.default_matcher makes it: "
                              "monotone in every similarity, l2 1.0")
+    parser.add_argument("--soft-weight", type=_soft_weight, default="skill",
+                        help="the loop's soft_weight: 'skill' (ActiveLoop's default), 'cv' or "
+                             "a number")
     parser.add_argument("--ahead", action=argparse.BooleanOptionalAction, default=True,
                         help="compute every candidate's features in a second thread while the "
                              "loop runs (Ahead); --no-ahead: featurize while scoring")
