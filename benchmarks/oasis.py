@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import json
 import sys
 import time
 import warnings
@@ -33,7 +34,7 @@ from _common import RESULTS, add_datasets_argument, command, timestamp
 from _reference_oasis import REFERENCE as REFERENCE_PACKAGE
 from _reference_oasis import ReferenceSampler
 from matplotlib.figure import Figure
-from oasis_pools import HELD_OUT, POOLS, real_pool, synthetic_pool
+from oasis_pools import FRESH, HELD_OUT, POOLS, real_pool, synthetic_pool
 
 from evaluation import OASISSampler, f_measure
 
@@ -42,6 +43,7 @@ BUDGETS = [100, 250, 500, 1000, 2000, 5000]
 REAL_SETS = ["abt_buy", "amazon_google", "dblp_acm"]
 POOL_SEED = 2024
 HELD_OUT_SEED = 7  # the held-out pools come from another seed family as well as other specs
+FRESH_SEED = 31  # and the fresh ones from a third
 
 
 @cache
@@ -51,25 +53,27 @@ def _pool(name: str, n_pairs: int, datasets: str) -> tuple[np.ndarray, np.ndarra
         return synthetic_pool(POOLS[name], n_pairs, POOL_SEED)
     if name in HELD_OUT:
         return synthetic_pool(HELD_OUT[name], n_pairs, HELD_OUT_SEED)
+    if name in FRESH:
+        return synthetic_pool(FRESH[name], n_pairs, FRESH_SEED)
     return real_pool(Path(datasets) / name.removeprefix("real "))
 
 
-def _make(sampler: str, predictions: np.ndarray, scores: np.ndarray, oracle, seed: int):
+def _make(sampler: str, predictions: np.ndarray, scores: np.ndarray, oracle, seed: int, ours):
     if sampler == OURS:
-        return OASISSampler(predictions, scores, oracle, seed=seed)
+        return OASISSampler(predictions, scores, oracle, seed=seed, **dict(ours))
     with contextlib.redirect_stdout(io.StringIO()):  # the reference prints its bin counts
         return ReferenceSampler("OASIS", predictions, scores, oracle, seed=seed)
 
 
-def run_one(task: tuple[str, str, int, int, str, tuple[int, ...]]) -> list[dict]:
+def run_one(task: tuple[str, str, int, int, str, tuple[int, ...], tuple]) -> list[dict]:
     """One sampler, one pool, one seed: error and interval at every budget."""
-    sampler, pool, seed, n_pairs, datasets, budgets = task
+    sampler, pool, seed, n_pairs, datasets, budgets, ours = task
     labels, scores, predictions = _pool(pool, n_pairs, datasets)
     truth = f_measure(labels, predictions)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        run = _make(sampler, predictions, scores, lambda i: int(labels[i]), seed)
+        run = _make(sampler, predictions, scores, lambda i: int(labels[i]), seed, ours)
         run.sample(max(budgets))
     seconds = time.perf_counter() - start
     history = run.history.set_index("n_labels")
@@ -197,9 +201,13 @@ def main() -> None:
     parser.add_argument("--budgets", type=int, nargs="+", default=BUDGETS)
     parser.add_argument("--pools", nargs="+", help="a subset of the synthetic pools, by name")
     parser.add_argument("--held-out", action="store_true", help="add the three held-out pools")
+    parser.add_argument("--fresh", action="store_true", help="add the three fresh pools")
     parser.add_argument("--no-synthetic", action="store_true", help="only the real test splits")
     parser.add_argument("--real", action="store_true", help="add the shared sets' test splits")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes")
+    parser.add_argument(
+        "--ours", type=json.loads, default={}, help='OASISSampler options (JSON): {"off_curve": 0}'
+    )
     parser.add_argument("--out", default="oasis", help="results file stem")
     parser.add_argument(
         "--merge",
@@ -216,9 +224,12 @@ def main() -> None:
     pools = [] if args.no_synthetic else list(args.pools or POOLS)
     if args.held_out:
         pools += list(HELD_OUT)
+    if args.fresh:
+        pools += list(FRESH)
     budgets = tuple(sorted(args.budgets))
+    ours = tuple(sorted(args.ours.items()))
     tasks = [
-        (sampler, pool, seed, args.n_pairs, args.datasets, budgets)
+        (sampler, pool, seed, args.n_pairs, args.datasets, budgets, ours)
         for pool in pools
         for sampler in (OURS, AUTHORS)
         for seed in range(args.first_seed, args.first_seed + args.seeds)
@@ -229,7 +240,7 @@ def main() -> None:
         size = _pool(name, args.n_pairs, args.datasets)[0].size
         fit = tuple(b for b in budgets if b <= size // 2)
         tasks += [
-            (sampler, name, seed, args.n_pairs, args.datasets, fit)
+            (sampler, name, seed, args.n_pairs, args.datasets, fit, ours)
             for sampler in (OURS, AUTHORS)
             for seed in range(args.first_seed, args.first_seed + args.seeds)
         ]

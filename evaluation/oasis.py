@@ -319,6 +319,7 @@ class OASISSampler(_ImportanceBase):
         estimator: str = "stratified",
         check_predicted: float = 0.0,
         label_noise: float = 0.0,
+        off_curve: float = 0.0,
     ) -> None:
         super().__init__(
             predictions,
@@ -340,7 +341,13 @@ class OASISSampler(_ImportanceBase):
             raise ValueError(
                 f"label_noise must lie in [0, 0.5) (share of flipped labels), got {label_noise!r}"
             )
+        if not 0.0 <= off_curve < 1.0:
+            raise ValueError(
+                f"off_curve must lie in [0, 1) (prior probability that a stratum's rate is off "
+                f"the prior curve), got {off_curve!r}"
+            )
         self.check_predicted, self.label_noise = float(check_predicted), float(label_noise)
+        self.off_curve = float(off_curve)
         self.recalibrate, self.estimator = bool(recalibrate), estimator
         self._spread_at = 0  # position of the current spread in _SPREADS
         self._curve_design = np.column_stack(
@@ -393,13 +400,15 @@ class OASISSampler(_ImportanceBase):
             if not seen.any():
                 return float(_SPREADS[self._spread_at])
             n, m = self.labelled[seen], self.matches[seen]
+            # strata whose labels put them off the curve say nothing about the spread around it
+            on = 1 - self._off_weight(_SPREADS[self._spread_at])[seen]
             while True:
                 at = self._spread_at
                 around = np.arange(max(at - 1, 0), min(at + 2, _SPREADS.size))
                 # uncapped: under the cap small spreads tie and the search could not leave them
                 a, b = self._beta_prior(_SPREADS[around], capped=False)
                 a, b = a[:, seen], b[:, seen]
-                likelihood = (betaln(a + m, b + n - m) - betaln(a, b)).sum(axis=1)
+                likelihood = (betaln(a + m, b + n - m) - betaln(a, b)) @ on
                 best = int(around[np.argmax(likelihood)])
                 if best == at:
                     return float(_SPREADS[best])
@@ -418,18 +427,41 @@ class OASISSampler(_ImportanceBase):
 
         return self._cached("posterior", compute)
 
+    def _off_weight(self, spread: float) -> np.ndarray:
+        """Per stratum: posterior probability that its match rate is off the prior curve (a
+        Jeffreys Beta(1/2, 1/2) prior instead of the curve's), with prior probability
+        `off_curve`; 0 until a label contradicts the curve's side (a match where it says below
+        1/2, a non-match where it says above), so unlabelled and agreeing strata keep the curve's
+        rate exactly."""
+        n, m = self.labelled, self.matches
+        if self.off_curve == 0:
+            return np.zeros(n.size)
+        a, b = (x[0] for x in self._beta_prior(np.array([spread])))
+        on = betaln(a + m, b + n - m) - betaln(a, b)
+        off = betaln(0.5 + m, 0.5 + n - m) - betaln(0.5, 0.5)
+        odds = np.exp(np.clip(off - on, -700, 700)) * self.off_curve / (1 - self.off_curve)
+        contradicted = np.where(self.prior < 0.5, m > 0, n - m > 0)
+        return np.where(contradicted, odds / (1 + odds), 0.0)
+
+    @property
+    def off_weight(self) -> np.ndarray:
+        """Per stratum: posterior probability that its labels, not the curve, set its rate."""
+        return self._cached("off_weight", lambda: self._off_weight(self.spread))
+
     @property
     def shrunk_rate(self) -> np.ndarray:
         """Posterior mean match rate of each stratum's unlabelled pairs (logit-normal prior of
-        `spread` around the prior curve, updated with the stratum's labels)."""
+        `spread` around the prior curve, updated with the stratum's labels; with `off_curve`,
+        mixed with the stratum's own labels' Jeffreys posterior by `off_weight`)."""
         a, b = self._posterior
-        return a / (a + b)
+        off = self.off_weight
+        return (1 - off) * a / (a + b) + off * (0.5 + self.matches) / (1 + self.labelled)
 
     def _curve_covariance(self) -> np.ndarray:
         """Covariance of the prior curve's parameters: the inverse penalized information of
         the binomial fit, each stratum's information deflated by its overdispersion
         1 + (labels - 1) rate (1 - rate) spread^2."""
-        rate, n = self.prior, self.labelled
+        rate, n = self.prior, self.labelled * (1 - self.off_weight)
         spread = rate * (1 - rate) * self.spread**2
         weight = n * rate * (1 - rate) / (1 + np.maximum(n - 1, 0) * spread)
         information = (self._curve_design * weight[:, None]).T @ self._curve_design
@@ -440,10 +472,12 @@ class OASISSampler(_ImportanceBase):
         how the scores translate into match rates, instead of each stratum unlearning an over-
         or underconfident score on its own."""
         if self.recalibrate:
+            # strata off the curve (a confident error's) do not pull it for the whole pool
+            on = 1 - self.off_weight
             self.prior_curve = fit_prior_curve(
                 self._logit_score,
-                self.labelled,
-                self.matches,
+                self.labelled * on,
+                self.matches * on,
                 self.prior_curve,
                 ridge=_RIDGE,
                 prediction=self.strata.mean_prediction,
@@ -530,15 +564,26 @@ class OASISSampler(_ImportanceBase):
         stratum's beta-binomial predictive variance of its unlabelled matches, plus the prior
         curve's uncertainty by the delta method), and the number of predicted matches the
         oracle could label."""
-        unlabelled, (a, b) = self.unlabelled, self._posterior
-        rate, size = a / (a + b), a + b
-        counts = self.matches + unlabelled * rate
+        unlabelled, (a, b), off = self.unlabelled, self._posterior, self.off_weight
+        n, m = self.labelled, self.matches
+        # each stratum's unlabelled matches: a mixture of two beta-binomials, on the curve
+        # (weight 1 - off) and on the stratum's own labels (weight off)
+        parts = [(a, b, 1 - off), (0.5 + m, 0.5 + n - m, off)]
+        mean, second = np.zeros(n.size), np.zeros(n.size)
+        for alpha_, beta_, share in parts:
+            rate_, size_ = alpha_ / (alpha_ + beta_), alpha_ + beta_
+            part = unlabelled * rate_
+            spread_ = part * (1 - rate_) * (size_ + unlabelled) / (size_ + 1)
+            mean += share * part
+            second += share * (spread_ + part**2)
+        counts = m + mean
+        variance = second - mean**2
         # plus the label noise the curve is fitted with: any unlabelled pair may be a confident
         # error (a match scored 0.01) that no label of its stratum has shown yet
-        variance = unlabelled * rate * (1 - rate) * (size + unlabelled) / (size + 1)
         variance += unlabelled * self.label_noise
         # d rate / d curve logit: the prior's weight times the slope of its mean
-        slope = unlabelled * (size - self.labelled) / size * self.prior * (1 - self.prior)
+        size = a + b
+        slope = (1 - off) * unlabelled * (size - n) / size * self.prior * (1 - self.prior)
         sums = np.column_stack([self.strata.mean_prediction, np.ones_like(counts)])
         gradient = self._curve_design.T @ (sums * slope[:, None]) * self.recalibrate
         covariance = (sums * variance[:, None]).T @ sums
