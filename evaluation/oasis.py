@@ -35,6 +35,8 @@ _MIN_SCORE = 1e-9  # calibrated scores are clipped to [_MIN_SCORE, 1 - _MIN_SCOR
 # puts a stratum at 1e-6 would otherwise (1e6 pseudo-labels) never let that stratum's own labels
 # (1 match in 10) count
 _MOST_PSEUDO = 50.0
+# with off_curve > 0, the most standard errors by which one stratum's labels pull the prior curve
+_MOST_RESIDUAL = 3.0
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -283,7 +285,13 @@ class OASISSampler(_ImportanceBase):
     whole pool), caps the curve at 50 pseudo-labels in a stratum (its own labels can overrule
     it) and widens the interval by that noise for every unlabelled pair. They buy coverage on
     pools with confident errors and cost accuracy on miscalibrated ones
-    (`benchmarks/results/oasis_guards.md`), so the default leaves them off.
+    (`benchmarks/results/oasis_guards.md`), so the default leaves them off. `off_curve` > 0 is
+    a guard that puts no floor under the curve: each stratum's rate is, with that prior
+    probability, off the curve (Jeffreys prior); a stratum whose labels contradict the curve's
+    side (a match where it says below 1/2, a non-match above) is then estimated from a mixture
+    weighted by the evidence (`off_weight`), its own labels in the interval too, and neither it
+    nor any stratum pulls the curve by more than 3 standard errors; unlabelled strata and
+    strata whose labels agree keep the curve's rate exactly.
 
     For "ratio" and "doubly_robust" each draw picks a stratum from the paper's variance-
     minimizing instrumental distribution for the current F estimate, mixed with the population
@@ -472,8 +480,15 @@ class OASISSampler(_ImportanceBase):
         how the scores translate into match rates, instead of each stratum unlearning an over-
         or underconfident score on its own."""
         if self.recalibrate:
-            # strata off the curve (a confident error's) do not pull it for the whole pool
+            # strata off the curve (a confident error's) do not pull it for the whole pool: with
+            # `off_curve`, each stratum's pull is also bounded at _MOST_RESIDUAL standard errors
+            # (Huber weights), so one surprise cannot flatten the curve on the way
             on = 1 - self.off_weight
+            if self.off_curve:
+                n, rate = self.labelled, self.prior
+                spread = np.sqrt(n * rate * (1 - rate))
+                residual = np.abs(self.matches - n * rate)
+                on = np.minimum(on, _MOST_RESIDUAL * spread / np.maximum(residual, 1e-300))
             self.prior_curve = fit_prior_curve(
                 self._logit_score,
                 self.labelled * on,

@@ -142,3 +142,33 @@ def test_a_stratum_s_own_labels_overrule_a_confident_curve():
     # its posterior error rate moves a good part of the way to them (an uncapped curve at
     # 1 - 1e-6 would have kept it at ~0)
     assert 1 - sampler.shrunk_rate[k] > 0.25 * seen
+
+
+def test_labels_off_the_curve_set_their_stratum_without_flattening_the_curve():
+    labels, scores, predictions = _pool_with_confident_errors(20_000, 0.01, 6, seed=5)
+    spike = np.flatnonzero((scores == 0.99) & (labels == 0))
+    slopes, rates, seen = {}, {}, {}
+    for off_curve in (0.0, 0.05):
+        sampler = OASISSampler(
+            predictions,
+            scores,
+            lambda i: int(labels[i]),
+            seed=1,
+            check_predicted=0.1,
+            off_curve=off_curve,
+        )
+        sampler.sample(400)
+        k = sampler.strata.index[spike[0]]
+        slopes[off_curve] = sampler.prior_curve[1]
+        rates[off_curve] = sampler.shrunk_rate[k]
+        seen[off_curve] = 1 - sampler.matches[k] / max(sampler.labelled[k], 1)
+        if off_curve:
+            assert sampler.off_weight[k] > 0.9
+            # strata whose labels agree with the curve keep it
+            agree = sampler.labelled > 0
+            agree[k] = False
+            assert np.median(sampler.off_weight[agree]) == 0.0
+    assert seen[0.05] > 0.15  # the checks found the non-matches scored 0.99
+    # the curve alone (1 - 1e-6 there) ignores them; off the curve the stratum's labels count
+    assert 1 - rates[0.0] < 0.01 < 0.5 * seen[0.05] < 1 - rates[0.05]
+    assert slopes[0.05] >= 0.8 * slopes[0.0]
