@@ -416,7 +416,7 @@ class OASISSampler(_ImportanceBase):
                 # uncapped: under the cap small spreads tie and the search could not leave them
                 a, b = self._beta_prior(_SPREADS[around], capped=False)
                 a, b = a[:, seen], b[:, seen]
-                likelihood = (betaln(a + m, b + n - m) - betaln(a, b)) @ on
+                likelihood = ((betaln(a + m, b + n - m) - betaln(a, b)) * on).sum(axis=1)
                 best = int(around[np.argmax(likelihood)])
                 if best == at:
                     return float(_SPREADS[best])
@@ -584,15 +584,18 @@ class OASISSampler(_ImportanceBase):
         # each stratum's unlabelled matches: a mixture of two beta-binomials, on the curve
         # (weight 1 - off) and on the stratum's own labels (weight off)
         parts = [(a, b, 1 - off), (0.5 + m, 0.5 + n - m, off)]
-        mean, second = np.zeros(n.size), np.zeros(n.size)
-        for alpha_, beta_, share in parts:
+        means, variances = [], []
+        for alpha_, beta_, _ in parts:
             rate_, size_ = alpha_ / (alpha_ + beta_), alpha_ + beta_
-            part = unlabelled * rate_
-            spread_ = part * (1 - rate_) * (size_ + unlabelled) / (size_ + 1)
-            mean += share * part
-            second += share * (spread_ + part**2)
+            means.append(unlabelled * rate_)
+            variances.append(means[-1] * (1 - rate_) * (size_ + unlabelled) / (size_ + 1))
+        mean = sum(share * part for (*_, share), part in zip(parts, means, strict=True))
         counts = m + mean
-        variance = second - mean**2
+        # the mixture's variance: its parts' variances plus the spread of their means
+        variance = sum(
+            share * (part_variance + (part - mean) ** 2)
+            for (*_, share), part, part_variance in zip(parts, means, variances, strict=True)
+        )
         # plus the label noise the curve is fitted with: any unlabelled pair may be a confident
         # error (a match scored 0.01) that no label of its stratum has shown yet
         variance += unlabelled * self.label_noise
