@@ -215,9 +215,15 @@ def main() -> None:
         metavar="STEM",
         help="write <out>.md / .csv / .png from earlier runs' results (their stems), no sampling",
     )
+    parser.add_argument(
+        "--against",
+        nargs="+",
+        metavar="STEM",
+        help="with --merge: compare our rows with our rows of these runs (e.g. the default's)",
+    )
     args = parser.parse_args()
     if args.merge:
-        merge(args.merge, args.out, args.n_pairs, args.datasets)
+        merge(args.merge, args.out, args.n_pairs, args.datasets, args.against)
         return
     if REFERENCE_PACKAGE is None:
         sys.exit("benchmarks/oasis.py: pip install --no-deps oasis==0.1.3 (the named baseline)")
@@ -256,16 +262,58 @@ def main() -> None:
     report(pd.DataFrame(rows), pools + real, [run], args.out, args.n_pairs, args.datasets)
 
 
-def merge(stems: list[str], out: str, n_pairs: int, datasets: str) -> None:
+def merge(
+    stems: list[str], out: str, n_pairs: int, datasets: str, against: list[str] | None = None
+) -> None:
     """One report from several runs (split by pools, seeds or budgets to fit the machine)."""
     frames = [pd.read_csv(RESULTS / f"{stem}.csv") for stem in stems]
     runs = [(RESULTS / f"{stem}.md").read_text().splitlines()[2] + "\n" for stem in stems]
     frame = pd.concat(frames, ignore_index=True)
-    report(frame, list(dict.fromkeys(frame["pool"])), runs, out, n_pairs, datasets)
+    names = list(dict.fromkeys(frame["pool"]))
+    extra = ""
+    if against:
+        other = pd.concat([pd.read_csv(RESULTS / f"{s}.csv") for s in against], ignore_index=True)
+        extra = comparison(frame, other, names, against)
+    report(frame, names, runs, out, n_pairs, datasets, extra)
+
+
+def comparison(frame: pd.DataFrame, other: pd.DataFrame, names: list[str], stems: list[str]) -> str:
+    """Our rows against our rows of other runs (another configuration), on the pools, seeds and
+    budgets both have: MAE ratio at 500 and 2,000 labels and both coverage ranges from 250."""
+    keys = ["pool", "seed", "budget"]
+    both = frame[frame["sampler"] == OURS].merge(
+        other[other["sampler"] == OURS], on=keys, suffixes=("", "_other")
+    )
+    both = both.assign(
+        error=(both["estimate"] - both["truth"]).abs(),
+        error_other=(both["estimate_other"] - both["truth"]).abs(),
+    )
+    lines = [
+        f"\n## This run's sampler against `{' '.join(stems)}` (ours there), same seeds\n",
+        "| pool | seeds | MAE ratio@500 | MAE ratio@2000 | coverage 250+ here | there |",
+        "|---|---|---|---|---|---|",
+    ]
+    for pool in names:
+        part = both[both["pool"] == pool]
+        if part.empty:
+            continue
+        g = part.groupby("budget")
+        ratio = g["error"].mean() / g["error_other"].mean()
+        cells = [f"{ratio[b]:.2f}" if b in ratio.index else "-" for b in (500, 2000)]
+        cover = g[["covered", "covered_other"]].mean().loc[lambda c: c.index >= 250]
+        ranges = [f"{cover[c].min():.0%}-{cover[c].max():.0%}" for c in cover.columns]
+        lines.append(f"| {pool} | {part['seed'].nunique()} | {' | '.join(cells + ranges)} |")
+    return "\n".join(lines) + "\n"
 
 
 def report(
-    frame: pd.DataFrame, names: list[str], runs: list[str], out: str, n_pairs: int, datasets: str
+    frame: pd.DataFrame,
+    names: list[str],
+    runs: list[str],
+    out: str,
+    n_pairs: int,
+    datasets: str,
+    extra: str = "",
 ) -> None:
     """Write <out>.csv, .md (bar table, per pool tables) and .png from the per-run rows."""
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -290,6 +338,7 @@ def report(
             + ".\n",
             "## The bar: ratio <= 1 at 500 and 2,000 labels, coverage 90-98% from 250 labels\n",
             bar_table(table),
+            extra,
             "\n## Per pool\n",
             markdown(table, facts),
             f"\n![error against labels]({out}.png)\n",
