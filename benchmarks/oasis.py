@@ -2,7 +2,8 @@
 
 Every pool of `oasis_pools.POOLS` (synthetic, 100,000 pairs: 0.1% to 10% matches; sharp,
 blurred, over- and underconfident, shifted scores; ties; confident errors), optionally the
-three held-out pools (`--held-out`, kept out of tuning, drawn from their own seed family) and
+three held-out pools (`--held-out`, kept out of tuning, drawn from their own seed family), the
+three fresh pools (`--fresh`, a third family, first run to confirm the v10 options) and
 the shared sets' test splits scored by a SimilarityMatcher trained on their train split
 (`--real`, `--datasets`). Each sampler runs `--seeds`
 times per pool; at each budget: mean absolute error of F1 (MAE), its ratio ours / authors', and
