@@ -129,6 +129,16 @@ def test_members_average_their_logits_and_the_first_is_the_single_model(
     )
 
 
+def test_auto_members_only_on_small_training_sets(train_pairs, small_rnn, monkeypatch):
+    import matchers.rnn
+
+    pairs, y = train_pairs
+    m = small_rnn(n_members="auto", epochs=1).fit(pairs, y)
+    assert m.n_members_ == len(m.networks_) == 3 and m.n_members == "auto"
+    monkeypatch.setattr(matchers.rnn, "AUTO_MEMBER_PAIRS", len(pairs))
+    assert len(m.fit(pairs, y).networks_) == 1
+
+
 def test_warm_refit_continues_every_member(train_pairs, small_rnn):
     pairs, y = train_pairs
     m = small_rnn(n_members=2, warm_start=True).fit(pairs, y)
@@ -268,6 +278,7 @@ def test_ngram_hashing_is_deterministic_and_shares_subwords():
         (lambda p, y: (p, y, {"record_tokens": 0}), ValueError, "record_tokens"),
         (lambda p, y: (p, y, {"n_members": 0}), ValueError, "n_members"),
         (lambda p, y: (p, y, {"n_members": 2.0}), ValueError, "n_members"),
+        (lambda p, y: (p, y, {"n_members": "many"}), ValueError, "n_members"),
     ],
 )
 def test_bad_fit_input(train_pairs, small_rnn, bad, error, message):
