@@ -287,6 +287,7 @@ def render(args) -> None:
 
 
 def main() -> None:
+    global LOG
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
         "part", choices=["full", "noisy", "ablation", "pretrain_time", "fit_time", "render"]
@@ -317,7 +318,6 @@ def main() -> None:
     parser.add_argument("--out", default=str(RESULTS / "deep_matcher.md"),
                         help="render: the markdown file to write")
     args = parser.parse_args()
-    global LOG
     LOG = Path(args.log)
     torch.set_num_threads(args.threads)
     if args.part == "render":
