@@ -25,7 +25,7 @@ from matchers.encoding import (
     with_record_view,
 )
 from matchers.losses import LOSSES, Loss, noisy_label_loss
-from matchers.network import PairNetwork
+from matchers.network import PairNetwork, SequenceEncoder
 from matchers.pretrain import PretrainSettings, cached_pretrain, distinct_records
 from matchers.validation import check_pairs, check_sample_weight, check_targets, is_hard
 
@@ -64,9 +64,9 @@ class RNNMatcher(PairMatcher):
     `valid` split, the epoch and, with `select_threshold=True`, the decision threshold are
     chosen on its F1; the threshold is folded into `match_proba` so that `p >= 0.5` is the
     chosen decision. With `n_members` > 1 the matcher is an ensemble: that many networks trained
-    alike from different initialisations and batch orders (after one shared pretraining), whose
-    mean logit is the score, so one unlucky initialisation moves the decisions less; each member
-    costs one more training. `n_members="auto"` takes 3 members under 2,000 training pairs
+    alike from different initialisations, pretrainings and batch orders, whose mean logit is the
+    score, so one unlucky seed moves the decisions less; each member costs one more training
+    (and pretraining). `n_members="auto"` takes 3 members under 2,000 training pairs
     (where one initialisation swings the result most and a member costs little) and 1 above.
     """
 
@@ -195,14 +195,15 @@ class RNNMatcher(PairMatcher):
             if not warm:
                 self.n_features_ = int(data["lexical"].shape[1])
                 self.network_ = self._build_network()
-                self.pretraining_ = self._pretrain(pairs, records) if self.pretrain else None
+                self.pretraining_ = (
+                    self._pretrain(self.network_.encoder, pairs, records, self.seed)
+                    if self.pretrain else None
+                )
                 self.networks_ = [self.network_]
                 self.n_members_ = (
                     (AUTO_MEMBERS if len(pairs) < AUTO_MEMBER_PAIRS else 1)
                     if self.n_members == "auto" else int(self.n_members)
                 )
-                shared = copy.deepcopy(self.network_.encoder.state_dict()) if (
-                    self.pretrain and self.n_members_ > 1) else None
             self.networks_ = self._members()
             self._train(self.networks_[0], data, targets, weights, valid_data, epochs)
         for member in range(1, len(self.networks_) if warm else self.n_members_):
@@ -210,8 +211,10 @@ class RNNMatcher(PairMatcher):
                 torch.manual_seed(int(self._rng.integers(2**31)))
                 if not warm:
                     self.networks_.append(self._build_network())
-                    if shared is not None:
-                        self.networks_[member].encoder.load_state_dict(shared)
+                    if self.pretrain:
+                        seed = int(self._rng.integers(2**31))
+                        done = self._pretrain(self.networks_[member].encoder, pairs, records, seed)
+                        self.pretraining_["seconds"] += done["seconds"]
                 self._train(self.networks_[member], data, targets, weights, valid_data, epochs)
         self.best_epoch_ = self.best_epochs_[0]
         self._choose_threshold(valid_data)
@@ -228,11 +231,14 @@ class RNNMatcher(PairMatcher):
         cut = float(np.clip(cut, 1e-4, 1 - 1e-4))
         self.logit_shift_ = float(np.log(cut / (1 - cut)))
 
-    def _pretrain(self, pairs: pd.DataFrame, records: pd.DataFrame | None) -> dict:
-        """Contrastive pretraining of the encoder on the distinct records (cached)."""
+    def _pretrain(
+        self, encoder: SequenceEncoder, pairs: pd.DataFrame, records: pd.DataFrame | None,
+        seed: int,
+    ) -> dict:
+        """Contrastive pretraining of `encoder` on the distinct records (cached)."""
         start = time.perf_counter()
         settings = PretrainSettings(
-            steps=self.pretrain_steps, max_tokens=self.record_tokens, seed=self.seed
+            steps=self.pretrain_steps, max_tokens=self.record_tokens, seed=seed
         )
         config = {
             "attributes": list(self.attributes_),
@@ -245,7 +251,7 @@ class RNNMatcher(PairMatcher):
         with torch.random.fork_rng(devices=[]):  # cached or built, training continues alike
             torch.manual_seed(int(self._rng.integers(2**31)))
             result = cached_pretrain(
-                self.network_.encoder,
+                encoder,
                 texts,
                 self.n_buckets,
                 settings,
