@@ -11,6 +11,9 @@ are kept, so that every selection rule below is scored on the same trained epoch
 
 Run: .venv/bin/python benchmarks/deep_matcher_spread.py probe --names beer --variants clean
 (rows appended to benchmarks/results/deep_matcher_spread_probe.jsonl), then `render`.
+`compare --old A.jsonl B.jsonl --new C.jsonl` prints the per-seed table of two sets of
+`deep_matcher.py full` rows (config "new"; per cell and seed the latest row of each side) with
+DeepMatcher Hybrid's figure and whether the issue-16 bar holds (median >= Hybrid, spread <= 3).
 """
 
 from __future__ import annotations
@@ -126,9 +129,45 @@ def render(args) -> None:
     print(markdown_table(pd.DataFrame(out)))
 
 
+def latest_rows(paths: list[str]) -> pd.DataFrame:
+    """The newest "full" row of config "new" per (dataset, variant, seed) in the logs."""
+    rows = [json.loads(x) for p in paths for x in Path(p).read_text().splitlines() if x.strip()]
+    frame = pd.DataFrame([r for r in rows if r.get("part") == "full" and r["config"] == "new"])
+    return frame.sort_values("date").groupby(["dataset", "variant", "seed"]).last().reset_index()
+
+
+def compare(args) -> None:
+    from deep_matcher import HYBRID
+
+    old, new = latest_rows(args.old), latest_rows(args.new)
+    out = []
+    for (name, variant), g in new.groupby(["dataset", "variant"]):
+        before = old[(old["dataset"] == name) & (old["variant"] == variant)].sort_values("seed")
+        g = g.sort_values("seed")
+        hybrid = HYBRID.get((name, variant), "")
+        median, spread = g["test_f1"].median(), g["test_f1"].max() - g["test_f1"].min()
+        bar = "spread ok" if spread <= 3 else "spread over 3"
+        if hybrid:
+            above = median >= float(hybrid.split()[0])
+            bar = ("met" if above and spread <= 3 else "not met") + f" ({bar})"
+        out.append({
+            "dataset": name, "variant": variant, "Hybrid": hybrid,
+            "before: per seed": ", ".join(f"{v:.1f}" for v in before["test_f1"]),
+            "before: median / spread": f"{before['test_f1'].median():.2f} / "
+            f"{before['test_f1'].max() - before['test_f1'].min():.1f}",
+            "now: per seed": ", ".join(f"{v:.1f}" for v in g["test_f1"]),
+            "now: median / spread": f"{median:.2f} / {spread:.1f}",
+            "members": f"{g['members'].median():.0f}",
+            "fit CPU s before / now": f"{before['fit_cpu_s'].median():.0f} / "
+            f"{g['fit_cpu_s'].median():.0f}",
+            "bar": bar,
+        })
+    print(markdown_table(pd.DataFrame(out)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("part", choices=["probe", "render"])
+    parser.add_argument("part", choices=["probe", "render", "compare"])
     add_datasets_argument(parser)
     parser.add_argument("--names", nargs="+", default=["beer"])
     parser.add_argument("--variants", nargs="+", default=["clean"])
@@ -140,10 +179,12 @@ def main() -> None:
     parser.add_argument("--pretrain-steps", type=int, default=100)
     parser.add_argument("--cache", default=None)
     parser.add_argument("--dump", default=None, help="folder for per-epoch probabilities (npz)")
+    parser.add_argument("--old", nargs="*", default=[], help="compare: the logs before")
+    parser.add_argument("--new", nargs="*", default=[], help="compare: the logs after")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    if args.part == "render":
-        render(args)
+    if args.part in ("render", "compare"):
+        {"render": render, "compare": compare}[args.part](args)
         return
     folder = dataset_folder(args.datasets, "deep_matcher_spread.py", *args.names)
     print(command("deep_matcher_spread.py"), flush=True)
