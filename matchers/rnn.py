@@ -496,6 +496,7 @@ class RNNMatcher(PairMatcher):
         return self._predict(self._encode(pairs)).astype(float)
 
     def embed(self, pairs: pd.DataFrame) -> np.ndarray:
-        """Penultimate representation (n, mlp_hidden): the space for k-medoids distances."""
+        """Penultimate representation (n, mlp_hidden) of the first member: the space for k-medoids
+        distances."""
         self._check_pairs(pairs, "embed")
         return self._predict(self._encode(pairs), embed=True)
