@@ -154,9 +154,9 @@ def compare(args) -> None:
             "dataset": name, "variant": variant, "Hybrid": hybrid,
             "before: per seed": ", ".join(f"{v:.1f}" for v in before["test_f1"]),
             "before: median / spread": f"{before['test_f1'].median():.2f} / "
-            f"{before['test_f1'].max() - before['test_f1'].min():.1f}",
+            f"{before['test_f1'].max() - before['test_f1'].min():.2f}",
             "now: per seed": ", ".join(f"{v:.1f}" for v in g["test_f1"]),
-            "now: median / spread": f"{median:.2f} / {spread:.1f}",
+            "now: median / spread": f"{median:.2f} / {spread:.2f}",
             "members": f"{g['members'].median():.0f}",
             "fit CPU s before / now": f"{before['fit_cpu_s'].median():.0f} / "
             f"{g['fit_cpu_s'].median():.0f}",
