@@ -3,7 +3,8 @@ configuration, noisy-label losses, an ablation, and the pretraining and fit time
 
 Run: .venv/bin/python benchmarks/deep_matcher.py PART [--names ...] [--variants ...] [--seeds N]
 PART: full | noisy | ablation | pretrain_time | fit_time | render. Every fit appends a row to
-benchmarks/results/deep_matcher.jsonl; `render` writes benchmarks/results/deep_matcher.md from it.
+the log (--log, default benchmarks/results/deep_matcher.jsonl); `render` writes the table file
+(--out, default benchmarks/results/deep_matcher.md) from it.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from matchers import RNNMatcher
 from matchers.network import SequenceEncoder
 from matchers.pretrain import PretrainSettings, distinct_records, pretrain_encoder
 
-LOG = RESULTS / "deep_matcher.jsonl"
+LOG = RESULTS / "deep_matcher.jsonl"  # --log replaces it
 HYBRID = {  # DeepMatcher Hybrid (RNN where Hybrid is not published), ../shared/ANCHORS.md
     ("itunes_amazon", "clean"): "88.5 (RNN)",
     ("itunes_amazon", "dirty"): "79.4",
@@ -37,7 +38,7 @@ HYBRID = {  # DeepMatcher Hybrid (RNN where Hybrid is not published), ../shared/
     ("amazon_google", "clean"): "69.3",
 }
 OLD = {}  # the previous RNNMatcher configuration: per-attribute views, no pretraining, CE loss
-NEW = {"serialized": True, "pretrain": True}
+NEW = {"serialized": True, "pretrain": True, "n_members": "auto"}
 NOISY_LOSSES = {
     "cross_entropy": {},
     "label_smoothing 0.1": {"label_smoothing": 0.1},
@@ -86,7 +87,8 @@ def run_fit(folder: Path, name: str, variant: str, seed: int, config: str, param
         "params": params, "noisy": noisy, "test_f1": round(100 * f1, 2),
         "valid_f1": round(100 * max(r.get("valid_f1_tuned", r.get("valid_f1", 0))
                                     for r in m.history_), 2),
-        "pairs": len(tr), "epochs_run": len(m.history_), "best_epoch": m.best_epoch_,
+        "pairs": len(tr), "members": m.n_members_, "epochs_run": len(m.history_),
+        "best_epoch": m.best_epoch_,
         "fit_wall_s": round(wall, 1), "fit_cpu_s": round(cpu, 1),
         "pretrain_status": pre.get("status"), "pretrain_records": pre.get("records"),
         "pretrain_s": round(pre.get("seconds", 0.0), 1),
@@ -227,6 +229,7 @@ def summary(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
             "fit CPU s (median)": f"{np.median(g['fit_cpu_s']):.1f}",
             "pretrain wall s": f"{np.median(g['pretrain_s']):.0f}",
             "epochs run": f"{np.median(g['epochs_run']):.0f}",
+            **({"members": f"{g['members'].median():.0f}"} if "members" in g else {}),
         })
     return pd.DataFrame(out)
 
@@ -238,8 +241,8 @@ def render(args) -> None:
     text = [
         "# Deep matcher (RNNMatcher): full supervision, noisy labels, ablation, time",
         "",
-        f"Rendered: {now()} by `{command('deep_matcher.py', ['render'])}`; rows from "
-        "`benchmarks/results/deep_matcher.jsonl` (each row carries its date). Runs: "
+        f"Rendered: {now()} by `{command('deep_matcher.py')}`; rows from "
+        f"`benchmarks/results/{LOG.name}` (each row carries its date). Runs: "
         + "; ".join(f"`{c}`" for c in args.commands) + ".",
         "",
         "Machine: 2 CPU cores shared with many other jobs (load average 15-35 during these "
@@ -280,10 +283,11 @@ def render(args) -> None:
                                     "fit_wall_s"]])]
     if args.notes and Path(args.notes).exists():
         text += ["", Path(args.notes).read_text()]
-    (RESULTS / "deep_matcher.md").write_text("\n".join(text) + "\n")
+    Path(args.out).write_text("\n".join(text) + "\n")
 
 
 def main() -> None:
+    global LOG
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
         "part", choices=["full", "noisy", "ablation", "pretrain_time", "fit_time", "render"]
@@ -310,7 +314,11 @@ def main() -> None:
                         choices=["old RNN", "new"], help="full: the configurations to fit")
     parser.add_argument("--commands", nargs="*", default=[], help="render: the runs to cite")
     parser.add_argument("--notes", default=None, help="render: a markdown file to append")
+    parser.add_argument("--log", default=str(LOG), help="the jsonl log of the fits")
+    parser.add_argument("--out", default=str(RESULTS / "deep_matcher.md"),
+                        help="render: the markdown file to write")
     args = parser.parse_args()
+    LOG = Path(args.log)
     torch.set_num_threads(args.threads)
     if args.part == "render":
         render(args)

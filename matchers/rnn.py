@@ -25,13 +25,14 @@ from matchers.encoding import (
     with_record_view,
 )
 from matchers.losses import LOSSES, Loss, noisy_label_loss
-from matchers.network import PairNetwork
+from matchers.network import PairNetwork, SequenceEncoder
 from matchers.pretrain import PretrainSettings, cached_pretrain, distinct_records
 from matchers.validation import check_pairs, check_sample_weight, check_targets, is_hard
 
 Embedding = Literal["auto", "hash", "glove"]
 ClassWeight = Literal["balanced", "sqrt"] | None
 GLOVE_DIM = 50
+AUTO_MEMBERS, AUTO_MEMBER_PAIRS = 3, 2000  # n_members="auto": 3 members under 2,000 pairs
 
 
 def soft_log_loss(y: np.ndarray, p: np.ndarray) -> float:
@@ -62,7 +63,11 @@ class RNNMatcher(PairMatcher):
     fitted on the training pairs). Given a hard-labelled
     `valid` split, the epoch and, with `select_threshold=True`, the decision threshold are
     chosen on its F1; the threshold is folded into `match_proba` so that `p >= 0.5` is the
-    chosen decision.
+    chosen decision. With `n_members` > 1 the matcher is an ensemble: that many networks trained
+    alike from different initialisations, pretrainings and batch orders, whose mean logit is the
+    score, so one unlucky seed moves the decisions less; each member costs one more training
+    (and pretraining). `n_members="auto"` takes 3 members under 2,000 training pairs
+    (where one initialisation swings the result most and a member costs little) and 1 above.
     """
 
     _fitted_attribute = "network_"
@@ -94,6 +99,7 @@ class RNNMatcher(PairMatcher):
         label_smoothing: float = 0.0,
         class_weight: ClassWeight = "sqrt",
         select_threshold: bool = True,
+        n_members: int | Literal["auto"] = 1,
         pretrain: bool = False,
         pretrain_steps: int = 300,
         pretrain_cache: str | None = None,
@@ -125,6 +131,7 @@ class RNNMatcher(PairMatcher):
         self.label_smoothing = label_smoothing
         self.class_weight = class_weight
         self.select_threshold = select_threshold
+        self.n_members = n_members
         self.pretrain = pretrain
         self.pretrain_steps = pretrain_steps
         self.pretrain_cache = pretrain_cache
@@ -179,26 +186,59 @@ class RNNMatcher(PairMatcher):
             if self.similarity:
                 self._fit_side_features(pairs)
             self._rng = np.random.default_rng(self.seed)
-        self.logit_shift_ = 0.0
         data = self._encode(pairs)
         valid_data = (self._encode(valid[0]), valid_y) if valid is not None else None
+        epochs = self.warm_epochs if warm else self.epochs
+        self.history_, self.best_epochs_ = [], []
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(self._rng.integers(2**31)))
             if not warm:
                 self.n_features_ = int(data["lexical"].shape[1])
                 self.network_ = self._build_network()
-                self.pretraining_ = self._pretrain(pairs, records) if self.pretrain else None
-            self._train(
-                data, targets, weights, valid_data, self.warm_epochs if warm else self.epochs
-            )
+                self.pretraining_ = (
+                    self._pretrain(self.network_.encoder, pairs, records, self.seed)
+                    if self.pretrain else None
+                )
+                self.networks_ = [self.network_]
+                self.n_members_ = (
+                    (AUTO_MEMBERS if len(pairs) < AUTO_MEMBER_PAIRS else 1)
+                    if self.n_members == "auto" else int(self.n_members)
+                )
+            self.networks_ = self._members()
+            self._train(self.networks_[0], data, targets, weights, valid_data, epochs)
+        for member in range(1, len(self.networks_) if warm else self.n_members_):
+            with torch.random.fork_rng(devices=[]):  # each member its own initialisation
+                torch.manual_seed(int(self._rng.integers(2**31)))
+                if not warm:
+                    self.networks_.append(self._build_network())
+                    if self.pretrain:
+                        seed = int(self._rng.integers(2**31))
+                        done = self._pretrain(self.networks_[member].encoder, pairs, records, seed)
+                        self.pretraining_["seconds"] += done["seconds"]
+                self._train(self.networks_[member], data, targets, weights, valid_data, epochs)
+        self.best_epoch_ = self.best_epochs_[0]
+        self._choose_threshold(valid_data)
         self.classes_ = np.array([0, 1])
         return self
 
-    def _pretrain(self, pairs: pd.DataFrame, records: pd.DataFrame | None) -> dict:
-        """Contrastive pretraining of the encoder on the distinct records (cached)."""
+    def _choose_threshold(self, valid: tuple[dict, np.ndarray] | None) -> None:
+        """Fold the cut with the best F1 of the (mean) score on a hard valid split into
+        `logit_shift_` (0 without one, or with `select_threshold=False`)."""
+        self.logit_shift_ = 0.0
+        if valid is None or not self.select_threshold or not is_hard(valid[1]):
+            return
+        cut, _ = best_threshold(valid[1], self._predict(valid[0]))
+        cut = float(np.clip(cut, 1e-4, 1 - 1e-4))
+        self.logit_shift_ = float(np.log(cut / (1 - cut)))
+
+    def _pretrain(
+        self, encoder: SequenceEncoder, pairs: pd.DataFrame, records: pd.DataFrame | None,
+        seed: int,
+    ) -> dict:
+        """Contrastive pretraining of `encoder` on the distinct records (cached)."""
         start = time.perf_counter()
         settings = PretrainSettings(
-            steps=self.pretrain_steps, max_tokens=self.record_tokens, seed=self.seed
+            steps=self.pretrain_steps, max_tokens=self.record_tokens, seed=seed
         )
         config = {
             "attributes": list(self.attributes_),
@@ -211,7 +251,7 @@ class RNNMatcher(PairMatcher):
         with torch.random.fork_rng(devices=[]):  # cached or built, training continues alike
             torch.manual_seed(int(self._rng.integers(2**31)))
             result = cached_pretrain(
-                self.network_.encoder,
+                encoder,
                 texts,
                 self.n_buckets,
                 settings,
@@ -248,6 +288,13 @@ class RNNMatcher(PairMatcher):
         if self.epochs < 1 or self.warm_epochs < 1 or self.pretrain_steps < 1:
             raise ValueError(
                 "RNNMatcher: epochs, warm_epochs and pretrain_steps must be at least 1"
+            )
+        members = self.n_members
+        if members != "auto" and (
+            isinstance(members, bool) or not isinstance(members, int | np.integer) or members < 1
+        ):
+            raise ValueError(
+                f"RNNMatcher: n_members must be a positive integer or 'auto', got {members!r}"
             )
         if self.loss not in LOSSES:
             raise ValueError(f"RNNMatcher: loss must be one of {LOSSES}, got {self.loss!r}")
@@ -326,21 +373,23 @@ class RNNMatcher(PairMatcher):
             self._rng.shuffle(batches)
         yield from batches
 
-    def _forward(self, data: dict, rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    def _forward(
+        self, net: PairNetwork, data: dict, rows: np.ndarray
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         seq = torch.from_numpy(data["enc"].sequences(rows))
         lengths = data["lengths"][seq]
         tokens = data["tokens"][seq, : int(lengths.max())]
-        return self.network_(
-            tokens, lengths, data["ngrams"], data["pretrained"], data["lexical"][rows]
-        )
+        return net(tokens, lengths, data["ngrams"], data["pretrained"], data["lexical"][rows])
 
     def _pos_weight(self, y: np.ndarray, w: np.ndarray) -> float:
         prior = float(np.clip(np.average(y, weights=w), 1e-3, 1 - 1e-3))
         ratio = (1 - prior) / prior
         return {"balanced": ratio, "sqrt": np.sqrt(ratio), None: 1.0}[self.class_weight]
 
-    def _train(self, data: dict, y: np.ndarray, w: np.ndarray, valid, epochs: int) -> None:
-        net = self.network_
+    def _train(
+        self, net: PairNetwork, data: dict, y: np.ndarray, w: np.ndarray, valid, epochs: int
+    ) -> None:
+        """Train one network; with `valid`, keep the weights of its best epoch."""
         dense = [p for name, p in net.named_parameters() if ".ngrams." not in f".{name}"]
         optimizers = [
             torch.optim.Adam(dense, lr=self.lr, weight_decay=self.weight_decay),
@@ -350,16 +399,17 @@ class RNNMatcher(PairMatcher):
         eps = self.label_smoothing  # training targets y (1 - eps) + eps / 2; valid stays as given
         y_t = torch.from_numpy((y * (1 - eps) + eps / 2).astype(np.float32))
         w_t = torch.from_numpy((w / w.mean()).astype(np.float32))
-        best, best_state, best_cut, stale = -np.inf, None, 0.5, 0
-        self.history_ = []
+        best, best_state, best_epoch, stale = -np.inf, None, epochs, 0
+        member = len(self.best_epochs_)
+        history = []
         start = time.perf_counter()
         with progress_bar(self.progress) as bar:
-            task = bar.add_task("RNNMatcher", total=epochs, status="")
+            task = bar.add_task(f"RNNMatcher {member + 1}", total=epochs, status="")
             for epoch in range(epochs):
                 net.train()
                 total = 0.0
                 for rows in self._batches(data, shuffle=True):
-                    logits, _ = self._forward(data, rows)
+                    logits, _ = self._forward(net, data, rows)
                     idx = torch.from_numpy(rows)
                     loss = noisy_label_loss(
                         logits, y_t[idx], w_t[idx], self.loss, self.beta, pos_weight
@@ -371,53 +421,70 @@ class RNNMatcher(PairMatcher):
                         opt.step()
                     total += loss.item() * len(rows)
                 record = {
+                    "member": member,
                     "epoch": epoch + 1,
                     "loss": total / len(y),
                     "seconds": time.perf_counter() - start,
                 }
                 if valid is not None:
                     vdata, vy = valid
-                    p = self._predict(vdata)
+                    p = self._predict(vdata, networks=[net], shift=0.0)
                     if is_hard(vy):
                         record["valid_f1"] = score = f_measure(vy, (p >= 0.5).astype(int))
-                        cut = 0.5
                         if self.select_threshold:
                             cut, score = best_threshold(vy, p)
                             record["threshold"], record["valid_f1_tuned"] = cut, score
                     else:
                         record["valid_loss"] = soft_log_loss(vy, p)
-                        score, cut = -record["valid_loss"], 0.5
+                        score = -record["valid_loss"]
                     if score > best:
                         best, best_state, stale = score, copy.deepcopy(net.state_dict()), 0
-                        best_cut = cut
-                        self.best_epoch_ = epoch + 1
+                        best_epoch = epoch + 1
                     else:
                         stale += 1
-                self.history_.append(record)
-                status = "  ".join(f"{k} {v:.4f}" for k, v in record.items() if k != "epoch")
+                history.append(record)
+                status = "  ".join(
+                    f"{k} {v:.4f}" for k, v in record.items() if k not in ("epoch", "member")
+                )
                 bar.update(task, advance=1, status=status)
                 if valid is not None and stale >= self.patience:
                     break
-        if valid is None:
-            self.best_epoch_ = len(self.history_)
+        self.history_ += history
+        self.best_epochs_.append(best_epoch if valid is not None else len(history))
         if best_state is not None:
             net.load_state_dict(best_state)
-        cut = float(np.clip(best_cut, 1e-4, 1 - 1e-4))
-        self.logit_shift_ = float(np.log(cut / (1 - cut)))
 
     # --------------------------------------------------------------- inference
-    def _predict(self, data: dict, embed: bool = False) -> np.ndarray:
-        self.network_.eval()
+    def _predict(
+        self,
+        data: dict,
+        embed: bool = False,
+        networks: list[PairNetwork] | None = None,
+        shift: float | None = None,
+    ) -> np.ndarray:
+        """sigmoid(mean logit of `networks` (default: every member) - `shift` (default: the
+        folded threshold)); with `embed`, the first network's penultimate representation."""
+        networks = self._members() if networks is None else networks
+        shift = self.logit_shift_ if shift is None else shift
+        for net in networks:
+            net.eval()
         enc: EncodedPairs = data["enc"]
         out = None
         with torch.no_grad():
             for rows in self._batches(data, shuffle=False):
-                logits, hidden = self._forward(data, rows)
-                values = hidden if embed else torch.sigmoid(logits - self.logit_shift_)
+                if embed:
+                    values = self._forward(networks[0], data, rows)[1]
+                else:
+                    logits = torch.stack([self._forward(net, data, rows)[0] for net in networks])
+                    values = torch.sigmoid(logits.mean(dim=0) - shift)
                 if out is None:
                     out = np.empty((enc.n, *values.shape[1:]), dtype=np.float32)
                 out[rows] = values.numpy()
         return out
+
+    def _members(self) -> list[PairNetwork]:
+        # model files written before `n_members` hold `network_` only
+        return getattr(self, "networks_", None) or [self.network_]
 
     def _check_pairs(self, pairs: pd.DataFrame, where: str) -> None:
         self._check_fitted(where)
@@ -429,6 +496,7 @@ class RNNMatcher(PairMatcher):
         return self._predict(self._encode(pairs)).astype(float)
 
     def embed(self, pairs: pd.DataFrame) -> np.ndarray:
-        """Penultimate representation (n, mlp_hidden): the space for k-medoids distances."""
+        """Penultimate representation (n, mlp_hidden) of the first member: the space for k-medoids
+        distances."""
         self._check_pairs(pairs, "embed")
         return self._predict(self._encode(pairs), embed=True)

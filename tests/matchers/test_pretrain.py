@@ -169,3 +169,13 @@ def test_a_pool_too_small_to_pretrain_on_trains_without(train_pairs, small_rnn, 
     assert m.pretraining_["status"] == "built"
     with pytest.raises(TypeError, match="records"):
         small_rnn().fit(pairs, y, records=records.to_numpy())
+
+
+def test_every_member_has_its_own_pretraining(pool, small_rnn, tmp_path):
+    pairs, y = pool
+    m = pretrained_rnn(small_rnn, tmp_path, epochs=1, n_members=2).fit(pairs, y)
+    assert len(list(tmp_path.glob("*.model"))) == 2
+    a, b = (m.networks_[i].encoder.state_dict()["gru.weight_hh_l0"] for i in (0, 1))
+    assert not torch.allclose(a, b)
+    single = pretrained_rnn(small_rnn, tmp_path, epochs=1).fit(pairs, y)
+    assert single.pretraining_["status"] == "cached"  # the first member's pretraining

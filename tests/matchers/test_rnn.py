@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from sklearn.exceptions import NotFittedError
 
 from blocking.metrics import best_threshold
@@ -91,6 +92,62 @@ def test_clone_and_the_global_random_state(train_pairs, small_rnn):
     twin = clone(m)
     assert twin.get_params() == m.get_params() and not hasattr(twin, "network_")
     np.testing.assert_array_equal(twin.fit(pairs, y).match_proba(pairs), m.match_proba(pairs))
+
+
+def test_members_average_their_logits_and_the_first_is_the_single_model(
+    train_pairs, test_pairs, small_rnn
+):
+    from sklearn.base import clone
+
+    pairs, y = train_pairs
+    tpairs, ty = test_pairs
+    single = small_rnn(seed=5, serialized=True).fit(pairs, y, valid=(tpairs, ty))
+    ensemble = small_rnn(seed=5, serialized=True, n_members=3).fit(pairs, y, valid=(tpairs, ty))
+    assert len(ensemble.networks_) == 3 and ensemble.network_ is ensemble.networks_[0]
+    first = ensemble.networks_[0].state_dict()
+    for name, value in single.network_.state_dict().items():
+        assert torch.equal(value, first[name])  # more members leave the first one alone
+    assert not torch.equal(first["out.weight"], ensemble.networks_[1].state_dict()["out.weight"])
+    assert {r["member"] for r in ensemble.history_} == {0, 1, 2}
+    assert len(ensemble.best_epochs_) == 3
+    data = ensemble._encode(tpairs)
+    logits = np.stack([
+        np.log(p / (1 - p))
+        for p in (ensemble._predict(data, networks=[n], shift=0.0).astype(float)
+                  for n in ensemble.networks_)
+    ])
+    mean = logits.mean(axis=0)
+    expected = 1 / (1 + np.exp(-(mean - ensemble.logit_shift_)))
+    np.testing.assert_allclose(ensemble.match_proba(tpairs), expected, rtol=1e-4, atol=1e-5)
+    cut, valid_f1 = best_threshold(ty, 1 / (1 + np.exp(-mean)))  # chosen on the mean score
+    assert ensemble.logit_shift_ == pytest.approx(np.log(cut / (1 - cut)), abs=1e-3)
+    assert f1(ty, ensemble.match_proba(tpairs)) == pytest.approx(valid_f1)
+    twin = clone(ensemble)
+    assert twin.get_params()["n_members"] == 3
+    np.testing.assert_array_equal(
+        twin.fit(pairs, y, valid=(tpairs, ty)).match_proba(tpairs), ensemble.match_proba(tpairs)
+    )
+
+
+def test_auto_members_only_on_small_training_sets(train_pairs, small_rnn, monkeypatch):
+    import matchers.rnn
+
+    pairs, y = train_pairs
+    m = small_rnn(n_members="auto", epochs=1).fit(pairs, y)
+    assert m.n_members_ == len(m.networks_) == 3 and m.n_members == "auto"
+    monkeypatch.setattr(matchers.rnn, "AUTO_MEMBER_PAIRS", len(pairs))
+    assert len(m.fit(pairs, y).networks_) == 1
+
+
+def test_warm_refit_continues_every_member(train_pairs, small_rnn):
+    pairs, y = train_pairs
+    m = small_rnn(n_members=2, warm_start=True).fit(pairs, y)
+    nets = list(m.networks_)
+    before = [n.state_dict()["out.weight"].clone() for n in nets]
+    m.fit(pairs.iloc[:40], y[:40])
+    assert m.networks_ == nets and len(m.history_) == 2  # one warm epoch each
+    after = [n.state_dict()["out.weight"] for n in nets]
+    assert all(not torch.equal(b, a) for b, a in zip(before, after, strict=True))
 
 
 def test_serialized_record_view_aligns_misplaced_values(train_pairs, test_pairs, small_rnn):
@@ -219,6 +276,9 @@ def test_ngram_hashing_is_deterministic_and_shares_subwords():
         (lambda p, y: (p, y, {"loss": "focal"}), ValueError, "loss must be"),
         (lambda p, y: (p, y, {"beta": 0.0}), ValueError, "beta"),
         (lambda p, y: (p, y, {"record_tokens": 0}), ValueError, "record_tokens"),
+        (lambda p, y: (p, y, {"n_members": 0}), ValueError, "n_members"),
+        (lambda p, y: (p, y, {"n_members": 2.0}), ValueError, "n_members"),
+        (lambda p, y: (p, y, {"n_members": "many"}), ValueError, "n_members"),
     ],
 )
 def test_bad_fit_input(train_pairs, small_rnn, bad, error, message):
