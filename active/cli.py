@@ -543,14 +543,17 @@ def _final_matcher(name: str, seed: int, out: Path):
     """The matcher trained once when labelling ends: the deep matcher reads each record as one
     serialized text too (values in the wrong attribute still align), pretrains its encoder on
     the pool's records (cached in OUTPUT/deep_cache, so a resumed run reuses it) and learns
-    from the probabilistic labels with a bootstrapping loss (benchmarks/results/deep_matcher.md)."""
+    from the probabilistic labels with a bootstrapping loss (benchmarks/results/deep_matcher.md);
+    on small pools it averages three networks, which makes it steadier across seeds
+    (benchmarks/results/deep_matcher_spread.md)."""
     if name == "none":
         return None
     if name == "rnn":
         from matchers import RNNMatcher
 
         return RNNMatcher(seed=seed, serialized=True, pretrain=True,
-                          pretrain_cache=str(out / "deep_cache"), loss="bootstrap_soft", beta=0.6)
+                          pretrain_cache=str(out / "deep_cache"), loss="bootstrap_soft", beta=0.6,
+                          n_members="auto")
     return _matcher(name, seed)
 
 
