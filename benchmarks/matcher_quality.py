@@ -107,14 +107,15 @@ FEATURE_SETS = {  # name -> PairFeaturizer arguments; the first is the default, 
 }
 
 
+_ONE = {"n_models": 1, "subsample": 1.0, "max_features": 1.0}  # the matcher before ensembles
+_BAG3MF = {"n_models": 3, "subsample": 0.8, "max_features": 0.5}
+_LOOP = {"monotonic": True, "l2_regularization": 1.0}  # the active loop's options
 MATCHER_CONFIGS = {  # name -> SimilarityMatcher options; "default" = SimilarityMatcher()
     "default": {},
-    "bag3": {"n_models": 3, "subsample": 0.8},
-    "bag3mf": {"n_models": 3, "subsample": 0.8, "max_features": 0.5},
-    "loop": {"monotonic": True, "l2_regularization": 1.0},
-    "loop bag3": {"monotonic": True, "l2_regularization": 1.0, "n_models": 3, "subsample": 0.8},
-    "loop bag3mf": {"monotonic": True, "l2_regularization": 1.0, "n_models": 3,
-                    "subsample": 0.8, "max_features": 0.5},
+    "one model": _ONE,
+    "bag3mf": _BAG3MF,
+    "loop one model": {**_LOOP, **_ONE},
+    "loop bag3mf": {**_LOOP, **_BAG3MF},
 }
 
 
