@@ -81,7 +81,17 @@ VARIANTS = {"hybrid_no_kl": ("hybrid", {"kl_share": 0.0}, {}),
                 "monotonic": True, "l2_regularization": 1.0}}),
             "hybrid_monotone_l2_skill5": ("hybrid", {}, {
                 "soft_weight": "skill", "skill_prior_labels": 5.0,
-                "matcher_options": {"monotonic": True, "l2_regularization": 1.0}})}
+                "matcher_options": {"monotonic": True, "l2_regularization": 1.0}}),
+            # the default with the matcher an average of boosted models, each on 80% of the
+            # pairs (and, _mf, half the features per split), the iterations shared among them
+            "hybrid_monotone_l2_skill_bag3": ("hybrid", {}, {
+                "soft_weight": "skill", "matcher_options": {
+                    "monotonic": True, "l2_regularization": 1.0, "n_models": 3,
+                    "subsample": 0.8}}),
+            "hybrid_monotone_l2_skill_bag3mf": ("hybrid", {}, {
+                "soft_weight": "skill", "matcher_options": {
+                    "monotonic": True, "l2_regularization": 1.0, "n_models": 3,
+                    "subsample": 0.8, "max_features": 0.5}})}
 
 
 def _load(datasets: Path, name: str, split: str = "test", variant: str = "clean", seed: int = 0):

@@ -107,8 +107,20 @@ FEATURE_SETS = {  # name -> PairFeaturizer arguments; the first is the default, 
 }
 
 
+_ONE = {"n_models": 1, "subsample": 1.0, "max_features": 1.0}  # the matcher before ensembles
+_BAG3MF = {"n_models": 3, "subsample": 0.8, "max_features": 0.5}
+_LOOP = {"monotonic": True, "l2_regularization": 1.0}  # the active loop's options
+MATCHER_CONFIGS = {  # name -> SimilarityMatcher options; "default" = SimilarityMatcher()
+    "default": {},
+    "one model": _ONE,
+    "bag3mf": _BAG3MF,
+    "loop one model": {**_LOOP, **_ONE},
+    "loop bag3mf": {**_LOOP, **_BAG3MF},
+}
+
+
 def run_similarity(folder: Path, name: str, variant: str, seed: int, feature_sets: list[str],
-                   ) -> list[dict]:
+                   matcher_configs: tuple[str, ...] = ("default",)) -> list[dict]:
     """Fit `SimilarityMatcher` on train, cut on valid F1, report test F1, per feature set.
 
     The featurizer is fitted once on the values of all three splits (no labels: the pool, as in
@@ -123,24 +135,58 @@ def run_similarity(folder: Path, name: str, variant: str, seed: int, feature_set
         featurizer.transform(pool)
         featurize = time.perf_counter() - wall
         tr, va, te = (splits[s] for s in ("train", "valid", "test"))
-        wall = time.perf_counter()
-        m = SimilarityMatcher(seed=seed, featurizer=featurizer)
-        m.fit(tr, tr["label"].to_numpy(float))
-        cut, _ = best_threshold(va["label"].to_numpy(), m.match_proba(va))
-        rows.append({
-            "dataset": name,
-            "variant": variant,
-            "matcher": feature_set,
-            "embedding": "-",
-            "seed": seed,
-            "noise": 0.0,
-            "test_f1": 100 * f_measure(te["label"].to_numpy(), m.match_proba(te) >= cut),
-            "test_f1_at_half": 100 * f_measure(te["label"].to_numpy(), m.predict(te)),
-            "threshold": cut,
-            "featurize_wall": featurize,
-            "fit_wall": time.perf_counter() - wall,
-            "n_features": len(m.columns_),
-        })
+        for config in matcher_configs:
+            wall = time.perf_counter()
+            m = SimilarityMatcher(seed=seed, featurizer=featurizer, **MATCHER_CONFIGS[config])
+            m.fit(tr, tr["label"].to_numpy(float))
+            cut, _ = best_threshold(va["label"].to_numpy(), m.match_proba(va))
+            test = te["label"].to_numpy()
+            rows.append({
+                "dataset": name,
+                "variant": variant,
+                "matcher": feature_set if config == "default" else f"{feature_set} + {config}",
+                "embedding": "-",
+                "seed": seed,
+                "noise": 0.0,
+                "test_f1": 100 * f_measure(test, m.match_proba(te) >= cut),
+                "test_f1_at_half": 100 * f_measure(test, m.predict(te)),
+                "threshold": cut,
+                "featurize_wall": featurize,
+                "fit_wall": time.perf_counter() - wall,
+                "n_features": len(m.columns_),
+            })
+    return rows
+
+
+ENSEMBLES = {  # name -> SimilarityMatcher options beside the loop's (monotonic, l2 1.0)
+    "one model (the loop's default)": {},
+    "3 models, 80% of pairs": {"n_models": 3, "subsample": 0.8},
+    "3 models, 80% of pairs, half the features": {"n_models": 3, "subsample": 0.8,
+                                                  "max_features": 0.5},
+}
+
+
+def ensemble_seconds(folder: Path, n: int, repeats: int = 3) -> list[dict]:
+    """Refit + score times of the loop's matcher and its ensembles at `n` pairs of
+    amazon_google (dirty, seed 0; soft labels 0.8 / 0.2 from the gold, as a label model
+    gives), the pool featurized once before (the loop's shared featurizer): min over repeats."""
+    splits = load_variant(folder / "amazon_google", "dirty", 0)
+    pool = pd.concat(list(splits.values()), ignore_index=True)
+    pool = pool.sample(n=min(n, len(pool)), random_state=0).reset_index(drop=True)
+    soft = np.where(pool["label"].to_numpy() == 1, 0.8, 0.2)
+    shared = PairFeaturizer().fit(pool)
+    shared.transform(pool)
+    rows = []
+    for name, options in ENSEMBLES.items():
+        times = []
+        for _ in range(repeats):
+            wall = time.perf_counter()
+            SimilarityMatcher(featurizer=shared, monotonic=True, l2_regularization=1.0,
+                              **options).fit(pool, soft).match_proba(pool)
+            times.append(time.perf_counter() - wall)
+        rows.append({"matcher": name, "pairs": len(pool), "refit_score_s": min(times),
+                     "all_s": times})
+        print(rows[-1], flush=True)
     return rows
 
 
@@ -329,12 +375,18 @@ def main() -> None:
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     parser.add_argument("--features", nargs="+", default=["SimilarityMatcher", "old features"],
                         choices=list(FEATURE_SETS), help="SimilarityMatcher feature sets")
+    parser.add_argument("--matcher-configs", nargs="+", default=["default"],
+                        choices=list(MATCHER_CONFIGS),
+                        help="SimilarityMatcher options (MATCHER_CONFIGS) per feature set")
     parser.add_argument("--clean-seeds", type=int, default=1,
                         help="seeds for the clean variant (the boosting is deterministic without "
                              "early stopping: there the seed changes nothing)")
     parser.add_argument("--merge", nargs="+", default=[],
                         help="only write one SimilarityMatcher report from these .json results "
                              "(runs split over processes)")
+    parser.add_argument("--ensemble-timing", type=int, default=0, metavar="PAIRS",
+                        help="only time refit + score of the loop's matcher and its ensembles "
+                             "at this many pairs (JSON to <out>/<stem>.timing.json)")
     parser.add_argument("--out", default=str(RESULTS))
     parser.add_argument("--tag", default="", help="results go to matcher_quality.<tag>.md / .json")
     args = parser.parse_args()
@@ -346,9 +398,17 @@ def main() -> None:
                                 + " (one run split over processes).")
         return
     folder = dataset_folder(args.datasets, "matcher_quality", "dblp_acm/pairs")
+    if args.ensemble_timing:
+        stem = f"matcher_quality.{args.tag}" if args.tag else "matcher_quality"
+        rows = ensemble_seconds(folder, args.ensemble_timing)
+        (Path(args.out) / f"{stem}.timing.json").write_text(json.dumps(
+            {"command": command("matcher_quality.py"), "date": timestamp(),
+             "load_average": os.getloadavg()[0], "rows": rows}, indent=1))
+        return
     if args.quick:
         args.seeds, args.epochs, args.patience = 1, min(args.epochs, 8), min(args.patience, 3)
-    torch.set_num_threads(args.threads)
+    if "rnn" not in args.skip:  # torch's threads also reach the boosting's OpenMP: 40-70 s
+        torch.set_num_threads(args.threads)  # beer fits at 2 threads on a busy machine
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     embeddings = [e for e in args.embeddings if e == "hash" or glove_available()]
@@ -371,8 +431,10 @@ def main() -> None:
             for variant in [] if "similarity" in args.skip else args.variants:
                 if variant == "clean" and seed >= args.clean_seeds:
                     continue
-                similarity += run_similarity(folder, name, variant, seed, args.features)
-                print(*similarity[-len(args.features):], sep="\n", flush=True)
+                similarity += run_similarity(folder, name, variant, seed, args.features,
+                                             tuple(args.matcher_configs))
+                print(*similarity[-len(args.features) * len(args.matcher_configs):], sep="\n",
+                      flush=True)
                 write_similarity_report(similarity, out, sim_stem, note)
         if name == "dblp_acm" and not {"noise", "rnn"} & set(args.skip):
             for seed in range(args.seeds):

@@ -28,7 +28,16 @@ class SimilarityMatcher(PairMatcher):
     as a difference does), per the featurizer's `feature_directions_`: few or noisy labels then
     cannot teach the trees a reversed step, and pairs unlike any training pair are not scored
     above the similar ones.
+
+    `n_models > 1` averages that many boosted models, each fitted on its own random `subsample`
+    share of the pairs, with its own seed; `max_features` is the share of features each split
+    may consider. `max_iter` and `learning_rate` describe the whole ensemble: each model runs
+    `max_iter // n_models` iterations at `learning_rate * n_models`, so a fit costs about the
+    same whatever `n_models`. The defaults (one model, every pair and feature) are the matcher
+    as before; benchmarks/results/matcher_small.md and active_loop_small.md measure the rest.
     """
+
+    _fitted_attribute = "models_"
 
     def __init__(
         self,
@@ -39,6 +48,9 @@ class SimilarityMatcher(PairMatcher):
         l2_regularization: float = 0.0,
         featurizer: PairFeaturizer | None = None,
         monotonic: bool = False,
+        n_models: int = 1,
+        subsample: float = 1.0,
+        max_features: float = 1.0,
     ) -> None:
         self.seed = seed
         self.max_iter = max_iter
@@ -47,10 +59,18 @@ class SimilarityMatcher(PairMatcher):
         self.l2_regularization = l2_regularization
         self.featurizer = featurizer
         self.monotonic = monotonic
+        self.n_models = n_models
+        self.subsample = subsample
+        self.max_features = max_features
 
     def __setstate__(self, state: dict) -> None:
-        """Unpickle; a model file written before `monotonic` existed gets False (as fitted)."""
-        super().__setstate__({"monotonic": False, **state})
+        """Unpickle; a model file written before `monotonic` or the ensemble existed gets the
+        settings it was fitted with (one model, every pair and feature)."""
+        old = {"monotonic": False, "n_models": 1, "subsample": 1.0, "max_features": 1.0}
+        if "model_" in state:
+            state = {**state, "models_": [state["model_"]]}
+            del state["model_"]
+        super().__setstate__({**old, **state})
 
     def fit(
         self,
@@ -61,9 +81,7 @@ class SimilarityMatcher(PairMatcher):
     ) -> SimilarityMatcher:
         """Fit on pairs with labels in [0, 1]; `valid` is accepted and unused (boosting refits
         from scratch in seconds), so the matchers are swappable."""
-        if not isinstance(self.monotonic, bool | np.bool_):
-            raise TypeError(f"SimilarityMatcher: monotonic must be True or False, got "
-                            f"{self.monotonic!r}")
+        self._check_params()
         check_pairs(pairs, "SimilarityMatcher.fit pairs")
         targets = check_targets(y, len(pairs), "SimilarityMatcher.fit y")
         weights = check_sample_weight(sample_weight, len(pairs))
@@ -92,20 +110,57 @@ class SimilarityMatcher(PairMatcher):
                 "SimilarityMatcher.fit y: all labels are of one class; include matches and "
                 "non-matches (or soft labels strictly between 0 and 1)"
             )
-        self.model_ = HistGradientBoostingClassifier(
-            max_iter=self.max_iter,
-            learning_rate=self.learning_rate,
-            max_leaf_nodes=self.max_leaf_nodes,
-            l2_regularization=self.l2_regularization,
-            monotonic_cst=self._directions() if self.monotonic else None,
-            # "auto" would hold out a random 10% above 10,000 rows and stop on it: the seed
-            # alone then moved the loop's F1 on dblp_acm from 0.91 to 0.65
-            early_stopping=False,
-            random_state=(np.random.default_rng().integers(2**31) if self.seed is None
-                          else self.seed),
-        ).fit(X2[keep], y2[keep], sample_weight=w2[keep])
+        self.models_ = self._fit_ensemble(X2[keep], y2[keep], w2[keep],
+                                          np.concatenate([np.arange(len(X))] * 2)[keep])
         self.classes_ = np.array([0, 1])
         return self
+
+    def _fit_ensemble(self, X: np.ndarray, y: np.ndarray, w: np.ndarray, pair: np.ndarray
+                      ) -> list[HistGradientBoostingClassifier]:
+        """`n_models` boosted models, each on its own `subsample` of the pairs (both rows of a
+        pair together) with its own seed, sharing the iterations (see the class docstring)."""
+        rng = np.random.default_rng(self.seed)
+        n_pairs = int(pair.max()) + 1
+        models = []
+        for _ in range(self.n_models):
+            use = np.ones(len(X), dtype=bool)
+            if self.subsample < 1.0:
+                chosen = np.zeros(n_pairs, dtype=bool)
+                chosen[rng.choice(n_pairs, max(round(self.subsample * n_pairs), 1),
+                                  replace=False)] = True
+                use = chosen[pair]
+                if np.unique(y[use]).size < 2:  # a draw of one class: this model sees all
+                    use = np.ones(len(X), dtype=bool)
+            part = X[use]
+            part[:, np.isnan(part).all(axis=0)] = 0.0  # the boosting's binning fails on all-NaN
+            models.append(HistGradientBoostingClassifier(
+                max_iter=max(self.max_iter // self.n_models, 1),
+                learning_rate=self.learning_rate * self.n_models,
+                max_leaf_nodes=self.max_leaf_nodes,
+                l2_regularization=self.l2_regularization,
+                max_features=self.max_features,
+                monotonic_cst=self._directions() if self.monotonic else None,
+                # "auto" would hold out a random 10% above 10,000 rows and stop on it: the seed
+                # alone then moved the loop's F1 on dblp_acm from 0.91 to 0.65
+                early_stopping=False,
+                random_state=int(rng.integers(2**31)),
+            ).fit(part, y[use], sample_weight=w[use]))
+        return models
+
+    def _check_params(self) -> None:
+        """Validate the hyper-parameters fit reads (sklearn style: at fit, not in __init__)."""
+        if not isinstance(self.monotonic, bool | np.bool_):
+            raise TypeError(f"SimilarityMatcher: monotonic must be True or False, got "
+                            f"{self.monotonic!r}")
+        if (not isinstance(self.n_models, int | np.integer) or isinstance(self.n_models, bool)
+                or self.n_models < 1):
+            raise ValueError(f"SimilarityMatcher: n_models must be an int >= 1, got "
+                             f"{self.n_models!r}")
+        for name in ("subsample", "max_features"):
+            value = getattr(self, name)
+            if not isinstance(value, int | float | np.number) or not 0.0 < value <= 1.0:
+                raise ValueError(f"SimilarityMatcher: {name} must be a share in (0, 1], got "
+                                 f"{value!r}")
 
     def _directions(self) -> np.ndarray:
         """The featurizer's direction of each kept column (binning keeps the order)."""
@@ -145,7 +200,9 @@ class SimilarityMatcher(PairMatcher):
         if len(X) == 0:
             return np.empty(0, dtype=np.float64)
         first, inverse = self._distinct_rows(X)  # many pairs share a binned feature row
-        return self.model_.predict_proba(X[first])[:, 1][inverse]
+        distinct = X[first]
+        proba = np.mean([m.predict_proba(distinct)[:, 1] for m in self.models_], axis=0)
+        return proba[inverse]
 
     def _distinct_rows(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(a row position of each distinct row of the binned X, each row's distinct index)."""

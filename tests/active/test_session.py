@@ -66,7 +66,7 @@ def test_quit_keeps_every_answer_and_skips_the_final_matcher(pool, make, fast_ma
     final = fast_matcher()
     loop = make(Person(gold, {3: Answer.QUIT}), final_matcher=final)
     loop.run(10)
-    assert len(loop.answers()) == 3 and loop.final is None and not hasattr(final, "model_")
+    assert len(loop.answers()) == 3 and loop.final is None and not hasattr(final, "models_")
 
 
 def test_background_fits_give_the_same_questions_whatever_the_timing(pool, make):

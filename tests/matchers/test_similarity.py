@@ -64,7 +64,8 @@ def test_large_training_sets_do_not_depend_on_the_seed(large_pairs):
     pairs, labels = large_pairs
     soft = np.where(labels == 1, 0.8, 0.2)
     first, second = (
-        SimilarityMatcher(seed=seed).fit(pairs, soft).match_proba(pairs.iloc[:500])
+        SimilarityMatcher(seed=seed, n_models=1, max_features=1.0).fit(pairs, soft)
+        .match_proba(pairs.iloc[:500])
         for seed in (0, 9)
     )
     np.testing.assert_allclose(first, second)
@@ -96,7 +97,7 @@ def test_shares_a_fitted_featurizer_and_clones_cleanly(train_pairs, test_pairs, 
     assert not hasattr(unfitted, "columns_") and own.featurizer_ is not unfitted
     assert not any(c.startswith("record__j") for c in own.columns_)
     copy = clone(s)
-    assert copy.featurizer is not shared and not hasattr(copy, "model_")
+    assert copy.featurizer is not shared and not hasattr(copy, "models_")
     np.testing.assert_allclose(copy.fit(pairs, y).match_proba(tpairs), p)
     s.save(tmp_path / "s.pkl")
     np.testing.assert_array_equal(SimilarityMatcher.load(tmp_path / "s.pkl").match_proba(tpairs), p)
@@ -122,6 +123,11 @@ def test_holds_up_when_values_move_into_the_title(train_pairs, test_pairs):
     assert ((s.match_proba(dirty(tpairs, 1)) >= 0.5) == ty).mean() >= 0.9
 
 
+def _ensemble_proba(s: SimilarityMatcher, X: np.ndarray) -> np.ndarray:
+    """P(match) of binned rows, every row through every boosted model (no de-duplication)."""
+    return np.mean([m.predict_proba(X)[:, 1] for m in s.models_], axis=0)
+
+
 def _violations(s: SimilarityMatcher, pairs: pd.DataFrame) -> int:
     """How often raising one directed feature (through its fitted bins) lowers P(match)."""
     X = s._binned(s.featurizer_.transform(pairs).reindex(columns=s.columns_).to_numpy(float))
@@ -133,7 +139,7 @@ def _violations(s: SimilarityMatcher, pairs: pd.DataFrame) -> int:
         for b in np.unique(np.linspace(0, len(s.edges_[j]), 6).round()):  # feature j's bins
             X_b = X.copy()
             X_b[:, j] = b
-            curves.append(s.model_.predict_proba(X_b)[:, 1])
+            curves.append(_ensemble_proba(s, X_b))
         steps = d * np.diff(np.array(curves), axis=0)
         found += int((steps < -1e-12).sum())
     return found
@@ -159,7 +165,12 @@ def test_monotonic_clones_checks_and_old_model_files_load(train_pairs, tmp_path)
     del old.monotonic, old.featurizer_.feature_directions_  # a model file from before both
     old.save(tmp_path / "old.pkl")
     loaded = SimilarityMatcher.load(tmp_path / "old.pkl")
-    assert loaded.get_params()["monotonic"] is False
+    # and one from before the ensemble: one boosted model as `model_`
+    state = {k: v for k, v in loaded.__getstate__().items()
+             if k not in ("n_models", "subsample", "max_features", "models_")}
+    loaded = SimilarityMatcher.__new__(SimilarityMatcher)
+    loaded.__setstate__({**state, "model_": old.models_[0]})
+    assert loaded.get_params()["monotonic"] is False and loaded.get_params()["n_models"] == 1
     np.testing.assert_array_equal(loaded.match_proba(pairs), old.match_proba(pairs))
     assert len(loaded._directions()) == len(loaded.columns_)
 
@@ -172,7 +183,7 @@ def test_scores_from_features_equal_the_boosting_on_every_row(train_pairs, test_
     features = s.featurizer_.transform(repeated)
     # the reference: every row through the boosting, no de-duplication of binned rows
     X = s._binned(features.reindex(columns=s.columns_).to_numpy(dtype=float))
-    want = s.model_.predict_proba(X)[:, 1]
+    want = _ensemble_proba(s, X)
     np.testing.assert_array_equal(s.proba_of_features(features), want)
     np.testing.assert_array_equal(s.match_proba(repeated), want)
     first, inverse = s._distinct_rows(X)
@@ -182,3 +193,43 @@ def test_scores_from_features_equal_the_boosting_on_every_row(train_pairs, test_
         s.proba_of_features(features.drop(columns=s.columns_[:1]))
     with pytest.raises(NotFittedError):
         SimilarityMatcher().proba_of_features(features)
+
+
+def test_ensemble_averages_models_fitted_on_subsamples(train_pairs, test_pairs):
+    pairs, y = train_pairs
+    tpairs, _ = test_pairs
+    s = SimilarityMatcher(seed=3, max_iter=30, n_models=3, subsample=0.6).fit(pairs, y)
+    assert len(s.models_) == 3 and all(m.max_iter == 10 for m in s.models_)
+    assert s.models_[0].learning_rate == pytest.approx(3 * s.learning_rate)
+    X = s._binned(s.featurizer_.transform(tpairs).reindex(columns=s.columns_).to_numpy(float))
+    each = [m.predict_proba(X)[:, 1] for m in s.models_]
+    assert not np.allclose(each[0], each[1])  # different pairs, different models
+    np.testing.assert_allclose(s.match_proba(tpairs), np.mean(each, axis=0))
+    again = SimilarityMatcher(seed=3, max_iter=30, n_models=3, subsample=0.6).fit(pairs, y)
+    np.testing.assert_array_equal(again.match_proba(tpairs), s.match_proba(tpairs))
+    other = SimilarityMatcher(seed=4, max_iter=30, n_models=3, subsample=0.6).fit(pairs, y)
+    assert not np.array_equal(other.match_proba(tpairs), s.match_proba(tpairs))
+    assert ((s.match_proba(tpairs) >= 0.5) == test_pairs[1]).mean() >= 0.85
+
+
+def test_ensemble_fits_when_a_subsample_lacks_every_value_of_a_feature(train_pairs):
+    pairs, y = train_pairs
+    rare = pairs.copy()
+    for side in ("left_", "right_"):  # the brand known on two pairs only
+        rare[side + "brand"] = rare[side + "brand"].where(rare.index < 2, None)
+    for seed in range(4):  # a 10% draw of 80 pairs misses both with probability ~0.8
+        s = SimilarityMatcher(seed=seed, max_iter=6, n_models=3, subsample=0.1).fit(rare, y)
+        assert np.isfinite(s.match_proba(rare)).all()
+
+
+@pytest.mark.parametrize("params, match", [
+    ({"n_models": 0}, "n_models"), ({"n_models": 2.5}, "n_models"),
+    ({"subsample": 0.0}, "subsample"), ({"subsample": 1.5}, "subsample"),
+    ({"max_features": 0}, "max_features"),
+])
+def test_ensemble_parameters_are_checked_at_fit(train_pairs, params, match):
+    pairs, y = train_pairs
+    matcher = SimilarityMatcher(**params)
+    assert clone(matcher).get_params()[next(iter(params))] == next(iter(params.values()))
+    with pytest.raises(ValueError, match=match):
+        matcher.fit(pairs, y)
