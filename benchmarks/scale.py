@@ -616,6 +616,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--switch-interval", type=float, default=None,
                         help="the GIL switch interval (sys.setswitchinterval, seconds) while "
                              "--ahead's thread runs; default: Python's")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="run ours (and Splink) this many times on the same records, "
+                             "alternating who goes first; reports each run and the medians")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lfs", default=str(ROOT / "active" / "demo_lfs.py"))
     parser.add_argument("--splink", default=None, help="a Python with splink: run it alongside")
@@ -650,72 +653,142 @@ def main(argv: list[str] | None = None) -> int:
         client, cluster = start_client(args)
         share_lfs_by_value(lfs)
     args.load_before = os.getloadavg()[0]
-    stages = Stages(client)
+    first: dict | None = None
+    runs: list[dict] = []
     try:
+        stages = Stages(client)
         records, matches = stages.run("generate records", generate, args.records, args.seed)
-        with shared_codes():  # the pair tables reuse the blocker's factorized columns
-            li, ri = stages.run("blocking", block, records, client, args.block_jobs)
-            tables = stages.run("pair tables (value codes)", PairTables, records,
-                                digit_views=args.digits == "views")
-        L = stages.run("LF application", label, lfs, tables, records, li, ri, client,
-                       args.lf_chunk)
-        gold = gold_labels(records, matches, li, ri)  # evaluation only, not timed
-        skip = obvious_non_matches(L, args.drop_votes)
-        loop, history, ahead = stages.run(
-            "active loop (pool)" + (", all candidates' features in a second thread"
-                                    if args.ahead else ""),
-            active_loop, lfs, tables, li, ri, L, gold, skip, args,
-        )
-        proba = stages.run(
-            "score all candidates" + (" (wait for the features, predict)" if args.ahead else ""),
-            score, loop.matcher, tables, records, li, ri, skip, client, args.chunk,
-            args.score_threads, ahead,
-        )
+        generated = stages.rows[0]
+        splink_records = write_splink_records(records) if args.splink else None
+        for k in range(args.repeat):
+            # alternate who goes first, so that a drift of the machine's speed hits both
+            splink_first = bool(k % 2) and splink_records is not None
+            splink = (run_all_splink(args, splink_records, records, matches)
+                      if splink_first else {})
+            run = run_ours(args, lfs, records, matches, client, k == 0)
+            if splink_records is not None and not splink_first:
+                splink = run_all_splink(args, splink_records, records, matches)
+            run["splink"] = splink
+            runs.append(summary(run))
+            if first is None:
+                first = run
+            del run
     finally:
         if client is not None:
             client.close()
         if cluster is not None:
             cluster.close()
-    total = sum(r["seconds"] for r in stages.rows)
+    first["rows"].insert(0, generated)
+    write_report(args, records, matches, first)
+    if args.repeat > 1:
+        append_results(args.out, "", repeat_table(args, runs) + "\n")
+    return 0
+
+
+def run_ours(args, lfs, records, matches, client, reference: bool) -> dict:
+    """One timed run from blocking to the last score on records already in memory, and its
+    end-to-end figures (with the label model alone as an untimed reference if `reference`)."""
+    stages = Stages(client)
+    with shared_codes():  # the pair tables reuse the blocker's factorized columns
+        li, ri = stages.run("blocking", block, records, client, args.block_jobs)
+        tables = stages.run("pair tables (value codes)", PairTables, records,
+                            digit_views=args.digits == "views")
+    L = stages.run("LF application", label, lfs, tables, records, li, ri, client, args.lf_chunk)
+    gold = gold_labels(records, matches, li, ri)  # evaluation only, not timed
+    skip = obvious_non_matches(L, args.drop_votes)
+    loop, history, ahead = stages.run(
+        "active loop (pool)" + (", all candidates' features in a second thread"
+                                if args.ahead else ""),
+        active_loop, lfs, tables, li, ri, L, gold, skip, args,
+    )
+    proba = stages.run(
+        "score all candidates" + (" (wait for the features, predict)" if args.ahead else ""),
+        score, loop.matcher, tables, records, li, ri, skip, client, args.chunk,
+        args.score_threads, ahead,
+    )
     index = pd.Index(records["id"])
     true_l = index.get_indexer(matches["ltable_id"])
     true_r = index.get_indexer(matches["rtable_id"])
     pred = proba >= loop.threshold
-    blocked_recall = float(gold.sum()) / max(len(matches), 1)
     correct = int((gold.astype(bool) & pred).sum())
-    p, r, f = pair_scores(len(matches), int(pred.sum()), correct)
+    prf = pair_scores(len(matches), int(pred.sum()), correct)
     print(f"end to end: {correct:,} of {int(pred.sum()):,} matched pairs true, "
-          f"{len(matches):,} true pairs: P {p:.6f} R {r:.6f} F1 {f:.6f}", flush=True)
-    f_candidates = precision_recall_f1(gold, pred.astype(int))[2]
-    clustered = cluster_scores(len(records), li, ri, pred, true_l, true_r)
-    # the label model alone on every candidate: a reference figure, not a stage of the run
-    # (the loop fits its own on the pool), so not timed
-    lm_pred = fit_label_model(L, args.seed)[1] >= 0.5
-    lm_correct = int((gold.astype(bool) & lm_pred).sum())
-    lp, lr, lf1 = pair_scores(len(matches), int(lm_pred.sum()), lm_correct)
-    splink = {rules: run_splink(args.splink, records, matches, args.threads, rules)
-              for rules in args.splink_rules.split(",")} if args.splink else {}
-    # the per-stage resets clear ru_maxrss too, so the whole run's peak is the largest stage peak
-    overall_peak = max(r["peak_mb"] for r in stages.rows)
-    write_report(
-        args,
-        records,
-        matches,
-        len(li),
-        L,
-        history,
-        stages.rows,
-        total,
-        overall_peak,
-        blocked_recall,
-        (int(skip.sum()), int(gold[skip].sum())),
-        (p, r, f, f_candidates),
-        clustered,
-        (lp, lr, lf1),
-        loop.threshold,
-        splink,
-    )
-    return 0
+          f"{len(matches):,} true pairs: P {prf[0]:.6f} R {prf[1]:.6f} F1 {prf[2]:.6f}",
+          flush=True)
+    lm_prf = (float("nan"),) * 3
+    if reference:
+        # the label model alone on every candidate: a reference figure, not a stage of the
+        # run (the loop fits its own on the pool), so not timed
+        lm_pred = fit_label_model(L, args.seed)[1] >= 0.5
+        lm_prf = pair_scores(len(matches), int(lm_pred.sum()),
+                             int((gold.astype(bool) & lm_pred).sum()))
+    return {
+        "rows": stages.rows,
+        "n_candidates": len(li),
+        "L_shape": L.shape,
+        "history": history,
+        "threshold": loop.threshold,
+        "completeness": float(gold.sum()) / max(len(matches), 1),
+        "dropped": (int(skip.sum()), int(gold[skip].sum())),
+        "matched": (correct, int(pred.sum())),
+        "prf": (*prf, precision_recall_f1(gold, pred.astype(int))[2]),
+        "clustered": cluster_scores(len(records), li, ri, pred, true_l, true_r),
+        "lm_prf": lm_prf,
+    }
+
+
+def summary(run: dict) -> dict:
+    """The figures of one run that the repeat table shows (ours and each Splink run)."""
+    return {
+        "seconds": sum(r["seconds"] for r in run["rows"]),
+        "cpu": sum(r["cpu"] for r in run["rows"]),
+        "peak_mb": max(r["peak_mb"] for r in run["rows"]),
+        "f1": run["prf"][2],
+        "matched": run["matched"],
+        "splink": {rules: {"seconds": i["seconds"], "cpu": i.get("cpu", float("nan")),
+                           "peak_mb": i["peak_mb"], "f1": i["prf"][2]}
+                   for rules, i in run["splink"].items()},
+    }
+
+
+def repeat_table(args, runs: list[dict]) -> str:
+    """Each repeated run of ours and of Splink (alternating who goes first), the medians and
+    the median of the per-run time ratios (ours without generating the records / Splink)."""
+    lines = [f"Repeated runs on the same records ({len(runs)}; ours first in runs 1, 3, ..., "
+             "Splink first in runs 2, 4, ...; ours without generating the records):", ""]
+    columns = ("seconds", "cpu", "peak_mb", "f1")
+    cells = {"seconds": "{:.1f}", "cpu": "{:.1f}", "f1": "{:.6f}"}
+
+    def fmt(figures: dict) -> list[str]:
+        return [f"{figures['peak_mb'] / 1024:.2f}" if c == "peak_mb" else
+                cells[c].format(figures[c]) for c in columns]
+
+    def median(figures: list[dict]) -> dict:
+        return {c: float(np.median([f[c] for f in figures])) for c in columns}
+
+    for rules in runs[0]["splink"] or [None]:
+        theirs = [r["splink"][rules] for r in runs] if rules else []
+        head = ["run", "ours (s)", "ours CPU s", "ours peak (GB)", "ours F1"]
+        if rules:
+            head += ["Splink (s)", "Splink CPU s", "Splink peak (GB)", "Splink F1", "ratio"]
+        lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        ratios = [r["seconds"] / t["seconds"] for r, t in zip(runs, theirs, strict=True)]
+        for k, run in enumerate(runs):
+            row = [str(k + 1), *fmt(run)]
+            if rules:
+                row += [*fmt(theirs[k]), f"{ratios[k]:.2f}"]
+            lines.append("| " + " | ".join(row) + " |")
+        ours_median = median(runs)
+        row = ["**median**", *fmt(ours_median)]
+        if rules:
+            their_median = median(theirs)
+            row += [*fmt(their_median), f"{float(np.median(ratios)):.2f}"]
+        lines += ["| " + " | ".join(row) + " |", ""]
+        if rules:
+            lines += [f"Splink's rules: {SPLINK_RULES[rules]}. Ratio of the medians: "
+                      f"{ours_median['seconds'] / their_median['seconds']:.2f}; median of the "
+                      f"per-run ratios: {float(np.median(ratios)):.2f}.", ""]
+    return "\n".join(lines)
 
 
 def pair_scores(true_pairs: int, predicted: int, correct: int) -> tuple[float, float, float]:
@@ -725,20 +798,35 @@ def pair_scores(true_pairs: int, predicted: int, correct: int) -> tuple[float, f
     return p, r, (2 * p * r / (p + r) if p + r else 0.0)
 
 
-def run_splink(python: str, records, matches, threads: int, rules: str = "large") -> dict:
-    """Splink (benchmarks/_splink_run.py, its own interpreter) on the same records, scored
-    like ours: pairwise end to end, and over its clusters."""
+def write_splink_records(records: pd.DataFrame) -> Path:
+    """The records as a parquet file for Splink's runner (written once, outside its clock)."""
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix="scale_splink_")) / "records.parquet"
+    records.to_parquet(path, index=False)
+    return path
+
+
+def run_all_splink(args, path: Path, records, matches) -> dict:
+    """One Splink run per rule set of --splink-rules on the records at `path`."""
+    return {rules: run_splink(args.splink, path, records, matches, args.threads, rules)
+            for rules in args.splink_rules.split(",")}
+
+
+def run_splink(python: str, path: Path, records, matches, threads: int,
+               rules: str = "large") -> dict:
+    """Splink (benchmarks/_splink_run.py, its own interpreter) on the records written to
+    `path`, scored like ours: pairwise end to end, and over its clusters."""
     import json
     import subprocess
     import tempfile
 
     from blocking import blocking_quality
 
-    work = Path(tempfile.mkdtemp(prefix="scale_splink_"))
-    records.to_parquet(work / "records.parquet", index=False)
-    cmd = [python, str(ROOT / "benchmarks" / "_splink_run.py"), "--records",
-           str(work / "records.parquet"), "--kind", "person", "--out", str(work / "out"),
-           "--threads", str(threads), "--rules", rules]
+    work = Path(tempfile.mkdtemp(prefix="scale_splink_out_"))
+    cmd = [python, str(ROOT / "benchmarks" / "_splink_run.py"), "--records", str(path),
+           "--kind", "person", "--out", str(work / "out"), "--threads", str(threads),
+           "--rules", rules]
     print("Splink ...", flush=True)
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
@@ -760,6 +848,7 @@ def run_splink(python: str, records, matches, threads: int, rules: str = "large"
     info["clustered"] = cluster_pair_scores(
         label, index.get_indexer(matches["ltable_id"]), index.get_indexer(matches["rtable_id"])
     )
+    info["out"] = str(work / "out")
     print(json.dumps({k: v for k, v in info.items()}), flush=True)
     return info
 
@@ -808,24 +897,14 @@ def splink_table(splink: dict, threads: int, total, after_generate, cpu_total, p
     return lines
 
 
-def write_report(
-    args,
-    records,
-    matches,
-    n_candidates,
-    L,
-    history,
-    rows,
-    total,
-    overall_peak,
-    blocked_recall,
-    dropped,
-    matcher_prf,
-    clustered,
-    lm_prf,
-    threshold,
-    splink=None,
-) -> None:
+def write_report(args, records, matches, run: dict) -> None:
+    """The first run's section of the results file: stages, figures, Splink side by side."""
+    rows, splink = run["rows"], run["splink"]
+    n_candidates, history, threshold = run["n_candidates"], run["history"], run["threshold"]
+    blocked_recall, dropped = run["completeness"], run["dropped"]
+    matcher_prf, clustered, lm_prf = run["prf"], run["clustered"], run["lm_prf"]
+    total = sum(r["seconds"] for r in rows)
+    overall_peak = max(r["peak_mb"] for r in rows)
     mode = (
         f"Dask ({args.scheduler or f'LocalCluster, {args.workers} worker processes'})"
         if (args.dask or args.scheduler)
@@ -842,7 +921,7 @@ def write_report(
         "",
         f"- records: {len(records):,} ({len(matches):,} true matching pairs); candidates after "
         f"blocking: {n_candidates:,} (pair completeness {blocked_recall:.4f}); "
-        f"L: {L.shape[0]:,} x {L.shape[1]} int8",
+        f"L: {run['L_shape'][0]:,} x {run['L_shape'][1]} int8",
         f"- active loop: pool {args.pool:,} sampled candidates (up to "
         f"{args.pool_per_pattern} of every LF-vote pattern, the rest at random), budget "
         f"{args.budget}, batch {args.batch}, {len(history)} rounds, SimilarityMatcher with the "
