@@ -4,10 +4,10 @@ Stages, each timed with its CPU time and peak resident memory: generate records
 (blocking.make_dirty_records), block (blocking.large_person_blocker, as row positions; the
 pair tables reuse its factorized columns), apply the FEBRL LFs (active/demo_lfs.py) to every
 candidate pair in chunks (`--lf-chunk`), run the active loop (ActiveLoop + SimulatedOracle) on a
-sampled pool while a second thread computes the features of every candidate (`Ahead`;
-`--no-ahead` computes them while scoring), and score every candidate pair with the loop's
-final matcher. The label model fitted on all votes (PenalizedLabelModel) is a reference
-figure, not timed: the loop fits its own. Libraries are imported before the clock starts, as
+sampled pool, and score every candidate pair with the loop's final matcher (features computed
+once per distinct value pair of each attribute over all candidates: `--by-value`). The label
+model fitted on all votes (PenalizedLabelModel) is a reference figure, not timed: the loop
+fits its own. Libraries are imported before the clock starts, as
 Splink's runner does. Pair chunks are built from integer codes of the records' values
 (categorical columns), so the LFs and the features work once per distinct value and never
 copy strings per pair; the matcher's
@@ -54,7 +54,7 @@ from matchers.distributed import score_candidates
 ROOT = Path(__file__).resolve().parents[1]
 RECORDS_PER_ENTITY = 1.8  # make_dirty_records' default: 40% of entities get 1-3 duplicates
 MB = 1024 * 1024
-PREDICT_ROWS = 60_000  # feature rows per prediction call of the --ahead scoring
+PREDICT_ROWS = 60_000  # feature rows per prediction call of the --by-value scoring
 
 
 # ---- memory: peak resident set per stage, from /proc (Linux) without psutil -----------------
@@ -339,54 +339,64 @@ def one_thread():
         torch.set_num_threads(threads)
 
 
-def active_loop(lfs, tables: PairTables, li, ri, L, gold, skip, args):
+def active_loop(lfs, tables: PairTables, li, ri, L, gold, args):
     """The loop on a pool sampled from the candidates; its matcher's featurizer is fitted on
-    the pool and shared with the loop. With `--ahead`, a second thread meanwhile computes the
-    features of every candidate not in `skip` (`Ahead`): a pair's features depend on the
-    fitted featurizer alone, not on the matcher the loop ends with."""
+    the pool and shared with the loop."""
     with one_thread():
-        return _run_loop(lfs, tables, li, ri, L, gold, skip, args)
+        return _run_loop(lfs, tables, li, ri, L, gold, args)
 
 
-class Ahead:
-    """The feature tables of every candidate not in `skip`, chunk by chunk, computed in a
-    thread of its own with a copy of the loop's fitted featurizer (its cache off: every
-    candidate is new), while the loop runs: the loop's boosting and torch fits release the
-    GIL, the featurizer mostly holds it, so the two share the two cores."""
+def features_by_value(featurizer, tables: PairTables, li: np.ndarray, ri: np.ndarray,
+                      threads: int = 1) -> pd.DataFrame:
+    """`featurizer.transform(tables.pairs(li, ri))` computed once per distinct value pair of
+    each attribute over all the pairs at once (not per chunk): a per-attribute featurizer's
+    features of an attribute depend on that attribute's two values alone. Attributes in
+    `threads` threads. Only for featurizers without whole-record views (`record`, `cross`,
+    `context` off): a ValueError otherwise."""
+    from labeling_functions import similarity_features
 
-    def __init__(self, featurizer, tables: PairTables, li, ri, skip, chunk: int,
-                 switch_interval: float | None = None):
-        import copy
-        from concurrent.futures import ThreadPoolExecutor
+    if featurizer.record or featurizer.cross or featurizer.context_:
+        raise ValueError("features_by_value: the featurizer has whole-record features "
+                         "(record, cross or context); use featurizer.transform per chunk")
+    columns = pd.Index(featurizer.columns_)
+    out = np.empty((len(li), len(columns)), dtype=np.float32)
 
-        self.featurizer = featurizer  # the loop's: the final matcher must still use it
-        worker = copy.deepcopy(featurizer).set_params(cache=False)
-        keep = np.flatnonzero(~skip)
-        chunks = _chunks(len(keep), chunk)
+    def one(attr: str) -> None:
+        codes, categories = tables.codes[attr], tables.categories[attr]
+        base = np.int64(len(categories) + 1)
+        key = (codes[li].astype(np.int64) + 1) * base + (codes[ri] + 1)
+        inverse, distinct = pd.factorize(key)
+        sides = {f"{side}_{attr}": pd.Categorical.from_codes(part, categories=categories)
+                 for side, part in (("left", distinct // base - 1), ("right", distinct % base - 1))}
+        found = similarity_features(pd.DataFrame(sides), [attr], kinds=featurizer.kinds_,
+                                    rich=featurizer.rich, idf=featurizer.idf_)
+        out[:, columns.get_indexer(found.columns)] = found.to_numpy(np.float32)[inverse]
+        if featurizer.missing:
+            blank = _missing_values(categories)
+            out[:, columns.get_loc(f"{attr}__n_missing")] = (
+                blank[codes[li]].astype(np.float64) + blank[codes[ri]].astype(np.float64))
 
-        def run() -> list[pd.DataFrame]:
-            try:
-                return [worker.transform(tables.pairs(li[keep[c]], ri[keep[c]])) for c in chunks]
-            finally:
-                sys.setswitchinterval(interval)
-
-        # The loop's fits leave and retake the GIL between many short native calls; at
-        # Python's 5 ms switch interval each retake may wait for this thread's turn to end
-        interval = sys.getswitchinterval()
-        sys.setswitchinterval(switch_interval or interval)
-        pool = ThreadPoolExecutor(max_workers=1)
-        self.future = pool.submit(run)
-        pool.shutdown(wait=False)  # returns at once; the thread ends with its work
-
-    def features(self, matcher) -> list[pd.DataFrame]:
-        """The feature chunks, once the thread is done; `matcher` must use the loop's
-        featurizer (the features were computed with a copy of it)."""
-        if getattr(matcher, "featurizer_", None) is not self.featurizer:
-            raise RuntimeError("--ahead: the final matcher does not use the loop's featurizer")
-        return self.future.result()
+    _in_threads(one, list(featurizer.attributes_), threads)
+    if featurizer.missing:
+        blanks = {a: _missing_values(tables.categories[a]) for a in featurizer.attributes_}
+        for side, position in (("left", li), ("right", ri)):
+            filled = np.array([~blanks[a][tables.codes[a][position]]
+                               for a in featurizer.attributes_], dtype=np.float64)
+            out[:, columns.get_loc(f"record__filled_{side}")] = filled.mean(axis=0).round(9)
+    return pd.DataFrame(out, columns=columns)
 
 
-def _run_loop(lfs, tables: PairTables, li, ri, L, gold, skip, args):
+def _missing_values(categories: pd.Index) -> np.ndarray:
+    """Per category whether the featurizer counts it missing (blank text), then True for the
+    code -1 (a missing value), so that `_missing_values(c)[codes]` reads every code."""
+    if pd.api.types.is_numeric_dtype(categories.dtype):
+        blank = np.zeros(len(categories), dtype=bool)
+    else:
+        blank = pd.Series(categories.astype(str)).str.strip().eq("").to_numpy(bool)
+    return np.append(blank, True)
+
+
+def _run_loop(lfs, tables: PairTables, li, ri, L, gold, args):
     from active import ActiveLoop, SimulatedOracle
     from matchers import SimilarityMatcher
 
@@ -395,9 +405,6 @@ def _run_loop(lfs, tables: PairTables, li, ri, L, gold, skip, args):
     pairs = pairs.astype({c: object for c in pairs.columns if c.startswith(("left_", "right_"))})
     kinds = {c: "short" for c in tables.digit_columns} if args.digits == "text" else None
     featurizer = make_featurizer(args.featurizer, kinds).fit(pairs)
-    chunk = max(args.chunk // max(args.score_threads, 1), 1)  # the memory of a scoring chunk
-    ahead = (Ahead(featurizer, tables, li, ri, skip, chunk, args.switch_interval)
-             if args.ahead else None)
     loop = ActiveLoop(
         pairs,
         lfs=lfs,
@@ -415,7 +422,7 @@ def _run_loop(lfs, tables: PairTables, li, ri, L, gold, skip, args):
         seed=args.seed,
     )
     history = loop.run(budget=args.budget)
-    return loop, history, ahead
+    return loop, history
 
 
 def _soft_weight(text: str) -> str | float:
@@ -456,25 +463,24 @@ def obvious_non_matches(L: np.ndarray, min_votes: int) -> np.ndarray:
 
 
 def score(matcher, tables: PairTables, records, li, ri, skip, client, chunk: int,
-          threads: int = 1, ahead: Ahead | None = None) -> np.ndarray:
+          threads: int = 1, by_value: bool = False) -> np.ndarray:
     """P(match) of every candidate not in `skip` by the loop's matcher, chunk by chunk (the
     featurizer's cache is turned off: every candidate is new, and a cache of millions would
     only grow), `threads` chunks at a time (each chunk `chunk / threads` pairs: the same memory;
-    rapidfuzz, numpy, pandas' hashing and the boosting's prediction release the GIL), or from
-    the features computed `ahead` while the loop ran; skipped candidates get 0."""
-    if ahead is None and hasattr(matcher, "featurizer_"):
+    rapidfuzz, numpy, pandas' hashing and the boosting's prediction release the GIL), or
+    (`by_value`) from the features of every distinct value pair of each attribute over all
+    candidates at once (`features_by_value`), predicted in parts in `threads` threads;
+    skipped candidates get 0."""
+    if hasattr(matcher, "featurizer_"):
         matcher.featurizer_.set_params(cache=False)
     keep = np.flatnonzero(~skip)
     li, ri = li[keep], ri[keep]
-    if ahead is not None:
-        start = time.perf_counter()
-        features = ahead.features(matcher)
-        waited = time.perf_counter() - start
+    if by_value:
+        features = features_by_value(matcher.featurizer_, tables, li, ri, threads)
         # predicted in parts small enough that each thread's float64 copies stay small
-        parts = [f.iloc[c] for f in features for c in _chunks(len(f), PREDICT_ROWS)]
+        parts = [features.iloc[c] for c in _chunks(len(features), PREDICT_ROWS)]
+        del features
         scores = np.concatenate(_in_threads(matcher.proba_of_features, parts, threads))
-        print(f"  features ready after {waited:.1f} s more, predicted in "
-              f"{time.perf_counter() - start - waited:.1f} s", flush=True)
     elif client is not None:
         scores = score_candidates(matcher, _ids(records, li, ri), records, client=client,
                                   chunk_rows=chunk)
@@ -608,14 +614,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--soft-weight", type=_soft_weight, default="skill",
                         help="the loop's soft_weight: 'skill' (ActiveLoop's default), 'cv' or "
                              "a number")
-    parser.add_argument("--ahead", action=argparse.BooleanOptionalAction, default=True,
-                        help="compute every candidate's features in a second thread while the "
-                             "loop runs (Ahead); --no-ahead: featurize while scoring")
+    parser.add_argument("--by-value", action=argparse.BooleanOptionalAction, default=True,
+                        help="score from features computed once per distinct value pair of "
+                             "each attribute over all candidates (features_by_value); "
+                             "--no-by-value: featurize chunk by chunk")
     parser.add_argument("--block-jobs", type=int, default=1,
                         help="threads running the blocker's keys (UnionBlocker n_jobs)")
-    parser.add_argument("--switch-interval", type=float, default=None,
-                        help="the GIL switch interval (sys.setswitchinterval, seconds) while "
-                             "--ahead's thread runs; default: Python's")
     parser.add_argument("--repeat", type=int, default=1,
                         help="run ours (and Splink) this many times on the same records, "
                              "alternating who goes first; reports each run and the medians")
@@ -633,7 +637,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.records, args.pool, args.budget = 50_000, 2000, 40
     if args.dask or args.scheduler:
-        args.ahead = False  # the workers score: nothing to compute ahead here
+        args.by_value = False  # the workers featurize their chunks
     if (args.dask or args.scheduler) and args.digits == "views":
         print("--dask: the workers flatten pairs from the records: --digits text")
         args.digits = "text"
@@ -696,15 +700,13 @@ def run_ours(args, lfs, records, matches, client, reference: bool) -> dict:
     L = stages.run("LF application", label, lfs, tables, records, li, ri, client, args.lf_chunk)
     gold = gold_labels(records, matches, li, ri)  # evaluation only, not timed
     skip = obvious_non_matches(L, args.drop_votes)
-    loop, history, ahead = stages.run(
-        "active loop (pool)" + (", all candidates' features in a second thread"
-                                if args.ahead else ""),
-        active_loop, lfs, tables, li, ri, L, gold, skip, args,
-    )
+    loop, history = stages.run("active loop (pool)", active_loop, lfs, tables, li, ri, L,
+                               gold, args)
     proba = stages.run(
-        "score all candidates" + (" (wait for the features, predict)" if args.ahead else ""),
+        "score all candidates" + (" (features per distinct value pair)" if args.by_value
+                                  else ""),
         score, loop.matcher, tables, records, li, ri, skip, client, args.chunk,
-        args.score_threads, ahead,
+        args.score_threads, args.by_value,
     )
     index = pd.Index(records["id"])
     true_l = index.get_indexer(matches["ltable_id"])

@@ -104,24 +104,45 @@ def test_scores_in_threads_equal_scores_in_one(scale, records):
     assert np.array_equal(one, two) and (one[skip] == 0).all()
 
 
-def test_scores_from_features_computed_ahead_equal_scores_while_scoring(scale, records):
+@pytest.mark.parametrize("kind", ["lean", "minimal", "attributes"])
+def test_features_by_value_equal_the_featurizers_own(scale, records, kind):
+    records, matches = records
+    records = records.copy()
+    records.loc[records.index[:7], "suburb"] = "  "  # blank text counts as missing
+    records.loc[records.index[7:12], "given_name"] = None
+    tables = scale.PairTables(records)
+    rng = np.random.default_rng(4)
+    li, ri = np.sort(rng.integers(0, len(records), (2, 500)), axis=0)
+    li[:20], ri[:20] = np.arange(20), np.arange(20) + 1  # the blank and missing values in pairs
+    kinds = {c: "short" for c in tables.digit_columns}
+    featurizer = scale.make_featurizer(kind, kinds).fit(tables.pairs(li, ri).astype(object))
+    featurizer.set_params(cache=False)
+    want = featurizer.transform(tables.pairs(li, ri))
+    for threads in (1, 2):
+        got = scale.features_by_value(featurizer, tables, li, ri, threads)
+        assert list(got.columns) == list(want.columns)
+        np.testing.assert_array_equal(got.to_numpy(), want.to_numpy())  # NaN where NaN
+
+
+def test_features_by_value_refuse_whole_record_features(scale, records):
+    tables, li, ri, _ = _random_candidates(scale, records, seed=3)
+    featurizer = scale.make_featurizer("full").fit(tables.pairs(li, ri).astype(object))
+    with pytest.raises(ValueError, match="whole-record"):
+        scale.features_by_value(featurizer, tables, li, ri)
+
+
+def test_scores_by_value_equal_scores_chunk_by_chunk(scale, records):
     from matchers import SimilarityMatcher
 
     tables, li, ri, gold = _random_candidates(scale, records, seed=3)
     records = records[0]
-    featurizer = scale.make_featurizer("lean").fit(tables.pairs(li, ri).astype(object))
+    matcher = SimilarityMatcher(max_iter=20, featurizer=scale.make_featurizer("lean")).fit(
+        tables.pairs(li, ri).astype(object), np.where(gold == 1, 0.9, 0.1))
     skip = np.zeros(len(li), dtype=bool)
     skip[::5] = True
-    ahead = scale.Ahead(featurizer, tables, li, ri, skip, chunk=90)  # runs while we fit
-    matcher = SimilarityMatcher(max_iter=20, featurizer=featurizer).fit(
-        tables.pairs(li, ri).astype(object), np.where(gold == 1, 0.9, 0.1))
-    got = scale.score(matcher, tables, records, li, ri, skip, None, 100, ahead=ahead)
+    got = scale.score(matcher, tables, records, li, ri, skip, None, 100, 2, by_value=True)
     want = scale.score(matcher, tables, records, li, ri, skip, None, 100, threads=1)
     assert np.array_equal(got, want) and (got[skip] == 0).all() and (got[~skip] > 0).any()
-    other = SimilarityMatcher(max_iter=5).fit(tables.pairs(li, ri).astype(object),
-                                              np.where(gold == 1, 0.9, 0.1))
-    with pytest.raises(RuntimeError, match="featurizer"):
-        scale.Ahead(featurizer, tables, li, ri, skip, chunk=90).features(other)
 
 
 def test_pair_tables_reuse_the_blockers_codes_unchanged(scale, records):
