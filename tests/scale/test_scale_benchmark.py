@@ -156,3 +156,18 @@ def test_pair_tables_reuse_the_blockers_codes_unchanged(scale, records):
     for column in alone.columns:
         assert np.array_equal(alone.codes[column], shared.codes[column])
         assert alone.categories[column].equals(shared.categories[column])
+
+
+def test_repeat_table_shows_each_run_the_medians_and_the_median_ratio(scale):
+    def run(ours: float, theirs: float) -> dict:
+        return {"seconds": ours, "cpu": ours, "peak_mb": 1024.0, "f1": 0.9,
+                "splink": {"large": {"seconds": theirs, "cpu": theirs, "peak_mb": 2048.0,
+                                     "f1": 0.8}}}
+
+    text = scale.repeat_table(None, [run(30.0, 20.0), run(20.0, 40.0), run(26.0, 26.0)])
+    lines = text.splitlines()
+    assert any(line.startswith("| 2 | 20.0 |") and line.endswith("| 0.50 |") for line in lines)
+    median = next(line for line in lines if line.startswith("| **median**"))
+    # ours 26.0, Splink 26.0; per-run ratios 1.5, 0.5, 1.0: median 1.00
+    assert median.split(" | ")[1] == "26.0" and median.split(" | ")[5] == "26.0"
+    assert median.endswith("| 1.00 |") and "Ratio of the medians: 1.00" in text
