@@ -347,12 +347,13 @@ def active_loop(lfs, tables: PairTables, li, ri, L, gold, args):
 
 
 def features_by_value(featurizer, tables: PairTables, li: np.ndarray, ri: np.ndarray,
-                      threads: int = 1) -> pd.DataFrame:
+                      threads: int = 1, part: int = 250_000) -> pd.DataFrame:
     """`featurizer.transform(tables.pairs(li, ri))` computed once per distinct value pair of
     each attribute over all the pairs at once (not per chunk): a per-attribute featurizer's
     features of an attribute depend on that attribute's two values alone. Attributes in
-    `threads` threads. Only for featurizers without whole-record views (`record`, `cross`,
-    `context` off): a ValueError otherwise."""
+    `threads` threads, each in parts of at most `part` distinct value pairs (the memory of a
+    part). Only for featurizers without whole-record views (`record`, `cross`, `context`
+    off): a ValueError otherwise."""
     from labeling_functions import similarity_features
 
     if featurizer.record or featurizer.cross or featurizer.context_:
@@ -368,11 +369,16 @@ def features_by_value(featurizer, tables: PairTables, li: np.ndarray, ri: np.nda
         base = np.int64(len(categories) + 1)
         key = (codes[li].astype(np.int64) + 1) * base + (codes[ri] + 1)
         inverse, distinct = pd.factorize(key)
-        sides = {f"{side}_{attr}": pd.Categorical.from_codes(part, categories=categories)
-                 for side, part in (("left", distinct // base - 1), ("right", distinct % base - 1))}
-        found = similarity_features(pd.DataFrame(sides), [attr], kinds=featurizer.kinds_,
-                                    rich=featurizer.rich, idf=featurizer.idf_)
-        out[:, columns.get_indexer(found.columns)] = found.to_numpy(np.float32)[inverse]
+        found = []
+        for rows in _chunks(len(distinct), part):
+            sides = {f"{side}_{attr}": pd.Categorical.from_codes(codes, categories=categories)
+                     for side, codes in (("left", distinct[rows] // base - 1),
+                                         ("right", distinct[rows] % base - 1))}
+            found.append(similarity_features(pd.DataFrame(sides), [attr],
+                                             kinds=featurizer.kinds_, rich=featurizer.rich,
+                                             idf=featurizer.idf_))
+        values = np.concatenate([f.to_numpy(np.float32) for f in found])
+        out[:, columns.get_indexer(found[0].columns)] = values[inverse]
         if featurizer.missing:
             blank = blanks[attr]
             out[:, columns.get_loc(f"{attr}__n_missing")] = (
@@ -477,7 +483,8 @@ def score(matcher, tables: PairTables, records, li, ri, skip, client, chunk: int
     keep = np.flatnonzero(~skip)
     li, ri = li[keep], ri[keep]
     if by_value:
-        features = features_by_value(matcher.featurizer_, tables, li, ri, threads)
+        features = features_by_value(matcher.featurizer_, tables, li, ri, threads,
+                                     max(chunk // max(threads, 1), 1))
         # predicted in parts small enough that each thread's float64 copies stay small
         parts = [features.iloc[c] for c in _chunks(len(features), PREDICT_ROWS)]
         del features
