@@ -323,17 +323,17 @@ def make_featurizer(kind: str, kinds: dict[str, str] | None = None):
 
 
 @contextmanager
-def one_thread(openmp: int = 1):
-    """torch on one thread inside, OpenMP (the boosting) on `openmp`: the label model's and the
-    loop's fits are small (n x 9 votes, a few thousand pairs), and with two threads their
-    hand-offs cost more than they save on a busy machine (10x the CPU time of the loop)."""
+def one_thread():
+    """torch and OpenMP on one thread inside: the label model's and the loop's fits are small
+    (n x 9 votes, a few thousand pairs), and with two threads their hand-offs cost more than
+    they save (10x the CPU time of the loop on a busy machine)."""
     import torch
     from threadpoolctl import threadpool_limits
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        with threadpool_limits(openmp):
+        with threadpool_limits(1):
             yield
     finally:
         torch.set_num_threads(threads)
@@ -342,7 +342,7 @@ def one_thread(openmp: int = 1):
 def active_loop(lfs, tables: PairTables, li, ri, L, gold, args):
     """The loop on a pool sampled from the candidates; its matcher's featurizer is fitted on
     the pool and shared with the loop."""
-    with one_thread(args.loop_threads):
+    with one_thread():
         return _run_loop(lfs, tables, li, ri, L, gold, args)
 
 
@@ -622,8 +622,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--soft-weight", type=_soft_weight, default="skill",
                         help="the loop's soft_weight: 'skill' (ActiveLoop's default), 'cv' or "
                              "a number")
-    parser.add_argument("--loop-threads", type=int, default=1,
-                        help="OpenMP threads of the loop's boosting fits (torch keeps one)")
     parser.add_argument("--by-value", action=argparse.BooleanOptionalAction, default=True,
                         help="score from features computed once per distinct value pair of "
                              "each attribute over all candidates (features_by_value); "
