@@ -699,11 +699,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def release_memory() -> None:
-    """Collect garbage and hand freed heap pages back to the system (glibc's malloc_trim), so
-    that a repeated run's peak does not carry the previous run's freed but kept heap."""
+    """Collect garbage and hand freed memory back to the system (pyarrow's pool, which reading
+    Splink's parquet outputs fills, and glibc's heap via malloc_trim), so that a repeated run's
+    peak does not carry the previous run's freed but kept memory."""
     import ctypes
 
+    import pyarrow
+
     gc.collect()
+    pyarrow.default_memory_pool().release_unused()
     try:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):
