@@ -20,10 +20,12 @@ LFs call a non-match, two more than call a match, are scored 0 without features
 (`--drop-votes`; the report counts the true pairs among them). F1 is end to end: recall counts every
 true pair, also those the blocker lost; pairwise over the matched pairs and over the
 clusters (connected components) they make. `--splink PYTHON` runs Splink on the same records
-in the same run. `--dask` runs blocking, LFs and scoring on a dask.distributed LocalCluster
+in the same run; `--repeat K` runs ours and Splink K times on them, alternating who goes
+first, and reports every run, the medians and the median time ratio. `--dask` runs
+blocking, LFs and scoring on a dask.distributed LocalCluster
 (or on `--scheduler tcp://host:8786`). Writes benchmarks/results/scale.md.
 
-    .venv/bin/python benchmarks/scale.py [--records 1000000] [--splink PYTHON] [--dask]
+    .venv/bin/python benchmarks/scale.py [--records 1000000] [--splink PYTHON] [--repeat K]
 """
 
 from __future__ import annotations
