@@ -677,15 +677,15 @@ def main(argv: list[str] | None = None) -> int:
         for k in range(args.repeat):
             # alternate who goes first, so that a drift of the machine's speed hits both
             splink_first = bool(k % 2) and splink_records is not None
-            splink = (run_all_splink(args, splink_records, records, matches)
-                      if splink_first else {})
+            splink = run_all_splink(args, splink_records) if splink_first else {}
             run = run_ours(args, lfs, records, matches, client, k == 0)
             if splink_records is not None and not splink_first:
-                splink = run_all_splink(args, splink_records, records, matches)
+                splink = run_all_splink(args, splink_records)
             run["splink"] = splink
-            runs.append(summary(run))
-            if first is None:
-                first = run
+            # the first run whole (its report), the others' figures only
+            runs.append(run if first is None else
+                        {key: run[key] for key in ("rows", "prf", "matched", "splink")})
+            first = runs[0]
             del run
             release_memory()  # the next run's peak starts from the records alone again
     finally:
@@ -693,10 +693,16 @@ def main(argv: list[str] | None = None) -> int:
             client.close()
         if cluster is not None:
             cluster.close()
+    # Splink's outputs are read only now: reading them between the runs left this process's
+    # heap larger for our next run
+    for run in runs:
+        for info in run["splink"].values():
+            score_splink(info, records, matches)
+    summaries = [summary(run) for run in runs]
     first["rows"].insert(0, generated)
     write_report(args, records, matches, first)
     if args.repeat > 1:
-        append_results(args.out, "", repeat_table(args, runs) + "\n")
+        append_results(args.out, "", repeat_table(args, summaries) + "\n")
     return 0
 
 
@@ -837,21 +843,19 @@ def write_splink_records(records: pd.DataFrame) -> Path:
     return path
 
 
-def run_all_splink(args, path: Path, records, matches) -> dict:
+def run_all_splink(args, path: Path) -> dict:
     """One Splink run per rule set of --splink-rules on the records at `path`."""
-    return {rules: run_splink(args.splink, path, records, matches, args.threads, rules)
+    return {rules: run_splink(args.splink, path, args.threads, rules)
             for rules in args.splink_rules.split(",")}
 
 
-def run_splink(python: str, path: Path, records, matches, threads: int,
-               rules: str = "large") -> dict:
+def run_splink(python: str, path: Path, threads: int, rules: str = "large") -> dict:
     """Splink (benchmarks/_splink_run.py, its own interpreter) on the records written to
-    `path`, scored like ours: pairwise end to end, and over its clusters."""
+    `path`: its info (time, peak memory, candidates) and where it wrote its pairs
+    (`score_splink` scores them like ours)."""
     import json
     import subprocess
     import tempfile
-
-    from blocking import blocking_quality
 
     work = Path(tempfile.mkdtemp(prefix="scale_splink_out_"))
     cmd = [python, str(ROOT / "benchmarks" / "_splink_run.py"), "--records", str(path),
@@ -862,6 +866,17 @@ def run_splink(python: str, path: Path, records, matches, threads: int,
     if done.returncode != 0:
         raise RuntimeError(f"Splink run failed:\n{done.stderr[-3000:]}")
     info = json.loads((work / "out" / "info.json").read_text())
+    info["out"] = str(work / "out")
+    print(json.dumps(info), flush=True)
+    return info
+
+
+def score_splink(info: dict, records, matches) -> None:
+    """Add to a Splink run's `info` its pair completeness, pairwise precision, recall and F1
+    end to end, and over its clusters, from the files it wrote."""
+    from blocking import blocking_quality
+
+    work = Path(info["out"]).parent
     predicted = pd.read_parquet(work / "out" / "pairs.parquet")
     correct = int(pairs_in(predicted, matches, dedup=True).sum())
     candidates = pd.read_parquet(work / "out" / "candidates.parquet")
@@ -878,9 +893,6 @@ def run_splink(python: str, path: Path, records, matches, threads: int,
     info["clustered"] = cluster_pair_scores(
         label, index.get_indexer(matches["ltable_id"]), index.get_indexer(matches["rtable_id"])
     )
-    info["out"] = str(work / "out")
-    print(json.dumps({k: v for k, v in info.items()}), flush=True)
-    return info
 
 
 SPLINK_RULES = {
