@@ -4,10 +4,10 @@ Stages, each timed with its CPU time and peak resident memory: generate records
 (blocking.make_dirty_records), block (blocking.large_person_blocker, as row positions; the
 pair tables reuse its factorized columns), apply the FEBRL LFs (active/demo_lfs.py) to every
 candidate pair in chunks (`--lf-chunk`), run the active loop (ActiveLoop + SimulatedOracle) on a
-sampled pool while a second thread computes the features of every candidate (`Ahead`;
-`--no-ahead` computes them while scoring), and score every candidate pair with the loop's
-final matcher. The label model fitted on all votes (PenalizedLabelModel) is a reference
-figure, not timed: the loop fits its own. Libraries are imported before the clock starts, as
+sampled pool, and score every candidate pair with the loop's final matcher (features computed
+once per distinct value pair of each attribute over all candidates: `--by-value`). The label
+model fitted on all votes (PenalizedLabelModel) is a reference figure, not timed: the loop
+fits its own. Libraries are imported before the clock starts, as
 Splink's runner does. Pair chunks are built from integer codes of the records' values
 (categorical columns), so the LFs and the features work once per distinct value and never
 copy strings per pair; the matcher's
@@ -20,10 +20,12 @@ LFs call a non-match, two more than call a match, are scored 0 without features
 (`--drop-votes`; the report counts the true pairs among them). F1 is end to end: recall counts every
 true pair, also those the blocker lost; pairwise over the matched pairs and over the
 clusters (connected components) they make. `--splink PYTHON` runs Splink on the same records
-in the same run. `--dask` runs blocking, LFs and scoring on a dask.distributed LocalCluster
+in the same run; `--repeat K` runs ours and Splink K times on them, alternating who goes
+first, and reports every run, the medians and the median time ratio. `--dask` runs
+blocking, LFs and scoring on a dask.distributed LocalCluster
 (or on `--scheduler tcp://host:8786`). Writes benchmarks/results/scale.md.
 
-    .venv/bin/python benchmarks/scale.py [--records 1000000] [--splink PYTHON] [--dask]
+    .venv/bin/python benchmarks/scale.py [--records 1000000] [--splink PYTHON] [--repeat K]
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ from matchers.distributed import score_candidates
 ROOT = Path(__file__).resolve().parents[1]
 RECORDS_PER_ENTITY = 1.8  # make_dirty_records' default: 40% of entities get 1-3 duplicates
 MB = 1024 * 1024
-PREDICT_ROWS = 60_000  # feature rows per prediction call of the --ahead scoring
+PREDICT_ROWS = 60_000  # feature rows per prediction call of the --by-value scoring
 
 
 # ---- memory: peak resident set per stage, from /proc (Linux) without psutil -----------------
@@ -339,54 +341,71 @@ def one_thread():
         torch.set_num_threads(threads)
 
 
-def active_loop(lfs, tables: PairTables, li, ri, L, gold, skip, args):
+def active_loop(lfs, tables: PairTables, li, ri, L, gold, args):
     """The loop on a pool sampled from the candidates; its matcher's featurizer is fitted on
-    the pool and shared with the loop. With `--ahead`, a second thread meanwhile computes the
-    features of every candidate not in `skip` (`Ahead`): a pair's features depend on the
-    fitted featurizer alone, not on the matcher the loop ends with."""
+    the pool and shared with the loop."""
     with one_thread():
-        return _run_loop(lfs, tables, li, ri, L, gold, skip, args)
+        return _run_loop(lfs, tables, li, ri, L, gold, args)
 
 
-class Ahead:
-    """The feature tables of every candidate not in `skip`, chunk by chunk, computed in a
-    thread of its own with a copy of the loop's fitted featurizer (its cache off: every
-    candidate is new), while the loop runs: the loop's boosting and torch fits release the
-    GIL, the featurizer mostly holds it, so the two share the two cores."""
+def features_by_value(featurizer, tables: PairTables, li: np.ndarray, ri: np.ndarray,
+                      threads: int = 1, part: int = 250_000) -> pd.DataFrame:
+    """`featurizer.transform(tables.pairs(li, ri))` computed once per distinct value pair of
+    each attribute over all the pairs at once (not per chunk): a per-attribute featurizer's
+    features of an attribute depend on that attribute's two values alone. Attributes in
+    `threads` threads, each in parts of at most `part` distinct value pairs (the memory of a
+    part). Only for featurizers without whole-record views (`record`, `cross`, `context`
+    off): a ValueError otherwise."""
+    from labeling_functions import similarity_features
 
-    def __init__(self, featurizer, tables: PairTables, li, ri, skip, chunk: int,
-                 switch_interval: float | None = None):
-        import copy
-        from concurrent.futures import ThreadPoolExecutor
+    if featurizer.record or featurizer.cross or featurizer.context_:
+        raise ValueError("features_by_value: the featurizer has whole-record features "
+                         "(record, cross or context); use featurizer.transform per chunk")
+    columns = pd.Index(featurizer.columns_)
+    out = np.empty((len(li), len(columns)), dtype=np.float32)
+    blanks = ({a: _missing_values(tables.categories[a]) for a in featurizer.attributes_}
+              if featurizer.missing else {})
 
-        self.featurizer = featurizer  # the loop's: the final matcher must still use it
-        worker = copy.deepcopy(featurizer).set_params(cache=False)
-        keep = np.flatnonzero(~skip)
-        chunks = _chunks(len(keep), chunk)
+    def one(attr: str) -> None:
+        codes, categories = tables.codes[attr], tables.categories[attr]
+        base = np.int64(len(categories) + 1)
+        key = (codes[li].astype(np.int64) + 1) * base + (codes[ri] + 1)
+        inverse, distinct = pd.factorize(key)
+        found = []
+        for rows in _chunks(len(distinct), part):
+            sides = {f"{side}_{attr}": pd.Categorical.from_codes(codes, categories=categories)
+                     for side, codes in (("left", distinct[rows] // base - 1),
+                                         ("right", distinct[rows] % base - 1))}
+            found.append(similarity_features(pd.DataFrame(sides), [attr],
+                                             kinds=featurizer.kinds_, rich=featurizer.rich,
+                                             idf=featurizer.idf_))
+        values = np.concatenate([f.to_numpy(np.float32) for f in found])
+        out[:, columns.get_indexer(found[0].columns)] = values[inverse]
+        if featurizer.missing:
+            blank = blanks[attr]
+            out[:, columns.get_loc(f"{attr}__n_missing")] = (
+                blank[codes[li]].astype(np.float64) + blank[codes[ri]].astype(np.float64))
 
-        def run() -> list[pd.DataFrame]:
-            try:
-                return [worker.transform(tables.pairs(li[keep[c]], ri[keep[c]])) for c in chunks]
-            finally:
-                sys.setswitchinterval(interval)
-
-        # The loop's fits leave and retake the GIL between many short native calls; at
-        # Python's 5 ms switch interval each retake may wait for this thread's turn to end
-        interval = sys.getswitchinterval()
-        sys.setswitchinterval(switch_interval or interval)
-        pool = ThreadPoolExecutor(max_workers=1)
-        self.future = pool.submit(run)
-        pool.shutdown(wait=False)  # returns at once; the thread ends with its work
-
-    def features(self, matcher) -> list[pd.DataFrame]:
-        """The feature chunks, once the thread is done; `matcher` must use the loop's
-        featurizer (the features were computed with a copy of it)."""
-        if getattr(matcher, "featurizer_", None) is not self.featurizer:
-            raise RuntimeError("--ahead: the final matcher does not use the loop's featurizer")
-        return self.future.result()
+    _in_threads(one, list(featurizer.attributes_), threads)
+    if featurizer.missing:
+        for side, position in (("left", li), ("right", ri)):
+            filled = np.array([~blanks[a][tables.codes[a][position]]
+                               for a in featurizer.attributes_], dtype=np.float64)
+            out[:, columns.get_loc(f"record__filled_{side}")] = filled.mean(axis=0).round(9)
+    return pd.DataFrame(out, columns=columns)
 
 
-def _run_loop(lfs, tables: PairTables, li, ri, L, gold, skip, args):
+def _missing_values(categories: pd.Index) -> np.ndarray:
+    """Per category whether the featurizer counts it missing (blank text), then True for the
+    code -1 (a missing value), so that `_missing_values(c)[codes]` reads every code."""
+    if pd.api.types.is_numeric_dtype(categories.dtype):
+        blank = np.zeros(len(categories), dtype=bool)
+    else:
+        blank = pd.Series(categories.astype(str)).str.strip().eq("").to_numpy(bool)
+    return np.append(blank, True)
+
+
+def _run_loop(lfs, tables: PairTables, li, ri, L, gold, args):
     from active import ActiveLoop, SimulatedOracle
     from matchers import SimilarityMatcher
 
@@ -395,9 +414,6 @@ def _run_loop(lfs, tables: PairTables, li, ri, L, gold, skip, args):
     pairs = pairs.astype({c: object for c in pairs.columns if c.startswith(("left_", "right_"))})
     kinds = {c: "short" for c in tables.digit_columns} if args.digits == "text" else None
     featurizer = make_featurizer(args.featurizer, kinds).fit(pairs)
-    chunk = max(args.chunk // max(args.score_threads, 1), 1)  # the memory of a scoring chunk
-    ahead = (Ahead(featurizer, tables, li, ri, skip, chunk, args.switch_interval)
-             if args.ahead else None)
     loop = ActiveLoop(
         pairs,
         lfs=lfs,
@@ -415,7 +431,7 @@ def _run_loop(lfs, tables: PairTables, li, ri, L, gold, skip, args):
         seed=args.seed,
     )
     history = loop.run(budget=args.budget)
-    return loop, history, ahead
+    return loop, history
 
 
 def _soft_weight(text: str) -> str | float:
@@ -456,25 +472,25 @@ def obvious_non_matches(L: np.ndarray, min_votes: int) -> np.ndarray:
 
 
 def score(matcher, tables: PairTables, records, li, ri, skip, client, chunk: int,
-          threads: int = 1, ahead: Ahead | None = None) -> np.ndarray:
+          threads: int = 1, by_value: bool = False) -> np.ndarray:
     """P(match) of every candidate not in `skip` by the loop's matcher, chunk by chunk (the
     featurizer's cache is turned off: every candidate is new, and a cache of millions would
     only grow), `threads` chunks at a time (each chunk `chunk / threads` pairs: the same memory;
-    rapidfuzz, numpy, pandas' hashing and the boosting's prediction release the GIL), or from
-    the features computed `ahead` while the loop ran; skipped candidates get 0."""
-    if ahead is None and hasattr(matcher, "featurizer_"):
+    rapidfuzz, numpy, pandas' hashing and the boosting's prediction release the GIL), or
+    (`by_value`) from the features of every distinct value pair of each attribute over all
+    candidates at once (`features_by_value`), predicted in parts in `threads` threads;
+    skipped candidates get 0."""
+    if hasattr(matcher, "featurizer_"):
         matcher.featurizer_.set_params(cache=False)
     keep = np.flatnonzero(~skip)
     li, ri = li[keep], ri[keep]
-    if ahead is not None:
-        start = time.perf_counter()
-        features = ahead.features(matcher)
-        waited = time.perf_counter() - start
+    if by_value:
+        features = features_by_value(matcher.featurizer_, tables, li, ri, threads,
+                                     max(chunk // max(threads, 1), 1))
         # predicted in parts small enough that each thread's float64 copies stay small
-        parts = [f.iloc[c] for f in features for c in _chunks(len(f), PREDICT_ROWS)]
+        parts = [features.iloc[c] for c in _chunks(len(features), PREDICT_ROWS)]
+        del features
         scores = np.concatenate(_in_threads(matcher.proba_of_features, parts, threads))
-        print(f"  features ready after {waited:.1f} s more, predicted in "
-              f"{time.perf_counter() - start - waited:.1f} s", flush=True)
     elif client is not None:
         scores = score_candidates(matcher, _ids(records, li, ri), records, client=client,
                                   chunk_rows=chunk)
@@ -608,14 +624,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--soft-weight", type=_soft_weight, default="skill",
                         help="the loop's soft_weight: 'skill' (ActiveLoop's default), 'cv' or "
                              "a number")
-    parser.add_argument("--ahead", action=argparse.BooleanOptionalAction, default=True,
-                        help="compute every candidate's features in a second thread while the "
-                             "loop runs (Ahead); --no-ahead: featurize while scoring")
+    parser.add_argument("--by-value", action=argparse.BooleanOptionalAction, default=True,
+                        help="score from features computed once per distinct value pair of "
+                             "each attribute over all candidates (features_by_value); "
+                             "--no-by-value: featurize chunk by chunk")
     parser.add_argument("--block-jobs", type=int, default=1,
                         help="threads running the blocker's keys (UnionBlocker n_jobs)")
-    parser.add_argument("--switch-interval", type=float, default=None,
-                        help="the GIL switch interval (sys.setswitchinterval, seconds) while "
-                             "--ahead's thread runs; default: Python's")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="run ours (and Splink) this many times on the same records, "
+                             "alternating who goes first; reports each run and the medians")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lfs", default=str(ROOT / "active" / "demo_lfs.py"))
     parser.add_argument("--splink", default=None, help="a Python with splink: run it alongside")
@@ -630,7 +647,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.records, args.pool, args.budget = 50_000, 2000, 40
     if args.dask or args.scheduler:
-        args.ahead = False  # the workers score: nothing to compute ahead here
+        args.by_value = False  # the workers featurize their chunks
     if (args.dask or args.scheduler) and args.digits == "views":
         print("--dask: the workers flatten pairs from the records: --digits text")
         args.digits = "text"
@@ -650,72 +667,164 @@ def main(argv: list[str] | None = None) -> int:
         client, cluster = start_client(args)
         share_lfs_by_value(lfs)
     args.load_before = os.getloadavg()[0]
-    stages = Stages(client)
+    first: dict | None = None
+    runs: list[dict] = []
     try:
+        stages = Stages(client)
         records, matches = stages.run("generate records", generate, args.records, args.seed)
-        with shared_codes():  # the pair tables reuse the blocker's factorized columns
-            li, ri = stages.run("blocking", block, records, client, args.block_jobs)
-            tables = stages.run("pair tables (value codes)", PairTables, records,
-                                digit_views=args.digits == "views")
-        L = stages.run("LF application", label, lfs, tables, records, li, ri, client,
-                       args.lf_chunk)
-        gold = gold_labels(records, matches, li, ri)  # evaluation only, not timed
-        skip = obvious_non_matches(L, args.drop_votes)
-        loop, history, ahead = stages.run(
-            "active loop (pool)" + (", all candidates' features in a second thread"
-                                    if args.ahead else ""),
-            active_loop, lfs, tables, li, ri, L, gold, skip, args,
-        )
-        proba = stages.run(
-            "score all candidates" + (" (wait for the features, predict)" if args.ahead else ""),
-            score, loop.matcher, tables, records, li, ri, skip, client, args.chunk,
-            args.score_threads, ahead,
-        )
+        generated = stages.rows[0]
+        splink_records = write_splink_records(records) if args.splink else None
+        for k in range(args.repeat):
+            # alternate who goes first, so that a drift of the machine's speed hits both
+            splink_first = bool(k % 2) and splink_records is not None
+            splink = run_all_splink(args, splink_records) if splink_first else {}
+            run = run_ours(args, lfs, records, matches, client, k == 0)
+            if splink_records is not None and not splink_first:
+                splink = run_all_splink(args, splink_records)
+            run["splink"] = splink
+            # the first run whole (its report), the others' figures only
+            runs.append(run if first is None else
+                        {key: run[key] for key in ("rows", "prf", "matched", "splink")})
+            first = runs[0]
+            del run
+            release_memory()  # the next run's peak starts from the records alone again
     finally:
         if client is not None:
             client.close()
         if cluster is not None:
             cluster.close()
-    total = sum(r["seconds"] for r in stages.rows)
+    # Splink's outputs are read only now: reading them between the runs left this process's
+    # heap larger for our next run
+    for run in runs:
+        for info in run["splink"].values():
+            score_splink(info, records, matches)
+    summaries = [summary(run) for run in runs]
+    first["rows"].insert(0, generated)
+    write_report(args, records, matches, first)
+    if args.repeat > 1:
+        append_results(args.out, "", repeat_table(args, summaries) + "\n")
+    return 0
+
+
+def release_memory() -> None:
+    """Collect garbage and hand freed memory back to the system (pyarrow's pool, which reading
+    Splink's parquet outputs fills, and glibc's heap via malloc_trim), so that a repeated run's
+    peak does not carry the previous run's freed but kept memory."""
+    import ctypes
+
+    import pyarrow
+
+    gc.collect()
+    pyarrow.default_memory_pool().release_unused()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc: the peaks of later runs may read high
+
+
+def run_ours(args, lfs, records, matches, client, reference: bool) -> dict:
+    """One timed run from blocking to the last score on records already in memory, and its
+    end-to-end figures (with the label model alone as an untimed reference if `reference`)."""
+    stages = Stages(client)
+    with shared_codes():  # the pair tables reuse the blocker's factorized columns
+        li, ri = stages.run("blocking", block, records, client, args.block_jobs)
+        tables = stages.run("pair tables (value codes)", PairTables, records,
+                            digit_views=args.digits == "views")
+    L = stages.run("LF application", label, lfs, tables, records, li, ri, client, args.lf_chunk)
+    gold = gold_labels(records, matches, li, ri)  # evaluation only, not timed
+    skip = obvious_non_matches(L, args.drop_votes)
+    loop, history = stages.run("active loop (pool)", active_loop, lfs, tables, li, ri, L,
+                               gold, args)
+    proba = stages.run(
+        "score all candidates" + (" (features per distinct value pair)" if args.by_value
+                                  else ""),
+        score, loop.matcher, tables, records, li, ri, skip, client, args.chunk,
+        args.score_threads, args.by_value,
+    )
     index = pd.Index(records["id"])
     true_l = index.get_indexer(matches["ltable_id"])
     true_r = index.get_indexer(matches["rtable_id"])
     pred = proba >= loop.threshold
-    blocked_recall = float(gold.sum()) / max(len(matches), 1)
     correct = int((gold.astype(bool) & pred).sum())
-    p, r, f = pair_scores(len(matches), int(pred.sum()), correct)
+    prf = pair_scores(len(matches), int(pred.sum()), correct)
     print(f"end to end: {correct:,} of {int(pred.sum()):,} matched pairs true, "
-          f"{len(matches):,} true pairs: P {p:.6f} R {r:.6f} F1 {f:.6f}", flush=True)
-    f_candidates = precision_recall_f1(gold, pred.astype(int))[2]
-    clustered = cluster_scores(len(records), li, ri, pred, true_l, true_r)
-    # the label model alone on every candidate: a reference figure, not a stage of the run
-    # (the loop fits its own on the pool), so not timed
-    lm_pred = fit_label_model(L, args.seed)[1] >= 0.5
-    lm_correct = int((gold.astype(bool) & lm_pred).sum())
-    lp, lr, lf1 = pair_scores(len(matches), int(lm_pred.sum()), lm_correct)
-    splink = {rules: run_splink(args.splink, records, matches, args.threads, rules)
-              for rules in args.splink_rules.split(",")} if args.splink else {}
-    # the per-stage resets clear ru_maxrss too, so the whole run's peak is the largest stage peak
-    overall_peak = max(r["peak_mb"] for r in stages.rows)
-    write_report(
-        args,
-        records,
-        matches,
-        len(li),
-        L,
-        history,
-        stages.rows,
-        total,
-        overall_peak,
-        blocked_recall,
-        (int(skip.sum()), int(gold[skip].sum())),
-        (p, r, f, f_candidates),
-        clustered,
-        (lp, lr, lf1),
-        loop.threshold,
-        splink,
-    )
-    return 0
+          f"{len(matches):,} true pairs: P {prf[0]:.6f} R {prf[1]:.6f} F1 {prf[2]:.6f}",
+          flush=True)
+    lm_prf = (float("nan"),) * 3
+    if reference:
+        # the label model alone on every candidate: a reference figure, not a stage of the
+        # run (the loop fits its own on the pool), so not timed
+        lm_pred = fit_label_model(L, args.seed)[1] >= 0.5
+        lm_prf = pair_scores(len(matches), int(lm_pred.sum()),
+                             int((gold.astype(bool) & lm_pred).sum()))
+    return {
+        "rows": stages.rows,
+        "n_candidates": len(li),
+        "L_shape": L.shape,
+        "history": history,
+        "threshold": loop.threshold,
+        "completeness": float(gold.sum()) / max(len(matches), 1),
+        "dropped": (int(skip.sum()), int(gold[skip].sum())),
+        "matched": (correct, int(pred.sum())),
+        "prf": (*prf, precision_recall_f1(gold, pred.astype(int))[2]),
+        "clustered": cluster_scores(len(records), li, ri, pred, true_l, true_r),
+        "lm_prf": lm_prf,
+    }
+
+
+def summary(run: dict) -> dict:
+    """The figures of one run that the repeat table shows (ours and each Splink run)."""
+    return {
+        "seconds": sum(r["seconds"] for r in run["rows"]),
+        "cpu": sum(r["cpu"] for r in run["rows"]),
+        "peak_mb": max(r["peak_mb"] for r in run["rows"]),
+        "f1": run["prf"][2],
+        "matched": run["matched"],
+        "splink": {rules: {"seconds": i["seconds"], "cpu": i.get("cpu", float("nan")),
+                           "peak_mb": i["peak_mb"], "f1": i["prf"][2]}
+                   for rules, i in run["splink"].items()},
+    }
+
+
+def repeat_table(args, runs: list[dict]) -> str:
+    """Each repeated run of ours and of Splink (alternating who goes first), the medians and
+    the median of the per-run time ratios (ours without generating the records / Splink)."""
+    lines = [f"Repeated runs on the same records ({len(runs)}; ours first in runs 1, 3, ..., "
+             "Splink first in runs 2, 4, ...; ours without generating the records):", ""]
+    columns = ("seconds", "cpu", "peak_mb", "f1")
+    cells = {"seconds": "{:.1f}", "cpu": "{:.1f}", "f1": "{:.6f}"}
+
+    def fmt(figures: dict) -> list[str]:
+        return [f"{figures['peak_mb'] / 1024:.2f}" if c == "peak_mb" else
+                cells[c].format(figures[c]) for c in columns]
+
+    def median(figures: list[dict]) -> dict:
+        return {c: float(np.median([f[c] for f in figures])) for c in columns}
+
+    for rules in runs[0]["splink"] or [None]:
+        theirs = [r["splink"][rules] for r in runs] if rules else []
+        head = ["run", "ours (s)", "ours CPU s", "ours peak (GB)", "ours F1"]
+        if rules:
+            head += ["Splink (s)", "Splink CPU s", "Splink peak (GB)", "Splink F1", "ratio"]
+        lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        ratios = [r["seconds"] / t["seconds"]
+                  for r, t in zip(runs, theirs, strict=False)]  # none without Splink
+        for k, run in enumerate(runs):
+            row = [str(k + 1), *fmt(run)]
+            if rules:
+                row += [*fmt(theirs[k]), f"{ratios[k]:.2f}"]
+            lines.append("| " + " | ".join(row) + " |")
+        ours_median = median(runs)
+        row = ["**median**", *fmt(ours_median)]
+        if rules:
+            their_median = median(theirs)
+            row += [*fmt(their_median), f"{float(np.median(ratios)):.2f}"]
+        lines += ["| " + " | ".join(row) + " |", ""]
+        if rules:
+            lines += [f"Splink's rules: {SPLINK_RULES[rules]}. Ratio of the medians: "
+                      f"{ours_median['seconds'] / their_median['seconds']:.2f}; median of the "
+                      f"per-run ratios: {float(np.median(ratios)):.2f}.", ""]
+    return "\n".join(lines)
 
 
 def pair_scores(true_pairs: int, predicted: int, correct: int) -> tuple[float, float, float]:
@@ -725,25 +834,49 @@ def pair_scores(true_pairs: int, predicted: int, correct: int) -> tuple[float, f
     return p, r, (2 * p * r / (p + r) if p + r else 0.0)
 
 
-def run_splink(python: str, records, matches, threads: int, rules: str = "large") -> dict:
-    """Splink (benchmarks/_splink_run.py, its own interpreter) on the same records, scored
-    like ours: pairwise end to end, and over its clusters."""
+def write_splink_records(records: pd.DataFrame) -> Path:
+    """The records as a parquet file for Splink's runner (written once, outside its clock)."""
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix="scale_splink_")) / "records.parquet"
+    records.to_parquet(path, index=False)
+    return path
+
+
+def run_all_splink(args, path: Path) -> dict:
+    """One Splink run per rule set of --splink-rules on the records at `path`."""
+    return {rules: run_splink(args.splink, path, args.threads, rules)
+            for rules in args.splink_rules.split(",")}
+
+
+def run_splink(python: str, path: Path, threads: int, rules: str = "large") -> dict:
+    """Splink (benchmarks/_splink_run.py, its own interpreter) on the records written to
+    `path`: its info (time, peak memory, candidates) and where it wrote its pairs
+    (`score_splink` scores them like ours)."""
     import json
     import subprocess
     import tempfile
 
-    from blocking import blocking_quality
-
-    work = Path(tempfile.mkdtemp(prefix="scale_splink_"))
-    records.to_parquet(work / "records.parquet", index=False)
-    cmd = [python, str(ROOT / "benchmarks" / "_splink_run.py"), "--records",
-           str(work / "records.parquet"), "--kind", "person", "--out", str(work / "out"),
-           "--threads", str(threads), "--rules", rules]
+    work = Path(tempfile.mkdtemp(prefix="scale_splink_out_"))
+    cmd = [python, str(ROOT / "benchmarks" / "_splink_run.py"), "--records", str(path),
+           "--kind", "person", "--out", str(work / "out"), "--threads", str(threads),
+           "--rules", rules]
     print("Splink ...", flush=True)
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"Splink run failed:\n{done.stderr[-3000:]}")
     info = json.loads((work / "out" / "info.json").read_text())
+    info["out"] = str(work / "out")
+    print(json.dumps(info), flush=True)
+    return info
+
+
+def score_splink(info: dict, records, matches) -> None:
+    """Add to a Splink run's `info` its pair completeness, pairwise precision, recall and F1
+    end to end, and over its clusters, from the files it wrote."""
+    from blocking import blocking_quality
+
+    work = Path(info["out"]).parent
     predicted = pd.read_parquet(work / "out" / "pairs.parquet")
     correct = int(pairs_in(predicted, matches, dedup=True).sum())
     candidates = pd.read_parquet(work / "out" / "candidates.parquet")
@@ -760,8 +893,6 @@ def run_splink(python: str, records, matches, threads: int, rules: str = "large"
     info["clustered"] = cluster_pair_scores(
         label, index.get_indexer(matches["ltable_id"]), index.get_indexer(matches["rtable_id"])
     )
-    print(json.dumps({k: v for k, v in info.items()}), flush=True)
-    return info
 
 
 SPLINK_RULES = {
@@ -808,24 +939,14 @@ def splink_table(splink: dict, threads: int, total, after_generate, cpu_total, p
     return lines
 
 
-def write_report(
-    args,
-    records,
-    matches,
-    n_candidates,
-    L,
-    history,
-    rows,
-    total,
-    overall_peak,
-    blocked_recall,
-    dropped,
-    matcher_prf,
-    clustered,
-    lm_prf,
-    threshold,
-    splink=None,
-) -> None:
+def write_report(args, records, matches, run: dict) -> None:
+    """The first run's section of the results file: stages, figures, Splink side by side."""
+    rows, splink = run["rows"], run["splink"]
+    n_candidates, history, threshold = run["n_candidates"], run["history"], run["threshold"]
+    blocked_recall, dropped = run["completeness"], run["dropped"]
+    matcher_prf, clustered, lm_prf = run["prf"], run["clustered"], run["lm_prf"]
+    total = sum(r["seconds"] for r in rows)
+    overall_peak = max(r["peak_mb"] for r in rows)
     mode = (
         f"Dask ({args.scheduler or f'LocalCluster, {args.workers} worker processes'})"
         if (args.dask or args.scheduler)
@@ -842,7 +963,7 @@ def write_report(
         "",
         f"- records: {len(records):,} ({len(matches):,} true matching pairs); candidates after "
         f"blocking: {n_candidates:,} (pair completeness {blocked_recall:.4f}); "
-        f"L: {L.shape[0]:,} x {L.shape[1]} int8",
+        f"L: {run['L_shape'][0]:,} x {run['L_shape'][1]} int8",
         f"- active loop: pool {args.pool:,} sampled candidates (up to "
         f"{args.pool_per_pattern} of every LF-vote pattern, the rest at random), budget "
         f"{args.budget}, batch {args.batch}, {len(history)} rounds, SimilarityMatcher with the "

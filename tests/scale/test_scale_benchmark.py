@@ -104,24 +104,45 @@ def test_scores_in_threads_equal_scores_in_one(scale, records):
     assert np.array_equal(one, two) and (one[skip] == 0).all()
 
 
-def test_scores_from_features_computed_ahead_equal_scores_while_scoring(scale, records):
+@pytest.mark.parametrize("kind", ["lean", "minimal", "attributes"])
+def test_features_by_value_equal_the_featurizers_own(scale, records, kind):
+    records, matches = records
+    records = records.copy()
+    records.loc[records.index[:7], "suburb"] = "  "  # blank text counts as missing
+    records.loc[records.index[7:12], "given_name"] = None
+    tables = scale.PairTables(records)
+    rng = np.random.default_rng(4)
+    li, ri = np.sort(rng.integers(0, len(records), (2, 500)), axis=0)
+    li[:20], ri[:20] = np.arange(20), np.arange(20) + 1  # the blank and missing values in pairs
+    kinds = {c: "short" for c in tables.digit_columns}
+    featurizer = scale.make_featurizer(kind, kinds).fit(tables.pairs(li, ri).astype(object))
+    featurizer.set_params(cache=False)
+    want = featurizer.transform(tables.pairs(li, ri))
+    for threads, part in ((1, 250_000), (2, 37)):
+        got = scale.features_by_value(featurizer, tables, li, ri, threads, part)
+        assert list(got.columns) == list(want.columns)
+        np.testing.assert_array_equal(got.to_numpy(), want.to_numpy())  # NaN where NaN
+
+
+def test_features_by_value_refuse_whole_record_features(scale, records):
+    tables, li, ri, _ = _random_candidates(scale, records, seed=3)
+    featurizer = scale.make_featurizer("full").fit(tables.pairs(li, ri).astype(object))
+    with pytest.raises(ValueError, match="whole-record"):
+        scale.features_by_value(featurizer, tables, li, ri)
+
+
+def test_scores_by_value_equal_scores_chunk_by_chunk(scale, records):
     from matchers import SimilarityMatcher
 
     tables, li, ri, gold = _random_candidates(scale, records, seed=3)
     records = records[0]
-    featurizer = scale.make_featurizer("lean").fit(tables.pairs(li, ri).astype(object))
+    matcher = SimilarityMatcher(max_iter=20, featurizer=scale.make_featurizer("lean")).fit(
+        tables.pairs(li, ri).astype(object), np.where(gold == 1, 0.9, 0.1))
     skip = np.zeros(len(li), dtype=bool)
     skip[::5] = True
-    ahead = scale.Ahead(featurizer, tables, li, ri, skip, chunk=90)  # runs while we fit
-    matcher = SimilarityMatcher(max_iter=20, featurizer=featurizer).fit(
-        tables.pairs(li, ri).astype(object), np.where(gold == 1, 0.9, 0.1))
-    got = scale.score(matcher, tables, records, li, ri, skip, None, 100, ahead=ahead)
+    got = scale.score(matcher, tables, records, li, ri, skip, None, 100, 2, by_value=True)
     want = scale.score(matcher, tables, records, li, ri, skip, None, 100, threads=1)
     assert np.array_equal(got, want) and (got[skip] == 0).all() and (got[~skip] > 0).any()
-    other = SimilarityMatcher(max_iter=5).fit(tables.pairs(li, ri).astype(object),
-                                              np.where(gold == 1, 0.9, 0.1))
-    with pytest.raises(RuntimeError, match="featurizer"):
-        scale.Ahead(featurizer, tables, li, ri, skip, chunk=90).features(other)
 
 
 def test_pair_tables_reuse_the_blockers_codes_unchanged(scale, records):
@@ -135,3 +156,18 @@ def test_pair_tables_reuse_the_blockers_codes_unchanged(scale, records):
     for column in alone.columns:
         assert np.array_equal(alone.codes[column], shared.codes[column])
         assert alone.categories[column].equals(shared.categories[column])
+
+
+def test_repeat_table_shows_each_run_the_medians_and_the_median_ratio(scale):
+    def run(ours: float, theirs: float) -> dict:
+        return {"seconds": ours, "cpu": ours, "peak_mb": 1024.0, "f1": 0.9,
+                "splink": {"large": {"seconds": theirs, "cpu": theirs, "peak_mb": 2048.0,
+                                     "f1": 0.8}}}
+
+    text = scale.repeat_table(None, [run(30.0, 20.0), run(20.0, 40.0), run(26.0, 26.0)])
+    lines = text.splitlines()
+    assert any(line.startswith("| 2 | 20.0 |") and line.endswith("| 0.50 |") for line in lines)
+    median = next(line for line in lines if line.startswith("| **median**"))
+    # ours 26.0, Splink 26.0; per-run ratios 1.5, 0.5, 1.0: median 1.00
+    assert median.split(" | ")[1] == "26.0" and median.split(" | ")[5] == "26.0"
+    assert median.endswith("| 1.00 |") and "Ratio of the medians: 1.00" in text
