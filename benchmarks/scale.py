@@ -607,7 +607,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="cut at the best F1 on the expert labels instead of 0.5")
     parser.add_argument("--expert-weight", type=float, default=5.0,
                         help="weight of an expert label against a label-model soft label")
-    parser.add_argument("--drop-votes", type=int, default=3,
+    parser.add_argument("--drop-votes", type=int, default=4,
                         help="score 0 without features where at least this many LFs vote "
                              "non-match, two more than vote match (0 = score every candidate)")
     parser.add_argument("--digits", choices=["views", "text", "number"], default="text",
