@@ -149,15 +149,9 @@ def test_labels_off_the_curve_set_their_stratum_without_flattening_the_curve():
     spike = np.flatnonzero((scores == 0.99) & (labels == 0))
     slopes, rates, seen = {}, {}, {}
     for off_curve in (0.0, 0.05):
-        sampler = OASISSampler(
-            predictions,
-            scores,
-            lambda i: int(labels[i]),
-            seed=1,
-            check_predicted=0.1,
-            off_curve=off_curve,
-        )
-        sampler.sample(400)
+        oracle = labels.__getitem__
+        sampler = OASISSampler(predictions, scores, oracle, seed=1, check_predicted=0.1,
+                               off_curve=off_curve).sample(400)
         k = sampler.strata.index[spike[0]]
         slopes[off_curve] = sampler.prior_curve[1]
         rates[off_curve] = sampler.shrunk_rate[k]
