@@ -45,6 +45,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from _common import append_results
+from _forked import ForkedFill
 
 from blocking import large_person_blocker, make_dirty_records, shared_codes, value_codes
 from blocking.distributed import DistributedBlocker, map_candidates
@@ -130,6 +131,13 @@ class Stages:
             flush=True,
         )
         return out
+
+    def add_child(self, cpu: float, peak_mb: float) -> None:
+        """Count a child process's CPU seconds and peak private memory in the last stage."""
+        self.rows[-1]["cpu"] += cpu
+        self.rows[-1]["workers_mb"] += peak_mb
+        print(f"{'':<28} + a child process: {cpu:.1f} CPU s, peak private {peak_mb:.0f} MB",
+              flush=True)
 
 
 # ---- stages ----------------------------------------------------------------------------------
@@ -341,28 +349,31 @@ def one_thread():
         torch.set_num_threads(threads)
 
 
-def active_loop(lfs, tables: PairTables, li, ri, L, gold, args):
+def active_loop(lfs, tables: PairTables, li, ri, L, gold, args, beside=None):
     """The loop on a pool sampled from the candidates; its matcher's featurizer is fitted on
-    the pool and shared with the loop."""
+    the pool and shared with the loop. `beside(featurizer)`, if given, starts work that runs
+    while the loop does (a `ForkedFill`); returns (loop, history, its result or None)."""
     with one_thread():
-        return _run_loop(lfs, tables, li, ri, L, gold, args)
+        return _run_loop(lfs, tables, li, ri, L, gold, args, beside)
 
 
 def features_by_value(featurizer, tables: PairTables, li: np.ndarray, ri: np.ndarray,
-                      threads: int = 1, part: int = 250_000) -> pd.DataFrame:
+                      threads: int = 1, part: int = 250_000, out: np.ndarray | None = None
+                      ) -> pd.DataFrame:
     """`featurizer.transform(tables.pairs(li, ri))` computed once per distinct value pair of
     each attribute over all the pairs at once (not per chunk): a per-attribute featurizer's
     features of an attribute depend on that attribute's two values alone. Attributes in
     `threads` threads, each in parts of at most `part` distinct value pairs (the memory of a
-    part). Only for featurizers without whole-record views (`record`, `cross`, `context`
-    off): a ValueError otherwise."""
+    part), written into `out` (float32, pairs x columns) if given. Only for featurizers
+    without whole-record views (`record`, `cross`, `context` off): a ValueError otherwise."""
     from labeling_functions import similarity_features
 
     if featurizer.record or featurizer.cross or featurizer.context_:
         raise ValueError("features_by_value: the featurizer has whole-record features "
                          "(record, cross or context); use featurizer.transform per chunk")
     columns = pd.Index(featurizer.columns_)
-    out = np.empty((len(li), len(columns)), dtype=np.float32)
+    if out is None:
+        out = np.empty((len(li), len(columns)), dtype=np.float32)
     blanks = ({a: _missing_values(tables.categories[a]) for a in featurizer.attributes_}
               if featurizer.missing else {})
 
@@ -392,7 +403,18 @@ def features_by_value(featurizer, tables: PairTables, li: np.ndarray, ri: np.nda
             filled = np.array([~blanks[a][tables.codes[a][position]]
                                for a in featurizer.attributes_], dtype=np.float64)
             out[:, columns.get_loc(f"record__filled_{side}")] = filled.mean(axis=0).round(9)
-    return pd.DataFrame(out, columns=columns)
+    return pd.DataFrame(out, columns=columns, copy=False)
+
+
+def features_beside(featurizer, tables: PairTables, li: np.ndarray, ri: np.ndarray,
+                    part: int) -> ForkedFill:
+    """`features_by_value` of the pairs (li, ri) in a forked child process (one thread) while
+    this process goes on with the loop: the features need only the featurizer fitted on the
+    pool, not the loop's matcher, and a second process does not wait for this one's GIL."""
+    def fill(out: np.ndarray) -> None:
+        features_by_value(featurizer, tables, li, ri, 1, part, out=out)
+
+    return ForkedFill(fill, (len(li), len(featurizer.columns_)))
 
 
 def _missing_values(categories: pd.Index) -> np.ndarray:
@@ -405,7 +427,7 @@ def _missing_values(categories: pd.Index) -> np.ndarray:
     return np.append(blank, True)
 
 
-def _run_loop(lfs, tables: PairTables, li, ri, L, gold, args):
+def _run_loop(lfs, tables: PairTables, li, ri, L, gold, args, beside=None):
     from active import ActiveLoop, SimulatedOracle
     from matchers import SimilarityMatcher
 
@@ -430,8 +452,9 @@ def _run_loop(lfs, tables: PairTables, li, ri, L, gold, args):
         soft_weight=args.soft_weight,
         seed=args.seed,
     )
+    ahead = None if beside is None else beside(featurizer)
     history = loop.run(budget=args.budget)
-    return loop, history
+    return loop, history, None if ahead is None else ahead.result()
 
 
 def _soft_weight(text: str) -> str | float:
@@ -472,21 +495,23 @@ def obvious_non_matches(L: np.ndarray, min_votes: int) -> np.ndarray:
 
 
 def score(matcher, tables: PairTables, records, li, ri, skip, client, chunk: int,
-          threads: int = 1, by_value: bool = False) -> np.ndarray:
+          threads: int = 1, by_value: bool = False, features: pd.DataFrame | None = None
+          ) -> np.ndarray:
     """P(match) of every candidate not in `skip` by the loop's matcher, chunk by chunk (the
     featurizer's cache is turned off: every candidate is new, and a cache of millions would
     only grow), `threads` chunks at a time (each chunk `chunk / threads` pairs: the same memory;
     rapidfuzz, numpy, pandas' hashing and the boosting's prediction release the GIL), or
     (`by_value`) from the features of every distinct value pair of each attribute over all
-    candidates at once (`features_by_value`), predicted in parts in `threads` threads;
-    skipped candidates get 0."""
+    candidates at once (`features_by_value`; or `features` of the kept candidates, computed
+    ahead), predicted in parts in `threads` threads; skipped candidates get 0."""
     if hasattr(matcher, "featurizer_"):
         matcher.featurizer_.set_params(cache=False)
     keep = np.flatnonzero(~skip)
     li, ri = li[keep], ri[keep]
-    if by_value:
-        features = features_by_value(matcher.featurizer_, tables, li, ri, threads,
-                                     max(chunk // max(threads, 1), 1))
+    if by_value or features is not None:
+        if features is None:
+            features = features_by_value(matcher.featurizer_, tables, li, ri, threads,
+                                         max(chunk // max(threads, 1), 1))
         # predicted in parts small enough that each thread's float64 copies stay small
         parts = [features.iloc[c] for c in _chunks(len(features), PREDICT_ROWS)]
         del features
@@ -628,6 +653,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="score from features computed once per distinct value pair of "
                              "each attribute over all candidates (features_by_value); "
                              "--no-by-value: featurize chunk by chunk")
+    parser.add_argument("--beside", action=argparse.BooleanOptionalAction, default=False,
+                        help="with --by-value: compute the kept candidates' features in a "
+                             "forked process while the loop runs (features_beside; Linux); "
+                             "its CPU time and private memory are counted")
     parser.add_argument("--block-jobs", type=int, default=1,
                         help="threads running the blocker's keys (UnionBlocker n_jobs)")
     parser.add_argument("--repeat", type=int, default=1,
@@ -733,14 +762,30 @@ def run_ours(args, lfs, records, matches, client, reference: bool) -> dict:
     L = stages.run("LF application", label, lfs, tables, records, li, ri, client, args.lf_chunk)
     gold = gold_labels(records, matches, li, ri)  # evaluation only, not timed
     skip = obvious_non_matches(L, args.drop_votes)
-    loop, history = stages.run("active loop (pool)", active_loop, lfs, tables, li, ri, L,
-                               gold, args)
+    beside = None
+    if args.beside and args.by_value and client is None:
+        keep = np.flatnonzero(~skip)
+        beside = partial(features_beside, tables=tables, li=li[keep], ri=ri[keep],
+                         part=max(args.chunk // max(args.score_threads, 1), 1))
+    loop, history, ahead = stages.run(
+        "active loop (pool)" + (", features in a forked process beside it" if beside else ""),
+        active_loop, lfs, tables, li, ri, L, gold, args, beside)
+    features = None
+    if ahead is not None:
+        out, child_cpu, child_mb = ahead
+        stages.add_child(child_cpu, child_mb)
+        if loop.matcher.featurizer_ is not loop.featurizer:
+            raise RuntimeError("the loop's matcher does not use the featurizer the candidates' "
+                               "features were computed with")
+        features = pd.DataFrame(out, columns=loop.featurizer.columns_, copy=False)
     proba = stages.run(
-        "score all candidates" + (" (features per distinct value pair)" if args.by_value
+        "score all candidates" + (" (predict from those features)" if features is not None
+                                  else " (features per distinct value pair)" if args.by_value
                                   else ""),
         score, loop.matcher, tables, records, li, ri, skip, client, args.chunk,
-        args.score_threads, args.by_value,
+        args.score_threads, args.by_value, features,
     )
+    del features, ahead
     index = pd.Index(records["id"])
     true_l = index.get_indexer(matches["ltable_id"])
     true_r = index.get_indexer(matches["rtable_id"])
@@ -777,7 +822,7 @@ def summary(run: dict) -> dict:
     return {
         "seconds": sum(r["seconds"] for r in run["rows"]),
         "cpu": sum(r["cpu"] for r in run["rows"]),
-        "peak_mb": max(r["peak_mb"] for r in run["rows"]),
+        "peak_mb": max(r["peak_mb"] + r["workers_mb"] for r in run["rows"]),
         "f1": run["prf"][2],
         "matched": run["matched"],
         "splink": {rules: {"seconds": i["seconds"], "cpu": i.get("cpu", float("nan")),
@@ -946,7 +991,7 @@ def write_report(args, records, matches, run: dict) -> None:
     blocked_recall, dropped = run["completeness"], run["dropped"]
     matcher_prf, clustered, lm_prf = run["prf"], run["clustered"], run["lm_prf"]
     total = sum(r["seconds"] for r in rows)
-    overall_peak = max(r["peak_mb"] for r in rows)
+    overall_peak = max(r["peak_mb"] + r["workers_mb"] for r in rows)
     mode = (
         f"Dask ({args.scheduler or f'LocalCluster, {args.workers} worker processes'})"
         if (args.dask or args.scheduler)
@@ -978,11 +1023,11 @@ def write_report(args, records, matches, run: dict) -> None:
         f"**F1 {matcher_prf[2]:.4f}** (over the candidates only: {matcher_prf[3]:.4f}; over "
         f"the clusters of the matched pairs: P {clustered[0]:.4f} R {clustered[1]:.4f} "
         f"F1 {clustered[2]:.4f}; label model alone at 0.5, end to end: F1 {lm_prf[2]:.4f})",
-        f"- whole run: {total:.1f} s; peak RSS of the main process over the whole run: "
-        f"{overall_peak / 1024:.2f} GB",
+        f"- whole run: {total:.1f} s; peak memory over the whole run (the main process's "
+        f"RSS plus, in a stage, its workers' or forked child's): {overall_peak / 1024:.2f} GB",
         "",
         "| stage | wall seconds | CPU seconds (main + workers) | peak RSS main (MB) |"
-        + (" peak RSS workers, sum (MB) |" if workers_col else ""),
+        + (" peak workers / child, sum (MB) |" if workers_col else ""),
         "|---|---|---|---|" + ("---|" if workers_col else ""),
     ]
     for r in rows:

@@ -124,6 +124,24 @@ def test_features_by_value_equal_the_featurizers_own(scale, records, kind):
         np.testing.assert_array_equal(got.to_numpy(), want.to_numpy())  # NaN where NaN
 
 
+@pytest.mark.skipif(not Path("/proc/self/smaps_rollup").exists(), reason="needs Linux's fork")
+def test_features_beside_in_a_forked_child_equal_those_computed_here(scale, records):
+    tables, li, ri, _ = _random_candidates(scale, records, seed=6)
+    featurizer = scale.make_featurizer("lean").fit(tables.pairs(li, ri).astype(object))
+    want = scale.features_by_value(featurizer, tables, li, ri, 1, 50)
+    got, cpu, private_mb = scale.features_beside(featurizer, tables, li, ri, 50).result()
+    np.testing.assert_array_equal(got, want.to_numpy())
+    assert got.shape == (len(li), len(featurizer.columns_)) and cpu > 0 and private_mb >= 0
+
+
+def test_a_failing_forked_child_is_an_error_here(scale):
+    def fail(out):
+        raise ValueError("no")
+
+    with pytest.raises(RuntimeError, match="exited with code 1"):
+        scale.ForkedFill(fail, (3, 2)).result()
+
+
 def test_features_by_value_refuse_whole_record_features(scale, records):
     tables, li, ri, _ = _random_candidates(scale, records, seed=3)
     featurizer = scale.make_featurizer("full").fit(tables.pairs(li, ri).astype(object))
