@@ -4,6 +4,7 @@ check, the command line and date written into each results file, and a markdown 
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,8 +41,9 @@ def dataset_folder(path: str | Path, script: str, *required: str) -> Path:
 
 
 def command(script: str, argv: list[str] | None = None) -> str:
-    """The command line that reproduces this run (`argv` defaults to the script's arguments)."""
-    return " ".join([".venv/bin/python", f"benchmarks/{script}", *(argv or sys.argv[1:])])
+    """The command line that reproduces this run (`argv` defaults to the script's arguments),
+    each argument quoted for a POSIX shell where it needs it (JSON, names with spaces)."""
+    return shlex.join([".venv/bin/python", f"benchmarks/{script}", *(argv or sys.argv[1:])])
 
 
 def timestamp() -> str:

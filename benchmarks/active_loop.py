@@ -40,6 +40,7 @@ sys.path.append(str(REPO / "benchmarks"))  # the helpers (_variants), after the 
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from _common import command  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"
 SELECTORS = ["hybrid", "maxkl", "risk_kmedoids", "entropy", "random", "coreset"]
@@ -344,7 +345,7 @@ def write_report(runs: pd.DataFrame, args, names, seeds, wall: float | None, arg
     lines = [
         "# Active loop: selector ablation",
         "",
-        f"Command: `.venv/bin/python benchmarks/active_loop.py {' '.join(argv or sys.argv[1:])}`"
+        f"Command: `{command('active_loop.py', argv)}`"
         f"  \nDate: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC{ran} on the shared 2-core machine "
         "(other jobs running).",
         "",

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _common import append_results
+from _common import append_results, command
 from scale import Stages, pair_scores, start_client
 from threadpoolctl import threadpool_limits
 
@@ -376,7 +376,7 @@ def dask_note(args) -> str:
 
 
 def write_report(args, r: dict) -> None:
-    cmd = "python benchmarks/restaurants.py " + " ".join(sys.argv[1:])
+    cmd = command("restaurants.py")
     blocks = r["blocks"]
     p, rc, f = r["e2e"]
     lines = [

@@ -44,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _common import append_results
+from _common import append_results, command
 from _forked import ForkedFill
 
 from blocking import large_person_blocker, make_dirty_records, shared_codes, value_codes
@@ -205,7 +205,7 @@ def compare_blockers(args) -> None:
             f"| {cpu:.1f} |"
         )
         print(rows[-1], flush=True)
-    cmd = "python benchmarks/scale.py " + " ".join(sys.argv[1:])
+    cmd = command("scale.py")
     out = ROOT / "benchmarks" / "results" / "scale_blocking.md"
     if not out.exists():
         out.write_text("# Person blocking: candidates and pair completeness\n\n")
@@ -997,7 +997,7 @@ def write_report(args, records, matches, run: dict) -> None:
         if (args.dask or args.scheduler)
         else "single process"
     )
-    cmd = "python benchmarks/scale.py " + " ".join(sys.argv[1:])
+    cmd = command("scale.py")
     workers_col = any(r["workers_mb"] for r in rows)
     lines = [
         f"## {len(records):,} records, {mode}",
