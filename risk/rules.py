@@ -24,7 +24,10 @@ class Condition:
     threshold: float
 
     def holds(self, F: pd.DataFrame) -> np.ndarray:
-        x = F[self.feature].to_numpy(dtype=np.float64)
+        return self.test(F[self.feature].to_numpy(dtype=np.float64))
+
+    def test(self, x: np.ndarray) -> np.ndarray:
+        """Where the condition holds on the values `x` of its feature."""
         with np.errstate(invalid="ignore"):
             return x <= self.threshold if self.op == "<=" else x >= self.threshold
 
@@ -63,13 +66,16 @@ def activations(rules: list[Rule], F: pd.DataFrame | None, L: np.ndarray | None,
     neither F nor L is given (no rules: an (n, 0) matrix)."""
     n = len(F) if F is not None else (L.shape[0] if L is not None else n or 0)
     out = np.zeros((n, len(rules)), dtype=bool)
+    columns: dict[str, np.ndarray] = {}  # each feature read once: thousands of rules share few
     for j, rule in enumerate(rules):
         if rule.lf_index is not None:
             out[:, j] = L[:, rule.lf_index] == rule.vote
         else:
             fires = np.ones(n, dtype=bool)
             for cond in rule.conditions:
-                fires &= cond.holds(F)
+                if cond.feature not in columns:
+                    columns[cond.feature] = F[cond.feature].to_numpy(dtype=np.float64)
+                fires &= cond.test(columns[cond.feature])
             out[:, j] = fires
     return out
 
