@@ -442,7 +442,8 @@ def _run_loop(lfs, tables: PairTables, li, ri, L, gold, args, beside=None):
         oracle=SimulatedOracle(gold[rows]),
         selector="hybrid",
         matcher=SimilarityMatcher(seed=args.seed, max_iter=args.max_iter, featurizer=featurizer,
-                                  monotonic=args.monotonic,
+                                  monotonic=args.monotonic, n_models=args.n_models,
+                                  subsample=args.subsample, max_features=args.max_features,
                                   l2_regularization=1.0 if args.monotonic else 0.0),
         batch_size=args.batch,
         L=L[rows],
@@ -643,6 +644,12 @@ def main(argv: list[str] | None = None) -> int:
                              "the rest at random (sample_pool)")
     parser.add_argument("--max-iter", type=int, default=100,
                         help="boosting iterations of the loop's SimilarityMatcher")
+    parser.add_argument("--n-models", type=int, default=1,
+                        help="the loop's SimilarityMatcher: boosted models averaged")
+    parser.add_argument("--subsample", type=float, default=1.0,
+                        help="the loop's SimilarityMatcher: share of the pairs per model")
+    parser.add_argument("--max-features", type=float, default=1.0,
+                        help="the loop's SimilarityMatcher: share of the features per split")
     parser.add_argument("--monotonic", action="store_true",
                         help="the loop's matcher as active.loop.default_matcher makes it: "
                              "monotone in every similarity, l2 1.0")
@@ -974,10 +981,10 @@ def splink_table(splink: dict, threads: int, total, after_generate, cpu_total, p
         row("candidates", n_candidates, lambda i: i["n_candidates"], "{:,}".format),
         row("pair completeness", completeness, lambda i: i["pair_completeness"],
             "{:.4f}".format, ratio=False),
-        f"| pairwise P / R, end to end | {prf[0]:.4f} / {prf[1]:.4f} | "
-        + " | ".join(f"{i['prf'][0]:.4f} / {i['prf'][1]:.4f}" for _, i in runs) + " |",
-        f"| **pairwise F1, end to end** | **{prf[2]:.4f}** | "
-        + " | ".join(f"**{i['prf'][2]:.4f}**" for _, i in runs) + " |",
+        f"| pairwise P / R, end to end | {prf[0]:.6f} / {prf[1]:.6f} | "
+        + " | ".join(f"{i['prf'][0]:.6f} / {i['prf'][1]:.6f}" for _, i in runs) + " |",
+        f"| **pairwise F1, end to end** | **{prf[2]:.6f}** | "
+        + " | ".join(f"**{i['prf'][2]:.6f}**" for _, i in runs) + " |",
         f"| F1 over the clusters | {clustered[2]:.4f} | "
         + " | ".join(f"{i['clustered'][2]:.4f}" for _, i in runs) + " |",
     ]
