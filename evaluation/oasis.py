@@ -627,13 +627,14 @@ class OASISSampler(_ImportanceBase):
 
     def _unseen_error_moment(self) -> float:
         """E[H^2] of the number H of non-matches among the unlabelled predicted matches beyond
-        the model's: H ~ Binomial(U, eta), eta from the predicted-match strata's labels, each an
-        error with probability (1 - posterior rate) + eta (1 - that) (Jeffreys prior on eta,
-        on a log grid)."""
+        the model's: in stratum k, each of its U_k unlabelled pairs the model takes for a match
+        (posterior rate r_k) is a non-match with probability eta, so a label there is an error
+        with probability 1 - r_k + r_k eta; eta's posterior from the predicted-match strata's
+        labels (Jeffreys prior, on a log grid)."""
         positive = self.strata.mean_prediction == 1
         n, errors = self.labelled[positive], (self.labelled - self.matches)[positive]
-        expected = 1 - self.shrunk_rate[positive]
-        rate = expected + (1 - expected) * _UNSEEN_RATES[:, None]
+        match_rate = self.shrunk_rate[positive]
+        rate = 1 - match_rate + match_rate * _UNSEEN_RATES[:, None]
         rate = np.clip(rate, 1e-300, 1 - 1e-12)
         log_likelihood = np.log(rate) @ errors + np.log1p(-rate) @ (n - errors)
         # Jeffreys density eta^-1/2 (1 - eta)^-1/2 times the log grid's spacing eta
@@ -643,8 +644,9 @@ class OASISSampler(_ImportanceBase):
         posterior = np.exp(log_posterior - log_posterior.max())
         posterior /= posterior.sum()
         first, second = posterior @ _UNSEEN_RATES, posterior @ _UNSEEN_RATES**2
-        unlabelled = float(self.unlabelled[positive].sum())
-        return unlabelled * (first - second) + unlabelled**2 * second
+        # H = sum_k Binomial(U_k r_k, eta) given eta: E[H^2] = E[Var(H | eta)] + E[E(H | eta)^2]
+        taken = self.unlabelled[positive] * match_rate
+        return float(taken.sum() * first - taken @ match_rate * second + taken.sum() ** 2 * second)
 
     def _draw_stratum(self) -> tuple[int, float]:
         q = self._distribution()
