@@ -67,3 +67,21 @@ def test_unseen_errors_shrink_as_the_predicted_matches_are_labelled():
     for _ in range(2):
         moments.append(run.sample(100)._unseen_error_moment())
     assert moments[0] > moments[1] > moments[2] > 0
+
+
+def test_a_pool_of_expected_false_positives_keeps_its_interval():
+    # scores shifted up: ~1,970 predicted matches of which ~160 are matches, all as the curve
+    # says; eta is barely identified there, but it only acts on the ~160 the model takes for
+    # matches, not on all the unlabelled predicted matches
+    rng = np.random.default_rng(4)
+    labels = (rng.random(5000) < 0.03).astype(np.int8)
+    logit = np.where(labels == 1, rng.normal(1.0, 1.5, 5000), rng.normal(-3.0, 1.5, 5000))
+    scores = 1 / (1 + np.exp(-(0.8 * logit + 2.0)))
+    predictions = (scores > 0.5).astype(np.int8)
+    for seed in range(2):
+        widths = []
+        for unseen in (False, True):
+            run = _run(labels, scores, predictions, seed, 200, unseen_errors=unseen)
+            low, high = run.interval()
+            widths.append(high - low)
+        assert widths[0] < widths[1] < 1.3 * widths[0]
