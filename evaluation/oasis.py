@@ -297,11 +297,12 @@ class OASISSampler(_ImportanceBase):
 
     `unseen_errors` (interval only, stratified estimator; off by default): the unlabelled
     predicted matches may hold non-matches beyond what the model expects (confident errors in
-    strata the curve calls certain and the sampler has barely labelled), at a rate eta shared by
-    the predicted matches; eta's posterior comes from the labels of the predicted-match strata
-    (Jeffreys prior; each label an error with the model's probability plus eta, so errors the
-    model expects near the threshold are not evidence of eta), and the second moment of the
-    unseen errors it implies is added to the interval's variance. The estimate is unchanged.
+    strata the curve calls certain and the sampler has barely labelled): each unlabelled pair the
+    model takes for a match is a non-match with probability eta; eta's posterior comes from the
+    labels of the predicted-match strata (Jeffreys prior; each label an error with the model's
+    probability plus eta times the model's match rate, so errors the model expects near the
+    threshold are not evidence of eta), and the second moment of the unseen errors it implies
+    is added to the interval's variance. The estimate and the draws are unchanged.
     The predicted non-matches get no such term: their unlabelled pairs are hundreds of times
     their labels, and the same rule there gives intervals tens of points wide.
 
