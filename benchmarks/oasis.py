@@ -280,7 +280,8 @@ def merge(
 
 def comparison(frame: pd.DataFrame, other: pd.DataFrame, names: list[str], stems: list[str]) -> str:
     """Our rows against our rows of other runs (another configuration), on the pools, seeds and
-    budgets both have: MAE ratio at 500 and 2,000 labels and both coverage ranges from 250."""
+    budgets both have: MAE ratio at 500 and 2,000 labels, both coverage ranges from 250 and both
+    mean interval widths at 500 and 2,000."""
     keys = ["pool", "seed", "budget"]
     both = frame[frame["sampler"] == OURS].merge(
         other[other["sampler"] == OURS], on=keys, suffixes=("", "_other")
@@ -291,8 +292,9 @@ def comparison(frame: pd.DataFrame, other: pd.DataFrame, names: list[str], stems
     )
     lines = [
         f"\n## This run's sampler against `{' '.join(stems)}` (ours there), same seeds\n",
-        "| pool | seeds | MAE ratio@500 | MAE ratio@2000 | coverage 250+ here | there |",
-        "|---|---|---|---|---|---|",
+        "| pool | seeds | MAE ratio@500 | MAE ratio@2000 | coverage 250+ here | there "
+        "| width@500 here | there | width@2000 here | there |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for pool in names:
         part = both[both["pool"] == pool]
@@ -303,7 +305,14 @@ def comparison(frame: pd.DataFrame, other: pd.DataFrame, names: list[str], stems
         cells = [f"{ratio[b]:.2f}" if b in ratio.index else "-" for b in (500, 2000)]
         cover = g[["covered", "covered_other"]].mean().loc[lambda c: c.index >= 250]
         ranges = [f"{cover[c].min():.0%}-{cover[c].max():.0%}" for c in cover.columns]
-        lines.append(f"| {pool} | {part['seed'].nunique()} | {' | '.join(cells + ranges)} |")
+        width = g[["width", "width_other"]].mean()
+        widths = [
+            f"{width.at[b, c]:.3f}" if b in width.index else "-"
+            for b in (500, 2000)
+            for c in width.columns
+        ]
+        cells = cells + ranges + widths
+        lines.append(f"| {pool} | {part['seed'].nunique()} | {' | '.join(cells)} |")
     return "\n".join(lines) + "\n"
 
 

@@ -37,6 +37,8 @@ _MIN_SCORE = 1e-9  # calibrated scores are clipped to [_MIN_SCORE, 1 - _MIN_SCOR
 _MOST_PSEUDO = 50.0
 # with off_curve > 0, the most standard errors by which one stratum's labels pull the prior curve
 _MOST_RESIDUAL = 3.0
+# with unseen_errors, the grid of the rate of errors among predicted matches beyond the model's
+_UNSEEN_RATES = np.geomspace(1e-7, 0.5, 200)
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -293,6 +295,17 @@ class OASISSampler(_ImportanceBase):
     nor any stratum pulls the curve by more than 3 standard errors; unlabelled strata and
     strata whose labels agree keep the curve's rate exactly.
 
+    `unseen_errors` (interval only, stratified estimator; off by default): the unlabelled
+    predicted matches may hold non-matches beyond what the model expects (confident errors in
+    strata the curve calls certain and the sampler has barely labelled): each unlabelled pair the
+    model takes for a match is a non-match with probability eta; eta's posterior comes from the
+    labels of the predicted-match strata (Jeffreys prior; each label an error with the model's
+    probability plus eta times the model's match rate, so errors the model expects near the
+    threshold are not evidence of eta), and the second moment of the unseen errors it implies
+    is added to the interval's variance. The estimate and the draws are unchanged.
+    The predicted non-matches get no such term: their unlabelled pairs are hundreds of times
+    their labels, and the same rule there gives intervals tens of points wide.
+
     For "ratio" and "doubly_robust" each draw picks a stratum from the paper's variance-
     minimizing instrumental distribution for the current F estimate, mixed with the population
     distribution (share `epsilon`), then a pair within it; their Beta-Bernoulli model of a
@@ -328,6 +341,7 @@ class OASISSampler(_ImportanceBase):
         check_predicted: float = 0.0,
         label_noise: float = 0.0,
         off_curve: float = 0.0,
+        unseen_errors: bool = False,
     ) -> None:
         super().__init__(
             predictions,
@@ -355,7 +369,7 @@ class OASISSampler(_ImportanceBase):
                 f"the prior curve), got {off_curve!r}"
             )
         self.check_predicted, self.label_noise = float(check_predicted), float(label_noise)
-        self.off_curve = float(off_curve)
+        self.off_curve, self.unseen_errors = float(off_curve), bool(unseen_errors)
         self.recalibrate, self.estimator = bool(recalibrate), estimator
         self._spread_at = 0  # position of the current spread in _SPREADS
         self._curve_design = np.column_stack(
@@ -606,8 +620,34 @@ class OASISSampler(_ImportanceBase):
         gradient = self._curve_design.T @ (sums * slope[:, None]) * self.recalibrate
         covariance = (sums * variance[:, None]).T @ sums
         covariance += gradient.T @ self._curve_covariance() @ gradient
+        if self.unseen_errors:
+            # an unseen error among the predicted matches takes one from both counts
+            covariance += self._unseen_error_moment()
         predicted = float(self.strata.mean_prediction @ (self.strata.sizes - self.unsure))
         return counts @ sums, covariance, predicted
+
+    def _unseen_error_moment(self) -> float:
+        """E[H^2] of the number H of non-matches among the unlabelled predicted matches beyond
+        the model's: in stratum k, each of its U_k unlabelled pairs the model takes for a match
+        (posterior rate r_k) is a non-match with probability eta, so a label there is an error
+        with probability 1 - r_k + r_k eta; eta's posterior from the predicted-match strata's
+        labels (Jeffreys prior, on a log grid)."""
+        positive = self.strata.mean_prediction == 1
+        n, errors = self.labelled[positive], (self.labelled - self.matches)[positive]
+        match_rate = self.shrunk_rate[positive]
+        rate = 1 - match_rate + match_rate * _UNSEEN_RATES[:, None]
+        rate = np.clip(rate, 1e-300, 1 - 1e-12)
+        log_likelihood = np.log(rate) @ errors + np.log1p(-rate) @ (n - errors)
+        # Jeffreys density eta^-1/2 (1 - eta)^-1/2 times the log grid's spacing eta
+        log_posterior = log_likelihood + 0.5 * np.log(_UNSEEN_RATES) - 0.5 * np.log1p(
+            -_UNSEEN_RATES
+        )
+        posterior = np.exp(log_posterior - log_posterior.max())
+        posterior /= posterior.sum()
+        first, second = posterior @ _UNSEEN_RATES, posterior @ _UNSEEN_RATES**2
+        # H = sum_k Binomial(U_k r_k, eta) given eta: E[H^2] = E[Var(H | eta)] + E[E(H | eta)^2]
+        taken = self.unlabelled[positive] * match_rate
+        return float(taken.sum() * first - taken @ match_rate * second + taken.sum() ** 2 * second)
 
     def _draw_stratum(self) -> tuple[int, float]:
         q = self._distribution()
