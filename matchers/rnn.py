@@ -32,13 +32,14 @@ from matchers.validation import check_pairs, check_sample_weight, check_targets,
 Embedding = Literal["auto", "hash", "glove"]
 ClassWeight = Literal["balanced", "sqrt"] | None
 GLOVE_DIM = 50
-# n_members="auto": as many members as fit a budget of training pairs, 1 to AUTO_MAX_MEMBERS
-AUTO_PAIR_BUDGET, AUTO_MAX_MEMBERS = 20_000, 5
+# n_members="auto": as many members as a budget of training pairs pays for, 1 to AUTO_MAX_MEMBERS;
+# a member also costs its pretraining (default steps), about as much as AUTO_MEMBER_PAIRS pairs
+AUTO_PAIR_BUDGET, AUTO_MEMBER_PAIRS, AUTO_MAX_MEMBERS = 30_000, 3_000, 5
 
 
 def auto_members(n_pairs: int) -> int:
     """Members of `n_members="auto"` for n_pairs training pairs: the pair budget's share."""
-    return int(np.clip(AUTO_PAIR_BUDGET // max(n_pairs, 1), 1, AUTO_MAX_MEMBERS))
+    return int(np.clip(AUTO_PAIR_BUDGET // (n_pairs + AUTO_MEMBER_PAIRS), 1, AUTO_MAX_MEMBERS))
 
 
 def soft_log_loss(y: np.ndarray, p: np.ndarray) -> float:
@@ -72,11 +73,11 @@ class RNNMatcher(PairMatcher):
     chosen decision. With `n_members` > 1 the matcher is an ensemble: that many networks trained
     alike from different initialisations, pretrainings and batch orders, whose mean logit is the
     score, so one unlucky seed moves the decisions less; each member costs one more training
-    (and pretraining). `n_members="auto"` spends a fixed training budget: AUTO_PAIR_BUDGET //
-    n_pairs members, clipped to 1..AUTO_MAX_MEMBERS (5 up to 4,000 pairs, 2 at 10,000, 1 above),
-    so small sets, where one initialisation swings the result most and a member costs
-    little, get most members, and a fit's training cost stays near that of two networks on
-    10,000 pairs.
+    (and pretraining). `n_members="auto"` spends a fixed budget: AUTO_PAIR_BUDGET //
+    (n_pairs + AUTO_MEMBER_PAIRS) members, clipped to 1..AUTO_MAX_MEMBERS (5 up to 3,000 pairs,
+    3 up to 7,000, 2 up to 12,000, 1 above), so small sets, where one initialisation swings the
+    result most and a member costs little, get most members, and no fit costs much more than
+    two networks on 12,000 pairs.
     """
 
     _fitted_attribute = "network_"
