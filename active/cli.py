@@ -544,8 +544,8 @@ def _final_matcher(name: str, seed: int, out: Path):
     serialized text too (values in the wrong attribute still align), pretrains its encoder on
     the pool's records (cached in OUTPUT/deep_cache, so a resumed run reuses it) and learns
     from the probabilistic labels with a bootstrapping loss (benchmarks/results/deep_matcher.md);
-    on small pools it averages three networks, which makes it steadier across seeds
-    (benchmarks/results/deep_matcher_spread.md)."""
+    on pools up to 12,000 pairs it averages several networks (n_members="auto"), which makes it
+    steadier across seeds (benchmarks/results/deep_matcher_spread.md)."""
     if name == "none":
         return None
     if name == "rnn":

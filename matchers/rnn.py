@@ -32,7 +32,14 @@ from matchers.validation import check_pairs, check_sample_weight, check_targets,
 Embedding = Literal["auto", "hash", "glove"]
 ClassWeight = Literal["balanced", "sqrt"] | None
 GLOVE_DIM = 50
-AUTO_MEMBERS, AUTO_MEMBER_PAIRS = 3, 2000  # n_members="auto": 3 members under 2,000 pairs
+# n_members="auto": as many members as a budget of training pairs pays for, 1 to AUTO_MAX_MEMBERS;
+# a member also costs its pretraining (default steps), about as much as AUTO_MEMBER_PAIRS pairs
+AUTO_PAIR_BUDGET, AUTO_MEMBER_PAIRS, AUTO_MAX_MEMBERS = 30_000, 3_000, 5
+
+
+def auto_members(n_pairs: int) -> int:
+    """Members of `n_members="auto"` for n_pairs training pairs: the pair budget's share."""
+    return int(np.clip(AUTO_PAIR_BUDGET // (n_pairs + AUTO_MEMBER_PAIRS), 1, AUTO_MAX_MEMBERS))
 
 
 def soft_log_loss(y: np.ndarray, p: np.ndarray) -> float:
@@ -66,8 +73,11 @@ class RNNMatcher(PairMatcher):
     chosen decision. With `n_members` > 1 the matcher is an ensemble: that many networks trained
     alike from different initialisations, pretrainings and batch orders, whose mean logit is the
     score, so one unlucky seed moves the decisions less; each member costs one more training
-    (and pretraining). `n_members="auto"` takes 3 members under 2,000 training pairs
-    (where one initialisation swings the result most and a member costs little) and 1 above.
+    (and pretraining). `n_members="auto"` spends a fixed budget: AUTO_PAIR_BUDGET //
+    (n_pairs + AUTO_MEMBER_PAIRS) members, clipped to 1..AUTO_MAX_MEMBERS (5 up to 3,000 pairs,
+    3 up to 7,000, 2 up to 12,000, 1 above), so small sets, where one initialisation swings the
+    result most and a member costs little, get most members, and no fit costs much more than
+    two networks on 12,000 pairs.
     """
 
     _fitted_attribute = "network_"
@@ -201,8 +211,7 @@ class RNNMatcher(PairMatcher):
                 )
                 self.networks_ = [self.network_]
                 self.n_members_ = (
-                    (AUTO_MEMBERS if len(pairs) < AUTO_MEMBER_PAIRS else 1)
-                    if self.n_members == "auto" else int(self.n_members)
+                    auto_members(len(pairs)) if self.n_members == "auto" else int(self.n_members)
                 )
             self.networks_ = self._members()
             self._train(self.networks_[0], data, targets, weights, valid_data, epochs)

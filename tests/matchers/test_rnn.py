@@ -129,13 +129,26 @@ def test_members_average_their_logits_and_the_first_is_the_single_model(
     )
 
 
-def test_auto_members_only_on_small_training_sets(train_pairs, small_rnn, monkeypatch):
+def test_auto_members_share_a_pair_budget():
+    from matchers.rnn import AUTO_MAX_MEMBERS, AUTO_MEMBER_PAIRS, AUTO_PAIR_BUDGET, auto_members
+
+    sizes = [0, 321, 3000, 3001, 7000, 7001, 10_000, 12_000, 12_001, 250_000]
+    got = [auto_members(n) for n in sizes]
+    assert got == [5, 5, 5, 4, 3, 2, 2, 2, 1, 1]
+    assert all(1 <= m <= AUTO_MAX_MEMBERS for m in got)
+    assert all(m * (n + AUTO_MEMBER_PAIRS) <= AUTO_PAIR_BUDGET
+               for m, n in zip(got, sizes, strict=True) if m > 1)
+
+
+def test_auto_members_follow_the_training_size(train_pairs, small_rnn, monkeypatch):
     import matchers.rnn
 
     pairs, y = train_pairs
     m = small_rnn(n_members="auto", epochs=1).fit(pairs, y)
-    assert m.n_members_ == len(m.networks_) == 3 and m.n_members == "auto"
-    monkeypatch.setattr(matchers.rnn, "AUTO_MEMBER_PAIRS", len(pairs))
+    assert m.n_members_ == len(m.networks_) == 5 and m.n_members == "auto"
+    monkeypatch.setattr(matchers.rnn, "AUTO_PAIR_BUDGET", 2 * (len(pairs) + 3000))
+    assert len(m.fit(pairs, y).networks_) == 2
+    monkeypatch.setattr(matchers.rnn, "AUTO_PAIR_BUDGET", len(pairs))
     assert len(m.fit(pairs, y).networks_) == 1
 
 
