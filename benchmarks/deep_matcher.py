@@ -113,7 +113,7 @@ def done_fits() -> set[tuple]:
 def part_full(folder: Path, args) -> None:
     for name in args.names:
         for variant in args.variants:
-            for seed in range(args.seeds):
+            for seed in range(args.first_seed, args.first_seed + args.seeds):
                 for config, params in (("old RNN", OLD), ("new", NEW)):
                     if config not in args.configs:
                         continue
@@ -123,7 +123,7 @@ def part_full(folder: Path, args) -> None:
 def part_noisy(folder: Path, args) -> None:
     for name in args.names:
         for variant in args.variants:
-            for seed in range(args.seeds):
+            for seed in range(args.first_seed, args.first_seed + args.seeds):
                 for config, params in NOISY_LOSSES.items():
                     run_fit(folder, name, variant, seed, config, {**NEW, **params}, args,
                             noisy=True, part="noisy")
@@ -143,7 +143,7 @@ def part_ablation(folder: Path, args) -> None:
     """The noisy part's rows give "all on" (--loss) and "no bootstrapping" (cross_entropy)."""
     for name in args.names:
         for variant in args.variants:
-            for seed in range(args.seeds):
+            for seed in range(args.first_seed, args.first_seed + args.seeds):
                 for config, params in ablation_configs(args.loss).items():
                     run_fit(folder, name, variant, seed, config, params, args,
                             noisy=True, part="ablation")
@@ -301,6 +301,8 @@ def main() -> None:
     parser.add_argument("--names", nargs="+", default=["itunes_amazon", "beer", "dblp_acm"])
     parser.add_argument("--variants", nargs="+", default=["clean", "dirty"])
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="seeds first-seed .. first-seed + seeds - 1")
     parser.add_argument("--epochs", type=int, default=10, help="epochs, sets under 3,000 pairs")
     parser.add_argument("--large-epochs", type=int, default=3, help="epochs, larger sets")
     parser.add_argument("--patience", type=int, default=3)
