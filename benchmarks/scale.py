@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from _common import append_results, command
-from _forked import ForkedFill
+from _forked import ForkedCall
 
 from blocking import large_person_blocker, make_dirty_records, shared_codes, value_codes
 from blocking.distributed import DistributedBlocker, map_candidates
@@ -352,69 +352,105 @@ def one_thread():
 def active_loop(lfs, tables: PairTables, li, ri, L, gold, args, beside=None):
     """The loop on a pool sampled from the candidates; its matcher's featurizer is fitted on
     the pool and shared with the loop. `beside(featurizer)`, if given, starts work that runs
-    while the loop does (a `ForkedFill`); returns (loop, history, its result or None)."""
+    while the loop does (a `ForkedCall`); returns (loop, history, its result or None)."""
     with one_thread():
         return _run_loop(lfs, tables, li, ri, L, gold, args, beside)
 
 
-def features_by_value(featurizer, tables: PairTables, li: np.ndarray, ri: np.ndarray,
-                      threads: int = 1, part: int = 250_000, out: np.ndarray | None = None
-                      ) -> pd.DataFrame:
-    """`featurizer.transform(tables.pairs(li, ri))` computed once per distinct value pair of
-    each attribute over all the pairs at once (not per chunk): a per-attribute featurizer's
-    features of an attribute depend on that attribute's two values alone. Attributes in
-    `threads` threads, each in parts of at most `part` distinct value pairs (the memory of a
-    part), written into `out` (float32, pairs x columns) if given. Only for featurizers
-    without whole-record views (`record`, `cross`, `context` off): a ValueError otherwise."""
+def distinct_value_features(featurizer, tables: PairTables, li: np.ndarray, ri: np.ndarray,
+                            threads: int = 1, part: int = 250_000) -> dict:
+    """The features of the pairs (li, ri) kept once per distinct value pair of each attribute
+    (a per-attribute featurizer's features of an attribute depend on that attribute's two
+    values alone): {"attributes": {attr: (column positions, inverse int32 (pairs,), values
+    float32 (distinct pairs x columns))}, "blanks": {attr: blank per code}}; `ValueFeatures`
+    reads rows of the feature table from it. Attributes in `threads` threads, each in parts of
+    at most `part` distinct value pairs (the memory of a part). Only for featurizers without
+    whole-record views (`record`, `cross`, `context` off): a ValueError otherwise."""
     from labeling_functions import similarity_features
 
     if featurizer.record or featurizer.cross or featurizer.context_:
         raise ValueError("features_by_value: the featurizer has whole-record features "
                          "(record, cross or context); use featurizer.transform per chunk")
     columns = pd.Index(featurizer.columns_)
-    if out is None:
-        out = np.empty((len(li), len(columns)), dtype=np.float32)
-    blanks = ({a: _missing_values(tables.categories[a]) for a in featurizer.attributes_}
-              if featurizer.missing else {})
+    found: dict[str, tuple] = {}
 
     def one(attr: str) -> None:
         codes, categories = tables.codes[attr], tables.categories[attr]
         base = np.int64(len(categories) + 1)
         key = (codes[li].astype(np.int64) + 1) * base + (codes[ri] + 1)
         inverse, distinct = pd.factorize(key)
-        found = []
+        del key
+        tables_ = []
         for rows in _chunks(len(distinct), part):
             sides = {f"{side}_{attr}": pd.Categorical.from_codes(codes, categories=categories)
                      for side, codes in (("left", distinct[rows] // base - 1),
                                          ("right", distinct[rows] % base - 1))}
-            found.append(similarity_features(pd.DataFrame(sides), [attr],
-                                             kinds=featurizer.kinds_, rich=featurizer.rich,
-                                             idf=featurizer.idf_))
-        values = np.concatenate([f.to_numpy(np.float32) for f in found])
-        out[:, columns.get_indexer(found[0].columns)] = values[inverse]
-        if featurizer.missing:
-            blank = blanks[attr]
-            out[:, columns.get_loc(f"{attr}__n_missing")] = (
-                blank[codes[li]].astype(np.float64) + blank[codes[ri]].astype(np.float64))
+            tables_.append(similarity_features(pd.DataFrame(sides), [attr],
+                                               kinds=featurizer.kinds_, rich=featurizer.rich,
+                                               idf=featurizer.idf_))
+        values = np.concatenate([f.to_numpy(np.float32) for f in tables_])
+        found[attr] = (columns.get_indexer(tables_[0].columns), inverse.astype(np.int32), values)
 
     _in_threads(one, list(featurizer.attributes_), threads)
-    if featurizer.missing:
-        for side, position in (("left", li), ("right", ri)):
-            filled = np.array([~blanks[a][tables.codes[a][position]]
-                               for a in featurizer.attributes_], dtype=np.float64)
-            out[:, columns.get_loc(f"record__filled_{side}")] = filled.mean(axis=0).round(9)
-    return pd.DataFrame(out, columns=columns, copy=False)
+    blanks = ({a: _missing_values(tables.categories[a]) for a in featurizer.attributes_}
+              if featurizer.missing else {})
+    return {"attributes": {a: found[a] for a in featurizer.attributes_}, "blanks": blanks}
+
+
+class ValueFeatures:
+    """The feature table of candidate pairs (li, ri), `featurizer.transform(tables.pairs(li,
+    ri))`, held as `distinct_value_features` (per distinct value pair of each attribute, and
+    its codes) and made a part of rows at a time (`rows`): the whole float32 table is never
+    held at once."""
+
+    def __init__(self, featurizer, tables: PairTables, li: np.ndarray, ri: np.ndarray,
+                 distinct: dict):
+        self.columns = pd.Index(featurizer.columns_)
+        self.attributes = list(featurizer.attributes_)
+        self.missing = featurizer.missing
+        self.tables, self.li, self.ri = tables, li, ri
+        self.found, self.blanks = distinct["attributes"], distinct["blanks"]
+
+    def __len__(self) -> int:
+        return len(self.li)
+
+    def rows(self, rows: slice, out: np.ndarray | None = None) -> pd.DataFrame:
+        """The features of the pairs `rows` (float32), written into `out` if given."""
+        li, ri = self.li[rows], self.ri[rows]
+        if out is None:
+            out = np.empty((len(li), len(self.columns)), dtype=np.float32)
+        for attr, (at, inverse, values) in self.found.items():
+            out[:, at] = values[inverse[rows]]
+            if self.missing:
+                blank, codes = self.blanks[attr], self.tables.codes[attr]
+                out[:, self.columns.get_loc(f"{attr}__n_missing")] = (
+                    blank[codes[li]].astype(np.float64) + blank[codes[ri]].astype(np.float64))
+        if self.missing:
+            for side, position in (("left", li), ("right", ri)):
+                filled = np.array([~self.blanks[a][self.tables.codes[a][position]]
+                                   for a in self.attributes], dtype=np.float64)
+                out[:, self.columns.get_loc(f"record__filled_{side}")] = (
+                    filled.mean(axis=0).round(9))
+        return pd.DataFrame(out, columns=self.columns, copy=False)
+
+
+def features_by_value(featurizer, tables: PairTables, li: np.ndarray, ri: np.ndarray,
+                      threads: int = 1, part: int = 250_000, out: np.ndarray | None = None
+                      ) -> pd.DataFrame:
+    """`featurizer.transform(tables.pairs(li, ri))` computed once per distinct value pair of
+    each attribute over all the pairs at once (`distinct_value_features`), as one table
+    (float32, pairs x columns, written into `out` if given)."""
+    distinct = distinct_value_features(featurizer, tables, li, ri, threads, part)
+    return ValueFeatures(featurizer, tables, li, ri, distinct).rows(slice(None), out)
 
 
 def features_beside(featurizer, tables: PairTables, li: np.ndarray, ri: np.ndarray,
-                    part: int) -> ForkedFill:
-    """`features_by_value` of the pairs (li, ri) in a forked child process (one thread) while
-    this process goes on with the loop: the features need only the featurizer fitted on the
-    pool, not the loop's matcher, and a second process does not wait for this one's GIL."""
-    def fill(out: np.ndarray) -> None:
-        features_by_value(featurizer, tables, li, ri, 1, part, out=out)
-
-    return ForkedFill(fill, (len(li), len(featurizer.columns_)))
+                    part: int) -> ForkedCall:
+    """`distinct_value_features` of the pairs (li, ri) in a forked child process (one thread)
+    while this process goes on with the loop: the features need only the featurizer fitted on
+    the pool, not the loop's matcher, and a second process does not wait for this one's GIL.
+    Its result is per distinct value pair (compact); `ValueFeatures` reads it."""
+    return ForkedCall(partial(distinct_value_features, featurizer, tables, li, ri, 1, part))
 
 
 def _missing_values(categories: pd.Index) -> np.ndarray:
@@ -496,27 +532,30 @@ def obvious_non_matches(L: np.ndarray, min_votes: int) -> np.ndarray:
 
 
 def score(matcher, tables: PairTables, records, li, ri, skip, client, chunk: int,
-          threads: int = 1, by_value: bool = False, features: pd.DataFrame | None = None
+          threads: int = 1, by_value: bool = False, features: ValueFeatures | None = None
           ) -> np.ndarray:
     """P(match) of every candidate not in `skip` by the loop's matcher, chunk by chunk (the
     featurizer's cache is turned off: every candidate is new, and a cache of millions would
     only grow), `threads` chunks at a time (each chunk `chunk / threads` pairs: the same memory;
     rapidfuzz, numpy, pandas' hashing and the boosting's prediction release the GIL), or
     (`by_value`) from the features of every distinct value pair of each attribute over all
-    candidates at once (`features_by_value`; or `features` of the kept candidates, computed
-    ahead), predicted in parts in `threads` threads; skipped candidates get 0."""
+    candidates at once (`distinct_value_features`; or `features` of the kept candidates,
+    computed ahead), their rows made and predicted in parts in `threads` threads; skipped
+    candidates get 0."""
     if hasattr(matcher, "featurizer_"):
         matcher.featurizer_.set_params(cache=False)
     keep = np.flatnonzero(~skip)
     li, ri = li[keep], ri[keep]
     if by_value or features is not None:
         if features is None:
-            features = features_by_value(matcher.featurizer_, tables, li, ri, threads,
-                                         max(chunk // max(threads, 1), 1))
-        # predicted in parts small enough that each thread's float64 copies stay small
-        parts = [features.iloc[c] for c in _chunks(len(features), PREDICT_ROWS)]
-        del features
-        scores = np.concatenate(_in_threads(matcher.proba_of_features, parts, threads))
+            features = ValueFeatures(matcher.featurizer_, tables, li, ri, distinct_value_features(
+                matcher.featurizer_, tables, li, ri, threads, max(chunk // max(threads, 1), 1)))
+
+        def one(rows: slice) -> np.ndarray:  # small parts: each thread's float64 copies too
+            return matcher.proba_of_features(features.rows(rows))
+
+        scores = np.concatenate(_in_threads(one, _chunks(len(features), PREDICT_ROWS),
+                                            threads))
     elif client is not None:
         scores = score_candidates(matcher, _ids(records, li, ri), records, client=client,
                                   chunk_rows=chunk)
@@ -779,12 +818,14 @@ def run_ours(args, lfs, records, matches, client, reference: bool) -> dict:
         active_loop, lfs, tables, li, ri, L, gold, args, beside)
     features = None
     if ahead is not None:
-        out, child_cpu, child_mb = ahead
+        distinct, child_cpu, child_mb = ahead
         stages.add_child(child_cpu, child_mb)
         if loop.matcher.featurizer_ is not loop.featurizer:
             raise RuntimeError("the loop's matcher does not use the featurizer the candidates' "
                                "features were computed with")
-        features = pd.DataFrame(out, columns=loop.featurizer.columns_, copy=False)
+        keep = np.flatnonzero(~skip)
+        features = ValueFeatures(loop.featurizer, tables, li[keep], ri[keep], distinct)
+        del distinct
     proba = stages.run(
         "score all candidates" + (" (predict from those features)" if features is not None
                                   else " (features per distinct value pair)" if args.by_value

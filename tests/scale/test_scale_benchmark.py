@@ -129,17 +129,31 @@ def test_features_beside_in_a_forked_child_equal_those_computed_here(scale, reco
     tables, li, ri, _ = _random_candidates(scale, records, seed=6)
     featurizer = scale.make_featurizer("lean").fit(tables.pairs(li, ri).astype(object))
     want = scale.features_by_value(featurizer, tables, li, ri, 1, 50)
-    got, cpu, private_mb = scale.features_beside(featurizer, tables, li, ri, 50).result()
-    np.testing.assert_array_equal(got, want.to_numpy())
-    assert got.shape == (len(li), len(featurizer.columns_)) and cpu > 0 and private_mb >= 0
+    distinct, cpu, private_mb = scale.features_beside(featurizer, tables, li, ri, 50).result()
+    got = scale.ValueFeatures(featurizer, tables, li, ri, distinct)
+    assert len(got) == len(li) and cpu > 0 and private_mb >= 0
+    np.testing.assert_array_equal(got.rows(slice(None)).to_numpy(), want.to_numpy())
+    # compact: per distinct value pair, not per pair and column
+    stored = sum(inv.nbytes + values.nbytes for _, inv, values in distinct["attributes"].values())
+    assert stored < want.to_numpy().nbytes
+
+
+def test_value_features_in_parts_equal_the_whole_table(scale, records):
+    tables, li, ri, _ = _random_candidates(scale, records, seed=7)
+    featurizer = scale.make_featurizer("lean").fit(tables.pairs(li, ri).astype(object))
+    features = scale.ValueFeatures(featurizer, tables, li, ri, scale.distinct_value_features(
+        featurizer, tables, li, ri, 2, 30))
+    whole = features.rows(slice(None)).to_numpy()
+    parts = [features.rows(c).to_numpy() for c in scale._chunks(len(li), 33)]
+    np.testing.assert_array_equal(np.concatenate(parts), whole)
 
 
 def test_a_failing_forked_child_is_an_error_here(scale):
-    def fail(out):
+    def fail():
         raise ValueError("no")
 
     with pytest.raises(RuntimeError, match="exited with code 1"):
-        scale.ForkedFill(fail, (3, 2)).result()
+        scale.ForkedCall(fail).result()
 
 
 def test_features_by_value_refuse_whole_record_features(scale, records):
