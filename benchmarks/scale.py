@@ -299,11 +299,24 @@ def _ids(records: pd.DataFrame, li, ri) -> pd.DataFrame:
     return pd.DataFrame({"ltable_id": ids[li], "rtable_id": ids[ri]})
 
 
-def label(lfs, tables: PairTables, records, li, ri, client, chunk: int) -> np.ndarray:
-    """LF votes (int8) of every candidate, chunk by chunk."""
+def label(lfs, tables: PairTables, records, li, ri, client, chunk: int, jobs: int = 1
+          ) -> tuple[np.ndarray, tuple[float, float] | None]:
+    """LF votes (int8) of every candidate, chunk by chunk, and (with `jobs` 2) the CPU seconds
+    and peak private memory of a forked child that votes on the second half meanwhile (an LF's
+    vote on a pair depends on that pair alone, so the halves give the votes of the whole)."""
     if client is not None:
         return map_candidates(partial(_votes, lfs), _ids(records, li, ri), records,
-                              client=client, chunk_rows=chunk)
+                              client=client, chunk_rows=chunk), None
+    if jobs < 2 or len(li) < 2:
+        return _label_chunks(lfs, tables, li, ri, chunk), None
+    half = len(li) // 2
+    child = ForkedCall(partial(_label_chunks, lfs, tables, li[half:], ri[half:], chunk))
+    first = _label_chunks(lfs, tables, li[:half], ri[:half], chunk)
+    second, cpu, peak = child.result()
+    return np.concatenate([first, second]), (cpu, peak)
+
+
+def _label_chunks(lfs, tables: PairTables, li, ri, chunk: int) -> np.ndarray:
     return np.concatenate(
         [_votes(lfs, tables.pairs(li[c], ri[c])) for c in _chunks(len(li), chunk)]
     )
@@ -659,6 +672,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lf-chunk", type=int, default=650_000,
                         help="candidate pairs per chunk of the LF application (the LFs work "
                              "once per distinct value of a chunk: larger chunks repeat less)")
+    parser.add_argument("--lf-jobs", type=int, default=1, choices=[1, 2],
+                        help="2: a forked child process applies the LFs to the second half of "
+                             "the candidates meanwhile (label; Linux); its CPU time and private "
+                             "memory are counted")
     parser.add_argument("--pool", type=int, default=5000, help="active-loop pool size")
     parser.add_argument("--budget", type=int, default=100, help="oracle answers in the loop")
     parser.add_argument("--batch", type=int, default=10, help="pairs asked per loop round")
@@ -805,7 +822,12 @@ def run_ours(args, lfs, records, matches, client, reference: bool) -> dict:
         li, ri = stages.run("blocking", block, records, client, args.block_jobs)
         tables = stages.run("pair tables (value codes)", PairTables, records,
                             digit_views=args.digits == "views")
-    L = stages.run("LF application", label, lfs, tables, records, li, ri, client, args.lf_chunk)
+    L, child = stages.run("LF application" + (", half in a forked process" if args.lf_jobs > 1
+                                              and client is None else ""),
+                          label, lfs, tables, records, li, ri, client, args.lf_chunk,
+                          args.lf_jobs)
+    if child is not None:
+        stages.add_child(*child)
     gold = gold_labels(records, matches, li, ri)  # evaluation only, not timed
     skip = obvious_non_matches(L, args.drop_votes)
     beside = None

@@ -203,3 +203,17 @@ def test_repeat_table_shows_each_run_the_medians_and_the_median_ratio(scale):
     # ours 26.0, Splink 26.0; per-run ratios 1.5, 0.5, 1.0: median 1.00
     assert median.split(" | ")[1] == "26.0" and median.split(" | ")[5] == "26.0"
     assert median.endswith("| 1.00 |") and "Ratio of the medians: 1.00" in text
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps_rollup").exists(), reason="needs Linux's fork")
+@pytest.mark.filterwarnings("ignore:apply_lfs")  # random pairs: some LFs never fire
+def test_lf_votes_with_a_forked_half_equal_those_in_one_process(scale, records):
+    from labeling_functions import load_lfs
+
+    tables, li, ri, _ = _random_candidates(scale, records, seed=8)
+    lfs = load_lfs(str(BENCHMARKS.parent / "active" / "demo_lfs.py"))
+    want, none = scale.label(lfs, tables, records[0], li, ri, None, 70)
+    got, (cpu, private_mb) = scale.label(lfs, tables, records[0], li, ri, None, 70, jobs=2)
+    assert none is None and cpu > 0 and private_mb >= 0
+    np.testing.assert_array_equal(got, want)
+    assert got.dtype == np.int8 and got.shape == (len(li), len(lfs))
