@@ -37,6 +37,7 @@ import platform
 import resource
 import sys
 import time
+import warnings
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
@@ -299,18 +300,25 @@ def _ids(records: pd.DataFrame, li, ri) -> pd.DataFrame:
     return pd.DataFrame({"ltable_id": ids[li], "rtable_id": ids[ri]})
 
 
-def label(lfs, tables: PairTables, records, li, ri, client, chunk: int, jobs: int = 1
-          ) -> tuple[np.ndarray, tuple[float, float] | None]:
+def label(lfs, tables: PairTables, records, li, ri, client, chunk: int, jobs: int = 1,
+          child_chunk: int | None = None) -> tuple[np.ndarray, tuple[float, float] | None]:
     """LF votes (int8) of every candidate, chunk by chunk, and (with `jobs` 2) the CPU seconds
     and peak private memory of a forked child that votes on the second half meanwhile (an LF's
-    vote on a pair depends on that pair alone, so the halves give the votes of the whole)."""
+    vote on a pair depends on that pair alone, so the halves give the votes of the whole), in
+    chunks of `child_chunk` pairs (smaller: every page the child writes is its own memory)."""
     if client is not None:
         return map_candidates(partial(_votes, lfs), _ids(records, li, ri), records,
                               client=client, chunk_rows=chunk), None
     if jobs < 2 or len(li) < 2:
         return _label_chunks(lfs, tables, li, ri, chunk), None
     half = len(li) // 2
-    child = ForkedCall(partial(_label_chunks, lfs, tables, li[half:], ri[half:], chunk))
+    # a first small chunk here builds what the LFs cache on the shared value tables (the
+    # categories' hash tables), so that the child inherits it instead of building its own
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # two pairs: most LFs abstain on both
+        _label_chunks(lfs, tables, li[:2], ri[:2], chunk)
+    child = ForkedCall(partial(_label_chunks, lfs, tables, li[half:], ri[half:],
+                               child_chunk or chunk))
     first = _label_chunks(lfs, tables, li[:half], ri[:half], chunk)
     second, cpu, peak = child.result()
     return np.concatenate([first, second]), (cpu, peak)
@@ -676,6 +684,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="2: a forked child process applies the LFs to the second half of "
                              "the candidates meanwhile (label; Linux); its CPU time and private "
                              "memory are counted")
+    parser.add_argument("--lf-child-chunk", type=int, default=160_000,
+                        help="with --lf-jobs 2: candidate pairs per chunk of the child")
     parser.add_argument("--pool", type=int, default=5000, help="active-loop pool size")
     parser.add_argument("--budget", type=int, default=100, help="oracle answers in the loop")
     parser.add_argument("--batch", type=int, default=10, help="pairs asked per loop round")
@@ -825,7 +835,7 @@ def run_ours(args, lfs, records, matches, client, reference: bool) -> dict:
     L, child = stages.run("LF application" + (", half in a forked process" if args.lf_jobs > 1
                                               and client is None else ""),
                           label, lfs, tables, records, li, ri, client, args.lf_chunk,
-                          args.lf_jobs)
+                          args.lf_jobs, args.lf_child_chunk)
     if child is not None:
         stages.add_child(*child)
     gold = gold_labels(records, matches, li, ri)  # evaluation only, not timed
