@@ -271,6 +271,8 @@ def block(records: pd.DataFrame, client, n_jobs: int = 1) -> tuple[np.ndarray, n
     blocker = large_person_blocker(n_jobs=n_jobs)
     if client is None:
         li, ri = blocker.block_positions(records)
+        if n_jobs > 1:
+            trim_heap()  # the threads' malloc arenas keep what they freed otherwise
     else:
         ids = DistributedBlocker(blocker, client=client).block(records)
         index = pd.Index(records["id"])
@@ -808,20 +810,26 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def trim_heap() -> None:
+    """Hand glibc's freed heap memory (every thread's arena) back to the system."""
+    import ctypes
+
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc: the peaks of later stages may read high
+
+
 def release_memory() -> None:
     """Collect garbage and hand freed memory back to the system (pyarrow's pool, which reading
     Splink's parquet outputs fills, and glibc's heap via malloc_trim), so that a repeated run's
     peak does not carry the previous run's freed but kept memory."""
-    import ctypes
 
     import pyarrow
 
     gc.collect()
     pyarrow.default_memory_pool().release_unused()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass  # not glibc: the peaks of later runs may read high
+    trim_heap()
 
 
 def run_ours(args, lfs, records, matches, client, reference: bool) -> dict:
