@@ -59,6 +59,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RECORDS_PER_ENTITY = 1.8  # make_dirty_records' default: 40% of entities get 1-3 duplicates
 MB = 1024 * 1024
 PREDICT_ROWS = 60_000  # feature rows per prediction call of the --by-value scoring
+FORK = sys.platform.startswith("linux")  # --beside and --lf-jobs 2 fork (and read /proc)
 
 
 # ---- memory: peak resident set per stage, from /proc (Linux) without psutil -----------------
@@ -311,7 +312,7 @@ def label(lfs, tables: PairTables, records, li, ri, client, chunk: int, jobs: in
     if client is not None:
         return map_candidates(partial(_votes, lfs), _ids(records, li, ri), records,
                               client=client, chunk_rows=chunk), None
-    if jobs < 2 or len(li) < 2:
+    if jobs < 2 or len(li) < 2 or not FORK:
         return _label_chunks(lfs, tables, li, ri, chunk), None
     half = len(li) // 2
     # a first small chunk here builds what the LFs cache on the shared value tables (the
@@ -728,10 +729,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="score from features computed once per distinct value pair of "
                              "each attribute over all candidates (features_by_value); "
                              "--no-by-value: featurize chunk by chunk")
-    parser.add_argument("--beside", action=argparse.BooleanOptionalAction, default=False,
-                        help="with --by-value: compute the kept candidates' features in a "
-                             "forked process while the loop runs (features_beside; Linux); "
-                             "its CPU time and private memory are counted")
+    parser.add_argument("--beside", action=argparse.BooleanOptionalAction, default=True,
+                        help="with --by-value: compute the kept candidates' features (per "
+                             "distinct value pair) in a forked process while the loop runs "
+                             "(features_beside; Linux); its CPU time and private memory are "
+                             "counted")
     parser.add_argument("--block-jobs", type=int, default=1,
                         help="threads running the blocker's keys (UnionBlocker n_jobs)")
     parser.add_argument("--repeat", type=int, default=1,
@@ -841,7 +843,7 @@ def run_ours(args, lfs, records, matches, client, reference: bool) -> dict:
         tables = stages.run("pair tables (value codes)", PairTables, records,
                             digit_views=args.digits == "views")
     L, child = stages.run("LF application" + (", half in a forked process" if args.lf_jobs > 1
-                                              and client is None else ""),
+                                              and client is None and FORK else ""),
                           label, lfs, tables, records, li, ri, client, args.lf_chunk,
                           args.lf_jobs, args.lf_child_chunk)
     if child is not None:
@@ -849,7 +851,7 @@ def run_ours(args, lfs, records, matches, client, reference: bool) -> dict:
     gold = gold_labels(records, matches, li, ri)  # evaluation only, not timed
     skip = obvious_non_matches(L, args.drop_votes)
     beside = None
-    if args.beside and args.by_value and client is None:
+    if args.beside and args.by_value and client is None and FORK:
         keep = np.flatnonzero(~skip)
         beside = partial(features_beside, tables=tables, li=li[keep], ri=ri[keep],
                          part=max(args.chunk // max(args.score_threads, 1), 1))
