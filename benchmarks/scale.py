@@ -451,10 +451,12 @@ class ValueFeatures:
                     blank[codes[li]].astype(np.float64) + blank[codes[ri]].astype(np.float64))
         if self.missing:
             for side, position in (("left", li), ("right", ri)):
-                filled = np.array([~self.blanks[a][self.tables.codes[a][position]]
-                                   for a in self.attributes], dtype=np.float64)
+                filled = np.zeros(len(position), dtype=np.int64)
+                for a in self.attributes:
+                    filled += ~self.blanks[a][self.tables.codes[a][position]]
+                # the share of filled attributes, as the featurizer's mean of 0/1 floats
                 out[:, self.columns.get_loc(f"record__filled_{side}")] = (
-                    filled.mean(axis=0).round(9))
+                    (filled / len(self.attributes)).round(9))
         return pd.DataFrame(out, columns=self.columns, copy=False)
 
 

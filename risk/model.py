@@ -288,15 +288,21 @@ class RiskModel(ModelFile, BaseEstimator):
             self.loss_history_.append(loss.item())
 
     # ----------------------------------------------------------------- scoring
-    def risk(self, pairs: pd.DataFrame | None, proba, L=None) -> np.ndarray:
-        """(n,) Value-at-Risk at `confidence` of each pair's predicted label (proba >= 0.5)."""
+    def risk(self, pairs: pd.DataFrame | None, proba, L=None,
+             features: pd.DataFrame | None = None) -> np.ndarray:
+        """(n,) Value-at-Risk at `confidence` of each pair's predicted label (proba >= 0.5);
+        `features`, if given, are the pairs' features from `featurizer_` (computed ahead)."""
         self._check_fitted("risk")
         n = len(pairs) if isinstance(pairs, pd.DataFrame) else np.asarray(proba).ravel().shape[0]
         p = _check_proba(proba, n, "RiskModel.risk")
         L = self._votes(pairs, L, n, "RiskModel.risk", self.n_lfs_) if self.n_lfs_ else None
         if self.n_lfs_ and L is None:
             raise ValueError("RiskModel.risk: the model has LF rules; pass L (the LF votes)")
-        F = self._features(pairs) if any(r.lf_index is None for r in self.rules_) else None
+        F = None
+        if any(r.lf_index is None for r in self.rules_):
+            F = self._features(pairs) if features is None else features
+            if len(F) != n:
+                raise ValueError(f"RiskModel.risk: features has {len(F)} rows for {n} pairs")
         if F is not None:
             missing = sorted({c.feature for r in self.rules_ for c in r.conditions} - set(F))
             if missing:
