@@ -685,7 +685,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lf-chunk", type=int, default=650_000,
                         help="candidate pairs per chunk of the LF application (the LFs work "
                              "once per distinct value of a chunk: larger chunks repeat less)")
-    parser.add_argument("--lf-jobs", type=int, default=1, choices=[1, 2],
+    parser.add_argument("--lf-jobs", type=int, default=2, choices=[1, 2],
                         help="2: a forked child process applies the LFs to the second half of "
                              "the candidates meanwhile (label; Linux); its CPU time and private "
                              "memory are counted")
