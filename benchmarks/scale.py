@@ -15,7 +15,10 @@ featurizer is the lean per-attribute one (`PairFeaturizer(rich=False, record=Fal
 cross=False, context=False)`, with the digit codes compared as text through `kinds=`;
 `--featurizer full` for the default). The loop's pool holds up to `--pool-per-pattern`
 candidates of every LF-vote pattern (rare look-alike non-matches included), the rest drawn at
-random; candidates are scored in `--score-threads` threads. Candidates that at least three
+random; candidates are scored in `--score-threads` threads. On Linux, a forked child process applies
+the LFs to half of the candidates (`--lf-jobs 2`) and another computes the kept candidates'
+features per distinct value pair while the loop runs (`--beside`); their CPU time and private
+memory are counted. Candidates that at least three
 LFs call a non-match, two more than call a match, are scored 0 without features
 (`--drop-votes`; the report counts the true pairs among them). F1 is end to end: recall counts every
 true pair, also those the blocker lost; pairwise over the matched pairs and over the
