@@ -33,31 +33,6 @@ def _check_proba(proba, n: int, where: str) -> np.ndarray:
     return p
 
 
-class _Adam:
-    """Adam (betas 0.9 and 0.999, eps 1e-8) with the arithmetic of `torch.optim.Adam`'s default
-    CPU step, written out: a risk model's parameters are a few dozen numbers, and the
-    optimizer's own per-step overhead cost more than the step."""
-
-    def __init__(self, params: list[torch.Tensor], lr: float):
-        self.params, self.lr, self.steps = params, lr, 0
-        self.mean = [torch.zeros_like(p) for p in params]
-        self.square = [torch.zeros_like(p) for p in params]
-
-    @torch.no_grad()
-    def step(self) -> None:
-        """One update from the parameters' gradients, which it then clears."""
-        beta1, beta2, eps = 0.9, 0.999, 1e-8
-        self.steps += 1
-        step_size = self.lr / (1 - beta1**self.steps)
-        correction = (1 - beta2**self.steps) ** 0.5
-        for p, mean, square in zip(self.params, self.mean, self.square, strict=True):
-            grad = p.grad
-            mean.lerp_(grad, 1 - beta1)
-            square.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-            p.addcdiv_(mean, (square.sqrt() / correction).add_(eps), value=-step_size)
-            p.grad = None
-
-
 class RiskModel(ModelFile, BaseEstimator):
     """Misprediction risk of a matcher (LearnRisk): each pair's match probability is a normal
     distribution combining its risk features (expert LF rules, mined one-sided rules and the
@@ -300,9 +275,12 @@ class RiskModel(ModelFile, BaseEstimator):
         i, j = torch.as_tensor(i), torch.as_tensor(j)
         At = torch.as_tensor(A, dtype=torch.float64)
         pt = torch.as_tensor(p, dtype=torch.float64)
-        opt = _Adam(list(self.params_.values()), lr=self.lr)
+        # fused: one kernel per step; a risk model's few dozen parameters made the default
+        # step's per-parameter overhead cost more than the arithmetic.
+        opt = torch.optim.Adam(self.params_.values(), lr=self.lr, fused=True)
         fixed = self._fixed(pt)
         for _ in range(self.epochs):
+            opt.zero_grad()
             r = self._forward(At, pt, self.params_, fixed)[0]
             margin = r.index_select(0, i) - r.index_select(0, j)
             loss = torch.nn.functional.softplus(-margin / self.temperature).mean()

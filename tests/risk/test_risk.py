@@ -245,26 +245,3 @@ def test_risk_reads_features_given_ahead_as_it_would_compute_them():
     np.testing.assert_array_equal(rm.risk(Ft, pt, features=identity(Ft)), rm.risk(Ft, pt))
     with pytest.raises(ValueError, match="features has 10 rows for 50 pairs"):
         rm.risk(Ft, pt, features=Ft.iloc[:10])
-
-
-def test_written_out_adam_steps_exactly_as_torchs():
-    import torch
-
-    from risk.model import _Adam
-
-    def run(make):
-        gen = torch.Generator().manual_seed(0)
-        params = [torch.randn(7, dtype=torch.float64, generator=gen, requires_grad=True),
-                  torch.randn(3, dtype=torch.float64, generator=gen, requires_grad=True)]
-        opt = make(params)
-        for _ in range(50):
-            if hasattr(opt, "zero_grad"):
-                opt.zero_grad()
-            loss = (params[0].sin() ** 2).sum() + (params[1] - 0.5).abs().sum() * params[0].mean()
-            loss.backward()
-            opt.step()
-        return torch.cat([p.detach() for p in params])
-
-    mine = run(lambda ps: _Adam(ps, lr=0.05))
-    theirs = run(lambda ps: torch.optim.Adam(ps, lr=0.05))
-    assert torch.equal(mine, theirs)
