@@ -323,6 +323,7 @@ class ActiveLoop:
         self._bucket_kl: list[dict] = []
         self._selected_at: dict[int, dict] = {}
         self.featurizer = None
+        self._pool_features: pd.DataFrame | None = None
 
     @staticmethod
     def _check_gold(gold, n: int, name: str) -> np.ndarray | None:
@@ -376,6 +377,24 @@ class ActiveLoop:
             params = matcher.get_params() if hasattr(matcher, "get_params") else {}
             if "featurizer" in params and params["featurizer"] is None:
                 matcher.set_params(featurizer=self.featurizer)
+
+    def _shared_features(self, model) -> pd.DataFrame | None:
+        """The pool's features from the shared featurizer, computed once per loop, if `model`
+        (a fitted matcher or risk model) uses that featurizer; else None. A round then reads
+        them instead of having the featurizer look every pool pair up in its cache again."""
+        if self.featurizer is None or getattr(model, "featurizer_", None) is not self.featurizer:
+            return None
+        if self._pool_features is None:
+            self._pool_features = self.featurizer.transform(self.pairs)
+        return self._pool_features
+
+    def _pool_proba(self) -> np.ndarray:
+        """The in-loop matcher's P(match) on the pool (from the shared features when it can
+        take them: the same as `match_proba`)."""
+        features = self._shared_features(self.matcher)
+        if features is None or not hasattr(self.matcher, "proba_of_features"):
+            return np.asarray(self.matcher.match_proba(self.pairs), dtype=float)
+        return np.asarray(self.matcher.proba_of_features(features), dtype=float)
 
     def _fresh_matcher(self):
         """An unfitted copy of the in-loop matcher that keeps the shared fitted featurizer
@@ -512,7 +531,9 @@ class ActiveLoop:
         )
         if not model.rules_:
             return None, None  # no LF and no mined rule yet: k-medoids weighs by the doubt
-        return model, np.asarray(model.risk(self.pairs, matcher_proba, L=L), dtype=float)
+        features = self._shared_features(model)
+        return model, np.asarray(model.risk(self.pairs, matcher_proba, L=L, features=features),
+                                 dtype=float)
 
     def _metrics(self, row: dict, state: RoundState) -> None:
         if self.gold is not None:
@@ -574,7 +595,7 @@ class ActiveLoop:
             rows = rows[:0]
         if rows.size and (self.L.shape[1] or np.unique(y).size == 2):
             self.matcher.fit(self.pairs.iloc[rows], y, sample_weight=w)
-            state.matcher_proba = np.asarray(self.matcher.match_proba(self.pairs), dtype=float)
+            state.matcher_proba = self._pool_proba()
             if hasattr(self.matcher, "embed"):
                 state.embeddings = np.asarray(self.matcher.embed(self.pairs), dtype=np.float32)
         elif previous is not None:  # nothing to learn from yet: keep what there was

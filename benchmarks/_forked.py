@@ -1,20 +1,21 @@
-"""Fill an array in a forked child process while this one goes on: two cores busy with no GIL
-between them, the child reading this process's data without a copy (copy on write).
+"""Compute something in a forked child process while this one goes on: two cores busy with no
+GIL between them, the child reading this process's data without a copy (copy on write).
 
 Linux only (fork, /proc). The child's memory is sampled from /proc/<pid>/smaps_rollup: its
-private pages (what it wrote or copied), so that a run's memory counts the child too.
+private pages (what it wrote or copied), so that a run's memory counts the child too. The
+result comes back through a pipe, its arrays as raw buffers (pickle protocol 5, no extra copy
+in the child); it should be compact, as it is held by the child until `result()` reads it.
 """
 
 from __future__ import annotations
 
-import mmap
 import multiprocessing
+import pickle
 import resource
 import threading
 from collections.abc import Callable
 from pathlib import Path
-
-import numpy as np
+from typing import Any
 
 
 def _private_mb(pid: int) -> float:
@@ -33,20 +34,26 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-class ForkedFill:
-    """`fill(out)` in a forked child, `out` a (rows, columns) float32 array shared with this
-    process; `result()` waits for the child and returns (out, the child's CPU seconds, its
-    peak private memory in MB)."""
+def _send(compute: Callable[[], Any], conn) -> None:
+    buffers: list[pickle.PickleBuffer] = []
+    head = pickle.dumps(compute(), protocol=5, buffer_callback=buffers.append)
+    conn.send((head, len(buffers)))
+    for buffer in buffers:
+        conn.send_bytes(buffer.raw())
+    conn.close()
 
-    def __init__(self, fill: Callable[[np.ndarray], None], shape: tuple[int, int],
-                 sample_every: float = 0.05):
-        size = int(np.prod(shape)) * 4
-        self._buffer = mmap.mmap(-1, max(size, 1))  # anonymous and shared: survives the fork
-        self.out = np.frombuffer(self._buffer, dtype=np.float32, count=size // 4).reshape(shape)
+
+class ForkedCall:
+    """`compute()` in a forked child; `result()` waits for it and returns (its value, the
+    child's CPU seconds, its peak private memory in MB)."""
+
+    def __init__(self, compute: Callable[[], Any], sample_every: float = 0.05):
+        context = multiprocessing.get_context("fork")
+        self._receive, send = context.Pipe(duplex=False)
         self._cpu_before = _children_cpu()
-        self._process = multiprocessing.get_context("fork").Process(
-            target=fill, args=(self.out,), daemon=True)
+        self._process = context.Process(target=_send, args=(compute, send), daemon=True)
         self._process.start()
+        send.close()  # only the child writes: a child that dies leaves this end at EOF
         self._peak = 0.0
         self._done = threading.Event()
         self._sampler = threading.Thread(target=self._sample, args=(sample_every,), daemon=True)
@@ -58,12 +65,20 @@ class ForkedFill:
             if self._done.wait(every):
                 return
 
-    def result(self) -> tuple[np.ndarray, float, float]:
-        """Wait for the child; a RuntimeError if it failed."""
-        self._process.join()
-        self._done.set()
-        self._sampler.join()
+    def result(self) -> tuple[Any, float, float]:
+        """Wait for the child's value; a RuntimeError if it failed."""
+        try:
+            head, n_buffers = self._receive.recv()
+            value = pickle.loads(head, buffers=[self._receive.recv_bytes()
+                                                for _ in range(n_buffers)])
+        except EOFError:
+            value = None
+        finally:
+            self._receive.close()
+            self._process.join()
+            self._done.set()
+            self._sampler.join()
         if self._process.exitcode != 0:
-            raise RuntimeError(f"the forked child filling the features exited with code "
-                               f"{self._process.exitcode} (its traceback is above)")
-        return self.out, _children_cpu() - self._cpu_before, self._peak
+            raise RuntimeError(f"the forked child exited with code {self._process.exitcode} "
+                               "(its traceback is above)")
+        return value, _children_cpu() - self._cpu_before, self._peak

@@ -15,7 +15,10 @@ featurizer is the lean per-attribute one (`PairFeaturizer(rich=False, record=Fal
 cross=False, context=False)`, with the digit codes compared as text through `kinds=`;
 `--featurizer full` for the default). The loop's pool holds up to `--pool-per-pattern`
 candidates of every LF-vote pattern (rare look-alike non-matches included), the rest drawn at
-random; candidates are scored in `--score-threads` threads. Candidates that at least three
+random; candidates are scored in `--score-threads` threads. On Linux, a forked child process applies
+the LFs to half of the candidates (`--lf-jobs 2`) and another computes the kept candidates'
+features per distinct value pair while the loop runs (`--beside`); their CPU time and private
+memory are counted. Candidates that at least three
 LFs call a non-match, two more than call a match, are scored 0 without features
 (`--drop-votes`; the report counts the true pairs among them). F1 is end to end: recall counts every
 true pair, also those the blocker lost; pairwise over the matched pairs and over the
@@ -37,6 +40,7 @@ import platform
 import resource
 import sys
 import time
+import warnings
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
@@ -45,7 +49,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from _common import append_results, command
-from _forked import ForkedFill
+from _forked import ForkedCall
 
 from blocking import large_person_blocker, make_dirty_records, shared_codes, value_codes
 from blocking.distributed import DistributedBlocker, map_candidates
@@ -58,6 +62,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RECORDS_PER_ENTITY = 1.8  # make_dirty_records' default: 40% of entities get 1-3 duplicates
 MB = 1024 * 1024
 PREDICT_ROWS = 60_000  # feature rows per prediction call of the --by-value scoring
+FORK = sys.platform.startswith("linux")  # --beside and --lf-jobs 2 fork (and read /proc)
 
 
 # ---- memory: peak resident set per stage, from /proc (Linux) without psutil -----------------
@@ -270,6 +275,8 @@ def block(records: pd.DataFrame, client, n_jobs: int = 1) -> tuple[np.ndarray, n
     blocker = large_person_blocker(n_jobs=n_jobs)
     if client is None:
         li, ri = blocker.block_positions(records)
+        if n_jobs > 1:
+            trim_heap()  # the threads' malloc arenas keep what they freed otherwise
     else:
         ids = DistributedBlocker(blocker, client=client).block(records)
         index = pd.Index(records["id"])
@@ -299,11 +306,31 @@ def _ids(records: pd.DataFrame, li, ri) -> pd.DataFrame:
     return pd.DataFrame({"ltable_id": ids[li], "rtable_id": ids[ri]})
 
 
-def label(lfs, tables: PairTables, records, li, ri, client, chunk: int) -> np.ndarray:
-    """LF votes (int8) of every candidate, chunk by chunk."""
+def label(lfs, tables: PairTables, records, li, ri, client, chunk: int, jobs: int = 1,
+          child_chunk: int | None = None) -> tuple[np.ndarray, tuple[float, float] | None]:
+    """LF votes (int8) of every candidate, chunk by chunk, and (with `jobs` 2) the CPU seconds
+    and peak private memory of a forked child that votes on the second half meanwhile (an LF's
+    vote on a pair depends on that pair alone, so the halves give the votes of the whole), in
+    chunks of `child_chunk` pairs (smaller: every page the child writes is its own memory)."""
     if client is not None:
         return map_candidates(partial(_votes, lfs), _ids(records, li, ri), records,
-                              client=client, chunk_rows=chunk)
+                              client=client, chunk_rows=chunk), None
+    if jobs < 2 or len(li) < 2 or not FORK:
+        return _label_chunks(lfs, tables, li, ri, chunk), None
+    half = len(li) // 2
+    # a first small chunk here builds what the LFs cache on the shared value tables (the
+    # categories' hash tables), so that the child inherits it instead of building its own
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # two pairs: most LFs abstain on both
+        _label_chunks(lfs, tables, li[:2], ri[:2], chunk)
+    child = ForkedCall(partial(_label_chunks, lfs, tables, li[half:], ri[half:],
+                               child_chunk or chunk))
+    first = _label_chunks(lfs, tables, li[:half], ri[:half], chunk)
+    second, cpu, peak = child.result()
+    return np.concatenate([first, second]), (cpu, peak)
+
+
+def _label_chunks(lfs, tables: PairTables, li, ri, chunk: int) -> np.ndarray:
     return np.concatenate(
         [_votes(lfs, tables.pairs(li[c], ri[c])) for c in _chunks(len(li), chunk)]
     )
@@ -352,69 +379,107 @@ def one_thread():
 def active_loop(lfs, tables: PairTables, li, ri, L, gold, args, beside=None):
     """The loop on a pool sampled from the candidates; its matcher's featurizer is fitted on
     the pool and shared with the loop. `beside(featurizer)`, if given, starts work that runs
-    while the loop does (a `ForkedFill`); returns (loop, history, its result or None)."""
+    while the loop does (a `ForkedCall`); returns (loop, history, its result or None)."""
     with one_thread():
         return _run_loop(lfs, tables, li, ri, L, gold, args, beside)
 
 
-def features_by_value(featurizer, tables: PairTables, li: np.ndarray, ri: np.ndarray,
-                      threads: int = 1, part: int = 250_000, out: np.ndarray | None = None
-                      ) -> pd.DataFrame:
-    """`featurizer.transform(tables.pairs(li, ri))` computed once per distinct value pair of
-    each attribute over all the pairs at once (not per chunk): a per-attribute featurizer's
-    features of an attribute depend on that attribute's two values alone. Attributes in
-    `threads` threads, each in parts of at most `part` distinct value pairs (the memory of a
-    part), written into `out` (float32, pairs x columns) if given. Only for featurizers
-    without whole-record views (`record`, `cross`, `context` off): a ValueError otherwise."""
+def distinct_value_features(featurizer, tables: PairTables, li: np.ndarray, ri: np.ndarray,
+                            threads: int = 1, part: int = 250_000) -> dict:
+    """The features of the pairs (li, ri) kept once per distinct value pair of each attribute
+    (a per-attribute featurizer's features of an attribute depend on that attribute's two
+    values alone): {"attributes": {attr: (column positions, inverse int32 (pairs,), values
+    float32 (distinct pairs x columns))}, "blanks": {attr: blank per code}}; `ValueFeatures`
+    reads rows of the feature table from it. Attributes in `threads` threads, each in parts of
+    at most `part` distinct value pairs (the memory of a part). Only for featurizers without
+    whole-record views (`record`, `cross`, `context` off): a ValueError otherwise."""
     from labeling_functions import similarity_features
 
     if featurizer.record or featurizer.cross or featurizer.context_:
         raise ValueError("features_by_value: the featurizer has whole-record features "
                          "(record, cross or context); use featurizer.transform per chunk")
     columns = pd.Index(featurizer.columns_)
-    if out is None:
-        out = np.empty((len(li), len(columns)), dtype=np.float32)
-    blanks = ({a: _missing_values(tables.categories[a]) for a in featurizer.attributes_}
-              if featurizer.missing else {})
+    found: dict[str, tuple] = {}
 
     def one(attr: str) -> None:
         codes, categories = tables.codes[attr], tables.categories[attr]
         base = np.int64(len(categories) + 1)
         key = (codes[li].astype(np.int64) + 1) * base + (codes[ri] + 1)
         inverse, distinct = pd.factorize(key)
-        found = []
+        del key
+        tables_ = []
         for rows in _chunks(len(distinct), part):
             sides = {f"{side}_{attr}": pd.Categorical.from_codes(codes, categories=categories)
                      for side, codes in (("left", distinct[rows] // base - 1),
                                          ("right", distinct[rows] % base - 1))}
-            found.append(similarity_features(pd.DataFrame(sides), [attr],
-                                             kinds=featurizer.kinds_, rich=featurizer.rich,
-                                             idf=featurizer.idf_))
-        values = np.concatenate([f.to_numpy(np.float32) for f in found])
-        out[:, columns.get_indexer(found[0].columns)] = values[inverse]
-        if featurizer.missing:
-            blank = blanks[attr]
-            out[:, columns.get_loc(f"{attr}__n_missing")] = (
-                blank[codes[li]].astype(np.float64) + blank[codes[ri]].astype(np.float64))
+            tables_.append(similarity_features(pd.DataFrame(sides), [attr],
+                                               kinds=featurizer.kinds_, rich=featurizer.rich,
+                                               idf=featurizer.idf_))
+        values = np.concatenate([f.to_numpy(np.float32) for f in tables_])
+        found[attr] = (columns.get_indexer(tables_[0].columns), inverse.astype(np.int32), values)
 
     _in_threads(one, list(featurizer.attributes_), threads)
-    if featurizer.missing:
-        for side, position in (("left", li), ("right", ri)):
-            filled = np.array([~blanks[a][tables.codes[a][position]]
-                               for a in featurizer.attributes_], dtype=np.float64)
-            out[:, columns.get_loc(f"record__filled_{side}")] = filled.mean(axis=0).round(9)
-    return pd.DataFrame(out, columns=columns, copy=False)
+    blanks = ({a: _missing_values(tables.categories[a]) for a in featurizer.attributes_}
+              if featurizer.missing else {})
+    return {"attributes": {a: found[a] for a in featurizer.attributes_}, "blanks": blanks}
+
+
+class ValueFeatures:
+    """The feature table of candidate pairs (li, ri), `featurizer.transform(tables.pairs(li,
+    ri))`, held as `distinct_value_features` (per distinct value pair of each attribute, and
+    its codes) and made a part of rows at a time (`rows`): the whole float32 table is never
+    held at once."""
+
+    def __init__(self, featurizer, tables: PairTables, li: np.ndarray, ri: np.ndarray,
+                 distinct: dict):
+        self.columns = pd.Index(featurizer.columns_)
+        self.attributes = list(featurizer.attributes_)
+        self.missing = featurizer.missing
+        self.tables, self.li, self.ri = tables, li, ri
+        self.found, self.blanks = distinct["attributes"], distinct["blanks"]
+
+    def __len__(self) -> int:
+        return len(self.li)
+
+    def rows(self, rows: slice, out: np.ndarray | None = None) -> pd.DataFrame:
+        """The features of the pairs `rows` (float32), written into `out` if given."""
+        li, ri = self.li[rows], self.ri[rows]
+        if out is None:
+            out = np.empty((len(li), len(self.columns)), dtype=np.float32)
+        for attr, (at, inverse, values) in self.found.items():
+            out[:, at] = values[inverse[rows]]
+            if self.missing:
+                blank, codes = self.blanks[attr], self.tables.codes[attr]
+                out[:, self.columns.get_loc(f"{attr}__n_missing")] = (
+                    blank[codes[li]].astype(np.float64) + blank[codes[ri]].astype(np.float64))
+        if self.missing:
+            for side, position in (("left", li), ("right", ri)):
+                filled = np.zeros(len(position), dtype=np.int64)
+                for a in self.attributes:
+                    filled += ~self.blanks[a][self.tables.codes[a][position]]
+                # the share of filled attributes, as the featurizer's mean of 0/1 floats
+                out[:, self.columns.get_loc(f"record__filled_{side}")] = (
+                    (filled / len(self.attributes)).round(9))
+        return pd.DataFrame(out, columns=self.columns, copy=False)
+
+
+def features_by_value(featurizer, tables: PairTables, li: np.ndarray, ri: np.ndarray,
+                      threads: int = 1, part: int = 250_000, out: np.ndarray | None = None
+                      ) -> pd.DataFrame:
+    """`featurizer.transform(tables.pairs(li, ri))` computed once per distinct value pair of
+    each attribute over all the pairs at once (`distinct_value_features`), as one table
+    (float32, pairs x columns, written into `out` if given)."""
+    distinct = distinct_value_features(featurizer, tables, li, ri, threads, part)
+    return ValueFeatures(featurizer, tables, li, ri, distinct).rows(slice(None), out)
 
 
 def features_beside(featurizer, tables: PairTables, li: np.ndarray, ri: np.ndarray,
-                    part: int) -> ForkedFill:
-    """`features_by_value` of the pairs (li, ri) in a forked child process (one thread) while
-    this process goes on with the loop: the features need only the featurizer fitted on the
-    pool, not the loop's matcher, and a second process does not wait for this one's GIL."""
-    def fill(out: np.ndarray) -> None:
-        features_by_value(featurizer, tables, li, ri, 1, part, out=out)
-
-    return ForkedFill(fill, (len(li), len(featurizer.columns_)))
+                    part: int) -> ForkedCall:
+    """`distinct_value_features` of the pairs (li, ri) in a forked child process (one thread)
+    while this process goes on with the loop: the features need only the featurizer fitted on
+    the pool, not the loop's matcher, and a second process does not wait for this one's GIL.
+    Its result is per distinct value pair (compact); `ValueFeatures` reads it."""
+    return ForkedCall(partial(distinct_value_features, featurizer, tables, li, ri, 1, part))
 
 
 def _missing_values(categories: pd.Index) -> np.ndarray:
@@ -496,27 +561,30 @@ def obvious_non_matches(L: np.ndarray, min_votes: int) -> np.ndarray:
 
 
 def score(matcher, tables: PairTables, records, li, ri, skip, client, chunk: int,
-          threads: int = 1, by_value: bool = False, features: pd.DataFrame | None = None
+          threads: int = 1, by_value: bool = False, features: ValueFeatures | None = None
           ) -> np.ndarray:
     """P(match) of every candidate not in `skip` by the loop's matcher, chunk by chunk (the
     featurizer's cache is turned off: every candidate is new, and a cache of millions would
     only grow), `threads` chunks at a time (each chunk `chunk / threads` pairs: the same memory;
     rapidfuzz, numpy, pandas' hashing and the boosting's prediction release the GIL), or
     (`by_value`) from the features of every distinct value pair of each attribute over all
-    candidates at once (`features_by_value`; or `features` of the kept candidates, computed
-    ahead), predicted in parts in `threads` threads; skipped candidates get 0."""
+    candidates at once (`distinct_value_features`; or `features` of the kept candidates,
+    computed ahead), their rows made and predicted in parts in `threads` threads; skipped
+    candidates get 0."""
     if hasattr(matcher, "featurizer_"):
         matcher.featurizer_.set_params(cache=False)
     keep = np.flatnonzero(~skip)
     li, ri = li[keep], ri[keep]
     if by_value or features is not None:
         if features is None:
-            features = features_by_value(matcher.featurizer_, tables, li, ri, threads,
-                                         max(chunk // max(threads, 1), 1))
-        # predicted in parts small enough that each thread's float64 copies stay small
-        parts = [features.iloc[c] for c in _chunks(len(features), PREDICT_ROWS)]
-        del features
-        scores = np.concatenate(_in_threads(matcher.proba_of_features, parts, threads))
+            features = ValueFeatures(matcher.featurizer_, tables, li, ri, distinct_value_features(
+                matcher.featurizer_, tables, li, ri, threads, max(chunk // max(threads, 1), 1)))
+
+        def one(rows: slice) -> np.ndarray:  # small parts: each thread's float64 copies too
+            return matcher.proba_of_features(features.rows(rows))
+
+        scores = np.concatenate(_in_threads(one, _chunks(len(features), PREDICT_ROWS),
+                                            threads))
     elif client is not None:
         scores = score_candidates(matcher, _ids(records, li, ri), records, client=client,
                                   chunk_rows=chunk)
@@ -620,6 +688,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lf-chunk", type=int, default=650_000,
                         help="candidate pairs per chunk of the LF application (the LFs work "
                              "once per distinct value of a chunk: larger chunks repeat less)")
+    parser.add_argument("--lf-jobs", type=int, default=2, choices=[1, 2],
+                        help="2: a forked child process applies the LFs to the second half of "
+                             "the candidates meanwhile (label; Linux); its CPU time and private "
+                             "memory are counted")
+    parser.add_argument("--lf-child-chunk", type=int, default=160_000,
+                        help="with --lf-jobs 2: candidate pairs per chunk of the child")
     parser.add_argument("--pool", type=int, default=5000, help="active-loop pool size")
     parser.add_argument("--budget", type=int, default=100, help="oracle answers in the loop")
     parser.add_argument("--batch", type=int, default=10, help="pairs asked per loop round")
@@ -660,10 +734,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="score from features computed once per distinct value pair of "
                              "each attribute over all candidates (features_by_value); "
                              "--no-by-value: featurize chunk by chunk")
-    parser.add_argument("--beside", action=argparse.BooleanOptionalAction, default=False,
-                        help="with --by-value: compute the kept candidates' features in a "
-                             "forked process while the loop runs (features_beside; Linux); "
-                             "its CPU time and private memory are counted")
+    parser.add_argument("--beside", action=argparse.BooleanOptionalAction, default=True,
+                        help="with --by-value: compute the kept candidates' features (per "
+                             "distinct value pair) in a forked process while the loop runs "
+                             "(features_beside; Linux); its CPU time and private memory are "
+                             "counted")
     parser.add_argument("--block-jobs", type=int, default=1,
                         help="threads running the blocker's keys (UnionBlocker n_jobs)")
     parser.add_argument("--repeat", type=int, default=1,
@@ -742,20 +817,26 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def trim_heap() -> None:
+    """Hand glibc's freed heap memory (every thread's arena) back to the system."""
+    import ctypes
+
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc: the peaks of later stages may read high
+
+
 def release_memory() -> None:
     """Collect garbage and hand freed memory back to the system (pyarrow's pool, which reading
     Splink's parquet outputs fills, and glibc's heap via malloc_trim), so that a repeated run's
     peak does not carry the previous run's freed but kept memory."""
-    import ctypes
 
     import pyarrow
 
     gc.collect()
     pyarrow.default_memory_pool().release_unused()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass  # not glibc: the peaks of later runs may read high
+    trim_heap()
 
 
 def run_ours(args, lfs, records, matches, client, reference: bool) -> dict:
@@ -766,11 +847,16 @@ def run_ours(args, lfs, records, matches, client, reference: bool) -> dict:
         li, ri = stages.run("blocking", block, records, client, args.block_jobs)
         tables = stages.run("pair tables (value codes)", PairTables, records,
                             digit_views=args.digits == "views")
-    L = stages.run("LF application", label, lfs, tables, records, li, ri, client, args.lf_chunk)
+    L, child = stages.run("LF application" + (", half in a forked process" if args.lf_jobs > 1
+                                              and client is None and FORK else ""),
+                          label, lfs, tables, records, li, ri, client, args.lf_chunk,
+                          args.lf_jobs, args.lf_child_chunk)
+    if child is not None:
+        stages.add_child(*child)
     gold = gold_labels(records, matches, li, ri)  # evaluation only, not timed
     skip = obvious_non_matches(L, args.drop_votes)
     beside = None
-    if args.beside and args.by_value and client is None:
+    if args.beside and args.by_value and client is None and FORK:
         keep = np.flatnonzero(~skip)
         beside = partial(features_beside, tables=tables, li=li[keep], ri=ri[keep],
                          part=max(args.chunk // max(args.score_threads, 1), 1))
@@ -779,12 +865,14 @@ def run_ours(args, lfs, records, matches, client, reference: bool) -> dict:
         active_loop, lfs, tables, li, ri, L, gold, args, beside)
     features = None
     if ahead is not None:
-        out, child_cpu, child_mb = ahead
+        distinct, child_cpu, child_mb = ahead
         stages.add_child(child_cpu, child_mb)
         if loop.matcher.featurizer_ is not loop.featurizer:
             raise RuntimeError("the loop's matcher does not use the featurizer the candidates' "
                                "features were computed with")
-        features = pd.DataFrame(out, columns=loop.featurizer.columns_, copy=False)
+        keep = np.flatnonzero(~skip)
+        features = ValueFeatures(loop.featurizer, tables, li[keep], ri[keep], distinct)
+        del distinct
     proba = stages.run(
         "score all candidates" + (" (predict from those features)" if features is not None
                                   else " (features per distinct value pair)" if args.by_value

@@ -233,15 +233,21 @@ class RiskModel(ModelFile, BaseEstimator):
         self.rule_sigma0_ = np.sqrt(mu * (1 - mu) / (support + 3.0)) + 0.02
 
     # ----------------------------------------------------------------- training
-    def _forward(self, A: torch.Tensor, p: torch.Tensor, params: dict):
-        """(risk, mean, std) of every pair."""
-        bins = torch.as_tensor(self._bins(p.numpy()))
+    def _forward(self, A: torch.Tensor, p: torch.Tensor, params: dict,
+                 fixed: tuple[torch.Tensor, ...] | None = None):
+        """(risk, mean, std) of every pair; `fixed` (from `_fixed(p)`) saves recomputing what
+        does not depend on the parameters, once per training step."""
+        bins, mu, predicted = self._fixed(p) if fixed is None else fixed
         mean, std = portfolio(
-            A, params["log_w"].exp(), torch.as_tensor(self.rule_mu_), params["log_sigma"].exp(),
+            A, params["log_w"].exp(), mu, params["log_sigma"].exp(),
             params["log_w_bin"].exp().index_select(0, bins), p,
             params["log_sigma_bin"].exp().index_select(0, bins),
         )
-        return value_at_risk(mean, std, p >= 0.5, self.confidence), mean, std
+        return value_at_risk(mean, std, predicted, self.confidence), mean, std
+
+    def _fixed(self, p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Each pair's matcher bin, the rules' expectations and the predicted labels."""
+        return torch.as_tensor(self._bins(p.numpy())), torch.as_tensor(self.rule_mu_), p >= 0.5
 
     def _train(self, A: np.ndarray, y: np.ndarray, p: np.ndarray) -> None:
         """Rank the labelled pairs the matcher mispredicts above the others (pairwise logistic)."""
@@ -269,10 +275,13 @@ class RiskModel(ModelFile, BaseEstimator):
         i, j = torch.as_tensor(i), torch.as_tensor(j)
         At = torch.as_tensor(A, dtype=torch.float64)
         pt = torch.as_tensor(p, dtype=torch.float64)
-        opt = torch.optim.Adam(self.params_.values(), lr=self.lr)
+        # fused: one kernel per step; a risk model's few dozen parameters made the default
+        # step's per-parameter overhead cost more than the arithmetic.
+        opt = torch.optim.Adam(self.params_.values(), lr=self.lr, fused=True)
+        fixed = self._fixed(pt)
         for _ in range(self.epochs):
             opt.zero_grad()
-            r = self._forward(At, pt, self.params_)[0]
+            r = self._forward(At, pt, self.params_, fixed)[0]
             margin = r.index_select(0, i) - r.index_select(0, j)
             loss = torch.nn.functional.softplus(-margin / self.temperature).mean()
             reg = sum(((v - start[k]) ** 2).sum() for k, v in self.params_.items())
@@ -281,15 +290,21 @@ class RiskModel(ModelFile, BaseEstimator):
             self.loss_history_.append(loss.item())
 
     # ----------------------------------------------------------------- scoring
-    def risk(self, pairs: pd.DataFrame | None, proba, L=None) -> np.ndarray:
-        """(n,) Value-at-Risk at `confidence` of each pair's predicted label (proba >= 0.5)."""
+    def risk(self, pairs: pd.DataFrame | None, proba, L=None,
+             features: pd.DataFrame | None = None) -> np.ndarray:
+        """(n,) Value-at-Risk at `confidence` of each pair's predicted label (proba >= 0.5);
+        `features`, if given, are the pairs' features from `featurizer_` (computed ahead)."""
         self._check_fitted("risk")
         n = len(pairs) if isinstance(pairs, pd.DataFrame) else np.asarray(proba).ravel().shape[0]
         p = _check_proba(proba, n, "RiskModel.risk")
         L = self._votes(pairs, L, n, "RiskModel.risk", self.n_lfs_) if self.n_lfs_ else None
         if self.n_lfs_ and L is None:
             raise ValueError("RiskModel.risk: the model has LF rules; pass L (the LF votes)")
-        F = self._features(pairs) if any(r.lf_index is None for r in self.rules_) else None
+        F = None
+        if any(r.lf_index is None for r in self.rules_):
+            F = self._features(pairs) if features is None else features
+            if len(F) != n:
+                raise ValueError(f"RiskModel.risk: features has {len(F)} rows for {n} pairs")
         if F is not None:
             missing = sorted({c.feature for r in self.rules_ for c in r.conditions} - set(F))
             if missing:

@@ -142,3 +142,27 @@ def test_hybrid_without_lfs_falls_back_to_risk_kmedoids(pool, make_loop):
     assert chosen_by.iloc[0] == "random" and (chosen_by.iloc[1:] == "hybrid").any()
     hybrid_rows = history[history["selector"] == "hybrid"]
     assert (hybrid_rows["sel_n_maxkl"] == 0).all() and (hybrid_rows["sel_n_kmedoids"] > 0).all()
+
+
+def test_rounds_read_the_pools_shared_features_computed_once(pool, lfs, make_loop, monkeypatch):
+    from labeling_functions.featurizer import PairFeaturizer
+
+    calls = []
+    transform = PairFeaturizer.transform
+
+    def counting(self, pairs):
+        calls.append(len(pairs))
+        return transform(self, pairs)
+
+    loop = make_loop(lfs, None, SimulatedOracle(pool["label"]))
+    loop.run(10)
+    monkeypatch.setattr(PairFeaturizer, "transform", counting)
+    state = loop.fit_round()
+    whole = [n for n in calls if n == len(loop.pairs)]
+    # the same scores and risks as reading the pool through the matcher and risk model
+    np.testing.assert_array_equal(state.matcher_proba, loop.matcher.match_proba(loop.pairs))
+    if state.risk_model is not None:
+        again = state.risk_model.risk(loop.pairs, state.matcher_proba, L=loop.L)
+        np.testing.assert_array_equal(state.risk, again)
+    # within the round, only the embedding read the whole pool through the featurizer
+    assert loop._pool_features is not None and len(whole) == 1

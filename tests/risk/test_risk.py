@@ -236,3 +236,12 @@ def test_follows_the_estimator_contract_and_mines_record_level_rules():
     again = RiskModel(epochs=20, seed=0, featurizer=shared).fit(pairs, y, p)
     assert again.featurizer_ is shared
     np.testing.assert_allclose(again.risk(pairs, p), rm.risk(pairs, p))
+
+
+def test_risk_reads_features_given_ahead_as_it_would_compute_them():
+    F, y, p = synthetic(0, 200)
+    rm = RiskModel(featurizer=identity, epochs=30, seed=0).fit(F, y, p)
+    Ft, _, pt = synthetic(1, 50)
+    np.testing.assert_array_equal(rm.risk(Ft, pt, features=identity(Ft)), rm.risk(Ft, pt))
+    with pytest.raises(ValueError, match="features has 10 rows for 50 pairs"):
+        rm.risk(Ft, pt, features=Ft.iloc[:10])

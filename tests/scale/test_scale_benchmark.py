@@ -129,17 +129,31 @@ def test_features_beside_in_a_forked_child_equal_those_computed_here(scale, reco
     tables, li, ri, _ = _random_candidates(scale, records, seed=6)
     featurizer = scale.make_featurizer("lean").fit(tables.pairs(li, ri).astype(object))
     want = scale.features_by_value(featurizer, tables, li, ri, 1, 50)
-    got, cpu, private_mb = scale.features_beside(featurizer, tables, li, ri, 50).result()
-    np.testing.assert_array_equal(got, want.to_numpy())
-    assert got.shape == (len(li), len(featurizer.columns_)) and cpu > 0 and private_mb >= 0
+    distinct, cpu, private_mb = scale.features_beside(featurizer, tables, li, ri, 50).result()
+    got = scale.ValueFeatures(featurizer, tables, li, ri, distinct)
+    assert len(got) == len(li) and cpu > 0 and private_mb >= 0
+    np.testing.assert_array_equal(got.rows(slice(None)).to_numpy(), want.to_numpy())
+    # compact: per distinct value pair, not per pair and column
+    stored = sum(inv.nbytes + values.nbytes for _, inv, values in distinct["attributes"].values())
+    assert stored < want.to_numpy().nbytes
+
+
+def test_value_features_in_parts_equal_the_whole_table(scale, records):
+    tables, li, ri, _ = _random_candidates(scale, records, seed=7)
+    featurizer = scale.make_featurizer("lean").fit(tables.pairs(li, ri).astype(object))
+    features = scale.ValueFeatures(featurizer, tables, li, ri, scale.distinct_value_features(
+        featurizer, tables, li, ri, 2, 30))
+    whole = features.rows(slice(None)).to_numpy()
+    parts = [features.rows(c).to_numpy() for c in scale._chunks(len(li), 33)]
+    np.testing.assert_array_equal(np.concatenate(parts), whole)
 
 
 def test_a_failing_forked_child_is_an_error_here(scale):
-    def fail(out):
+    def fail():
         raise ValueError("no")
 
     with pytest.raises(RuntimeError, match="exited with code 1"):
-        scale.ForkedFill(fail, (3, 2)).result()
+        scale.ForkedCall(fail).result()
 
 
 def test_features_by_value_refuse_whole_record_features(scale, records):
@@ -189,3 +203,17 @@ def test_repeat_table_shows_each_run_the_medians_and_the_median_ratio(scale):
     # ours 26.0, Splink 26.0; per-run ratios 1.5, 0.5, 1.0: median 1.00
     assert median.split(" | ")[1] == "26.0" and median.split(" | ")[5] == "26.0"
     assert median.endswith("| 1.00 |") and "Ratio of the medians: 1.00" in text
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps_rollup").exists(), reason="needs Linux's fork")
+@pytest.mark.filterwarnings("ignore:apply_lfs")  # random pairs: some LFs never fire
+def test_lf_votes_with_a_forked_half_equal_those_in_one_process(scale, records):
+    from labeling_functions import load_lfs
+
+    tables, li, ri, _ = _random_candidates(scale, records, seed=8)
+    lfs = load_lfs(str(BENCHMARKS.parent / "active" / "demo_lfs.py"))
+    want, none = scale.label(lfs, tables, records[0], li, ri, None, 70)
+    got, (cpu, private_mb) = scale.label(lfs, tables, records[0], li, ri, None, 70, jobs=2)
+    assert none is None and cpu > 0 and private_mb >= 0
+    np.testing.assert_array_equal(got, want)
+    assert got.dtype == np.int8 and got.shape == (len(li), len(lfs))
