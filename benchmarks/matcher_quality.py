@@ -116,6 +116,8 @@ MATCHER_CONFIGS = {  # name -> SimilarityMatcher options; "default" = Similarity
     "bag3mf": _BAG3MF,
     "loop one model": {**_LOOP, **_ONE},
     "loop bag3mf": {**_LOOP, **_BAG3MF},
+    "words": {**_ONE, "difference_words": 1.0},  # + the cross-fitted difference-words column
+    "loop words": {**_LOOP, **_ONE, "difference_words": 1.0},
 }
 
 

@@ -358,6 +358,14 @@ class PairFeaturizer(BaseEstimator):
                 f"{self.attributes_} but these pairs lack {missing} (they have {found}); "
                 "rename their columns to left_<attr>/right_<attr> with the fitted names")
 
+    def record_text_pairs(self, pairs: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+        """Each pair's left and right record as one text (`record_texts`; values cut to
+        `max_value_chars`), as categorical Series with one category per distinct record."""
+        if not hasattr(self, "columns_"):
+            raise NotFittedError("PairFeaturizer.record_text_pairs: call fit(pool_pairs) first")
+        self._check(pairs)
+        return self._records(self._truncated(pairs))
+
     def _records(self, pairs: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
         left = [side_columns(a)[0] for a in self.attributes_]
         right = [side_columns(a)[1] for a in self.attributes_]
