@@ -104,6 +104,7 @@ FEATURE_SETS = {  # name -> PairFeaturizer arguments; the first is the default, 
     "no missingness": {"missing": False},
     "no context": {"context": False},
     "old features": {"record": False, "cross": False, "missing": False, "context": False},
+    "restore": {"restore": True},  # moved values put back into their attribute first
 }
 
 
