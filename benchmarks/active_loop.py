@@ -99,6 +99,9 @@ VARIANTS = {"hybrid_no_kl": ("hybrid", {"kl_share": 0.0}, {}),
             "hybrid_monotone_l2_skill_words": ("hybrid", {}, {
                 "soft_weight": "skill", "matcher_options": {
                     "monotonic": True, "l2_regularization": 1.0, "difference_words": 1.0}}),
+            "hybrid_monotone_l2_skill_restore": ("hybrid", {}, {
+                "soft_weight": "skill", "featurizer_options": {"restore": True},
+                "matcher_options": {"monotonic": True, "l2_regularization": 1.0}}),
             "hybrid_monotone_l2_skill_words_restore": ("hybrid", {}, {
                 "soft_weight": "skill", "featurizer_options": {"restore": True},
                 "matcher_options": {

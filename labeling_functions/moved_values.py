@@ -9,6 +9,8 @@ with like again and the title keeps the words that tell versions apart ('Karaoke
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -19,6 +21,14 @@ __all__ = ["MovedValues"]
 
 def _tokens(value: object) -> tuple[str, ...]:
     return tuple(str(value).lower().split())
+
+
+_DIGITS, _LETTERS = re.compile(r"\d+"), re.compile(r"[^\W\d_]+")
+
+
+def _shape(tokens: tuple[str, ...]) -> tuple[str, ...]:
+    """Each token with its digit runs as '0' and letter runs as 'a' ('11.50' -> '0.0')."""
+    return tuple(_LETTERS.sub("a", _DIGITS.sub("0", t)) for t in tokens)
 
 
 def _blank(values: np.ndarray) -> np.ndarray:
@@ -38,9 +48,10 @@ class MovedValues:
     """
 
     def __init__(self, pairs: pd.DataFrame, attributes: list[str], min_chars: int = 2,
-                 max_tokens: int = 40) -> None:
+                 max_tokens: int = 40, shapes: bool = True) -> None:
         self.title, self.others = attributes[0], list(attributes[1:])
         self.index: dict[str, dict[str, list[tuple[tuple[str, ...], object]]]] = {}
+        self.shapes: dict[str, list[tuple[str, ...]]] = {}
         for attr in self.others:
             values = pd.unique(pd.concat([pairs[c] for c in side_columns(attr)]).dropna())
             by_first: dict[str, dict[tuple[str, ...], object]] = {}
@@ -50,6 +61,11 @@ class MovedValues:
                     by_first.setdefault(tokens[0], {}).setdefault(tokens, value)
             self.index[attr] = {first: sorted(found.items(), key=lambda kv: -len(kv[0]))
                                 for first, found in by_first.items()}
+            # the shapes of its values made of digits and signs only ('5.20 %', '3:39')
+            found_shapes = {_shape(t) for same in by_first.values() for t in same}
+            self.shapes[attr] = sorted(
+                (s for s in found_shapes if shapes and "a" not in "".join(s)
+                 and "0" in "".join(s)), key=len, reverse=True)
 
     def restore(self, pairs: pd.DataFrame) -> pd.DataFrame:
         """`pairs` with moved values put back (a copy where anything moved), per distinct
@@ -89,6 +105,8 @@ class MovedValues:
                     if tuple(title[start:start + n]) == tokens:
                         best = (n, start, value)
                         break
+            if best is None:
+                best = self._by_shape(title, self.shapes[self.others[j]])
             if best is not None:
                 n, start, value = best
                 record[j + 1] = value
@@ -97,3 +115,16 @@ class MovedValues:
         if moved:
             record[0] = " ".join(title)
         return moved
+
+    @staticmethod
+    def _by_shape(title: list[str], shapes: list[tuple[str, ...]]
+                  ) -> tuple[int, int, object] | None:
+        """(length, start, text) of the last run of title tokens (not the first) shaped like
+        one of `shapes` (longest shapes first): an unseen number of a numeric attribute."""
+        shaped = _shape(tuple(title))
+        for shape in shapes:
+            n = len(shape)
+            for start in range(len(title) - n, 0, -1):
+                if shaped[start:start + n] == shape:
+                    return n, start, " ".join(title[start:start + n])
+        return None
