@@ -221,6 +221,8 @@ class SimilarityMatcher(PairMatcher):
             raise ValueError(f"SimilarityMatcher.proba_of_features: the table lacks the fitted "
                              f"feature columns {missing[:5]}; pass featurizer_.transform(pairs)")
         X = features[self.columns_].to_numpy(dtype=float)
+        if len(X) == 0:
+            return np.empty(0, dtype=np.float64)
         if self.words_ is not None:
             if pairs is None or len(pairs) != len(X):
                 raise ValueError("SimilarityMatcher.proba_of_features: this matcher was fitted "
@@ -229,8 +231,6 @@ class SimilarityMatcher(PairMatcher):
             X = np.column_stack([X, self.words_.decision_function(
                 *self.featurizer_.record_text_pairs(pairs))])
         X = self._binned(X)
-        if len(X) == 0:
-            return np.empty(0, dtype=np.float64)
         first, inverse = self._distinct_rows(X)  # many pairs share a binned feature row
         distinct = X[first]
         proba = np.mean([m.predict_proba(distinct)[:, 1] for m in self.models_], axis=0)
