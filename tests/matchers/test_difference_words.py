@@ -81,7 +81,8 @@ def test_parameters_clone_seed_and_persistence(tmp_path):
     with pytest.raises(ValueError, match="pass the pairs"):
         m.proba_of_features(m.featurizer_.transform(pairs))
     np.testing.assert_array_equal(m.proba_of_features(m.featurizer_.transform(pairs), pairs), a)
-    assert m.match_proba(pairs.iloc[:0]).shape == (0,)
+    none = pairs.iloc[:0]
+    assert m.proba_of_features(m.featurizer_.transform(none), none).shape == (0,)
     for bad in (0, -1.0, True, "1"):
         with pytest.raises(ValueError, match="difference_words"):
             SimilarityMatcher(difference_words=bad).fit(pairs, y)
