@@ -33,9 +33,8 @@ def _shape(tokens: tuple[str, ...]) -> tuple[str, ...]:
 
 def _blank(values: np.ndarray) -> np.ndarray:
     """True where a value is missing or only whitespace."""
-    return np.fromiter((v is None or (isinstance(v, float) and np.isnan(v))
-                        or (isinstance(v, str) and not v.strip()) for v in values),
-                       bool, count=len(values))
+    return np.fromiter((not v.strip() if isinstance(v, str) else bool(pd.isna(v))
+                        for v in values), bool, count=len(values))
 
 
 class MovedValues:
