@@ -92,7 +92,20 @@ VARIANTS = {"hybrid_no_kl": ("hybrid", {"kl_share": 0.0}, {}),
             "hybrid_monotone_l2_skill_bag3mf": ("hybrid", {}, {
                 "soft_weight": "skill", "matcher_options": {
                     "monotonic": True, "l2_regularization": 1.0, "n_models": 3,
-                    "subsample": 0.8, "max_features": 0.5}})}
+                    "subsample": 0.8, "max_features": 0.5}}),
+            # the default with the cross-fitted difference-words column
+            # (SimilarityMatcher(difference_words=1.0)) and, _restore, the featurizer putting
+            # moved values back first (PairFeaturizer(restore=True)); matcher_small.md
+            "hybrid_monotone_l2_skill_words": ("hybrid", {}, {
+                "soft_weight": "skill", "matcher_options": {
+                    "monotonic": True, "l2_regularization": 1.0, "difference_words": 1.0}}),
+            "hybrid_monotone_l2_skill_restore": ("hybrid", {}, {
+                "soft_weight": "skill", "featurizer_options": {"restore": True},
+                "matcher_options": {"monotonic": True, "l2_regularization": 1.0}}),
+            "hybrid_monotone_l2_skill_words_restore": ("hybrid", {}, {
+                "soft_weight": "skill", "featurizer_options": {"restore": True},
+                "matcher_options": {
+                    "monotonic": True, "l2_regularization": 1.0, "difference_words": 1.0}})}
 
 
 def _load(datasets: Path, name: str, split: str = "test", variant: str = "clean", seed: int = 0):
@@ -144,11 +157,12 @@ def run_one(name, pool, test, lfs, L, config, seed, budget, batch,
         selector = make_selector(base, seed=seed, **selector_options)
     options = dict(options)
     matcher_options = options.pop("matcher_options", {})
+    featurizer_options = options.pop("featurizer_options", {})
     loop = (TwoStageLoop if options.pop("two_stage", False) else ActiveLoop)(
         pool, lfs if with_lfs else None, oracle=SimulatedOracle(gold), selector=selector,
         # the featurizer sees every candidate, unlabelled (the pool is a sample of them)
         matcher=RNNMatcher(seed=seed) if matcher == "rnn" else SimilarityMatcher(
-            seed=seed, featurizer=PairFeaturizer().fit(pd.concat([pool, test])),
+            seed=seed, featurizer=PairFeaturizer(**featurizer_options).fit(pd.concat([pool, test])),
             **matcher_options),
         L=L if with_lfs else None, batch_size=batch,
         gold=gold, eval_pairs=test, eval_labels=test["label"], seed=seed, audit=audit,

@@ -104,6 +104,7 @@ FEATURE_SETS = {  # name -> PairFeaturizer arguments; the first is the default, 
     "no missingness": {"missing": False},
     "no context": {"context": False},
     "old features": {"record": False, "cross": False, "missing": False, "context": False},
+    "restore": {"restore": True},  # moved values put back into their attribute first
 }
 
 
@@ -116,6 +117,8 @@ MATCHER_CONFIGS = {  # name -> SimilarityMatcher options; "default" = Similarity
     "bag3mf": _BAG3MF,
     "loop one model": {**_LOOP, **_ONE},
     "loop bag3mf": {**_LOOP, **_BAG3MF},
+    "words": {**_ONE, "difference_words": 1.0},  # + the cross-fitted difference-words column
+    "loop words": {**_LOOP, **_ONE, "difference_words": 1.0},
 }
 
 
@@ -158,11 +161,15 @@ def run_similarity(folder: Path, name: str, variant: str, seed: int, feature_set
     return rows
 
 
-ENSEMBLES = {  # name -> SimilarityMatcher options beside the loop's (monotonic, l2 1.0)
-    "one model (the loop's default)": {},
-    "3 models, 80% of pairs": {"n_models": 3, "subsample": 0.8},
-    "3 models, 80% of pairs, half the features": {"n_models": 3, "subsample": 0.8,
-                                                  "max_features": 0.5},
+ENSEMBLES = {  # name -> (PairFeaturizer options, SimilarityMatcher options beside the loop's
+    # monotonic, l2 1.0)
+    "one model (the loop's default)": ({}, {}),
+    "3 models, 80% of pairs": ({}, {"n_models": 3, "subsample": 0.8}),
+    "3 models, 80% of pairs, half the features": ({}, {"n_models": 3, "subsample": 0.8,
+                                                       "max_features": 0.5}),
+    "one model + difference words": ({}, {"difference_words": 1.0}),
+    "restore + one model": ({"restore": True}, {}),
+    "restore + one model + difference words": ({"restore": True}, {"difference_words": 1.0}),
 }
 
 
@@ -174,14 +181,17 @@ def ensemble_seconds(folder: Path, n: int, repeats: int = 3) -> list[dict]:
     pool = pd.concat(list(splits.values()), ignore_index=True)
     pool = pool.sample(n=min(n, len(pool)), random_state=0).reset_index(drop=True)
     soft = np.where(pool["label"].to_numpy() == 1, 0.8, 0.2)
-    shared = PairFeaturizer().fit(pool)
-    shared.transform(pool)
+    shared = {}
     rows = []
-    for name, options in ENSEMBLES.items():
+    for name, (featurizer_options, options) in ENSEMBLES.items():
+        key = tuple(sorted(featurizer_options.items()))
+        if key not in shared:
+            shared[key] = PairFeaturizer(**featurizer_options).fit(pool)
+            shared[key].transform(pool)
         times = []
         for _ in range(repeats):
             wall = time.perf_counter()
-            SimilarityMatcher(featurizer=shared, monotonic=True, l2_regularization=1.0,
+            SimilarityMatcher(featurizer=shared[key], monotonic=True, l2_regularization=1.0,
                               **options).fit(pool, soft).match_proba(pool)
             times.append(time.perf_counter() - wall)
         rows.append({"matcher": name, "pairs": len(pool), "refit_score_s": min(times),

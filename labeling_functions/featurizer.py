@@ -20,6 +20,7 @@ from sklearn.exceptions import NotFittedError
 
 from blocking.pairs import attribute_names, side_columns
 from labeling_functions.cache import similarity_cache
+from labeling_functions.moved_values import MovedValues
 from labeling_functions.similarity import (
     _MODEL_TOKEN,
     KINDS,
@@ -156,6 +157,9 @@ class PairFeaturizer(BaseEstimator):
     {"phone": "short"} so that codes written in digits are compared as text, not as numbers.
     `feature_directions_` (fitted, aligned with `columns_`) says per column whether it is a
     similarity (+1), a difference (-1) or neither (0), see `feature_directions`.
+    `restore` first puts values that moved into the first attribute (the title) back into their
+    empty attribute, where the fitted pool holds the same value in place elsewhere
+    (`MovedValues`, fitted as `moved_`): for 'dirty' tables.
     """
 
     def __init__(
@@ -170,6 +174,7 @@ class PairFeaturizer(BaseEstimator):
         cache: bool = True,
         max_record_chars: int = 300,
         max_value_chars: int = 20_000,
+        restore: bool = False,
     ) -> None:
         self.attributes = attributes
         self.kinds = kinds
@@ -181,6 +186,7 @@ class PairFeaturizer(BaseEstimator):
         self.cache = cache
         self.max_record_chars = max_record_chars
         self.max_value_chars = max_value_chars
+        self.restore = restore
 
     # ----------------------------------------------------------------- fit
     def fit(self, pairs: pd.DataFrame, y: object = None) -> PairFeaturizer:
@@ -197,13 +203,18 @@ class PairFeaturizer(BaseEstimator):
                              f"the pairs, which have {found}")
         if len(pairs) == 0:
             raise ValueError("PairFeaturizer.fit: the pair table is empty; fit on the pool")
+        if not isinstance(self.restore, bool | np.bool_):
+            raise TypeError(f"PairFeaturizer: restore must be True or False, got "
+                            f"{self.restore!r}")
         self.attributes_ = attributes
         pairs = self._truncated(pairs)
-        self.kinds_ = {**attribute_kinds(pairs, attributes), **self._given_kinds(attributes)}
-        self.idf_ = fit_idf(pairs, attributes, kinds=self.kinds_)
+        self.moved_ = MovedValues(pairs, attributes) if self.restore else None
+        restored = self._restored(pairs)  # the tables' statistics; pairs keep their own keys
+        self.kinds_ = {**attribute_kinds(restored, attributes), **self._given_kinds(attributes)}
+        self.idf_ = fit_idf(restored, attributes, kinds=self.kinds_)
         self.record_idf_: dict[str, IdfTable] = {}
         if self.record or self.cross:
-            left, right = self._records(pairs)
+            left, right = self._records(restored)
             self.record_idf_["words"] = TokenSets(left, right).idf_table()
             if self.record:
                 short = [_shortened(side, self.max_record_chars) for side in (left, right)]
@@ -244,7 +255,7 @@ class PairFeaturizer(BaseEstimator):
         the default (the directions follow from the fitted columns)."""
         if "columns_" in state and "feature_directions_" not in state:
             state = {**state, "feature_directions_": feature_directions(state["columns_"])}
-        super().__setstate__({"kinds": None, **state})
+        super().__setstate__({"kinds": None, "restore": False, "moved_": None, **state})
 
     def __getstate__(self) -> dict:
         """Pickles (model files) leave the cache out."""
@@ -358,6 +369,14 @@ class PairFeaturizer(BaseEstimator):
                 f"{self.attributes_} but these pairs lack {missing} (they have {found}); "
                 "rename their columns to left_<attr>/right_<attr> with the fitted names")
 
+    def record_text_pairs(self, pairs: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+        """Each pair's left and right record as one text (`record_texts`; values cut to
+        `max_value_chars`), as categorical Series with one category per distinct record."""
+        if not hasattr(self, "columns_"):
+            raise NotFittedError("PairFeaturizer.record_text_pairs: call fit(pool_pairs) first")
+        self._check(pairs)
+        return self._records(self._truncated(pairs))
+
     def _records(self, pairs: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
         left = [side_columns(a)[0] for a in self.attributes_]
         right = [side_columns(a)[1] for a in self.attributes_]
@@ -388,7 +407,11 @@ class PairFeaturizer(BaseEstimator):
     def _compute(self, pairs: pd.DataFrame) -> pd.DataFrame:
         """All features of `pairs`, every one computed per distinct value."""
         with similarity_cache():
-            return self._compute_all(self._truncated(pairs.reset_index(drop=True)))
+            return self._compute_all(self._restored(self._truncated(pairs.reset_index(drop=True))))
+
+    def _restored(self, pairs: pd.DataFrame) -> pd.DataFrame:
+        """`pairs` with moved values put back (`restore`), else as they are."""
+        return pairs if self.moved_ is None else self.moved_.restore(pairs)
 
     def _compute_all(self, pairs: pd.DataFrame) -> pd.DataFrame:
         parts = [similarity_features(pairs, self.attributes_, kinds=self.kinds_, rich=self.rich,

@@ -8,6 +8,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 from labeling_functions.featurizer import PairFeaturizer
 from matchers.base import PairMatcher
+from matchers.difference_words import DifferenceWords
 from matchers.validation import check_pairs, check_sample_weight, check_targets
 
 _BINS = 255  # the boosting's max_bins
@@ -35,6 +36,13 @@ class SimilarityMatcher(PairMatcher):
     `max_iter // n_models` iterations at `learning_rate * n_models`, so a fit costs about the
     same whatever `n_models`. The defaults (one model, every pair and feature) are the matcher
     as before; benchmarks/results/matcher_small.md and active_loop_small.md measure the rest.
+
+    `difference_words` (None = off; else the inverse regularization C of a `DifferenceWords`
+    regression) adds one feature: the log-odds that regression gives from the words found in
+    one record's whole text and not the other's, so the trees can learn which differences
+    ('karaoke', 'remix', 'non-organic') undo a high similarity. On the training pairs the
+    column is cross-fitted (`DifferenceWords.fit_cross`), so the trees never see a value that
+    was fitted on the pair's own label.
     """
 
     _fitted_attribute = "models_"
@@ -51,6 +59,7 @@ class SimilarityMatcher(PairMatcher):
         n_models: int = 1,
         subsample: float = 1.0,
         max_features: float = 1.0,
+        difference_words: float | None = None,
     ) -> None:
         self.seed = seed
         self.max_iter = max_iter
@@ -62,11 +71,13 @@ class SimilarityMatcher(PairMatcher):
         self.n_models = n_models
         self.subsample = subsample
         self.max_features = max_features
+        self.difference_words = difference_words
 
     def __setstate__(self, state: dict) -> None:
         """Unpickle; a model file written before `monotonic` or the ensemble existed gets the
         settings it was fitted with (one model, every pair and feature)."""
-        old = {"monotonic": False, "n_models": 1, "subsample": 1.0, "max_features": 1.0}
+        old = {"monotonic": False, "n_models": 1, "subsample": 1.0, "max_features": 1.0,
+               "difference_words": None, "words_": None}
         if "model_" in state:
             state = {**state, "models_": [state["model_"]]}
             del state["model_"]
@@ -95,6 +106,11 @@ class SimilarityMatcher(PairMatcher):
         self.mean_ = np.nansum(X, axis=0) / seen
         spread = np.sqrt(np.nansum((X - self.mean_) ** 2, axis=0) / seen)
         self.scale_ = np.where(spread > 0, spread, 1.0)
+        self.words_ = None
+        if self.difference_words is not None:
+            self.words_ = DifferenceWords(C=self.difference_words, seed=self.seed)
+            X = np.column_stack([X, self.words_.fit_cross(
+                *self.featurizer_.record_text_pairs(pairs), targets, weights)])
         # Bin edges from the unweighted quantiles, as the boosting's own binning would find them
         # without weights: its weighted binning sorts every column once per bin (most of a fit).
         inner = np.linspace(0.0, 1.0, _BINS + 1)[1:-1]
@@ -156,6 +172,11 @@ class SimilarityMatcher(PairMatcher):
                 or self.n_models < 1):
             raise ValueError(f"SimilarityMatcher: n_models must be an int >= 1, got "
                              f"{self.n_models!r}")
+        words = self.difference_words
+        if words is not None and (isinstance(words, bool) or not isinstance(
+                words, int | float | np.number) or not words > 0):
+            raise ValueError(f"SimilarityMatcher: difference_words must be None (off) or the "
+                             f"regularization C > 0 of the word model, got {words!r}")
         for name in ("subsample", "max_features"):
             value = getattr(self, name)
             if not isinstance(value, int | float | np.number) or not 0.0 < value <= 1.0:
@@ -166,7 +187,8 @@ class SimilarityMatcher(PairMatcher):
         """The featurizer's direction of each kept column (binning keeps the order)."""
         given = dict(zip(self.featurizer_.columns_, self.featurizer_.feature_directions_,
                          strict=True))
-        return np.array([given[c] for c in self.columns_], dtype=np.int8)
+        words = [1] if self.words_ is not None else []  # more match log-odds: more likely
+        return np.array([given[c] for c in self.columns_] + words, dtype=np.int8)
 
     def _binned(self, X: np.ndarray) -> np.ndarray:
         """Each feature replaced by the index of its bin (NaN stays NaN)."""
@@ -186,19 +208,29 @@ class SimilarityMatcher(PairMatcher):
         """P(match) of every pair, shape (n,)."""
         self._check_fitted("match_proba")
         check_pairs(pairs, "SimilarityMatcher.match_proba pairs", self.attributes_)
-        return self.proba_of_features(self.featurizer_.transform(pairs))
+        return self.proba_of_features(self.featurizer_.transform(pairs), pairs)
 
-    def proba_of_features(self, features: pd.DataFrame) -> np.ndarray:
+    def proba_of_features(self, features: pd.DataFrame, pairs: pd.DataFrame | None = None
+                          ) -> np.ndarray:
         """P(match) from a table `featurizer_.transform` made (features computed ahead, e.g.
-        while a loop trains this matcher): the same as `match_proba` of those pairs."""
+        while a loop trains this matcher): the same as `match_proba` of those pairs. With
+        `difference_words` the pairs themselves are needed too (the word model reads them)."""
         self._check_fitted("proba_of_features")
         missing = [c for c in self.columns_ if c not in features.columns]
         if missing:
             raise ValueError(f"SimilarityMatcher.proba_of_features: the table lacks the fitted "
                              f"feature columns {missing[:5]}; pass featurizer_.transform(pairs)")
-        X = self._binned(features[self.columns_].to_numpy(dtype=float))
+        X = features[self.columns_].to_numpy(dtype=float)
         if len(X) == 0:
             return np.empty(0, dtype=np.float64)
+        if self.words_ is not None:
+            if pairs is None or len(pairs) != len(X):
+                raise ValueError("SimilarityMatcher.proba_of_features: this matcher was fitted "
+                                 "with difference_words; pass the pairs the features were made "
+                                 "of as well (proba_of_features(features, pairs))")
+            X = np.column_stack([X, self.words_.decision_function(
+                *self.featurizer_.record_text_pairs(pairs))])
+        X = self._binned(X)
         first, inverse = self._distinct_rows(X)  # many pairs share a binned feature row
         distinct = X[first]
         proba = np.mean([m.predict_proba(distinct)[:, 1] for m in self.models_], axis=0)

@@ -1,0 +1,129 @@
+"""MovedValues: values that moved into a record's title, found and put back in their attribute.
+
+In 'dirty' tables (DeepMatcher's dirty variants, scraped catalogues) a record's artist, brewery
+or price often sits inside its title while its own attribute is empty. Where the same value
+stands in place in another record of the pool, the title's run of tokens that spells it is cut
+out and becomes the empty attribute's value, so the per-attribute similarities compare like
+with like again and the title keeps the words that tell versions apart ('Karaoke Version').
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from blocking.pairs import side_columns
+
+__all__ = ["MovedValues"]
+
+
+def _tokens(value: object) -> tuple[str, ...]:
+    return tuple(str(value).lower().split())
+
+
+_DIGITS, _LETTERS = re.compile(r"\d+"), re.compile(r"[^\W\d_]+")
+
+
+def _shape(tokens: tuple[str, ...]) -> tuple[str, ...]:
+    """Each token with its digit runs as '0' and letter runs as 'a' ('11.50' -> '0.0')."""
+    return tuple(_LETTERS.sub("a", _DIGITS.sub("0", t)) for t in tokens)
+
+
+def _blank(values: np.ndarray) -> np.ndarray:
+    """True where a value is missing or only whitespace."""
+    return np.fromiter((not v.strip() if isinstance(v, str) else bool(pd.isna(v))
+                        for v in values), bool, count=len(values))
+
+
+class MovedValues:
+    """The values each attribute but the title (the first) holds in place in a pool of pairs,
+    indexed by their first token; `restore` puts them back where a title carries them.
+
+    A value counts when its text has at least `min_chars` characters and at most `max_tokens`
+    tokens. Matching is on lower-cased, whitespace-split tokens; the longest value found wins,
+    and the title's first token always stays.
+    """
+
+    def __init__(self, pairs: pd.DataFrame, attributes: list[str], min_chars: int = 2,
+                 max_tokens: int = 40, shapes: bool = True) -> None:
+        self.title, self.others = attributes[0], list(attributes[1:])
+        self.index: dict[str, dict[str, list[tuple[tuple[str, ...], object]]]] = {}
+        self.shapes: dict[str, list[tuple[str, ...]]] = {}
+        for attr in self.others:
+            values = pd.unique(pd.concat([pairs[c] for c in side_columns(attr)]).dropna())
+            by_first: dict[str, dict[tuple[str, ...], object]] = {}
+            for value in values[~_blank(values)]:
+                tokens = _tokens(value)
+                if len(str(value).strip()) >= min_chars and len(tokens) <= max_tokens:
+                    by_first.setdefault(tokens[0], {}).setdefault(tokens, value)
+            self.index[attr] = {first: sorted(found.items(), key=lambda kv: -len(kv[0]))
+                                for first, found in by_first.items()}
+            # the shapes of its values made of digits and signs only ('5.20 %', '3:39')
+            found_shapes = {_shape(t) for same in by_first.values() for t in same}
+            self.shapes[attr] = sorted(
+                (s for s in found_shapes if shapes and "a" not in "".join(s)
+                 and "0" in "".join(s)), key=len, reverse=True)
+
+    def restore(self, pairs: pd.DataFrame) -> pd.DataFrame:
+        """`pairs` with moved values put back (a copy where anything moved), per distinct
+        record of each side."""
+        out = pairs
+        for side in (0, 1):
+            columns = [side_columns(a)[side] for a in [self.title, *self.others]]
+            _, first, codes = np.unique(
+                pd.util.hash_pandas_object(pairs[columns], index=False).to_numpy(np.uint64),
+                return_index=True, return_inverse=True)
+            records = pairs[columns].iloc[first].to_numpy(dtype=object)
+            empty = _blank(records[:, 1:].ravel()).reshape(len(records), -1)
+            changed = np.zeros(len(records), dtype=bool)
+            for r in np.flatnonzero(empty.any(axis=1) & ~_blank(records[:, 0])):
+                changed[r] = self._restore_record(records[r], empty[r])
+            if changed.any():
+                out = out.copy() if out is pairs else out
+                for j, column in enumerate(columns):
+                    values = pairs[column].to_numpy(dtype=object).copy()
+                    rows = changed[codes]
+                    values[rows] = records[codes[rows], j]
+                    out[column] = pd.Series(values, index=pairs.index).infer_objects()
+        return out
+
+    def _restore_record(self, record: np.ndarray, empty: np.ndarray) -> bool:
+        """Put moved values back into one record (title first, in place); whether any moved."""
+        title = list(_tokens(record[0]))
+        moved = False
+        for j in np.flatnonzero(empty):
+            index = self.index[self.others[j]]
+            best: tuple[int, int, object] | None = None  # (length, start, value)
+            for start in range(1, len(title)):
+                for tokens, value in index.get(title[start], ()):
+                    n = len(tokens)
+                    if best is not None and n <= best[0]:
+                        break  # sorted longest first
+                    if tuple(title[start:start + n]) == tokens:
+                        best = (n, start, value)
+                        break
+            if best is None:
+                best = self._by_shape(title, self.shapes[self.others[j]])
+            if best is not None:
+                n, start, value = best
+                record[j + 1] = value
+                del title[start:start + n]
+                moved = True
+        if moved:
+            record[0] = " ".join(title)
+        return moved
+
+    @staticmethod
+    def _by_shape(title: list[str], shapes: list[tuple[str, ...]]
+                  ) -> tuple[int, int, object] | None:
+        """(length, start, text) of the last run of title tokens (not the first) shaped like
+        one of `shapes` (longest shapes first): an unseen number of a numeric attribute."""
+        shaped = _shape(tuple(title))
+        for shape in shapes:
+            n = len(shape)
+            for start in range(len(title) - n, 0, -1):
+                if shaped[start:start + n] == shape:
+                    return n, start, " ".join(title[start:start + n])
+        return None

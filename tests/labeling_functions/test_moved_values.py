@@ -1,0 +1,93 @@
+"""MovedValues and PairFeaturizer(restore=True): values that moved into the title put back."""
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+from labeling_functions.featurizer import PairFeaturizer
+from labeling_functions.moved_values import MovedValues
+
+
+def clean_pairs() -> pd.DataFrame:
+    return pd.DataFrame({
+        "left_song": ["bad blood", "shake it off", "blank space", "style"],
+        "left_artist": ["Taylor Swift", "Taylor Swift", "Taylor Swift Band", "Fetty Wap"],
+        "left_time": ["3:31", "3:39", "3:51", "4:02"],
+        "right_song": ["bad blood", "shake it off remix", "blank space", "style"],
+        "right_artist": ["Taylor Swift", "Taylor Swift", "Taylor Swift Band", "Zedd"],
+        "right_time": ["3:31", "3:40", "3:51", "4:02"],
+    })
+
+
+def dirty_pairs() -> pd.DataFrame:
+    """The first pair's left artist and time moved into its title, the second's right artist."""
+    pairs = clean_pairs()
+    pairs.loc[0, "left_song"] = "bad blood Taylor Swift 3:31"
+    pairs.loc[0, ["left_artist", "left_time"]] = None
+    pairs.loc[1, "right_song"] = "shake it off remix Taylor Swift"
+    pairs.loc[1, "right_artist"] = ""
+    return pairs
+
+
+def test_moved_values_go_back_and_the_title_keeps_the_rest():
+    pairs = dirty_pairs()
+    restored = MovedValues(pairs, ["song", "artist", "time"]).restore(pairs)
+    assert restored.loc[0, "left_song"] == "bad blood"
+    assert restored.loc[0, "left_artist"] == "Taylor Swift"  # as the pool spells it
+    assert restored.loc[0, "left_time"] == "3:31"
+    assert restored.loc[1, "right_song"] == "shake it off remix"
+    assert restored.loc[1, "right_artist"] == "Taylor Swift"
+    pd.testing.assert_frame_equal(restored.iloc[2:], pairs.iloc[2:])
+    assert pairs.loc[0, "left_artist"] is None  # the input is not changed
+
+
+def test_the_longest_value_wins_and_the_first_token_stays():
+    pairs = clean_pairs()
+    pairs.loc[0, ["left_song", "left_artist"]] = ["bad blood Taylor Swift Band", None]
+    pairs.loc[3, ["left_song", "left_artist"]] = ["Zedd", None]  # a title that is only a value
+    restored = MovedValues(pairs, ["song", "artist", "time"]).restore(pairs)
+    assert restored.loc[0, "left_artist"] == "Taylor Swift Band"
+    assert restored.loc[0, "left_song"] == "bad blood"
+    assert restored.loc[3, "left_song"] == "Zedd" and pd.isna(restored.loc[3, "left_artist"])
+
+
+def test_tables_without_empty_attributes_are_left_as_they_are():
+    pairs = clean_pairs()
+    assert MovedValues(pairs, ["song", "artist", "time"]).restore(pairs) is pairs
+    plain = PairFeaturizer(context=False).fit(pairs).transform(pairs)
+    pd.testing.assert_frame_equal(
+        PairFeaturizer(context=False, restore=True).fit(pairs).transform(pairs), plain)
+
+
+def test_restoring_featurizer_compares_the_dirty_pair_like_the_clean_one():
+    clean, dirty = clean_pairs(), dirty_pairs()
+    reference = PairFeaturizer(context=False).fit(clean).transform(clean)
+    plain = PairFeaturizer(context=False).fit(dirty).transform(dirty)
+    restored = PairFeaturizer(context=False, restore=True).fit(dirty).transform(dirty)
+    column = "artist__jaro_winkler"
+    assert np.isnan(plain.loc[0, column])
+    assert restored.loc[0, column] == pytest.approx(reference.loc[0, column])
+    assert restored.loc[0, "song__jaccard"] == pytest.approx(reference.loc[0, "song__jaccard"])
+    assert plain.loc[0, "song__jaccard"] < restored.loc[0, "song__jaccard"]
+
+
+def test_restore_keeps_margins_clones_pickles_and_checks_its_type():
+    pairs = pd.concat([dirty_pairs()] * 2, ignore_index=True)
+    pairs.loc[4:, "right_song"] = ["style", "bad blood", "shake it off", "blank space"]
+    f = PairFeaturizer(restore=True).fit(pairs)
+    margins = f.transform(pairs).filter(like="_margin")
+    assert margins.notna().to_numpy().any()
+    pd.testing.assert_frame_equal(margins.notna(), PairFeaturizer().fit(pairs).transform(
+        pairs).filter(like="_margin").notna())
+    assert clone(f).get_params()["restore"] is True
+    again = pickle.loads(pickle.dumps(f))
+    pd.testing.assert_frame_equal(again.transform(pairs), f.transform(pairs))
+    state = {k: v for k, v in f.__dict__.items() if k not in ("restore", "moved_")}
+    old = PairFeaturizer.__new__(PairFeaturizer)
+    old.__setstate__(state)  # a model file from before `restore`
+    assert old.restore is False and old.moved_ is None
+    with pytest.raises(TypeError, match="restore"):
+        PairFeaturizer(restore="yes").fit(pairs)
