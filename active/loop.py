@@ -362,7 +362,8 @@ class ActiveLoop:
         has seen) is handed to the in-loop and final matchers when they take one and were given
         none, and to the risk model, so a round never recomputes a pair's features. A fitted
         featurizer given to the matcher (e.g. fitted on every candidate, the pool being a
-        sample of them) is the one shared."""
+        sample of them) is the one shared. The loop's own puts values that moved into the
+        title back first (`restore=True`; chosen in benchmarks/results/active_loop_dirty.md)."""
         if self.featurizer is not None:
             return
         from labeling_functions.featurizer import PairFeaturizer
@@ -372,7 +373,7 @@ class ActiveLoop:
         if isinstance(given, PairFeaturizer) and hasattr(given, "columns_"):
             self.featurizer = given
         else:
-            self.featurizer = PairFeaturizer().fit(self.pairs)
+            self.featurizer = PairFeaturizer(restore=True).fit(self.pairs)
         for matcher in (self.matcher, self.final_matcher):
             params = matcher.get_params() if hasattr(matcher, "get_params") else {}
             if "featurizer" in params and params["featurizer"] is None:

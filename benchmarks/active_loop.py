@@ -93,9 +93,10 @@ VARIANTS = {"hybrid_no_kl": ("hybrid", {"kl_share": 0.0}, {}),
                 "soft_weight": "skill", "matcher_options": {
                     "monotonic": True, "l2_regularization": 1.0, "n_models": 3,
                     "subsample": 0.8, "max_features": 0.5}}),
-            # the default with the cross-fitted difference-words column
-            # (SimilarityMatcher(difference_words=1.0)) and, _restore, the featurizer putting
-            # moved values back first (PairFeaturizer(restore=True)); matcher_small.md
+            # with the cross-fitted difference-words column (SimilarityMatcher(difference_words=
+            # 1.0)) and, _restore, the featurizer putting moved values back first
+            # (PairFeaturizer(restore=True): the loop's own featurizer does since
+            # results/active_loop_dirty.md, so _restore is the loop's default); matcher_small.md
             "hybrid_monotone_l2_skill_words": ("hybrid", {}, {
                 "soft_weight": "skill", "matcher_options": {
                     "monotonic": True, "l2_regularization": 1.0, "difference_words": 1.0}}),

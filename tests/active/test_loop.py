@@ -2,6 +2,7 @@
 rejects nonsense from the oracle without losing what was stored."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from active import ActiveLoop, LabelStore, SimulatedOracle
@@ -166,3 +167,28 @@ def test_rounds_read_the_pools_shared_features_computed_once(pool, lfs, make_loo
         np.testing.assert_array_equal(state.risk, again)
     # within the round, only the embedding read the whole pool through the featurizer
     assert loop._pool_features is not None and len(whole) == 1
+
+
+def test_the_loops_own_featurizer_puts_moved_values_back():
+    """A pool whose titles carry their record's moved surname: the loop's shared featurizer
+    compares the surnames as if they had stayed in place."""
+    from labeling_functions.featurizer import PairFeaturizer
+    from matchers import SimilarityMatcher
+
+    clean = pd.DataFrame({
+        "left_given_name": ["anna marie", "john", "peter", "lisa"] * 3,
+        "left_surname": ["smith", "brown", "jones", "white"] * 3,
+        "right_given_name": ["anna marie", "jon", "pete", "lisa"] * 3,
+        "right_surname": ["smith", "browne", "jones", "wite"] * 3,
+    })
+    dirty = clean.copy()
+    dirty.loc[0, ["left_given_name", "left_surname"]] = ["anna marie smith", None]
+    loop = ActiveLoop(dirty, None, oracle=SimulatedOracle(np.ones(len(dirty), int)),
+                      matcher=SimilarityMatcher(seed=0, max_iter=5), seed=0)
+    loop._share_featurizer()
+    shared = loop.featurizer.transform(dirty.iloc[[0]])
+    in_place = PairFeaturizer().fit(clean).transform(clean.iloc[[0]])
+    assert shared["surname__jaro_winkler"].iloc[0] == pytest.approx(1.0)
+    assert in_place["surname__jaro_winkler"].iloc[0] == pytest.approx(1.0)
+    plain = PairFeaturizer().fit(dirty).transform(dirty.iloc[[0]])
+    assert not plain["surname__jaro_winkler"].iloc[0] >= 0.99  # missing without the repair
