@@ -10,7 +10,6 @@ from contextvars import ContextVar
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from blocking.validation import InputError
 
@@ -61,12 +60,9 @@ def _has_value(column: pd.Series) -> bool:
 
 
 def _distinct_and_present(ids: pd.Series) -> bool:
-    """True when no id is missing and none repeats, in one Arrow pass for string ids (False
-    when unsure: the caller's slower checks then find and name the problem)."""
-    strings = _arrow_strings(ids) if ids.dtype == object else None
-    if strings is None:
-        return bool(ids.notna().all() and pd.Index(ids).is_unique)
-    return strings.null_count == 0 and pc.count_distinct(strings).as_py() == len(strings)
+    """True when no id is missing and none repeats (one hash pass; the caller's slower checks
+    then find and name a problem)."""
+    return bool(ids.notna().all() and pd.Index(ids).is_unique)
 
 
 def column_text(series: pd.Series) -> pd.Series:
