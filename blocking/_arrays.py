@@ -9,6 +9,7 @@ from contextvars import ContextVar
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from blocking.validation import InputError
 
@@ -34,22 +35,34 @@ def check_table(df: pd.DataFrame, id_column: str, where: str, columns: Sequence[
             "check the spelling or pass the right id_column / on="
         )
     ids = df[id_column]
-    if ids.isna().any():
+    ids_ok = _distinct_and_present(ids)
+    if not ids_ok and ids.isna().any():
         raise InputError(
             f"{where}: id column {id_column!r} is missing at row positions "
             f"{np.flatnonzero(ids.isna().to_numpy())[:5].tolist()}; every record needs an id"
         )
-    if columns and all(df[c].isna().all() for c in columns):
+    if columns and not any(_has_value(df[c]) for c in columns):
         raise InputError(
             f"{where}: column(s) {list(columns)} hold no values (all missing); "
             "block on columns that are filled in for at least some records"
         )
-    dup = ids[ids.duplicated()]
+    dup = ids.iloc[:0] if ids_ok else ids[ids.duplicated()]
     if len(dup):
         raise InputError(
             f"{where}: id column {id_column!r} has {len(dup)} duplicate ids, e.g. "
             f"{dup.unique()[:5].tolist()}; ids must be unique"
         )
+
+
+def _has_value(column: pd.Series) -> bool:
+    """Whether any value is present (the first rows usually say so without a full scan)."""
+    return bool(column.iloc[:1000].notna().any() or column.notna().any())
+
+
+def _distinct_and_present(ids: pd.Series) -> bool:
+    """True when no id is missing and none repeats (one hash pass; the caller's slower checks
+    then find and name a problem)."""
+    return bool(ids.notna().all() and pd.Index(ids).is_unique)
 
 
 def column_text(series: pd.Series) -> pd.Series:
@@ -120,10 +133,33 @@ def value_codes(
 
     def compute() -> tuple[np.ndarray, pd.Series]:
         values = A[column] if B is None else pd.concat([A[column], B[column]], ignore_index=True)
-        codes, distinct = pd.factorize(values)
-        return codes, pd.Series(distinct, dtype=values.dtype)
+        return factorize_values(values)
 
     return _shared((A, B, None), ("raw", column), compute)
+
+
+def factorize_values(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """`pd.factorize(values)` as (codes, distinct values in the column's dtype): the same codes
+    (first-appearance order, -1 where missing); a column of Python strings is encoded by
+    Arrow, which hashes the text in C++ rather than each string object."""
+    strings = _arrow_strings(values) if values.dtype == object else None
+    if strings is None:
+        codes, distinct = pd.factorize(values)
+        return codes, pd.Series(distinct, dtype=values.dtype)
+    encoded = strings.dictionary_encode()
+    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
+    distinct = encoded.dictionary.to_numpy(zero_copy_only=False)
+    return codes, pd.Series(distinct, dtype=values.dtype)
+
+
+def _arrow_strings(values: pd.Series) -> pa.Array | None:
+    """The values as an Arrow string array (None, NaN -> null), or None unless every present
+    value is a Python string."""
+    try:
+        array = pa.array(values.to_numpy(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    return array if pa.types.is_string(array.type) or pa.types.is_large_string(array.type) else None
 
 
 def _shared(owners: tuple, column: object, compute: Callable):
@@ -147,10 +183,12 @@ def combined_codes(
     B: pd.DataFrame | None,
     columns: Sequence[str],
     key: Callable[[pd.Series], pd.Series] | None = None,
+    dense: bool = True,
 ) -> np.ndarray:
     """One code per record (A's rows, then B's) for the tuple of its column codes, -1 where any
     part is missing. Codes follow the tuples' lexicographic order, which is the order of the
-    texts joined by a separator below every character."""
+    texts joined by a separator below every character. `dense=False` skips numbering the
+    tuples 0..k-1 (a sort): the codes keep their order but may be large."""
     out, missing, bound = None, None, 1
     for column in columns:
         codes, n = column_codes(A, B, column, key)
@@ -164,7 +202,7 @@ def combined_codes(
             bound = int(out.max()) + 1
         out = out.astype(np.int64) * (n + 1) + codes
         bound *= n + 1
-    if len(columns) > 1:
+    if len(columns) > 1 and dense:
         _, out = np.unique(np.where(missing, 0, out), return_inverse=True)
         out = out.astype(np.int64)
     return np.where(missing, -1, out)
@@ -202,13 +240,26 @@ def sorted_unique(values: np.ndarray) -> np.ndarray:
     return values[keep]
 
 
+def _shared_bucket(codes: np.ndarray) -> np.ndarray:
+    """True where a code's bucket holds another record: codes themselves when dense, else a
+    multiplicative hash into at least twice as many buckets as codes (a group never splits;
+    a singleton is kept only when its bucket collides)."""
+    if not codes.size:
+        return np.ones(0, dtype=bool)
+    if codes.max() < 4 * len(codes):
+        buckets = codes
+    else:
+        bits = max(int(2 * len(codes) - 1).bit_length(), 1)
+        product = codes.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)  # wraps mod 2**64
+        buckets = (product >> np.uint64(64 - bits)).astype(np.intp)
+    return np.bincount(buckets)[buckets] > 1
+
+
 def within_groups(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """All position pairs (i, j), i < j, of records sharing a group code; code -1 = no group."""
     codes = np.asarray(codes)
     members = np.flatnonzero(codes >= 0)
-    if members.size and codes[members].max() < 4 * len(codes):  # dense codes: drop singletons
-        counts = np.bincount(codes[members])
-        members = members[counts[codes[members]] > 1]  # (the pairs and their order stay)
+    members = members[_shared_bucket(codes[members])]  # drop singletons: pairs, order stay
     order = members[np.argsort(codes[members], kind="stable")]
     sorted_codes = codes[order]
     hi = np.searchsorted(sorted_codes, sorted_codes, side="right")

@@ -69,7 +69,9 @@ class AttributeEquivalenceBlocker(Blocker):
         as_columns(on)  # fail early on a bad `on`
 
     def _positions(self, A, B):
-        codes = combined_codes(A, B, list(self.columns), self.key)
+        # group sizes need codes 0..k-1; grouping alone does not
+        codes = combined_codes(A, B, list(self.columns), self.key,
+                               dense=self.max_block_size is not None)
         ca, cb = (codes, None) if B is None else (codes[: len(A)], codes[len(A) :])
         if self.max_block_size is not None:
             present = [c[c >= 0] for c in (ca, cb) if c is not None]

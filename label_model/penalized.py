@@ -378,15 +378,17 @@ class PenalizedLabelModel(ModelFile, LabelModel):
         their mean: the nearest mu (in squared distance) that keeps the LF's direction."""
         vote = self.groups_.column_vote
         cols = np.flatnonzero(vote >= 0)
-        right, wrong = vote[cols], 1 - vote[cols]
-        mu = self.mu.data
-        flipped = mu[cols, wrong] > mu[cols, right]
+        # mu's entries as a flat view: one index per (column, class), as tensors on mu's device
+        right, wrong = (torch.as_tensor(cols * 2 + c, device=self.mu.device)
+                        for c in (vote[cols], 1 - vote[cols]))
+        flat = self.mu.data.view(-1)
+        at_right, at_wrong = flat[right], flat[wrong]
+        flipped = at_wrong > at_right
         if not bool(flipped.any()):
             return
-        mean = (mu[cols, wrong] + mu[cols, right]) / 2
-        keep = flipped.cpu().numpy()
-        mu[cols[keep], right[keep]] = mean[flipped]
-        mu[cols[keep], wrong[keep]] = mean[flipped]
+        mean = ((at_wrong + at_right) / 2)[flipped]
+        flat[right[flipped]] = mean
+        flat[wrong[flipped]] = mean
 
     def _can_warm_start(self, m: int) -> bool:
         return (

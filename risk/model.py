@@ -233,15 +233,16 @@ class RiskModel(ModelFile, BaseEstimator):
         self.rule_sigma0_ = np.sqrt(mu * (1 - mu) / (support + 3.0)) + 0.02
 
     # ----------------------------------------------------------------- training
-    def _forward(self, A: torch.Tensor, p: torch.Tensor, params: dict,
+    def _forward(self, A: torch.Tensor, p: torch.Tensor, scales: dict,
                  fixed: tuple[torch.Tensor, ...] | None = None):
-        """(risk, mean, std) of every pair; `fixed` (from `_fixed(p)`) saves recomputing what
-        does not depend on the parameters, once per training step."""
+        """(risk, mean, std) of every pair from the exponentiated parameters `scales` (keyed like
+        `params_`); `fixed` (from `_fixed(p)`) saves recomputing what does not depend on the
+        parameters, once per training step."""
         bins, mu, predicted = self._fixed(p) if fixed is None else fixed
         mean, std = portfolio(
-            A, params["log_w"].exp(), mu, params["log_sigma"].exp(),
-            params["log_w_bin"].exp().index_select(0, bins), p,
-            params["log_sigma_bin"].exp().index_select(0, bins),
+            A, scales["log_w"], mu, scales["log_sigma"],
+            scales["log_w_bin"].index_select(0, bins), p,
+            scales["log_sigma_bin"].index_select(0, bins),
         )
         return value_at_risk(mean, std, predicted, self.confidence), mean, std
 
@@ -252,14 +253,13 @@ class RiskModel(ModelFile, BaseEstimator):
     def _train(self, A: np.ndarray, y: np.ndarray, p: np.ndarray) -> None:
         """Rank the labelled pairs the matcher mispredicts above the others (pairwise logistic)."""
         m = len(self.rules_)
-        self.params_ = {
-            "log_w": torch.zeros(m, dtype=torch.float64, requires_grad=True),
-            "log_sigma": torch.tensor(np.log(self.rule_sigma0_), requires_grad=True),
-            "log_w_bin": torch.zeros(self.n_bins, dtype=torch.float64, requires_grad=True),
-            "log_sigma_bin": torch.full((self.n_bins,), float(np.log(0.1)), dtype=torch.float64,
-                                        requires_grad=True),
+        start = {
+            "log_w": torch.zeros(m, dtype=torch.float64),
+            "log_sigma": torch.tensor(np.log(self.rule_sigma0_)),
+            "log_w_bin": torch.zeros(self.n_bins, dtype=torch.float64),
+            "log_sigma_bin": torch.full((self.n_bins,), float(np.log(0.1)), dtype=torch.float64),
         }
-        start = {k: v.detach().clone() for k, v in self.params_.items()}
+        self.params_ = {k: v.clone() for k, v in start.items()}
         wrong = (p >= 0.5).astype(np.int64) != y
         self.n_mispredicted_ = int(wrong.sum())
         self.loss_history_: list[float] = []
@@ -275,19 +275,25 @@ class RiskModel(ModelFile, BaseEstimator):
         i, j = torch.as_tensor(i), torch.as_tensor(j)
         At = torch.as_tensor(A, dtype=torch.float64)
         pt = torch.as_tensor(p, dtype=torch.float64)
-        # fused: one kernel per step; a risk model's few dozen parameters made the default
-        # step's per-parameter overhead cost more than the arithmetic.
-        opt = torch.optim.Adam(self.params_.values(), lr=self.lr, fused=True)
+        # All parameters in one tensor: each step's exp, penalty and (fused) Adam update are
+        # then one operation each instead of one per parameter group, which at a risk model's
+        # size is most of a step's cost; the arithmetic per entry is the same.
+        sizes = [v.numel() for v in start.values()]
+        origin = torch.cat(list(start.values()))
+        theta = origin.clone().requires_grad_(True)
+        opt = torch.optim.Adam([theta], lr=self.lr, fused=True)
         fixed = self._fixed(pt)
         for _ in range(self.epochs):
             opt.zero_grad()
-            r = self._forward(At, pt, self.params_, fixed)[0]
+            scales = dict(zip(start, theta.exp().split(sizes), strict=True))
+            r = self._forward(At, pt, scales, fixed)[0]
             margin = r.index_select(0, i) - r.index_select(0, j)
             loss = torch.nn.functional.softplus(-margin / self.temperature).mean()
-            reg = sum(((v - start[k]) ** 2).sum() for k, v in self.params_.items())
-            (loss + self.l2 * reg).backward()
+            (loss + self.l2 * ((theta - origin) ** 2).sum()).backward()
             opt.step()
             self.loss_history_.append(loss.item())
+        learned = theta.detach().split(sizes)
+        self.params_ = {k: v.clone() for k, v in zip(start, learned, strict=True)}
 
     # ----------------------------------------------------------------- scoring
     def risk(self, pairs: pd.DataFrame | None, proba, L=None,
@@ -312,8 +318,8 @@ class RiskModel(ModelFile, BaseEstimator):
         A = activations(self.rules_, F, L, n)
         with torch.no_grad():
             pt = torch.as_tensor(p, dtype=torch.float64)
-            r, mean, std = self._forward(torch.as_tensor(A, dtype=torch.float64), pt,
-                                         self.params_)
+            scales = {k: v.exp() for k, v in self.params_.items()}
+            r, mean, std = self._forward(torch.as_tensor(A, dtype=torch.float64), pt, scales)
         self._last = {"A": A, "p": p, "risk": r.numpy(), "mean": mean.numpy(),
                       "std": std.numpy()}
         return self._last["risk"].copy()

@@ -117,9 +117,11 @@ def _scan(V: np.ndarray, target: np.ndarray, min_support: int, min_purity: float
     return thr, support, np.where(any_ok, hits[last, cols], 0)
 
 
-def _one_condition_rules(F: pd.DataFrame, cols: list[str], rows: np.ndarray, y: np.ndarray,
+def _one_condition_rules(V: np.ndarray, cols: list[str], rows: np.ndarray, y: np.ndarray,
                          label: int, min_support: int, min_purity: float) -> list[Condition]:
-    V = F[cols].to_numpy(dtype=np.float64)[rows]
+    """Single-threshold conditions on the columns `cols` of V (their values, float64) over
+    `rows` that are at least `min_purity` pure for `label`."""
+    V = V[rows]
     target = (y[rows] == label).astype(np.int64)
     out = []
     for sign, op in ((1.0, "<="), (-1.0, ">=")):
@@ -153,22 +155,24 @@ def mine_rules(
     if not cols or len(y) == 0 or max_conditions < 1:
         return []
     all_rows = np.arange(len(y))
+    V = F[cols].to_numpy(dtype=np.float64)  # once: every scan below reads its columns
     rules: list[Rule] = []
     for label in (0, 1):
         rate = float(np.mean(y == label))
         if rate == 0.0:
             continue
-        found = [(c,) for c in _one_condition_rules(F, cols, all_rows, y, label,
+        found = [(c,) for c in _one_condition_rules(V, cols, all_rows, y, label,
                                                      min_support, min_purity)]
         if max_conditions >= 2:
             loose = (rate + min_purity) / 2.0
-            for first in _one_condition_rules(F, cols, all_rows, y, label, min_support, loose):
+            for first in _one_condition_rules(V, cols, all_rows, y, label, min_support, loose):
                 rows = np.flatnonzero(first.holds(F))
-                others = [c for c in cols if c != first.feature]
+                others = [k for k, c in enumerate(cols) if c != first.feature]
                 if rows.size < min_support or not others:
                     continue
                 found += [(first, second) for second in _one_condition_rules(
-                    F, others, rows, y, label, min_support, min_purity)]
+                    V[:, others], [cols[k] for k in others], rows, y, label, min_support,
+                    min_purity)]
         rules += _select(F, y, [Rule(label=label, conditions=c) for c in found], max_rules,
                          max_overlap)
     return rules

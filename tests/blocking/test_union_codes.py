@@ -4,6 +4,7 @@ import itertools
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -152,3 +153,50 @@ def test_union_in_threads_finds_the_same_candidates_and_checks_n_jobs():
     for bad in (0, 1.5, True):
         with pytest.raises(ValueError, match="n_jobs"):
             UnionBlocker([AttributeEquivalenceBlocker("surname")], n_jobs=bad)
+
+
+def test_factorize_values_equals_pandas_factorize_for_strings_and_other_columns():
+    from blocking._arrays import factorize_values
+
+    columns = [
+        pd.Series(["b", None, "a", np.nan, "b", "", "a"], dtype=object),  # Arrow path
+        pd.Series(["b", 1, "b", None], dtype=object),  # mixed: pandas path
+        pd.Series([b"x", b"y", b"x"], dtype=object),  # bytes stay bytes
+        pd.Series([3.0, np.nan, 3.0, 1.5]),
+        pd.Series([None, None], dtype=object),
+    ]
+    for values in columns:
+        codes, distinct = factorize_values(values)
+        want_codes, want_distinct = pd.factorize(values)
+        np.testing.assert_array_equal(codes, want_codes)
+        assert list(distinct) == list(want_distinct)
+        assert distinct.dtype == values.dtype
+
+
+def test_within_groups_drops_singletons_of_large_codes_without_losing_pairs():
+    from blocking._arrays import within_groups
+
+    rng = np.random.default_rng(0)
+    dense = rng.integers(-1, 300, size=1000)
+    _, ranks = np.unique(dense, return_inverse=True)
+    sparse = np.where(dense < 0, -1, np.int64(2**40) + dense * np.int64(7_919_000_003))
+    want, got = within_groups(np.where(dense < 0, -1, ranks)), within_groups(sparse)
+    np.testing.assert_array_equal(want[0], got[0])  # the same pairs in the same order
+    np.testing.assert_array_equal(want[1], got[1])
+    brute = {(i, j) for i in range(1000) for j in range(i + 1, 1000)
+             if dense[i] >= 0 and dense[i] == dense[j]}
+    assert set(zip(got[0].tolist(), got[1].tolist(), strict=True)) == brute
+
+
+def test_check_table_still_names_missing_and_duplicate_ids():
+    from blocking._arrays import check_table
+    from blocking.validation import InputError
+
+    good = pd.DataFrame({"id": ["a", "b"], "x": [None, "v"]})
+    check_table(good, "id", "t", ["x"])
+    with pytest.raises(InputError, match="missing at row positions \\[1\\]"):
+        check_table(pd.DataFrame({"id": ["a", None], "x": ["u", "v"]}), "id", "t", ["x"])
+    with pytest.raises(InputError, match="1 duplicate ids, e.g. \\['a'\\]"):
+        check_table(pd.DataFrame({"id": ["a", "a"], "x": ["u", "v"]}), "id", "t", ["x"])
+    with pytest.raises(InputError, match="hold no values"):
+        check_table(pd.DataFrame({"id": [1, 2], "x": [None, None]}), "id", "t", ["x"])

@@ -2,6 +2,7 @@
 (the README example's pool fell from F1 0.73 to 0.35 after 10 labels with the summed penalty)."""
 
 import numpy as np
+import torch
 from sklearn.metrics import f1_score
 
 from label_model import PenalizedLabelModel
@@ -68,3 +69,21 @@ def test_labels_against_one_bucket_do_not_flip_the_model():
     vote = kept.groups_.column_vote
     cols = np.flatnonzero(vote >= 0)
     assert np.all(mu[cols, vote[cols]] >= mu[cols, 1 - vote[cols]] - 1e-6)
+
+
+def test_direction_projection_averages_only_the_flipped_columns():
+    L, _ = pool()
+    lm = PenalizedLabelModel(seed=0).fit(L)
+    vote = lm.groups_.column_vote
+    cols = np.flatnonzero(vote >= 0)
+    mu = lm.mu.detach().numpy().copy()
+    flip, stay = cols[0], cols[1]
+    mu[flip, vote[flip]], mu[flip, 1 - vote[flip]] = 0.2, 0.6  # points the wrong way
+    mu[stay, vote[stay]], mu[stay, 1 - vote[stay]] = 0.7, 0.1
+    lm.mu.data.copy_(torch.from_numpy(mu))
+    lm._project_direction()
+    after = lm.mu.detach().numpy()
+    np.testing.assert_allclose(after[flip], [0.4, 0.4])
+    np.testing.assert_allclose(after[stay, [vote[stay], 1 - vote[stay]]], [0.7, 0.1])
+    untouched = np.setdiff1d(np.arange(len(mu)), [flip, stay])
+    np.testing.assert_array_equal(after[untouched], mu[untouched])

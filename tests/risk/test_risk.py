@@ -15,7 +15,7 @@ from risk import (
     truncated_normal_quantile,
     value_at_risk,
 )
-from risk.rules import _scan
+from risk.rules import _scan, activations
 
 
 def identity(df):
@@ -245,3 +245,31 @@ def test_risk_reads_features_given_ahead_as_it_would_compute_them():
     np.testing.assert_array_equal(rm.risk(Ft, pt, features=identity(Ft)), rm.risk(Ft, pt))
     with pytest.raises(ValueError, match="features has 10 rows for 50 pairs"):
         rm.risk(Ft, pt, features=Ft.iloc[:10])
+
+
+def test_training_on_one_flat_tensor_equals_adam_on_each_parameter_group():
+    F, y, p = synthetic(0, 120)
+    rm = RiskModel(featurizer=identity, epochs=40, seed=0).fit(F, y, p)
+    A = activations(rm.rules_, F, None, len(y))
+    start = {
+        "log_w": torch.zeros(len(rm.rules_), dtype=torch.float64),
+        "log_sigma": torch.tensor(np.log(rm.rule_sigma0_)),
+        "log_w_bin": torch.zeros(rm.n_bins, dtype=torch.float64),
+        "log_sigma_bin": torch.full((rm.n_bins,), float(np.log(0.1)), dtype=torch.float64),
+    }
+    params = {k: v.clone().requires_grad_(True) for k, v in start.items()}
+    wrong = (p >= 0.5) != y
+    i, j = (torch.as_tensor(g.ravel()) for g in
+            np.meshgrid(np.flatnonzero(wrong), np.flatnonzero(~wrong), indexing="ij"))
+    opt = torch.optim.Adam(params.values(), lr=rm.lr)  # the default, per-group step
+    At, pt = torch.as_tensor(A, dtype=torch.float64), torch.as_tensor(p)
+    for _ in range(rm.epochs):
+        opt.zero_grad()
+        r = rm._forward(At, pt, {k: v.exp() for k, v in params.items()})[0]
+        loss = torch.nn.functional.softplus(-(r[i] - r[j]) / rm.temperature).mean()
+        reg = sum(((v - start[k]) ** 2).sum() for k, v in params.items())
+        (loss + rm.l2 * reg).backward()
+        opt.step()
+    for k, v in params.items():
+        np.testing.assert_allclose(rm.params_[k].numpy(), v.detach().numpy(), rtol=1e-10,
+                                   atol=1e-12)

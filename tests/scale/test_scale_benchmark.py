@@ -2,6 +2,8 @@
 digit views, the cheap non-match rule and pairwise scores of clusters."""
 
 import importlib
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -217,3 +219,12 @@ def test_lf_votes_with_a_forked_half_equal_those_in_one_process(scale, records):
     assert none is None and cpu > 0 and private_mb >= 0
     np.testing.assert_array_equal(got, want)
     assert got.dtype == np.int8 and got.shape == (len(li), len(lfs))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_mmap_threshold_is_set_in_a_fresh_process():
+    code = ("import sys; sys.path[:0] = sys.argv[1:]; import scale; "
+            "print(scale.fix_mmap_threshold(4 * scale.MB))")
+    out = subprocess.run([sys.executable, "-c", code, str(BENCHMARKS), str(BENCHMARKS.parent)],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"
