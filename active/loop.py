@@ -551,6 +551,7 @@ class ActiveLoop:
         model = RiskModel(lfs=self.lfs or None, featurizer=self.featurizer, seed=self.seed).fit(
             self.pairs.iloc[rows], ys, proba, L=None if L is None else L[rows],
             lf_precision=lf_precision,
+            features=None if self._pool_features is None else self._pool_features.iloc[rows],
         )
         if not model.rules_:
             return None, None  # no LF and no mined rule yet: k-medoids weighs by the doubt
