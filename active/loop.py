@@ -12,6 +12,7 @@ fast anybody answers (the same seed gives the same questions).
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -397,6 +398,27 @@ class ActiveLoop:
             return np.asarray(self.matcher.match_proba(self.pairs), dtype=float)
         return np.asarray(self.matcher.proba_of_features(features), dtype=float)
 
+    def _fit_matcher(self, rows: np.ndarray, y: np.ndarray, w: np.ndarray) -> None:
+        """Fit the in-loop matcher on pool `rows`; one that takes `features` and was given the
+        shared featurizer reads their rows of the pool's features (the same fit)."""
+        pairs = self.pairs.iloc[rows]
+        given = getattr(self.matcher, "featurizer", None)
+        if (given is None or given is not self.featurizer
+                or "features" not in inspect.signature(self.matcher.fit).parameters):
+            self.matcher.fit(pairs, y, sample_weight=w)
+            return
+        if self._pool_features is None:
+            self._pool_features = self.featurizer.transform(self.pairs)
+        self.matcher.fit(pairs, y, sample_weight=w, features=self._pool_features.iloc[rows])
+
+    def _pool_embeddings(self) -> np.ndarray:
+        """The in-loop matcher's embeddings of the pool (from the shared features when it can
+        take them: the same as `embed`)."""
+        features = self._shared_features(self.matcher)
+        if features is None or not hasattr(self.matcher, "embed_of_features"):
+            return self.matcher.embed(self.pairs)
+        return self.matcher.embed_of_features(features)
+
     def _fresh_matcher(self):
         """An unfitted copy of the in-loop matcher that keeps the shared fitted featurizer
         (a plain clone would refit one, and its cache, on its training rows)."""
@@ -529,6 +551,7 @@ class ActiveLoop:
         model = RiskModel(lfs=self.lfs or None, featurizer=self.featurizer, seed=self.seed).fit(
             self.pairs.iloc[rows], ys, proba, L=None if L is None else L[rows],
             lf_precision=lf_precision,
+            features=None if self._pool_features is None else self._pool_features.iloc[rows],
         )
         if not model.rules_:
             return None, None  # no LF and no mined rule yet: k-medoids weighs by the doubt
@@ -595,10 +618,10 @@ class ActiveLoop:
         if label_model_only:
             rows = rows[:0]
         if rows.size and (self.L.shape[1] or np.unique(y).size == 2):
-            self.matcher.fit(self.pairs.iloc[rows], y, sample_weight=w)
+            self._fit_matcher(rows, y, w)
             state.matcher_proba = self._pool_proba()
             if hasattr(self.matcher, "embed"):
-                state.embeddings = np.asarray(self.matcher.embed(self.pairs), dtype=np.float32)
+                state.embeddings = np.asarray(self._pool_embeddings(), dtype=np.float32)
         elif previous is not None:  # nothing to learn from yet: keep what there was
             state.matcher_proba, state.embeddings = previous.matcher_proba, previous.embeddings
         t2 = time.perf_counter()

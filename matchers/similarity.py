@@ -89,16 +89,23 @@ class SimilarityMatcher(PairMatcher):
         y: np.ndarray | pd.Series,
         sample_weight: np.ndarray | None = None,
         valid: tuple[pd.DataFrame, np.ndarray | pd.Series] | None = None,
+        features: pd.DataFrame | None = None,
     ) -> SimilarityMatcher:
         """Fit on pairs with labels in [0, 1]; `valid` is accepted and unused (boosting refits
-        from scratch in seconds), so the matchers are swappable."""
+        from scratch in seconds), so the matchers are swappable. `features`, if given, are the
+        pairs' rows of `featurizer.transform` computed ahead (the featurizer must be fitted):
+        the same fit, without looking the pairs up again."""
         self._check_params()
         check_pairs(pairs, "SimilarityMatcher.fit pairs")
         targets = check_targets(y, len(pairs), "SimilarityMatcher.fit y")
         weights = check_sample_weight(sample_weight, len(pairs))
         self.featurizer_ = self._fitted_featurizer(pairs)
         self.attributes_ = self.featurizer_.attributes_
-        features = self.featurizer_.transform(pairs)
+        if features is None:
+            features = self.featurizer_.transform(pairs)
+        elif self.featurizer_ is not self.featurizer or len(features) != len(pairs):
+            raise ValueError("SimilarityMatcher.fit features: pass the rows of the given fitted "
+                             "featurizer's transform(pairs), one per pair, or features=None")
         features = features.loc[:, features.notna().any()]  # all-NaN columns carry nothing
         self.columns_ = list(features.columns)
         X = features.to_numpy(dtype=float)
@@ -216,11 +223,7 @@ class SimilarityMatcher(PairMatcher):
         while a loop trains this matcher): the same as `match_proba` of those pairs. With
         `difference_words` the pairs themselves are needed too (the word model reads them)."""
         self._check_fitted("proba_of_features")
-        missing = [c for c in self.columns_ if c not in features.columns]
-        if missing:
-            raise ValueError(f"SimilarityMatcher.proba_of_features: the table lacks the fitted "
-                             f"feature columns {missing[:5]}; pass featurizer_.transform(pairs)")
-        X = features[self.columns_].to_numpy(dtype=float)
+        X = self._columns_of(features, "proba_of_features")
         if len(X) == 0:
             return np.empty(0, dtype=np.float64)
         if self.words_ is not None:
@@ -255,5 +258,20 @@ class SimilarityMatcher(PairMatcher):
 
     def embed(self, pairs: pd.DataFrame) -> np.ndarray:
         """Standardized similarity features (missing = the fitted mean), shape (n, n_features)."""
-        X = self._features(pairs, "embed")
+        return self._standardized(self._features(pairs, "embed"))
+
+    def embed_of_features(self, features: pd.DataFrame) -> np.ndarray:
+        """`embed` from a table `featurizer_.transform` made (computed ahead): the same values."""
+        self._check_fitted("embed_of_features")
+        return self._standardized(self._columns_of(features, "embed_of_features"))
+
+    def _standardized(self, X: np.ndarray) -> np.ndarray:
         return (np.where(np.isnan(X), self.mean_, X) - self.mean_) / self.scale_
+
+    def _columns_of(self, features: pd.DataFrame, where: str) -> np.ndarray:
+        """The fitted feature columns of a `featurizer_.transform` table, as float64."""
+        missing = [c for c in self.columns_ if c not in features.columns]
+        if missing:
+            raise ValueError(f"SimilarityMatcher.{where}: the table lacks the fitted feature "
+                             f"columns {missing[:5]}; pass featurizer_.transform(pairs)")
+        return features[self.columns_].to_numpy(dtype=float)

@@ -160,12 +160,14 @@ class RiskModel(ModelFile, BaseEstimator):
         return np.minimum((p * self.n_bins).astype(np.int64), self.n_bins - 1)
 
     # ----------------------------------------------------------------- fit
-    def fit(self, pairs: pd.DataFrame | None, y, proba, L=None, lf_precision=None) -> RiskModel:
+    def fit(self, pairs: pd.DataFrame | None, y, proba, L=None, lf_precision=None,
+            features: pd.DataFrame | None = None) -> RiskModel:
         """Learn the risk features and their parameters from labelled pairs.
 
         pairs: the labelled record pairs; y: their 0/1 labels; proba: the matcher's
         (out-of-fold) P(match) on them; L: their LF votes (computed from `lfs` when None);
-        lf_precision: (n_lfs,) the label model's precision estimate of each LF.
+        lf_precision: (n_lfs,) the label model's precision estimate of each LF; features: the
+        pairs' features from the given fitted featurizer, computed ahead (None: computed here).
         """
         self._validate()
         y = np.asarray(y).ravel()
@@ -182,7 +184,13 @@ class RiskModel(ModelFile, BaseEstimator):
         self.n_lfs_ = 0 if L is None else L.shape[1]
         prec = self._check_precision(lf_precision)
         self._fit_featurizer(pairs)
-        F = self._features(pairs)
+        if features is None or self.max_conditions == 0:
+            F = self._features(pairs)
+        elif self.featurizer_ is not self.featurizer or len(features) != n:
+            raise ValueError(f"RiskModel.fit: features must be the {n} labelled pairs' rows of "
+                             f"the given fitted featurizer's features, or None")
+        else:
+            F = features
         min_support = self._support_count(n)
         rules = [] if L is None else lf_rules(L, self.lfs)
         if F is not None:

@@ -195,6 +195,26 @@ def test_scores_from_features_equal_the_boosting_on_every_row(train_pairs, test_
         SimilarityMatcher().proba_of_features(features)
 
 
+def test_fit_and_embed_from_features_computed_ahead_equal_the_plain_calls(train_pairs):
+    pairs, y = train_pairs
+    shared = PairFeaturizer().fit(pairs)
+    features = shared.transform(pairs)
+    w = np.linspace(0.5, 2.0, len(pairs))
+    plain = SimilarityMatcher(max_iter=20, featurizer=shared).fit(pairs, y, sample_weight=w)
+    ahead = SimilarityMatcher(max_iter=20, featurizer=shared).fit(pairs, y, sample_weight=w,
+                                                                 features=features)
+    np.testing.assert_array_equal(ahead.match_proba(pairs), plain.match_proba(pairs))
+    np.testing.assert_array_equal(ahead.embed_of_features(features), plain.embed(pairs))
+    with pytest.raises(ValueError, match="one per pair"):
+        SimilarityMatcher(max_iter=5, featurizer=shared).fit(pairs, y, features=features[:3])
+    with pytest.raises(ValueError, match="given fitted featurizer"):
+        SimilarityMatcher(max_iter=5).fit(pairs, y, features=features)
+    with pytest.raises(ValueError, match="lacks the fitted feature columns"):
+        ahead.embed_of_features(features.drop(columns=ahead.columns_[:1]))
+    with pytest.raises(NotFittedError):
+        SimilarityMatcher().embed_of_features(features)
+
+
 def test_ensemble_averages_models_fitted_on_subsamples(train_pairs, test_pairs):
     pairs, y = train_pairs
     tpairs, _ = test_pairs

@@ -247,6 +247,17 @@ def test_risk_reads_features_given_ahead_as_it_would_compute_them():
         rm.risk(Ft, pt, features=Ft.iloc[:10])
 
 
+def test_fit_reads_features_given_ahead_as_it_would_compute_them():
+    F, y, p = synthetic(0, 200)
+    Ft, _, pt = synthetic(1, 50)
+    plain = RiskModel(featurizer=identity, epochs=30, seed=0).fit(F, y, p)
+    ahead = RiskModel(featurizer=identity, epochs=30, seed=0).fit(F, y, p, features=identity(F))
+    assert [str(r) for r in ahead.rules_] == [str(r) for r in plain.rules_]
+    np.testing.assert_array_equal(ahead.risk(Ft, pt), plain.risk(Ft, pt))
+    with pytest.raises(ValueError, match="labelled pairs' rows"):
+        RiskModel(featurizer=identity, epochs=3, seed=0).fit(F, y, p, features=F.iloc[:10])
+
+
 def test_training_on_one_flat_tensor_equals_adam_on_each_parameter_group():
     F, y, p = synthetic(0, 120)
     rm = RiskModel(featurizer=identity, epochs=40, seed=0).fit(F, y, p)
