@@ -195,3 +195,36 @@ def test_the_loops_own_featurizer_puts_moved_values_back():
     assert in_place["surname__jaro_winkler"].iloc[0] == pytest.approx(1.0)
     plain = PairFeaturizer().fit(dirty).transform(dirty.iloc[[0]])
     assert not plain["surname__jaro_winkler"].iloc[0] >= 0.99  # missing without the repair
+
+
+def test_the_final_rnn_reads_side_features_through_the_loops_restored_featurizer():
+    """The deep matcher trained after the loop gets the loop's featurizer, so a surname moved
+    into the given name reaches its side features as if it had stayed in place."""
+    from sklearn.base import clone
+
+    from matchers import RNNMatcher, SimilarityMatcher
+
+    clean = pd.DataFrame({
+        "left_given_name": ["anna marie", "john", "peter", "lisa"] * 3,
+        "left_surname": ["smith", "brown", "jones", "white"] * 3,
+        "right_given_name": ["anna marie", "jon", "pete", "lisa"] * 3,
+        "right_surname": ["smith", "browne", "jones", "wite"] * 3,
+    })
+    dirty = clean.copy()
+    dirty.loc[0, ["left_given_name", "left_surname"]] = ["anna marie smith", None]
+    final = RNNMatcher(hash_dim=8, n_buckets=2**10, hidden=8, mlp_hidden=16, epochs=1,
+                       warm_epochs=1, batch_size=16, embedding="hash", similarity=True, seed=0)
+    loop = ActiveLoop(dirty, None, oracle=SimulatedOracle(np.ones(len(dirty), int)),
+                      matcher=SimilarityMatcher(seed=0, max_iter=5), final_matcher=final, seed=0)
+    loop._share_featurizer()
+    final.fit(dirty, np.array([1, 0, 1, 0] * 3))
+    assert final.featurizer_ is loop.featurizer
+    column = final.side_columns_.index("surname__jaro_winkler")
+    moved = final._side_features(dirty.iloc[[0]])[0, column]
+    in_place = final._side_features(clean.iloc[[0]])[0, column]
+    assert moved == pytest.approx(in_place)
+    # the same record without the loop's featurizer: the surname is missing, not matched
+    alone = clone(final).set_params(featurizer=None).fit(dirty, np.array([1, 0, 1, 0] * 3))
+    column = alone.side_columns_.index("surname__jaro_winkler")
+    assert alone._side_features(dirty.iloc[[0]])[0, column] != pytest.approx(
+        alone._side_features(clean.iloc[[0]])[0, column])
