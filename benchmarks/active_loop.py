@@ -103,6 +103,12 @@ VARIANTS = {"hybrid_no_kl": ("hybrid", {"kl_share": 0.0}, {}),
             "hybrid_monotone_l2_skill_restore": ("hybrid", {}, {
                 "soft_weight": "skill", "featurizer_options": {"restore": True},
                 "matcher_options": {"monotonic": True, "l2_regularization": 1.0}}),
+            # _restore_unseen: also values no record holds in place, read off the title's end
+            # (PairFeaturizer(restore_unseen=True)); matcher_small.md, "Dirty gaps"
+            "hybrid_monotone_l2_skill_restore_unseen": ("hybrid", {}, {
+                "soft_weight": "skill",
+                "featurizer_options": {"restore": True, "restore_unseen": True},
+                "matcher_options": {"monotonic": True, "l2_regularization": 1.0}}),
             "hybrid_monotone_l2_skill_words_restore": ("hybrid", {}, {
                 "soft_weight": "skill", "featurizer_options": {"restore": True},
                 "matcher_options": {

@@ -105,6 +105,8 @@ FEATURE_SETS = {  # name -> PairFeaturizer arguments; the first is the default, 
     "no context": {"context": False},
     "old features": {"record": False, "cross": False, "missing": False, "context": False},
     "restore": {"restore": True},  # moved values put back into their attribute first
+    # and values no record holds in place, read off the title's end (MovedValues(suffixes=True))
+    "restore unseen": {"restore": True, "restore_unseen": True},
 }
 
 

@@ -159,7 +159,9 @@ class PairFeaturizer(BaseEstimator):
     similarity (+1), a difference (-1) or neither (0), see `feature_directions`.
     `restore` first puts values that moved into the first attribute (the title) back into their
     empty attribute, where the fitted pool holds the same value in place elsewhere
-    (`MovedValues`, fitted as `moved_`): for 'dirty' tables.
+    (`MovedValues`, fitted as `moved_`): for 'dirty' tables. `restore_unseen` (with `restore`)
+    also puts back values that no record holds in place: the title's trailing run that reads
+    like a short empty attribute's values (`MovedValues(suffixes=True)`).
     """
 
     def __init__(
@@ -175,6 +177,7 @@ class PairFeaturizer(BaseEstimator):
         max_record_chars: int = 300,
         max_value_chars: int = 20_000,
         restore: bool = False,
+        restore_unseen: bool = False,
     ) -> None:
         self.attributes = attributes
         self.kinds = kinds
@@ -187,6 +190,7 @@ class PairFeaturizer(BaseEstimator):
         self.max_record_chars = max_record_chars
         self.max_value_chars = max_value_chars
         self.restore = restore
+        self.restore_unseen = restore_unseen
 
     # ----------------------------------------------------------------- fit
     def fit(self, pairs: pd.DataFrame, y: object = None) -> PairFeaturizer:
@@ -203,12 +207,14 @@ class PairFeaturizer(BaseEstimator):
                              f"the pairs, which have {found}")
         if len(pairs) == 0:
             raise ValueError("PairFeaturizer.fit: the pair table is empty; fit on the pool")
-        if not isinstance(self.restore, bool | np.bool_):
-            raise TypeError(f"PairFeaturizer: restore must be True or False, got "
-                            f"{self.restore!r}")
+        for name in ("restore", "restore_unseen"):
+            if not isinstance(getattr(self, name), bool | np.bool_):
+                raise TypeError(f"PairFeaturizer: {name} must be True or False, got "
+                                f"{getattr(self, name)!r}")
         self.attributes_ = attributes
         pairs = self._truncated(pairs)
-        self.moved_ = MovedValues(pairs, attributes) if self.restore else None
+        self.moved_ = (MovedValues(pairs, attributes, suffixes=bool(self.restore_unseen))
+                       if self.restore else None)
         restored = self._restored(pairs)  # the tables' statistics; pairs keep their own keys
         self.kinds_ = {**attribute_kinds(restored, attributes), **self._given_kinds(attributes)}
         self.idf_ = fit_idf(restored, attributes, kinds=self.kinds_)
@@ -255,7 +261,8 @@ class PairFeaturizer(BaseEstimator):
         the default (the directions follow from the fitted columns)."""
         if "columns_" in state and "feature_directions_" not in state:
             state = {**state, "feature_directions_": feature_directions(state["columns_"])}
-        super().__setstate__({"kinds": None, "restore": False, "moved_": None, **state})
+        super().__setstate__({"kinds": None, "restore": False, "restore_unseen": False,
+                              "moved_": None, **state})
 
     def __getstate__(self) -> dict:
         """Pickles (model files) leave the cache out."""

@@ -44,15 +44,28 @@ class MovedValues:
     A value counts when its text has at least `min_chars` characters and at most `max_tokens`
     tokens. Matching is on lower-cased, whitespace-split tokens; the longest value found wins,
     and the title's first token always stays.
+
+    `suffixes` also puts back values no record holds in place (a brewery named once): after
+    the values found, each attribute still empty, last attribute first, takes the title's
+    trailing run of tokens that reads like its values (`_by_odds`). It applies to short
+    attributes only (values of at most `max_suffix_tokens` tokens at the median), where a
+    token's log-odds of standing in the attribute rather than in a title are learnt from the
+    records holding it in place.
     """
 
     def __init__(self, pairs: pd.DataFrame, attributes: list[str], min_chars: int = 2,
-                 max_tokens: int = 40, shapes: bool = True) -> None:
+                 max_tokens: int = 40, shapes: bool = True, suffixes: bool = False,
+                 min_odds: float = 2.0, max_suffix_tokens: int = 8) -> None:
         self.title, self.others = attributes[0], list(attributes[1:])
         self.index: dict[str, dict[str, list[tuple[tuple[str, ...], object]]]] = {}
         self.shapes: dict[str, list[tuple[str, ...]]] = {}
+        self.odds: dict[str, tuple[dict[str, float], int]] = {}
+        self.min_odds = min_odds
         for attr in self.others:
             values = pd.unique(pd.concat([pairs[c] for c in side_columns(attr)]).dropna())
+            lengths = [len(_tokens(v)) for v in values[~_blank(values)]]
+            if suffixes and lengths and np.median(lengths) <= max_suffix_tokens:
+                self.odds[attr] = self._token_odds(pairs, attr, values[~_blank(values)])
             by_first: dict[str, dict[tuple[str, ...], object]] = {}
             for value in values[~_blank(values)]:
                 tokens = _tokens(value)
@@ -65,6 +78,27 @@ class MovedValues:
             self.shapes[attr] = sorted(
                 (s for s in found_shapes if shapes and "a" not in "".join(s)
                  and "0" in "".join(s)), key=len, reverse=True)
+
+    def _token_odds(self, pairs: pd.DataFrame, attr: str, values: np.ndarray
+                    ) -> tuple[dict[str, float], int]:
+        """(log-odds per token of standing in `attr`'s values rather than in the titles of the
+        records that hold `attr` in place, the most tokens of a value). A title's tokens that
+        its own record's value also holds (a brand leading the title) are not counted."""
+        held = []
+        for side in (0, 1):
+            columns = [side_columns(self.title)[side], side_columns(attr)[side]]
+            records = pairs[columns].to_numpy(dtype=object)
+            held.append(records[~_blank(records[:, 0]) & ~_blank(records[:, 1])])
+        titles = pd.DataFrame(np.concatenate(held)).drop_duplicates().to_numpy(dtype=object)
+        in_values = pd.Series([t for v in values for t in set(_tokens(v))]).value_counts()
+        in_titles = pd.Series([t for title, value in titles
+                               for t in set(_tokens(title)) - set(_tokens(value))]).value_counts()
+        both = pd.concat([in_values, in_titles], axis=1).fillna(0.0).to_numpy(np.float64)
+        odds = (np.log((both[:, 0] + 0.5) / (len(values) + 1.0))
+                - np.log((both[:, 1] + 0.5) / (len(titles) + 1.0)))
+        longest = max((len(_tokens(v)) for v in values), default=0)
+        tokens = pd.concat([in_values, in_titles], axis=1).index
+        return dict(zip(tokens, odds, strict=True)), longest
 
     def restore(self, pairs: pd.DataFrame) -> pd.DataFrame:
         """`pairs` with moved values put back (a copy where anything moved), per distinct
@@ -111,9 +145,31 @@ class MovedValues:
                 record[j + 1] = value
                 del title[start:start + n]
                 moved = True
+        for j in np.flatnonzero(empty)[::-1]:  # appended in attribute order: the last first
+            if self.others[j] in self.odds and _blank(record[j + 1:j + 2])[0]:
+                run = self._by_odds(title, *self.odds[self.others[j]])
+                if run:
+                    record[j + 1] = " ".join(title[-run:])
+                    del title[-run:]
+                    moved = True
         if moved:
             record[0] = " ".join(title)
         return moved
+
+    def _by_odds(self, title: list[str], odds: dict[str, float], longest: int) -> int:
+        """How many trailing title tokens (never the first, at most `longest`) read like an
+        attribute's values: the trailing run with the highest summed log-odds, if it reaches
+        `min_odds` (the longest such run on ties) and holds no token whose log-odds are
+        -`min_odds` or less; 0 where none does."""
+        scores = np.array([odds.get(t, 0.0) for t in title[:0:-1][:longest]])
+        title_like = np.flatnonzero(scores <= -self.min_odds)
+        if len(title_like):  # the run never crosses a token that reads like a title's
+            scores = scores[:title_like[0]]
+        if not len(scores):
+            return 0
+        total = np.cumsum(scores)
+        best = len(total) - 1 - int(np.argmax(total[::-1]))
+        return best + 1 if total[best] >= self.min_odds else 0
 
     @staticmethod
     def _by_shape(title: list[str], shapes: list[tuple[str, ...]]

@@ -91,3 +91,55 @@ def test_restore_keeps_margins_clones_pickles_and_checks_its_type():
     assert old.restore is False and old.moved_ is None
     with pytest.raises(TypeError, match="restore"):
         PairFeaturizer(restore="yes").fit(pairs)
+
+
+def brewery_pairs() -> pd.DataFrame:
+    """Beers whose brewery stands in place, and one whose brewery (named nowhere else) sits at
+    its title's end, its attribute empty."""
+    beers = ["hop red ale", "amber ale", "dark red ale", "pale ale", "night stout", "gold ale"]
+    breweries = ["Alpha Brewing Company", "Beta Brewery", "Gamma Brewing Co.",
+                 "Delta Brewing Company", "Epsilon Brewery", "Zeta Brewing"]
+    pairs = pd.DataFrame({"left_beer": beers, "left_brewery": breweries,
+                          "right_beer": beers[::-1], "right_brewery": breweries[::-1]})
+    pairs.loc[0, ["left_beer", "left_brewery"]] = ["sour red ale omega brewing company", None]
+    pairs.loc[1, ["left_beer", "left_brewery"]] = ["harvest red ale", None]  # nothing moved
+    return pairs
+
+
+def test_unseen_values_come_off_the_titles_end_and_title_words_stay():
+    pairs = brewery_pairs()
+    restored = MovedValues(pairs, ["beer", "brewery"], suffixes=True).restore(pairs)
+    assert restored.loc[0, "left_beer"] == "sour red ale"
+    assert restored.loc[0, "left_brewery"] == "omega brewing company"
+    assert restored.loc[1, "left_beer"] == "harvest red ale"  # ends in title words: kept
+    assert pd.isna(restored.loc[1, "left_brewery"])
+    pd.testing.assert_frame_equal(restored.iloc[2:], pairs.iloc[2:])
+    without = MovedValues(pairs, ["beer", "brewery"]).restore(pairs)
+    assert without.loc[0, "left_beer"] == "sour red ale omega brewing company"
+
+
+def test_unseen_values_leave_long_attributes_alone():
+    pairs = brewery_pairs()
+    pairs["left_brewery"] = pairs["left_brewery"].where(
+        pairs["left_brewery"].isna(), pairs["left_brewery"] + " of the united states of america")
+    pairs["right_brewery"] = pairs["right_brewery"] + " of the united states of america"
+    restored = MovedValues(pairs, ["beer", "brewery"], suffixes=True,
+                           max_suffix_tokens=4).restore(pairs)
+    assert restored.loc[0, "left_beer"] == "sour red ale omega brewing company"
+
+
+def test_restore_unseen_reaches_the_featurizer_and_is_checked():
+    pairs = brewery_pairs()
+    plain = PairFeaturizer(context=False, restore=True).fit(pairs).transform(pairs)
+    f = PairFeaturizer(context=False, restore=True, restore_unseen=True).fit(pairs)
+    unseen = f.transform(pairs)
+    assert np.isnan(plain.loc[0, "brewery__jaro_winkler"])
+    assert not np.isnan(unseen.loc[0, "brewery__jaro_winkler"])
+    assert unseen.loc[0, "beer__jaccard"] > plain.loc[0, "beer__jaccard"]
+    assert clone(f).get_params()["restore_unseen"] is True
+    state = {k: v for k, v in f.__dict__.items() if k != "restore_unseen"}
+    old = PairFeaturizer.__new__(PairFeaturizer)
+    old.__setstate__(state)  # a model file from before `restore_unseen`
+    assert old.restore_unseen is False
+    with pytest.raises(TypeError, match="restore_unseen"):
+        PairFeaturizer(restore=True, restore_unseen=1).fit(pairs)
