@@ -206,6 +206,40 @@ def detection_table(frame: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+def detection_limit(pools: list[str], n_pairs: int, datasets: str) -> str:
+    """Per pool with hidden false negatives (matches scored 0.01): their stratum in our
+    sampler, the chance that a sampler spending every label evenly over the predicted
+    non-match strata labels one of them by each budget, and how far F1 moves without them
+    (what an interval must reach below an estimate that has not seen them)."""
+    from scipy.stats import hypergeom
+
+    lines = [
+        "| pool | hidden matches | their stratum | predicted-0 strata | P(one labelled) at "
+        "250 / 500 / 1,000 / 2,000 labels, even spread | labels for 90% | F1 gap |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name in pools:
+        labels, scores, predictions = _pool(name, n_pairs, datasets)
+        hidden = (scores == HIDDEN_SCORE) & (labels == 1)
+        if not hidden.any():
+            continue
+        strata = OASISSampler(predictions, scores, labels.__getitem__).strata
+        size = int(strata.sizes[strata.index[hidden][0]])
+        negative = int(np.sum(strata.mean_prediction == 0))
+        found = [1 - hypergeom(size, int(hidden.sum()), b // negative).pmf(0) for b in BUDGETS[1:5]]
+        most = next(
+            m for m in range(1, size + 1) if hypergeom(size, int(hidden.sum()), m).pmf(0) <= 0.1
+        )
+        twin = np.where(hidden, 0, labels)
+        gap = f_measure(twin, predictions) - f_measure(labels, predictions)
+        lines.append(
+            f"| {name} | {int(hidden.sum())} | {size} pairs | {negative} | "
+            f"{' / '.join(f'{p:.0%}' for p in found)} | {most} ({most * negative:,} spread) | "
+            f"{gap:.4f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def plot(frame: pd.DataFrame, pools: list[str], path: Path) -> None:
     """Per pool: MAE against labels for ours and the authors', the 25-75% band of the
     seeds' absolute errors shaded."""
@@ -259,7 +293,15 @@ def main() -> None:
         metavar="STEM",
         help="with --merge: compare our rows with our rows of these runs (e.g. the default's)",
     )
+    parser.add_argument(
+        "--detection-limit",
+        action="store_true",
+        help="print how many labels finding the hidden false negatives takes, no sampling",
+    )
     args = parser.parse_args()
+    if args.detection_limit:
+        print(detection_limit(list(POOLS) + list(HELD_OUT) + list(FRESH), args.n_pairs, ""))
+        return
     if args.merge:
         merge(args.merge, args.out, args.n_pairs, args.datasets, args.against)
         return
