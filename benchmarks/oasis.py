@@ -43,6 +43,7 @@ OURS, AUTHORS = "ours", "authors'"
 BUDGETS = [100, 250, 500, 1000, 2000, 5000]
 REAL_SETS = ["abt_buy", "amazon_google", "dblp_acm"]
 POOL_SEED = 2024
+HIDDEN_SCORE = 0.01  # the score of the confident errors' matches (oasis_pools.synthetic_pool)
 HELD_OUT_SEED = 7  # the held-out pools come from another seed family as well as other specs
 FRESH_SEED = 31  # and the fresh ones from a third
 
@@ -71,11 +72,22 @@ def run_one(task: tuple[str, str, int, int, str, tuple[int, ...], tuple]) -> lis
     sampler, pool, seed, n_pairs, datasets, budgets, ours = task
     labels, scores, predictions = _pool(pool, n_pairs, datasets)
     truth = f_measure(labels, predictions)
+    # the confident errors' false negatives (matches scored exactly 0.01, oasis_pools):
+    # how many of them our sampler has labelled by each budget
+    hidden = (scores == HIDDEN_SCORE) & (labels == 1)
+    found = {}
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         run = _make(sampler, predictions, scores, lambda i: int(labels[i]), seed, ours)
-        run.sample(max(budgets))
+        if sampler == OURS and hidden.any():
+            done = 0
+            for b in budgets:
+                # our draws do not depend on how sample() is split
+                found[b] = int(np.sum(run.sample(b - done).labels[hidden] >= 0))
+                done = b
+        else:
+            run.sample(max(budgets))
     seconds = time.perf_counter() - start
     history = run.history.set_index("n_labels")
     rows = []
@@ -93,6 +105,7 @@ def run_one(task: tuple[str, str, int, int, str, tuple[int, ...], tuple]) -> lis
                 "covered": float(low <= truth <= high) if np.isfinite(low) else np.nan,
                 "width": high - low,
                 "seconds": seconds,
+                "hidden_found": found.get(b, np.nan),
             }
         )
     return rows
@@ -169,6 +182,64 @@ def bar_table(summary_frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def detection_table(frame: pd.DataFrame) -> str:
+    """Per pool with confident errors and budget: the share of our runs that labelled at least
+    one of its hidden false negatives (matches scored 0.01), and our coverage in the runs that
+    did and in those that did not."""
+    if "hidden_found" not in frame or frame["hidden_found"].isna().all():
+        return ""
+    ours = frame[(frame["sampler"] == OURS) & frame["hidden_found"].notna()]
+    ours = ours.assign(found=ours["hidden_found"] > 0)
+    lines = [
+        "\n## Hidden false negatives: found or not\n",
+        "Runs (ours) that labelled at least one match scored 0.01 (a confident error) by that "
+        "budget, and coverage in the runs that did / did not (n = runs).\n",
+        "| pool | labels | found one | coverage if found (n) | coverage if not (n) |",
+        "|---|---|---|---|---|",
+    ]
+    for (pool, budget), part in ours.groupby(["pool", "budget"], sort=False):
+        cells = []
+        for found in (True, False):
+            sub = part[part["found"] == found]
+            cells.append(f"{sub['covered'].mean():.0%} ({len(sub)})" if len(sub) else "- (0)")
+        lines.append(f"| {pool} | {budget} | {part['found'].mean():.0%} | {' | '.join(cells)} |")
+    return "\n".join(lines) + "\n"
+
+
+def detection_limit(pools: list[str], n_pairs: int, datasets: str) -> str:
+    """Per pool with hidden false negatives (matches scored 0.01): their stratum in our
+    sampler, the chance that a sampler spending every label evenly over the predicted
+    non-match strata labels one of them by each budget, and how far F1 moves without them
+    (what an interval must reach below an estimate that has not seen them)."""
+    from scipy.stats import hypergeom
+
+    lines = [
+        "| pool | hidden matches | their stratum | predicted-0 strata | P(one labelled) at "
+        "250 / 500 / 1,000 / 2,000 labels, even spread | labels for 90% | F1 gap |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name in pools:
+        labels, scores, predictions = _pool(name, n_pairs, datasets)
+        hidden = (scores == HIDDEN_SCORE) & (labels == 1)
+        if not hidden.any():
+            continue
+        strata = OASISSampler(predictions, scores, labels.__getitem__).strata
+        size = int(strata.sizes[strata.index[hidden][0]])
+        negative = int(np.sum(strata.mean_prediction == 0))
+        found = [1 - hypergeom(size, int(hidden.sum()), b // negative).pmf(0) for b in BUDGETS[1:5]]
+        most = next(
+            m for m in range(1, size + 1) if hypergeom(size, int(hidden.sum()), m).pmf(0) <= 0.1
+        )
+        twin = np.where(hidden, 0, labels)
+        gap = f_measure(twin, predictions) - f_measure(labels, predictions)
+        lines.append(
+            f"| {name} | {int(hidden.sum())} | {size} pairs | {negative} | "
+            f"{' / '.join(f'{p:.0%}' for p in found)} | {most} ({most * negative:,} spread) | "
+            f"{gap:.4f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def plot(frame: pd.DataFrame, pools: list[str], path: Path) -> None:
     """Per pool: MAE against labels for ours and the authors', the 25-75% band of the
     seeds' absolute errors shaded."""
@@ -222,7 +293,15 @@ def main() -> None:
         metavar="STEM",
         help="with --merge: compare our rows with our rows of these runs (e.g. the default's)",
     )
+    parser.add_argument(
+        "--detection-limit",
+        action="store_true",
+        help="print how many labels finding the hidden false negatives takes, no sampling",
+    )
     args = parser.parse_args()
+    if args.detection_limit:
+        print(detection_limit(list(POOLS) + list(HELD_OUT) + list(FRESH), args.n_pairs, ""))
+        return
     if args.merge:
         merge(args.merge, args.out, args.n_pairs, args.datasets, args.against)
         return
@@ -349,6 +428,7 @@ def report(
             "## The bar: ratio <= 1 at 500 and 2,000 labels, coverage 90-98% from 250 labels\n",
             bar_table(table),
             extra,
+            detection_table(frame),
             "\n## Per pool\n",
             markdown(table, facts),
             f"\n![error against labels]({out}.png)\n",

@@ -305,6 +305,11 @@ class OASISSampler(_ImportanceBase):
     is added to the interval's variance. The estimate and the draws are unchanged.
     The predicted non-matches get no such term: their unlabelled pairs are hundreds of times
     their labels, and the same rule there gives intervals tens of points wide.
+    `check_unseen` (stratified estimator; off by default) lets eta steer the draws too: the
+    Neyman allocation takes a predicted match's label to be a match with probability
+    r_k (1 - E[eta]), so strata that the curve calls certain are checked in proportion to
+    how far eta's posterior says they may be off (a spike of non-matches scored 0.99 is found
+    sooner), and less as their labels keep agreeing.
 
     For "ratio" and "doubly_robust" each draw picks a stratum from the paper's variance-
     minimizing instrumental distribution for the current F estimate, mixed with the population
@@ -342,6 +347,7 @@ class OASISSampler(_ImportanceBase):
         label_noise: float = 0.0,
         off_curve: float = 0.0,
         unseen_errors: bool = False,
+        check_unseen: bool = False,
     ) -> None:
         super().__init__(
             predictions,
@@ -370,6 +376,7 @@ class OASISSampler(_ImportanceBase):
             )
         self.check_predicted, self.label_noise = float(check_predicted), float(label_noise)
         self.off_curve, self.unseen_errors = float(off_curve), bool(unseen_errors)
+        self.check_unseen = bool(check_unseen)
         self.recalibrate, self.estimator = bool(recalibrate), estimator
         self._spread_at = 0  # position of the current spread in _SPREADS
         self._curve_design = np.column_stack(
@@ -555,6 +562,12 @@ class OASISSampler(_ImportanceBase):
         # pred_k - f (1 - alpha) in it, and a stratum's labels cut the variance of its count in
         # proportion to the match / non-match variance rate (1 - rate) of its unlabelled pairs
         rate, unlabelled = self.shrunk_rate, self.unlabelled
+        if self.check_unseen:
+            # a predicted match's label is a match with probability r_k (1 - eta): its variance
+            # includes the unseen errors', so strata the curve calls certain are still checked,
+            # as much as eta's posterior (from all predicted-match labels) says they may be off
+            positive = self.strata.mean_prediction == 1
+            rate = np.where(positive, rate * (1 - self.unseen_error_rate[0]), rate)
         weights = unlabelled / unlabelled.sum()
         f = self._stratified_terms(self.alpha)[:2]
         f = f[0] / f[1] if f[1] > 0 else 0.0
@@ -626,25 +639,37 @@ class OASISSampler(_ImportanceBase):
         predicted = float(self.strata.mean_prediction @ (self.strata.sizes - self.unsure))
         return counts @ sums, covariance, predicted
 
+    @property
+    def unseen_error_rate(self) -> tuple[float, float]:
+        """Posterior mean and second moment of eta, the rate at which a pair that the model
+        takes for a match among the predicted matches is a non-match beyond the model's: a
+        label in predicted-match stratum k (posterior rate r_k) is an error with probability
+        1 - r_k + r_k eta; Jeffreys prior, on a log grid."""
+
+        def compute() -> tuple[float, float]:
+            positive = self.strata.mean_prediction == 1
+            n, errors = self.labelled[positive], (self.labelled - self.matches)[positive]
+            match_rate = self.shrunk_rate[positive]
+            rate = 1 - match_rate + match_rate * _UNSEEN_RATES[:, None]
+            rate = np.clip(rate, 1e-300, 1 - 1e-12)
+            log_likelihood = np.log(rate) @ errors + np.log1p(-rate) @ (n - errors)
+            # Jeffreys density eta^-1/2 (1 - eta)^-1/2 times the log grid's spacing eta
+            log_posterior = (
+                log_likelihood + 0.5 * np.log(_UNSEEN_RATES) - 0.5 * np.log1p(-_UNSEEN_RATES)
+            )
+            posterior = np.exp(log_posterior - log_posterior.max())
+            posterior /= posterior.sum()
+            return float(posterior @ _UNSEEN_RATES), float(posterior @ _UNSEEN_RATES**2)
+
+        return self._cached("unseen_error_rate", compute)
+
     def _unseen_error_moment(self) -> float:
         """E[H^2] of the number H of non-matches among the unlabelled predicted matches beyond
         the model's: in stratum k, each of its U_k unlabelled pairs the model takes for a match
-        (posterior rate r_k) is a non-match with probability eta, so a label there is an error
-        with probability 1 - r_k + r_k eta; eta's posterior from the predicted-match strata's
-        labels (Jeffreys prior, on a log grid)."""
+        (posterior rate r_k) is a non-match with probability eta (`unseen_error_rate`)."""
         positive = self.strata.mean_prediction == 1
-        n, errors = self.labelled[positive], (self.labelled - self.matches)[positive]
         match_rate = self.shrunk_rate[positive]
-        rate = 1 - match_rate + match_rate * _UNSEEN_RATES[:, None]
-        rate = np.clip(rate, 1e-300, 1 - 1e-12)
-        log_likelihood = np.log(rate) @ errors + np.log1p(-rate) @ (n - errors)
-        # Jeffreys density eta^-1/2 (1 - eta)^-1/2 times the log grid's spacing eta
-        log_posterior = log_likelihood + 0.5 * np.log(_UNSEEN_RATES) - 0.5 * np.log1p(
-            -_UNSEEN_RATES
-        )
-        posterior = np.exp(log_posterior - log_posterior.max())
-        posterior /= posterior.sum()
-        first, second = posterior @ _UNSEEN_RATES, posterior @ _UNSEEN_RATES**2
+        first, second = self.unseen_error_rate
         # H = sum_k Binomial(U_k r_k, eta) given eta: E[H^2] = E[Var(H | eta)] + E[E(H | eta)^2]
         taken = self.unlabelled[positive] * match_rate
         return float(taken.sum() * first - taken @ match_rate * second + taken.sum() ** 2 * second)
