@@ -172,12 +172,9 @@ def test_rounds_read_the_pools_shared_features_computed_once(pool, lfs, make_loo
     assert loop._pool_features is not None and during == []
 
 
-def test_the_loops_own_featurizer_puts_moved_values_back():
-    """A pool whose titles carry their record's moved surname: the loop's shared featurizer
-    compares the surnames as if they had stayed in place."""
-    from labeling_functions.featurizer import PairFeaturizer
-    from matchers import SimilarityMatcher
-
+def _moved_surname_pool() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Twelve person pairs, and the same with the first record's surname moved into its given
+    name."""
     clean = pd.DataFrame({
         "left_given_name": ["anna marie", "john", "peter", "lisa"] * 3,
         "left_surname": ["smith", "brown", "jones", "white"] * 3,
@@ -186,6 +183,16 @@ def test_the_loops_own_featurizer_puts_moved_values_back():
     })
     dirty = clean.copy()
     dirty.loc[0, ["left_given_name", "left_surname"]] = ["anna marie smith", None]
+    return clean, dirty
+
+
+def test_the_loops_own_featurizer_puts_moved_values_back():
+    """A pool whose titles carry their record's moved surname: the loop's shared featurizer
+    compares the surnames as if they had stayed in place."""
+    from labeling_functions.featurizer import PairFeaturizer
+    from matchers import SimilarityMatcher
+
+    clean, dirty = _moved_surname_pool()
     loop = ActiveLoop(dirty, None, oracle=SimulatedOracle(np.ones(len(dirty), int)),
                       matcher=SimilarityMatcher(seed=0, max_iter=5), seed=0)
     loop._share_featurizer()
@@ -204,14 +211,7 @@ def test_the_final_rnn_reads_side_features_through_the_loops_restored_featurizer
 
     from matchers import RNNMatcher, SimilarityMatcher
 
-    clean = pd.DataFrame({
-        "left_given_name": ["anna marie", "john", "peter", "lisa"] * 3,
-        "left_surname": ["smith", "brown", "jones", "white"] * 3,
-        "right_given_name": ["anna marie", "jon", "pete", "lisa"] * 3,
-        "right_surname": ["smith", "browne", "jones", "wite"] * 3,
-    })
-    dirty = clean.copy()
-    dirty.loc[0, ["left_given_name", "left_surname"]] = ["anna marie smith", None]
+    clean, dirty = _moved_surname_pool()
     final = RNNMatcher(hash_dim=8, n_buckets=2**10, hidden=8, mlp_hidden=16, epochs=1,
                        warm_epochs=1, batch_size=16, embedding="hash", similarity=True, seed=0)
     loop = ActiveLoop(dirty, None, oracle=SimulatedOracle(np.ones(len(dirty), int)),
