@@ -757,6 +757,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="MiB: glibc serves blocks at least this large by mmap and returns "
                              "them when freed (mallopt M_MMAP_THRESHOLD; 0 keeps glibc's "
                              "sliding default, under which a repeated run's heap grows)")
+    parser.add_argument("--errors", default=None,
+                        help="write the false and the missed pairs (records side by side, "
+                             "score, LF votes) of the first run to this pickle")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "scale.md"))
     args = parser.parse_args(argv)
     if args.mmap_threshold > 0:
@@ -910,6 +913,8 @@ def run_ours(args, lfs, records, matches, client, reference: bool) -> dict:
     print(f"end to end: {correct:,} of {int(pred.sum()):,} matched pairs true, "
           f"{len(matches):,} true pairs: P {prf[0]:.6f} R {prf[1]:.6f} F1 {prf[2]:.6f}",
           flush=True)
+    if reference and args.errors:
+        write_errors(args.errors, records, li, ri, proba, pred, gold, L, skip, true_l, true_r)
     lm_prf = (float("nan"),) * 3
     if reference:
         # the label model alone on every candidate: a reference figure, not a stage of the
@@ -930,6 +935,35 @@ def run_ours(args, lfs, records, matches, client, reference: bool) -> dict:
         "clustered": cluster_scores(len(records), li, ri, pred, true_l, true_r),
         "lm_prf": lm_prf,
     }
+
+
+def write_errors(path: str, records: pd.DataFrame, li, ri, proba, pred, gold, L, skip,
+                 true_l, true_r) -> None:
+    """Pickle the false pairs, the true candidates not matched and the true pairs the blocker
+    lost, each with both records side by side (and, for candidates, the score, the LF votes
+    and whether the cheap rule dropped it): the run's errors, for reading."""
+    n = np.int64(len(records))
+    true_keys = np.minimum(true_l, true_r).astype(np.int64) * n + np.maximum(true_l, true_r)
+    lost = np.setdiff1d(true_keys, li.astype(np.int64) * n + ri)
+    rows = {"false": np.flatnonzero(pred & (gold == 0)),
+            "missed": np.flatnonzero(~pred & (gold == 1))}
+    out = {}
+    for kind, r in rows.items():
+        frame = side_by_side(records, li[r], ri[r])
+        frame["proba"], frame["dropped"] = proba[r], skip[r]
+        frame[[f"lf{k}" for k in range(L.shape[1])]] = L[r]
+        out[kind] = frame
+    out["lost"] = side_by_side(records, (lost // n).astype(np.int64), (lost % n).astype(np.int64))
+    pd.to_pickle(out, path)
+    print(f"errors: {len(rows['false'])} false, {len(rows['missed'])} missed candidates, "
+          f"{len(lost)} true pairs lost by blocking -> {path}", flush=True)
+
+
+def side_by_side(records: pd.DataFrame, left, right) -> pd.DataFrame:
+    """The records at row positions `left` and `right`, columns left_<c> / right_<c>."""
+    a = records.iloc[left].reset_index(drop=True).add_prefix("left_")
+    b = records.iloc[right].reset_index(drop=True).add_prefix("right_")
+    return pd.concat([a, b], axis=1)
 
 
 def summary(run: dict) -> dict:
