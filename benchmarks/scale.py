@@ -509,6 +509,7 @@ def _run_loop(lfs, tables: PairTables, li, ri, L, gold, args, beside=None):
         matcher=SimilarityMatcher(seed=args.seed, max_iter=args.max_iter, featurizer=featurizer,
                                   monotonic=args.monotonic, n_models=args.n_models,
                                   subsample=args.subsample, max_features=args.max_features,
+                                  interactions=args.interactions,
                                   l2_regularization=1.0 if args.monotonic else 0.0),
         batch_size=args.batch,
         L=L[rows],
@@ -724,6 +725,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="the loop's SimilarityMatcher: share of the pairs per model")
     parser.add_argument("--max-features", type=float, default=1.0,
                         help="the loop's SimilarityMatcher: share of the features per split")
+    parser.add_argument("--interactions", choices=["all", "attribute", "none"], default="all",
+                        help="which features the matcher's trees may combine (SimilarityMatcher"
+                             "(interactions=)): 'attribute' = one additive term per attribute")
     parser.add_argument("--monotonic", action="store_true",
                         help="the loop's matcher as active.loop.default_matcher makes it: "
                              "monotone in every similarity, l2 1.0")
