@@ -13,7 +13,9 @@ Splink's runner does. Pair chunks are built from integer codes of the records' v
 copy strings per pair; the matcher's
 featurizer is the lean per-attribute one (`PairFeaturizer(rich=False, record=False,
 cross=False, context=False)`, with the digit codes compared as text through `kinds=`;
-`--featurizer full` for the default). The loop's pool holds up to `--pool-per-pattern`
+`--featurizer full` for the default); its trees combine only features of one attribute
+(`--interactions attribute`: P(match) a sum of one learned term per attribute, as in the
+Fellegi-Sunter model). The loop's pool holds up to `--pool-per-pattern`
 candidates of every LF-vote pattern (rare look-alike non-matches included), the rest drawn at
 random; candidates are scored in `--score-threads` threads. On Linux, a forked child process applies
 the LFs to half of the candidates (`--lf-jobs 2`) and another computes the kept candidates'
@@ -725,9 +727,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="the loop's SimilarityMatcher: share of the pairs per model")
     parser.add_argument("--max-features", type=float, default=1.0,
                         help="the loop's SimilarityMatcher: share of the features per split")
-    parser.add_argument("--interactions", choices=["all", "attribute", "none"], default="all",
+    parser.add_argument("--interactions", choices=["all", "attribute", "none"],
+                        default="attribute",
                         help="which features the matcher's trees may combine (SimilarityMatcher"
-                             "(interactions=)): 'attribute' = one additive term per attribute")
+                             "(interactions=)): 'attribute' = one additive term per attribute "
+                             "(the default here), 'all' = the library's default")
     parser.add_argument("--monotonic", action="store_true",
                         help="the loop's matcher as active.loop.default_matcher makes it: "
                              "monotone in every similarity, l2 1.0")
@@ -1165,7 +1169,8 @@ def write_report(args, records, matches, run: dict) -> None:
         f"- active loop: pool {args.pool:,} sampled candidates (up to "
         f"{args.pool_per_pattern} of every LF-vote pattern, the rest at random), budget "
         f"{args.budget}, batch {args.batch}, {len(history)} rounds, SimilarityMatcher with the "
-        f"'{args.featurizer}' featurizer (digit codes: --digits {args.digits}), threshold "
+        f"'{args.featurizer}' featurizer (digit codes: --digits {args.digits}; interactions: "
+        f"{args.interactions}), threshold "
         f"{threshold:.3f}",
         f"- cheap rule before the features (at least {args.drop_votes} LFs vote non-match, two "
         f"more than vote match): {dropped[0]:,} candidates scored 0 without features, "
