@@ -41,7 +41,8 @@ class SimilarityMatcher(PairMatcher):
     (only features of one attribute, `<attr>__<metric>`, together: P(match) is then a sum of
     one learned term per attribute, the Fellegi-Sunter model's shape with learned comparison
     levels, which a few labels cannot bend into a rule such as "a different postcode outweighs
-    the same name, birth date and street") or "none" (one feature per term).
+    the same name, birth date and street"), "none" (one feature per term), or groups of
+    attribute names (a list of lists: one term per group, each other attribute its own).
 
     `difference_words` (None = off; else the inverse regularization C of a `DifferenceWords`
     regression) adds one feature: the log-odds that regression gives from the words found in
@@ -66,7 +67,7 @@ class SimilarityMatcher(PairMatcher):
         subsample: float = 1.0,
         max_features: float = 1.0,
         difference_words: float | None = None,
-        interactions: str = "all",
+        interactions: str | list[list[str]] = "all",
     ) -> None:
         self.seed = seed
         self.max_iter = max_iter
@@ -188,9 +189,14 @@ class SimilarityMatcher(PairMatcher):
                 or self.n_models < 1):
             raise ValueError(f"SimilarityMatcher: n_models must be an int >= 1, got "
                              f"{self.n_models!r}")
-        if self.interactions not in ("all", "attribute", "none"):
-            raise ValueError(f"SimilarityMatcher: interactions must be 'all', 'attribute' or "
-                             f"'none', got {self.interactions!r}")
+        given = self.interactions
+        groups_ok = (not isinstance(given, str) and isinstance(given, list | tuple)
+                     and all(isinstance(g, list | tuple) and all(isinstance(a, str) for a in g)
+                             for g in given))
+        if not groups_ok and given not in ("all", "attribute", "none"):
+            raise ValueError(f"SimilarityMatcher: interactions must be 'all', 'attribute', "
+                             f"'none' or groups of attribute names (a list of lists of str), "
+                             f"got {given!r}")
         words = self.difference_words
         if words is not None and (isinstance(words, bool) or not isinstance(
                 words, int | float | np.number) or not words > 0):
@@ -211,6 +217,10 @@ class SimilarityMatcher(PairMatcher):
         names += ["__difference_words"] * (self.words_ is not None)
         if self.interactions == "none":
             return [[k] for k in range(len(names))]
+        if not isinstance(self.interactions, str):
+            group_of = {a: f"__group{g}" for g, group in enumerate(self.interactions)
+                        for a in group}
+            names = [group_of.get(name, name) for name in names]
         groups: dict[str, list[int]] = {}
         for k, name in enumerate(names):
             groups.setdefault(name, []).append(k)

@@ -282,5 +282,10 @@ def test_interactions_by_attribute_make_p_a_sum_of_attribute_terms(train_pairs, 
         assert (gap < 1e-6) == (kind != "all"), (kind, gap)
         assert (matcher.predict(test_pairs[0]) == test_pairs[1]).mean() >= 0.8
     assert clone(fitted["none"]).get_params()["interactions"] == "none"
-    with pytest.raises(ValueError, match="interactions"):
-        SimilarityMatcher(interactions="pairs").fit(pairs, y)
+    grouped = SimilarityMatcher(max_iter=40, interactions=[["title", "brand"]]).fit(pairs, noisy)
+    features = grouped.featurizer_.transform(test_pairs[0])
+    assert _swap_gap(grouped, features, "price") < 1e-6  # not in a group: a term of its own
+    assert len(grouped._interaction_groups()) == 3  # title with brand, price, the record
+    for wrong in ("pairs", [["title", 3]], ["title"]):
+        with pytest.raises(ValueError, match="interactions"):
+            SimilarityMatcher(interactions=wrong).fit(pairs, y)
