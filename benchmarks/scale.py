@@ -508,7 +508,8 @@ def _run_loop(lfs, tables: PairTables, li, ri, L, gold, args, beside=None):
         lfs=lfs,
         oracle=SimulatedOracle(gold[rows]),
         selector="hybrid",
-        matcher=SimilarityMatcher(seed=args.seed, max_iter=args.max_iter, featurizer=featurizer,
+        matcher=SimilarityMatcher(seed=args.seed, max_iter=args.max_iter,
+                                  learning_rate=args.learning_rate, featurizer=featurizer,
                                   monotonic=args.monotonic, n_models=args.n_models,
                                   subsample=args.subsample, max_features=args.max_features,
                                   interactions=args.interactions,
@@ -721,6 +722,8 @@ def main(argv: list[str] | None = None) -> int:
                              "the rest at random (sample_pool)")
     parser.add_argument("--max-iter", type=int, default=100,
                         help="boosting iterations of the loop's SimilarityMatcher")
+    parser.add_argument("--learning-rate", type=float, default=0.05,
+                        help="the loop's matcher's boosting learning rate")
     parser.add_argument("--n-models", type=int, default=1,
                         help="the loop's SimilarityMatcher: boosted models averaged")
     parser.add_argument("--subsample", type=float, default=1.0,
