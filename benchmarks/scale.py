@@ -13,7 +13,9 @@ Splink's runner does. Pair chunks are built from integer codes of the records' v
 copy strings per pair; the matcher's
 featurizer is the lean per-attribute one (`PairFeaturizer(rich=False, record=False,
 cross=False, context=False)`, with the digit codes compared as text through `kinds=`;
-`--featurizer full` for the default). The loop's pool holds up to `--pool-per-pattern`
+`--featurizer full` for the default); its trees combine only features of one attribute
+(`--interactions attribute`: P(match) a sum of one learned term per attribute, as in the
+Fellegi-Sunter model). The loop's pool holds up to `--pool-per-pattern`
 candidates of every LF-vote pattern (rare look-alike non-matches included), the rest drawn at
 random; candidates are scored in `--score-threads` threads. On Linux, a forked child process applies
 the LFs to half of the candidates (`--lf-jobs 2`) and another computes the kept candidates'
@@ -506,9 +508,11 @@ def _run_loop(lfs, tables: PairTables, li, ri, L, gold, args, beside=None):
         lfs=lfs,
         oracle=SimulatedOracle(gold[rows]),
         selector="hybrid",
-        matcher=SimilarityMatcher(seed=args.seed, max_iter=args.max_iter, featurizer=featurizer,
+        matcher=SimilarityMatcher(seed=args.seed, max_iter=args.max_iter,
+                                  learning_rate=args.learning_rate, featurizer=featurizer,
                                   monotonic=args.monotonic, n_models=args.n_models,
                                   subsample=args.subsample, max_features=args.max_features,
+                                  interactions=args.interactions,
                                   l2_regularization=1.0 if args.monotonic else 0.0),
         batch_size=args.batch,
         L=L[rows],
@@ -718,12 +722,19 @@ def main(argv: list[str] | None = None) -> int:
                              "the rest at random (sample_pool)")
     parser.add_argument("--max-iter", type=int, default=100,
                         help="boosting iterations of the loop's SimilarityMatcher")
+    parser.add_argument("--learning-rate", type=float, default=0.05,
+                        help="the loop's matcher's boosting learning rate")
     parser.add_argument("--n-models", type=int, default=1,
                         help="the loop's SimilarityMatcher: boosted models averaged")
     parser.add_argument("--subsample", type=float, default=1.0,
                         help="the loop's SimilarityMatcher: share of the pairs per model")
     parser.add_argument("--max-features", type=float, default=1.0,
                         help="the loop's SimilarityMatcher: share of the features per split")
+    parser.add_argument("--interactions", choices=["all", "attribute", "none"],
+                        default="attribute",
+                        help="which features the matcher's trees may combine (SimilarityMatcher"
+                             "(interactions=)): 'attribute' = one additive term per attribute "
+                             "(the default here), 'all' = the library's default")
     parser.add_argument("--monotonic", action="store_true",
                         help="the loop's matcher as active.loop.default_matcher makes it: "
                              "monotone in every similarity, l2 1.0")
@@ -757,6 +768,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="MiB: glibc serves blocks at least this large by mmap and returns "
                              "them when freed (mallopt M_MMAP_THRESHOLD; 0 keeps glibc's "
                              "sliding default, under which a repeated run's heap grows)")
+    parser.add_argument("--errors", default=None,
+                        help="write the false and the missed pairs (records side by side, "
+                             "score, LF votes) of the first run to this pickle")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "scale.md"))
     args = parser.parse_args(argv)
     if args.mmap_threshold > 0:
@@ -910,6 +924,8 @@ def run_ours(args, lfs, records, matches, client, reference: bool) -> dict:
     print(f"end to end: {correct:,} of {int(pred.sum()):,} matched pairs true, "
           f"{len(matches):,} true pairs: P {prf[0]:.6f} R {prf[1]:.6f} F1 {prf[2]:.6f}",
           flush=True)
+    if reference and args.errors:
+        write_errors(args.errors, records, li, ri, proba, pred, gold, L, skip, true_l, true_r)
     lm_prf = (float("nan"),) * 3
     if reference:
         # the label model alone on every candidate: a reference figure, not a stage of the
@@ -930,6 +946,35 @@ def run_ours(args, lfs, records, matches, client, reference: bool) -> dict:
         "clustered": cluster_scores(len(records), li, ri, pred, true_l, true_r),
         "lm_prf": lm_prf,
     }
+
+
+def write_errors(path: str, records: pd.DataFrame, li, ri, proba, pred, gold, L, skip,
+                 true_l, true_r) -> None:
+    """Pickle the false pairs, the true candidates not matched and the true pairs the blocker
+    lost, each with both records side by side (and, for candidates, the score, the LF votes
+    and whether the cheap rule dropped it): the run's errors, for reading."""
+    n = np.int64(len(records))
+    true_keys = np.minimum(true_l, true_r).astype(np.int64) * n + np.maximum(true_l, true_r)
+    lost = np.setdiff1d(true_keys, li.astype(np.int64) * n + ri)
+    rows = {"false": np.flatnonzero(pred & (gold == 0)),
+            "missed": np.flatnonzero(~pred & (gold == 1))}
+    out = {}
+    for kind, r in rows.items():
+        frame = side_by_side(records, li[r], ri[r])
+        frame["proba"], frame["dropped"] = proba[r], skip[r]
+        frame[[f"lf{k}" for k in range(L.shape[1])]] = L[r]
+        out[kind] = frame
+    out["lost"] = side_by_side(records, (lost // n).astype(np.int64), (lost % n).astype(np.int64))
+    pd.to_pickle(out, path)
+    print(f"errors: {len(rows['false'])} false, {len(rows['missed'])} missed candidates, "
+          f"{len(lost)} true pairs lost by blocking -> {path}", flush=True)
+
+
+def side_by_side(records: pd.DataFrame, left, right) -> pd.DataFrame:
+    """The records at row positions `left` and `right`, columns left_<c> / right_<c>."""
+    a = records.iloc[left].reset_index(drop=True).add_prefix("left_")
+    b = records.iloc[right].reset_index(drop=True).add_prefix("right_")
+    return pd.concat([a, b], axis=1)
 
 
 def summary(run: dict) -> dict:
@@ -1127,7 +1172,8 @@ def write_report(args, records, matches, run: dict) -> None:
         f"- active loop: pool {args.pool:,} sampled candidates (up to "
         f"{args.pool_per_pattern} of every LF-vote pattern, the rest at random), budget "
         f"{args.budget}, batch {args.batch}, {len(history)} rounds, SimilarityMatcher with the "
-        f"'{args.featurizer}' featurizer (digit codes: --digits {args.digits}), threshold "
+        f"'{args.featurizer}' featurizer (digit codes: --digits {args.digits}; interactions: "
+        f"{args.interactions}), threshold "
         f"{threshold:.3f}",
         f"- cheap rule before the features (at least {args.drop_votes} LFs vote non-match, two "
         f"more than vote match): {dropped[0]:,} candidates scored 0 without features, "

@@ -37,6 +37,13 @@ class SimilarityMatcher(PairMatcher):
     same whatever `n_models`. The defaults (one model, every pair and feature) are the matcher
     as before; benchmarks/results/matcher_small.md and active_loop_small.md measure the rest.
 
+    `interactions` limits which features a tree may combine: "all" (the default), "attribute"
+    (only features of one attribute, `<attr>__<metric>`, together: P(match) is then a sum of
+    one learned term per attribute, the Fellegi-Sunter model's shape with learned comparison
+    levels, which a few labels cannot bend into a rule such as "a different postcode outweighs
+    the same name, birth date and street"), "none" (one feature per term), or groups of
+    attribute names (a list of lists: one term per group, each other attribute its own).
+
     `difference_words` (None = off; else the inverse regularization C of a `DifferenceWords`
     regression) adds one feature: the log-odds that regression gives from the words found in
     one record's whole text and not the other's, so the trees can learn which differences
@@ -60,6 +67,7 @@ class SimilarityMatcher(PairMatcher):
         subsample: float = 1.0,
         max_features: float = 1.0,
         difference_words: float | None = None,
+        interactions: str | list[list[str]] = "all",
     ) -> None:
         self.seed = seed
         self.max_iter = max_iter
@@ -72,12 +80,13 @@ class SimilarityMatcher(PairMatcher):
         self.subsample = subsample
         self.max_features = max_features
         self.difference_words = difference_words
+        self.interactions = interactions
 
     def __setstate__(self, state: dict) -> None:
         """Unpickle; a model file written before `monotonic` or the ensemble existed gets the
         settings it was fitted with (one model, every pair and feature)."""
         old = {"monotonic": False, "n_models": 1, "subsample": 1.0, "max_features": 1.0,
-               "difference_words": None, "words_": None}
+               "difference_words": None, "words_": None, "interactions": "all"}
         if "model_" in state:
             state = {**state, "models_": [state["model_"]]}
             del state["model_"]
@@ -163,6 +172,7 @@ class SimilarityMatcher(PairMatcher):
                 l2_regularization=self.l2_regularization,
                 max_features=self.max_features,
                 monotonic_cst=self._directions() if self.monotonic else None,
+                interaction_cst=self._interaction_groups(),
                 # "auto" would hold out a random 10% above 10,000 rows and stop on it: the seed
                 # alone then moved the loop's F1 on dblp_acm from 0.91 to 0.65
                 early_stopping=False,
@@ -179,6 +189,14 @@ class SimilarityMatcher(PairMatcher):
                 or self.n_models < 1):
             raise ValueError(f"SimilarityMatcher: n_models must be an int >= 1, got "
                              f"{self.n_models!r}")
+        given = self.interactions
+        groups_ok = (not isinstance(given, str) and isinstance(given, list | tuple)
+                     and all(isinstance(g, list | tuple) and all(isinstance(a, str) for a in g)
+                             for g in given))
+        if not groups_ok and given not in ("all", "attribute", "none"):
+            raise ValueError(f"SimilarityMatcher: interactions must be 'all', 'attribute', "
+                             f"'none' or groups of attribute names (a list of lists of str), "
+                             f"got {given!r}")
         words = self.difference_words
         if words is not None and (isinstance(words, bool) or not isinstance(
                 words, int | float | np.number) or not words > 0):
@@ -189,6 +207,24 @@ class SimilarityMatcher(PairMatcher):
             if not isinstance(value, int | float | np.number) or not 0.0 < value <= 1.0:
                 raise ValueError(f"SimilarityMatcher: {name} must be a share in (0, 1], got "
                                  f"{value!r}")
+
+    def _interaction_groups(self) -> list[list[int]] | None:
+        """The boosting's `interaction_cst` for `interactions`: None ("all"), the kept columns'
+        positions grouped by attribute (the name before the last '__'), or one group each."""
+        if self.interactions == "all":
+            return None
+        names = [str(c).rsplit("__", 1)[0] for c in self.columns_]
+        names += ["__difference_words"] * (self.words_ is not None)
+        if self.interactions == "none":
+            return [[k] for k in range(len(names))]
+        if not isinstance(self.interactions, str):
+            group_of = {a: f"__group{g}" for g, group in enumerate(self.interactions)
+                        for a in group}
+            names = [group_of.get(name, name) for name in names]
+        groups: dict[str, list[int]] = {}
+        for k, name in enumerate(names):
+            groups.setdefault(name, []).append(k)
+        return list(groups.values())
 
     def _directions(self) -> np.ndarray:
         """The featurizer's direction of each kept column (binning keeps the order)."""

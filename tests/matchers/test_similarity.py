@@ -253,3 +253,39 @@ def test_ensemble_parameters_are_checked_at_fit(train_pairs, params, match):
     assert clone(matcher).get_params()[next(iter(params))] == next(iter(params.values()))
     with pytest.raises(ValueError, match=match):
         matcher.fit(pairs, y)
+
+
+def _swap_gap(matcher: SimilarityMatcher, features: pd.DataFrame, attribute: str) -> float:
+    """Largest |logit(a) + logit(b) - logit(a with b's `attribute`) - logit(b with a's)| over
+    neighbouring rows: 0 when P(match) is a sum of a term of `attribute` and one of the rest."""
+    a, b = features.iloc[:-1].reset_index(drop=True), features.iloc[1:].reset_index(drop=True)
+    own = [c for c in features.columns if c.rsplit("__", 1)[0] == attribute]
+    a_b, b_a = a.copy(), b.copy()
+    a_b[own], b_a[own] = b[own].to_numpy(), a[own].to_numpy()
+
+    def logit(f: pd.DataFrame) -> np.ndarray:
+        p = np.clip(matcher.proba_of_features(f), 1e-12, 1 - 1e-12)
+        return np.log(p / (1 - p))
+
+    return float(np.abs(logit(a) + logit(b) - logit(a_b) - logit(b_a)).max())
+
+
+def test_interactions_by_attribute_make_p_a_sum_of_attribute_terms(train_pairs, test_pairs):
+    pairs, y = train_pairs
+    noisy = y.copy()
+    noisy[::5] = 1 - noisy[::5]  # noise: unconstrained trees then combine attributes
+    fitted = {kind: SimilarityMatcher(max_iter=40, interactions=kind).fit(pairs, noisy)
+              for kind in ("all", "attribute", "none")}
+    for kind, matcher in fitted.items():
+        features = matcher.featurizer_.transform(test_pairs[0])
+        gap = max(_swap_gap(matcher, features, a) for a in matcher.attributes_)
+        assert (gap < 1e-6) == (kind != "all"), (kind, gap)
+        assert (matcher.predict(test_pairs[0]) == test_pairs[1]).mean() >= 0.8
+    assert clone(fitted["none"]).get_params()["interactions"] == "none"
+    grouped = SimilarityMatcher(max_iter=40, interactions=[["title", "brand"]]).fit(pairs, noisy)
+    features = grouped.featurizer_.transform(test_pairs[0])
+    assert _swap_gap(grouped, features, "price") < 1e-6  # not in a group: a term of its own
+    assert len(grouped._interaction_groups()) == 3  # title with brand, price, the record
+    for wrong in ("pairs", [["title", 3]], ["title"]):
+        with pytest.raises(ValueError, match="interactions"):
+            SimilarityMatcher(interactions=wrong).fit(pairs, y)

@@ -228,3 +228,21 @@ def test_mmap_threshold_is_set_in_a_fresh_process():
     out = subprocess.run([sys.executable, "-c", code, str(BENCHMARKS), str(BENCHMARKS.parent)],
                          capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "True"
+
+
+def test_errors_file_holds_the_false_the_missed_and_the_lost_pairs(scale, tmp_path):
+    records = pd.DataFrame({"id": list("abcde"), "name": ["ann", "anne", "bob", "rob", "cy"]})
+    li, ri = np.array([0, 0, 2]), np.array([1, 4, 3])  # a-b true, a-e false, c-d true
+    true_l, true_r = np.array([0, 2, 3]), np.array([1, 3, 4])  # d-e: lost by the blocker
+    proba = np.array([0.9, 0.8, 0.1])
+    gold = np.array([1, 0, 1], dtype=np.int8)
+    L = np.array([[1, -1], [0, 1], [-1, 0]], dtype=np.int8)
+    path = tmp_path / "errors.pkl"
+    scale.write_errors(str(path), records, li, ri, proba, proba >= 0.5, gold, L,
+                       np.array([False, False, True]), true_l, true_r)
+    errors = pd.read_pickle(path)
+    assert errors["false"][["left_id", "right_id", "proba", "lf0", "lf1"]].values.tolist() == [
+        ["a", "e", 0.8, 0, 1]]
+    assert errors["missed"][["left_id", "right_id", "dropped"]].values.tolist() == [
+        ["c", "d", True]]
+    assert errors["lost"][["left_name", "right_name"]].values.tolist() == [["rob", "cy"]]
