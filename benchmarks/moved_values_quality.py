@@ -2,14 +2,13 @@
 
 Per data set and dirtying seed, the pool (train, valid and test pairs) of the dirty variant
 (benchmarks/_variants.py) is restored with `MovedValues` (values found in place elsewhere, and
-numbers by shape; where a value occurs twice in the title its last run is cut, 'first run' = the
-first, as before 2026-12-06 09:00 UTC) and with `MovedValues(suffixes=True)` (also the title's
-trailing run that reads like an empty short attribute's values); each distinct record of each side
-is compared with the same record of the clean variant (values lower-cased, whitespace collapsed).
-Reported: the share of records whose every attribute is right, and per attribute the share right.
-The clean variant is restored too (a restoration should leave clean tables alone; amazon_google's
-and abt_buy's clean tables have empty attributes of their own, so there 'right' means 'left as it
-was').
+numbers by shape; where a value occurs twice in the title its last run is cut, 'first run' =
+the first, as before 2026-12-06 09:00 UTC) and with `MovedValues(suffixes=True)` (also the title's trailing run that reads
+like an empty short attribute's values); each distinct record of each side is compared with the
+same record of the clean variant (values lower-cased, whitespace collapsed). Reported: the share
+of records whose every attribute is right, and per attribute the share right. The clean variant
+is restored too (a restoration should leave clean tables alone; amazon_google's and abt_buy's
+clean tables have empty attributes of their own, so there 'right' means 'left as it was').
 
     PYTHONPATH=. .venv/bin/python benchmarks/moved_values_quality.py --names beer itunes_amazon
 """

@@ -54,17 +54,6 @@ def test_the_longest_value_wins_and_the_first_token_stays():
     assert restored.loc[3, "left_song"] == "Zedd" and pd.isna(restored.loc[3, "left_artist"])
 
 
-def test_a_value_the_title_holds_twice_is_cut_at_its_last_run():
-    pairs = clean_pairs()  # 'Fetty Wap' is held in place as an artist by the fourth pair
-    pairs.loc[1, ["left_song", "left_artist"]] = ["shake it off Fetty Wap remix Fetty Wap",
-                                                  None]
-    last = MovedValues(pairs, ["song", "artist", "time"]).restore(pairs)
-    assert last.loc[1, "left_artist"] == "Fetty Wap"
-    assert last.loc[1, "left_song"] == "shake it off fetty wap remix"  # the appended one went
-    first = MovedValues(pairs, ["song", "artist", "time"], last=False).restore(pairs)
-    assert first.loc[1, "left_song"] == "shake it off remix fetty wap"
-
-
 def test_tables_without_empty_attributes_are_left_as_they_are():
     pairs = clean_pairs()
     assert MovedValues(pairs, ["song", "artist", "time"]).restore(pairs) is pairs
