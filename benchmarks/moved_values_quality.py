@@ -2,8 +2,7 @@
 
 Per data set and dirtying seed, the pool (train, valid and test pairs) of the dirty variant
 (benchmarks/_variants.py) is restored with `MovedValues` (values found in place elsewhere, and
-numbers by shape; where a value occurs twice in the title its last run is cut, 'first run' =
-the first, as before 2026-12-06 09:00 UTC) and with `MovedValues(suffixes=True)` (also the title's trailing run that reads
+numbers by shape) and with `MovedValues(suffixes=True)` (also the title's trailing run that reads
 like an empty short attribute's values); each distinct record of each side is compared with the
 same record of the clean variant (values lower-cased, whitespace collapsed). Reported: the share
 of records whose every attribute is right, and per attribute the share right. The clean variant
@@ -32,8 +31,7 @@ from _variants import load_variant  # noqa: E402
 from blocking.pairs import attribute_names  # noqa: E402
 from labeling_functions.moved_values import MovedValues  # noqa: E402
 
-METHODS = {"as dirtied": None, "restore, first run": {"last": False}, "restore": {},
-           "restore + unseen": {"suffixes": True}}
+METHODS = {"as dirtied": None, "restore": {}, "restore + unseen": {"suffixes": True}}
 
 
 def _normal(values: pd.DataFrame) -> np.ndarray:

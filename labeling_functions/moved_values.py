@@ -62,9 +62,7 @@ class MovedValues:
 
     A value counts when its text has at least `min_chars` characters and at most `max_tokens`
     tokens. Matching is on lower-cased, whitespace-split tokens; the longest value found wins,
-    and the title's first token always stays. Where the title holds that value more than once
-    ('ambleside amber ale ... amber ale'), `last=True` cuts the last run (moved values are
-    appended to the title), `last=False` the first.
+    and the title's first token always stays.
 
     `suffixes` also puts back values no record holds in place (a brewery named once): after
     the values found, each attribute still empty, last attribute first, takes the title's
@@ -76,9 +74,8 @@ class MovedValues:
 
     def __init__(self, pairs: pd.DataFrame, attributes: list[str], min_chars: int = 2,
                  max_tokens: int = 40, shapes: bool = True, suffixes: bool = False,
-                 min_odds: float = 2.0, max_suffix_tokens: int = 8, last: bool = True) -> None:
+                 min_odds: float = 2.0, max_suffix_tokens: int = 8) -> None:
         self.title, self.others = attributes[0], list(attributes[1:])
-        self.last = last
         self.index: dict[str, dict[str, list[tuple[tuple[str, ...], object]]]] = {}
         self.shapes: dict[str, list[tuple[str, ...]]] = {}
         self.odds: dict[str, tuple[dict[str, float], int]] = {}
@@ -155,7 +152,7 @@ class MovedValues:
             for start in range(1, len(title)):
                 for tokens, value in index.get(title[start], ()):
                     n = len(tokens)
-                    if best is not None and (n < best[0] or n == best[0] and not self.last):
+                    if best is not None and n <= best[0]:
                         break  # sorted longest first
                     if tuple(title[start:start + n]) == tokens:
                         best = (n, start, value)
