@@ -121,10 +121,6 @@ MATCHER_CONFIGS = {  # name -> SimilarityMatcher options; "default" = Similarity
     "loop bag3mf": {**_LOOP, **_BAG3MF},
     "words": {**_ONE, "difference_words": 1.0},  # + the cross-fitted difference-words column
     "loop words": {**_LOOP, **_ONE, "difference_words": 1.0},
-    # + copies of every training pair with values moved into the title (SimilarityMatcher(augment=))
-    "aug1": {**_ONE, "augment": 1},
-    "aug2": {**_ONE, "augment": 2},
-    "loop aug2": {**_LOOP, **_ONE, "augment": 2},
 }
 
 

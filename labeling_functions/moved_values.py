@@ -16,7 +16,7 @@ import pandas as pd
 
 from blocking.pairs import side_columns
 
-__all__ = ["MovedValues", "moved_into_title"]
+__all__ = ["MovedValues"]
 
 
 def _tokens(value: object) -> tuple[str, ...]:
@@ -35,25 +35,6 @@ def _blank(values: np.ndarray) -> np.ndarray:
     """True where a value is missing or only whitespace."""
     return np.fromiter((not v.strip() if isinstance(v, str) else bool(pd.isna(v))
                         for v in values), bool, count=len(values))
-
-
-def moved_into_title(pairs: pd.DataFrame, attributes: list[str], rng: np.random.Generator,
-                     p: float = 0.5) -> pd.DataFrame:
-    """A copy of `pairs` in which each present value of an attribute but the first (the title)
-    is, independently per pair and side w.p. `p`, appended to that side's title and emptied:
-    the way 'dirty' tables are made, per pair."""
-    out = pairs.copy()
-    for side in (0, 1):
-        title = side_columns(attributes[0])[side]
-        text = out[title].astype("string").fillna("")
-        for attr in attributes[1:]:
-            column = side_columns(attr)[side]
-            value = out[column].astype("string").fillna("").str.strip()
-            moved = (rng.random(len(out)) < p) & (value != "").to_numpy()
-            text = text.where(~moved, (text + " " + value).str.strip())
-            out[column] = out[column].astype(object).where(~moved, np.nan)
-        out[title] = text.astype(object)
-    return out
 
 
 class MovedValues:

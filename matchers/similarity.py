@@ -7,7 +7,6 @@ import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from labeling_functions.featurizer import PairFeaturizer
-from labeling_functions.moved_values import moved_into_title
 from matchers.base import PairMatcher
 from matchers.difference_words import DifferenceWords
 from matchers.validation import check_pairs, check_sample_weight, check_targets
@@ -51,13 +50,6 @@ class SimilarityMatcher(PairMatcher):
     ('karaoke', 'remix', 'non-organic') undo a high similarity. On the training pairs the
     column is cross-fitted (`DifferenceWords.fit_cross`), so the trees never see a value that
     was fitted on the pair's own label.
-
-    `augment` (0 = off) adds that many copies of every training pair in which each value of an
-    attribute but the first (the title) is, independently w.p. 0.5 per side, appended to the
-    title and emptied, as the 'dirty' tables are made (`moved_into_title`); each copy keeps
-    its pair's label and weight, so the trees meet the same match with its values in place and
-    moved and cannot lean on where a value sits. A copy's context margins (its records are not
-    in the featurizer's pool) are its pair's.
     """
 
     _fitted_attribute = "models_"
@@ -76,7 +68,6 @@ class SimilarityMatcher(PairMatcher):
         max_features: float = 1.0,
         difference_words: float | None = None,
         interactions: str | list[list[str]] = "all",
-        augment: int = 0,
     ) -> None:
         self.seed = seed
         self.max_iter = max_iter
@@ -90,14 +81,12 @@ class SimilarityMatcher(PairMatcher):
         self.max_features = max_features
         self.difference_words = difference_words
         self.interactions = interactions
-        self.augment = augment
 
     def __setstate__(self, state: dict) -> None:
         """Unpickle; a model file written before `monotonic` or the ensemble existed gets the
         settings it was fitted with (one model, every pair and feature)."""
         old = {"monotonic": False, "n_models": 1, "subsample": 1.0, "max_features": 1.0,
-               "difference_words": None, "words_": None, "interactions": "all",
-               "augment": 0}
+               "difference_words": None, "words_": None, "interactions": "all"}
         if "model_" in state:
             state = {**state, "models_": [state["model_"]]}
             del state["model_"]
@@ -126,9 +115,6 @@ class SimilarityMatcher(PairMatcher):
         elif self.featurizer_ is not self.featurizer or len(features) != len(pairs):
             raise ValueError("SimilarityMatcher.fit features: pass the rows of the given fitted "
                              "featurizer's transform(pairs), one per pair, or features=None")
-        if self.augment:
-            pairs, features, targets, weights = self._augmented(pairs, features, targets,
-                                                                weights)
         features = features.loc[:, features.notna().any()]  # all-NaN columns carry nothing
         self.columns_ = list(features.columns)
         X = features.to_numpy(dtype=float)
@@ -160,21 +146,6 @@ class SimilarityMatcher(PairMatcher):
                                           np.concatenate([np.arange(len(X))] * 2)[keep])
         self.classes_ = np.array([0, 1])
         return self
-
-    def _augmented(self, pairs: pd.DataFrame, features: pd.DataFrame, targets: np.ndarray,
-                   weights: np.ndarray
-                   ) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray]:
-        """The training pairs, features, targets and weights with `augment` placement copies
-        of every pair appended (see the class docstring)."""
-        rng = np.random.default_rng([self.seed, 1])
-        copies = [moved_into_title(pairs, self.attributes_, rng) for _ in range(self.augment)]
-        extra = self.featurizer_.transform(pd.concat(copies, ignore_index=True))
-        margins = self.featurizer_.columns_[len(self.featurizer_.base_columns_):]
-        extra[margins] = np.tile(features[margins].to_numpy(), (self.augment, 1))
-        n = self.augment + 1
-        return (pd.concat([pairs, *copies], ignore_index=True),
-                pd.concat([features, extra], ignore_index=True),
-                np.tile(targets, n), np.tile(weights, n))
 
     def _fit_ensemble(self, X: np.ndarray, y: np.ndarray, w: np.ndarray, pair: np.ndarray
                       ) -> list[HistGradientBoostingClassifier]:
@@ -226,10 +197,6 @@ class SimilarityMatcher(PairMatcher):
             raise ValueError(f"SimilarityMatcher: interactions must be 'all', 'attribute', "
                              f"'none' or groups of attribute names (a list of lists of str), "
                              f"got {given!r}")
-        if (not isinstance(self.augment, int | np.integer) or isinstance(self.augment, bool)
-                or self.augment < 0):
-            raise ValueError(f"SimilarityMatcher: augment must be an int >= 0 (copies per "
-                             f"training pair), got {self.augment!r}")
         words = self.difference_words
         if words is not None and (isinstance(words, bool) or not isinstance(
                 words, int | float | np.number) or not words > 0):
