@@ -70,6 +70,9 @@ def test_the_guard_keeps_values_that_read_as_title_words_in_the_title():
     assert pd.isna(guarded.loc[4, "left_description"])
     assert guarded.loc[5, "right_description"] == "Bose"  # in no other name: still put back
     assert guarded.loc[5, "right_name"] == "acme bag"
+    missing = [PairFeaturizer(context=False, restore=True, restore_guard=guard).fit(pairs)
+               .transform(pairs)["description__n_missing"] for guard in (False, True)]
+    assert missing[0][4] == 0 and missing[1][4] == 1  # the featurizer passes the guard on
 
 
 def test_tables_without_empty_attributes_are_left_as_they_are():
