@@ -10,6 +10,7 @@ with like again and the title keeps the words that tell versions apart ('Karaoke
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 import numpy as np
 import pandas as pd
@@ -44,6 +45,10 @@ class MovedValues:
     A value counts when its text has at least `min_chars` characters and at most `max_tokens`
     tokens. Matching is on lower-cased, whitespace-split tokens; the longest value found wins,
     and the title's first token always stays.
+
+    `guard` leaves out of the index the values that read as title words: found (never as the
+    title's first token) in the titles of more records holding another value of the attribute in
+    place than there are records holding the value itself ('black' as a product description).
 
     `suffixes` also puts back values no record holds in place (a brewery named once): after
     the values found, each attribute still empty, last attribute first, takes the title's
@@ -94,21 +99,18 @@ class MovedValues:
     def _without_title_words(self, pairs: pd.DataFrame, attr: str,
                              index: dict[str, list[tuple[tuple[str, ...], object]]]
                              ) -> dict[str, list[tuple[tuple[str, ...], object]]]:
-        """`index` less the values that read as title words: found (never as the title's first
-        token) in the titles of more records holding another value of `attr` in place than
-        there are records holding the value itself ('black' in product names)."""
+        """`index` less the values of `attr` that read as title words (the class docstring)."""
         held = self._held(pairs, attr)
-        holders = pd.Series([_tokens(v) for v in held[:, 1]]).value_counts()
-        inside: dict[tuple[str, ...], int] = {}
+        holders = Counter(_tokens(v) for v in held[:, 1])
+        inside: Counter[tuple[str, ...]] = Counter()
         for title, value in held:
             words, own, seen = _tokens(title), _tokens(value), set()
             for start in range(1, len(words)):
                 for tokens, _ in index.get(words[start], ()):
                     if tokens != own and words[start:start + len(tokens)] == tokens:
                         seen.add(tokens)
-            for tokens in seen:
-                inside[tokens] = inside.get(tokens, 0) + 1
-        kept = {first: [(t, v) for t, v in found if inside.get(t, 0) <= holders.get(t, 0)]
+            inside.update(seen)
+        kept = {first: [(t, v) for t, v in found if inside[t] <= holders[t]]
                 for first, found in index.items()}
         return {first: found for first, found in kept.items() if found}
 
