@@ -103,6 +103,12 @@ VARIANTS = {"hybrid_no_kl": ("hybrid", {"kl_share": 0.0}, {}),
             "hybrid_monotone_l2_skill_restore": ("hybrid", {}, {
                 "soft_weight": "skill", "featurizer_options": {"restore": True},
                 "matcher_options": {"monotonic": True, "l2_regularization": 1.0}}),
+            # _restore_guard: values that read as title words stay in the title
+            # (PairFeaturizer(restore_guard=True), MovedValues(guard=True)); matcher_small.md
+            "hybrid_monotone_l2_skill_restore_guard": ("hybrid", {}, {
+                "soft_weight": "skill", "featurizer_options": {"restore": True,
+                                                               "restore_guard": True},
+                "matcher_options": {"monotonic": True, "l2_regularization": 1.0}}),
             # _additive: trees combine one attribute's features only (interactions="attribute"),
             # so the log-odds are a sum of per-attribute terms; active_loop_additive.md
             "hybrid_monotone_l2_skill_restore_additive": ("hybrid", {}, {

@@ -107,6 +107,8 @@ FEATURE_SETS = {  # name -> PairFeaturizer arguments; the first is the default, 
     "restore": {"restore": True},  # moved values put back into their attribute first
     # and values no record holds in place, read off the title's end (MovedValues(suffixes=True))
     "restore unseen": {"restore": True, "restore_unseen": True},
+    # and values that read as title words left in the title (MovedValues(guard=True))
+    "restore guard": {"restore": True, "restore_guard": True},
 }
 
 

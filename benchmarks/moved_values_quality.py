@@ -31,7 +31,8 @@ from _variants import load_variant  # noqa: E402
 from blocking.pairs import attribute_names  # noqa: E402
 from labeling_functions.moved_values import MovedValues  # noqa: E402
 
-METHODS = {"as dirtied": None, "restore": {}, "restore + unseen": {"suffixes": True}}
+METHODS = {"as dirtied": None, "restore": {}, "restore + guard": {"guard": True},
+           "restore + unseen": {"suffixes": True}}
 
 
 def _normal(values: pd.DataFrame) -> np.ndarray:

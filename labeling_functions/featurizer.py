@@ -161,7 +161,8 @@ class PairFeaturizer(BaseEstimator):
     empty attribute, where the fitted pool holds the same value in place elsewhere
     (`MovedValues`, fitted as `moved_`): for 'dirty' tables. `restore_unseen` (with `restore`)
     also puts back values that no record holds in place: the title's trailing run that reads
-    like a short empty attribute's values (`MovedValues(suffixes=True)`).
+    like a short empty attribute's values (`MovedValues(suffixes=True)`). `restore_guard` (with
+    `restore`) leaves in the title the values that read as title words (`MovedValues(guard=True)`).
     """
 
     def __init__(
@@ -178,6 +179,7 @@ class PairFeaturizer(BaseEstimator):
         max_value_chars: int = 20_000,
         restore: bool = False,
         restore_unseen: bool = False,
+        restore_guard: bool = False,
     ) -> None:
         self.attributes = attributes
         self.kinds = kinds
@@ -191,6 +193,7 @@ class PairFeaturizer(BaseEstimator):
         self.max_value_chars = max_value_chars
         self.restore = restore
         self.restore_unseen = restore_unseen
+        self.restore_guard = restore_guard
 
     # ----------------------------------------------------------------- fit
     def fit(self, pairs: pd.DataFrame, y: object = None) -> PairFeaturizer:
@@ -207,13 +210,14 @@ class PairFeaturizer(BaseEstimator):
                              f"the pairs, which have {found}")
         if len(pairs) == 0:
             raise ValueError("PairFeaturizer.fit: the pair table is empty; fit on the pool")
-        for name in ("restore", "restore_unseen"):
+        for name in ("restore", "restore_unseen", "restore_guard"):
             if not isinstance(getattr(self, name), bool | np.bool_):
                 raise TypeError(f"PairFeaturizer: {name} must be True or False, got "
                                 f"{getattr(self, name)!r}")
         self.attributes_ = attributes
         pairs = self._truncated(pairs)
-        self.moved_ = (MovedValues(pairs, attributes, suffixes=bool(self.restore_unseen))
+        self.moved_ = (MovedValues(pairs, attributes, suffixes=bool(self.restore_unseen),
+                                   guard=bool(self.restore_guard))
                        if self.restore else None)
         restored = self._restored(pairs)  # the tables' statistics; pairs keep their own keys
         self.kinds_ = {**attribute_kinds(restored, attributes), **self._given_kinds(attributes)}
@@ -262,7 +266,7 @@ class PairFeaturizer(BaseEstimator):
         if "columns_" in state and "feature_directions_" not in state:
             state = {**state, "feature_directions_": feature_directions(state["columns_"])}
         super().__setstate__({"kinds": None, "restore": False, "restore_unseen": False,
-                              "moved_": None, **state})
+                              "restore_guard": False, "moved_": None, **state})
 
     def __getstate__(self) -> dict:
         """Pickles (model files) leave the cache out."""

@@ -10,6 +10,7 @@ with like again and the title keeps the words that tell versions apart ('Karaoke
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 import numpy as np
 import pandas as pd
@@ -45,6 +46,10 @@ class MovedValues:
     tokens. Matching is on lower-cased, whitespace-split tokens; the longest value found wins,
     and the title's first token always stays.
 
+    `guard` leaves out of the index the values that read as title words: found (never as the
+    title's first token) in the titles of more records holding another value of the attribute in
+    place than there are records holding the value itself ('black' as a product description).
+
     `suffixes` also puts back values no record holds in place (a brewery named once): after
     the values found, each attribute still empty, last attribute first, takes the title's
     trailing run of tokens that reads like its values (`_by_odds`). It applies to short
@@ -55,7 +60,8 @@ class MovedValues:
 
     def __init__(self, pairs: pd.DataFrame, attributes: list[str], min_chars: int = 2,
                  max_tokens: int = 40, shapes: bool = True, suffixes: bool = False,
-                 min_odds: float = 2.0, max_suffix_tokens: int = 8) -> None:
+                 min_odds: float = 2.0, max_suffix_tokens: int = 8, guard: bool = False
+                 ) -> None:
         self.title, self.others = attributes[0], list(attributes[1:])
         self.index: dict[str, dict[str, list[tuple[tuple[str, ...], object]]]] = {}
         self.shapes: dict[str, list[tuple[str, ...]]] = {}
@@ -73,23 +79,47 @@ class MovedValues:
                     by_first.setdefault(tokens[0], {}).setdefault(tokens, value)
             self.index[attr] = {first: sorted(found.items(), key=lambda kv: -len(kv[0]))
                                 for first, found in by_first.items()}
+            if guard:
+                self.index[attr] = self._without_title_words(pairs, attr, self.index[attr])
             # the shapes of its values made of digits and signs only ('5.20 %', '3:39')
             found_shapes = {_shape(t) for same in by_first.values() for t in same}
             self.shapes[attr] = sorted(
                 (s for s in found_shapes if shapes and "a" not in "".join(s)
                  and "0" in "".join(s)), key=len, reverse=True)
 
-    def _token_odds(self, pairs: pd.DataFrame, attr: str, values: np.ndarray
-                    ) -> tuple[dict[str, float], int]:
-        """(log-odds per token of standing in `attr`'s values rather than in the titles of the
-        records that hold `attr` in place, the most tokens of a value). A title's tokens that
-        its own record's value also holds (a brand leading the title) are not counted."""
+    def _held(self, pairs: pd.DataFrame, attr: str) -> np.ndarray:
+        """The distinct (title, value) of the records, either side, holding `attr` in place."""
         held = []
         for side in (0, 1):
             columns = [side_columns(self.title)[side], side_columns(attr)[side]]
             records = pairs[columns].to_numpy(dtype=object)
             held.append(records[~_blank(records[:, 0]) & ~_blank(records[:, 1])])
-        titles = pd.DataFrame(np.concatenate(held)).drop_duplicates().to_numpy(dtype=object)
+        return pd.DataFrame(np.concatenate(held)).drop_duplicates().to_numpy(dtype=object)
+
+    def _without_title_words(self, pairs: pd.DataFrame, attr: str,
+                             index: dict[str, list[tuple[tuple[str, ...], object]]]
+                             ) -> dict[str, list[tuple[tuple[str, ...], object]]]:
+        """`index` less the values of `attr` that read as title words (the class docstring)."""
+        held = self._held(pairs, attr)
+        holders = Counter(_tokens(v) for v in held[:, 1])
+        inside: Counter[tuple[str, ...]] = Counter()
+        for title, value in held:
+            words, own, seen = _tokens(title), _tokens(value), set()
+            for start in range(1, len(words)):
+                for tokens, _ in index.get(words[start], ()):
+                    if tokens != own and words[start:start + len(tokens)] == tokens:
+                        seen.add(tokens)
+            inside.update(seen)
+        kept = {first: [(t, v) for t, v in found if inside[t] <= holders[t]]
+                for first, found in index.items()}
+        return {first: found for first, found in kept.items() if found}
+
+    def _token_odds(self, pairs: pd.DataFrame, attr: str, values: np.ndarray
+                    ) -> tuple[dict[str, float], int]:
+        """(log-odds per token of standing in `attr`'s values rather than in the titles of the
+        records that hold `attr` in place, the most tokens of a value). A title's tokens that
+        its own record's value also holds (a brand leading the title) are not counted."""
+        titles = self._held(pairs, attr)
         in_values = pd.Series([t for v in values for t in set(_tokens(v))]).value_counts()
         in_titles = pd.Series([t for title, value in titles
                                for t in set(_tokens(title)) - set(_tokens(value))]).value_counts()

@@ -54,6 +54,27 @@ def test_the_longest_value_wins_and_the_first_token_stays():
     assert restored.loc[3, "left_song"] == "Zedd" and pd.isna(restored.loc[3, "left_artist"])
 
 
+def test_the_guard_keeps_values_that_read_as_title_words_in_the_title():
+    pairs = pd.DataFrame({  # 'black' is a colour of two products' descriptions and in 3 names
+        "left_name": ["sony tv black", "lg phone black", "dell case black", "hp mouse",
+                      "acme lamp black", "acme bag"],
+        "left_description": ["a tv", "a phone", "a case", "black", None, "black"],
+        "right_name": ["sony tv", "lg phone", "dell case", "hp mouse", "acme lamp",
+                       "acme bag Bose"],
+        "right_description": ["a tv", "a phone", "a case", "Bose", "a lamp", None],
+    })
+    plain = MovedValues(pairs, ["name", "description"]).restore(pairs)
+    assert plain.loc[4, "left_description"] == "black"  # the name's colour taken away
+    guarded = MovedValues(pairs, ["name", "description"], guard=True).restore(pairs)
+    assert guarded.loc[4, "left_name"] == "acme lamp black"
+    assert pd.isna(guarded.loc[4, "left_description"])
+    assert guarded.loc[5, "right_description"] == "Bose"  # in no other name: still put back
+    assert guarded.loc[5, "right_name"] == "acme bag"
+    missing = [PairFeaturizer(context=False, restore=True, restore_guard=guard).fit(pairs)
+               .transform(pairs)["description__n_missing"] for guard in (False, True)]
+    assert missing[0][4] == 0 and missing[1][4] == 1  # the featurizer passes the guard on
+
+
 def test_tables_without_empty_attributes_are_left_as_they_are():
     pairs = clean_pairs()
     assert MovedValues(pairs, ["song", "artist", "time"]).restore(pairs) is pairs
