@@ -270,22 +270,22 @@ class OASISSampler(_ImportanceBase):
     drawn by Neyman allocation for numerator - F denominator (U_k |pred_k - F (1 - alpha)|
     sqrt(rate (1 - rate))), mixed with the unlabelled pairs' distribution (share `epsilon`).
 
-    Confident errors (matches scored 0.01, non-matches 0.99): each stratum's rate is, with
-    prior probability 0.05, off the curve (Jeffreys prior); a stratum whose labels contradict
-    the curve's side (a match where it says below 1/2, a non-match above) is then estimated
-    from a mixture weighted by the evidence (`off_weight`), its own labels in the interval too,
-    and neither it nor any stratum pulls the curve by more than 3 standard errors; unlabelled
-    strata and strata whose labels agree keep the curve's rate exactly. The unlabelled
-    predicted matches may hold non-matches beyond what the model expects: each one the model
-    takes for a match is a non-match with probability eta, whose posterior comes from the
-    labels of the predicted-match strata (Jeffreys prior; each label an error with the model's
-    probability plus eta times the model's match rate, so errors the model expects near the
-    threshold are not evidence of eta). The second moment of those unseen errors is added to
-    the interval's variance, and the Neyman allocation takes a predicted match's label to be a
-    match with probability r_k (1 - E[eta]), so strata the curve calls certain are checked as
-    far as eta's posterior says they may be off, and less as their labels keep agreeing. The
-    predicted non-matches get no such term: their unlabelled pairs are hundreds of times their
-    labels, and the same rule there gives intervals tens of points wide.
+    Confident errors (matches scored 0.01, non-matches 0.99): each stratum's rate is, with prior
+    probability 0.05, off the curve (Jeffreys prior); a stratum whose labels contradict the
+    curve's side (a match where it says below 1/2, a non-match above) is then estimated from a
+    mixture weighted by the evidence (`off_weight`), its own labels in the interval too, and
+    neither it nor any stratum pulls the curve by more than 3 standard errors; unlabelled strata
+    and strata whose labels agree keep the curve's rate exactly. With the stratified estimator,
+    the unlabelled predicted matches may also hold non-matches beyond what the model expects:
+    each one the model takes for a match is a non-match with probability eta, whose posterior
+    comes from the labels of the predicted-match strata (Jeffreys prior; each label an error
+    with the model's probability plus eta times the model's match rate, so errors the model
+    expects near the threshold are not evidence of eta). The second moment of those unseen
+    errors is added to the interval's variance, and the Neyman allocation takes a predicted
+    match's label to be a match with probability r_k (1 - E[eta]), so strata the curve calls
+    certain are checked as far as eta's posterior says they may be off, and less as their labels
+    keep agreeing. The predicted non-matches get no such term: their unlabelled pairs are
+    hundreds of times their labels, and the same rule there gives intervals tens of points wide.
 
     For "ratio" and "doubly_robust" each draw picks a stratum from the paper's variance-
     minimizing instrumental distribution for the current F estimate, mixed with the population
