@@ -278,7 +278,10 @@ def main() -> None:
     parser.add_argument("--real", action="store_true", help="add the shared sets' test splits")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes")
     parser.add_argument(
-        "--ours", type=json.loads, default={}, help='OASISSampler options (JSON): {"off_curve": 0}'
+        "--ours",
+        type=json.loads,
+        default={},
+        help='OASISSampler options (JSON): {"estimator": "ratio"}',
     )
     parser.add_argument("--out", default="oasis", help="results file stem")
     parser.add_argument(

@@ -31,13 +31,11 @@ _MOST_STRATA = 250  # score strata of n_strata="auto" (sqrt(n) up to this)
 # of labels (an underconfident pool's non-match strata at 5x their match rate after 250 labels)
 _RIDGE = np.array([0.5, 0.05, 0.5])
 _MIN_SCORE = 1e-9  # calibrated scores are clipped to [_MIN_SCORE, 1 - _MIN_SCORE] before the logit
-# with label_noise > 0, the most pseudo-labels the curve is worth in one stratum: a curve that
-# puts a stratum at 1e-6 would otherwise (1e6 pseudo-labels) never let that stratum's own labels
-# (1 match in 10) count
-_MOST_PSEUDO = 50.0
-# with off_curve > 0, the most standard errors by which one stratum's labels pull the prior curve
+# prior probability that a stratum's match rate is off the prior curve (a confident error's)
+_OFF_CURVE = 0.05
+# the most standard errors by which one stratum's labels pull the prior curve
 _MOST_RESIDUAL = 3.0
-# with unseen_errors, the grid of the rate of errors among predicted matches beyond the model's
+# the grid of eta, the rate of errors among predicted matches beyond the model's
 _UNSEEN_RATES = np.geomspace(1e-7, 0.5, 200)
 
 
@@ -103,7 +101,6 @@ def fit_prior_curve(
     ridge: float | np.ndarray = 5.0,
     steps: int = 3,
     prediction: np.ndarray | None = None,
-    noise: float = 0.0,
 ) -> np.ndarray:
     """Refit the logistic curve rate = sigmoid(a + b logit_score [+ c prediction]) over the
     strata to the labels.
@@ -115,10 +112,7 @@ def fit_prior_curve(
     each at most `_MAX_STEP` long (a step from a handful of labels can overshoot). With
     `prediction` (each stratum's share predicted 1) the curve gets a third parameter c, a shift
     for the predicted matches: the labels can say that the predictions know more (or less)
-    than the scores, e.g. when they do not threshold them. With `noise` > 0 each label is
-    taken as flipped with that probability (the likelihood's rate is noise + (1 - 2 noise)
-    curve), so a few confident errors (a match scored 0.01) do not flatten the curve for the
-    whole pool: they stay their own strata's business.
+    than the scores, e.g. when they do not threshold them.
     """
     columns = [np.ones_like(logit_score), logit_score]
     if prediction is not None:
@@ -127,13 +121,9 @@ def fit_prior_curve(
     identity = np.zeros(design.shape[1])
     identity[1] = 1.0
     for _ in range(steps):
-        curve = 1.0 / (1.0 + np.exp(-(design @ theta)))
-        rate = noise + (1 - 2 * noise) * curve
-        # d rate / d(design @ theta) over the binomial variance (1 without noise, the
-        # logistic's canonical link)
-        factor = (1 - 2 * noise) * curve * (1 - curve) / (rate * (1 - rate)) if noise else 1.0
-        gradient = design.T @ (factor * (matches - labelled * rate)) - ridge * (theta - identity)
-        information = labelled * factor * (1 - 2 * noise) * curve * (1 - curve)
+        rate = 1.0 / (1.0 + np.exp(-(design @ theta)))
+        gradient = design.T @ (matches - labelled * rate) - ridge * (theta - identity)
+        information = labelled * rate * (1 - rate)
         hessian = (design * information[:, None]).T @ design
         step = np.linalg.solve(hessian + ridge * np.eye(theta.size), gradient)
         theta = theta + step * min(1.0, _MAX_STEP / (np.linalg.norm(step) + 1e-300))
@@ -280,36 +270,22 @@ class OASISSampler(_ImportanceBase):
     drawn by Neyman allocation for numerator - F denominator (U_k |pred_k - F (1 - alpha)|
     sqrt(rate (1 - rate))), mixed with the unlabelled pairs' distribution (share `epsilon`).
 
-    Guards against confident errors (matches scored 0.01, non-matches 0.99), off by default:
-    `check_predicted` > 0 sends that share of the draws to the unlabelled predicted matches in
-    proportion, a check on strata the curve calls certain; `label_noise` > 0 fits the curve as
-    if that share of labels were flipped (a few confident errors then do not flatten it for the
-    whole pool), caps the curve at 50 pseudo-labels in a stratum (its own labels can overrule
-    it) and widens the interval by that noise for every unlabelled pair. They buy coverage on
-    pools with confident errors and cost accuracy on miscalibrated ones
-    (`benchmarks/results/oasis_guards.md`), so the default leaves them off. `off_curve` > 0 is
-    a guard that puts no floor under the curve: each stratum's rate is, with that prior
-    probability, off the curve (Jeffreys prior); a stratum whose labels contradict the curve's
-    side (a match where it says below 1/2, a non-match above) is then estimated from a mixture
-    weighted by the evidence (`off_weight`), its own labels in the interval too, and neither it
-    nor any stratum pulls the curve by more than 3 standard errors; unlabelled strata and
-    strata whose labels agree keep the curve's rate exactly.
-
-    `unseen_errors` (interval only, stratified estimator; off by default): the unlabelled
-    predicted matches may hold non-matches beyond what the model expects (confident errors in
-    strata the curve calls certain and the sampler has barely labelled): each unlabelled pair the
-    model takes for a match is a non-match with probability eta; eta's posterior comes from the
-    labels of the predicted-match strata (Jeffreys prior; each label an error with the model's
-    probability plus eta times the model's match rate, so errors the model expects near the
-    threshold are not evidence of eta), and the second moment of the unseen errors it implies
-    is added to the interval's variance. The estimate and the draws are unchanged.
-    The predicted non-matches get no such term: their unlabelled pairs are hundreds of times
-    their labels, and the same rule there gives intervals tens of points wide.
-    `check_unseen` (stratified estimator; off by default) lets eta steer the draws too: the
-    Neyman allocation takes a predicted match's label to be a match with probability
-    r_k (1 - E[eta]), so strata that the curve calls certain are checked in proportion to
-    how far eta's posterior says they may be off (a spike of non-matches scored 0.99 is found
-    sooner), and less as their labels keep agreeing.
+    Confident errors (matches scored 0.01, non-matches 0.99): each stratum's rate is, with prior
+    probability 0.05, off the curve (Jeffreys prior); a stratum whose labels contradict the
+    curve's side (a match where it says below 1/2, a non-match above) is then estimated from a
+    mixture weighted by the evidence (`off_weight`), its own labels in the interval too, and
+    neither it nor any stratum pulls the curve by more than 3 standard errors; unlabelled strata
+    and strata whose labels agree keep the curve's rate exactly. With the stratified estimator,
+    the unlabelled predicted matches may also hold non-matches beyond what the model expects:
+    each one the model takes for a match is a non-match with probability eta, whose posterior
+    comes from the labels of the predicted-match strata (Jeffreys prior; each label an error
+    with the model's probability plus eta times the model's match rate, so errors the model
+    expects near the threshold are not evidence of eta). The second moment of those unseen
+    errors is added to the interval's variance, and the Neyman allocation takes a predicted
+    match's label to be a match with probability r_k (1 - E[eta]), so strata the curve calls
+    certain are checked as far as eta's posterior says they may be off, and less as their labels
+    keep agreeing. The predicted non-matches get no such term: their unlabelled pairs are
+    hundreds of times their labels, and the same rule there gives intervals tens of points wide.
 
     For "ratio" and "doubly_robust" each draw picks a stratum from the paper's variance-
     minimizing instrumental distribution for the current F estimate, mixed with the population
@@ -343,11 +319,6 @@ class OASISSampler(_ImportanceBase):
         seed: int | None = 0,
         recalibrate: bool = True,
         estimator: str = "stratified",
-        check_predicted: float = 0.0,
-        label_noise: float = 0.0,
-        off_curve: float = 0.0,
-        unseen_errors: bool = False,
-        check_unseen: bool = False,
     ) -> None:
         super().__init__(
             predictions,
@@ -361,22 +332,6 @@ class OASISSampler(_ImportanceBase):
         )
         if estimator not in ESTIMATORS:
             raise ValueError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
-        if not 0.0 <= check_predicted < 1.0:
-            raise ValueError(
-                f"check_predicted must lie in [0, 1) (share of draws), got {check_predicted!r}"
-            )
-        if not 0.0 <= label_noise < 0.5:
-            raise ValueError(
-                f"label_noise must lie in [0, 0.5) (share of flipped labels), got {label_noise!r}"
-            )
-        if not 0.0 <= off_curve < 1.0:
-            raise ValueError(
-                f"off_curve must lie in [0, 1) (prior probability that a stratum's rate is off "
-                f"the prior curve), got {off_curve!r}"
-            )
-        self.check_predicted, self.label_noise = float(check_predicted), float(label_noise)
-        self.off_curve, self.unseen_errors = float(off_curve), bool(unseen_errors)
-        self.check_unseen = bool(check_unseen)
         self.recalibrate, self.estimator = bool(recalibrate), estimator
         self._spread_at = 0  # position of the current spread in _SPREADS
         self._curve_design = np.column_stack(
@@ -402,17 +357,14 @@ class OASISSampler(_ImportanceBase):
             0,
         )
 
-    def _beta_prior(
-        self, spread: np.ndarray, capped: bool = True
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def _beta_prior(self, spread: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Beta(a, b) parameters (S, K) of each stratum's prior for each spread (S,): mean on
         the prior curve, variance that of a logit-normal of that spread (delta method,
         (mu (1 - mu) spread)^2), so a stratum the curve puts at 1e-4 is not given the spike
         at 0 of a Beta with a few pseudo-labels."""
         mu = self.prior[None, :]
         concentration = 1.0 / (mu * (1 - mu) * spread[:, None] ** 2) - 1.0
-        most = _MOST_PSEUDO if capped and self.label_noise > 0 else np.inf
-        concentration = np.clip(concentration, 0.1, most)
+        concentration = np.maximum(concentration, 0.1)
         return concentration * mu, concentration * (1 - mu)
 
     @property
@@ -434,8 +386,7 @@ class OASISSampler(_ImportanceBase):
             while True:
                 at = self._spread_at
                 around = np.arange(max(at - 1, 0), min(at + 2, _SPREADS.size))
-                # uncapped: under the cap small spreads tie and the search could not leave them
-                a, b = self._beta_prior(_SPREADS[around], capped=False)
+                a, b = self._beta_prior(_SPREADS[around])
                 a, b = a[:, seen], b[:, seen]
                 likelihood = ((betaln(a + m, b + n - m) - betaln(a, b)) * on).sum(axis=1)
                 best = int(around[np.argmax(likelihood)])
@@ -459,16 +410,14 @@ class OASISSampler(_ImportanceBase):
     def _off_weight(self, spread: float) -> np.ndarray:
         """Per stratum: posterior probability that its match rate is off the prior curve (a
         Jeffreys Beta(1/2, 1/2) prior instead of the curve's), with prior probability
-        `off_curve`; 0 until a label contradicts the curve's side (a match where it says below
+        `_OFF_CURVE`; 0 until a label contradicts the curve's side (a match where it says below
         1/2, a non-match where it says above), so unlabelled and agreeing strata keep the curve's
         rate exactly."""
         n, m = self.labelled, self.matches
-        if self.off_curve == 0:
-            return np.zeros(n.size)
         a, b = (x[0] for x in self._beta_prior(np.array([spread])))
         on = betaln(a + m, b + n - m) - betaln(a, b)
         off = betaln(0.5 + m, 0.5 + n - m) - betaln(0.5, 0.5)
-        odds = np.exp(np.clip(off - on, -700, 700)) * self.off_curve / (1 - self.off_curve)
+        odds = np.exp(np.clip(off - on, -700, 700)) * _OFF_CURVE / (1 - _OFF_CURVE)
         contradicted = np.where(self.prior < 0.5, m > 0, n - m > 0)
         return np.where(contradicted, odds / (1 + odds), 0.0)
 
@@ -480,8 +429,8 @@ class OASISSampler(_ImportanceBase):
     @property
     def shrunk_rate(self) -> np.ndarray:
         """Posterior mean match rate of each stratum's unlabelled pairs (logit-normal prior of
-        `spread` around the prior curve, updated with the stratum's labels; with `off_curve`,
-        mixed with the stratum's own labels' Jeffreys posterior by `off_weight`)."""
+        `spread` around the prior curve, updated with the stratum's labels), mixed with the
+        stratum's own labels' Jeffreys posterior by `off_weight`."""
         a, b = self._posterior
         off = self.off_weight
         return (1 - off) * a / (a + b) + off * (0.5 + self.matches) / (1 + self.labelled)
@@ -501,15 +450,15 @@ class OASISSampler(_ImportanceBase):
         how the scores translate into match rates, instead of each stratum unlearning an over-
         or underconfident score on its own."""
         if self.recalibrate:
-            # strata off the curve (a confident error's) do not pull it for the whole pool: with
-            # `off_curve`, each stratum's pull is also bounded at _MOST_RESIDUAL standard errors
-            # (Huber weights), so one surprise cannot flatten the curve on the way
-            on = 1 - self.off_weight
-            if self.off_curve:
-                n, rate = self.labelled, self.prior
-                spread = np.sqrt(n * rate * (1 - rate))
-                residual = np.abs(self.matches - n * rate)
-                on = np.minimum(on, _MOST_RESIDUAL * spread / np.maximum(residual, 1e-300))
+            # strata off the curve (a confident error's) do not pull it for the whole pool, and
+            # each stratum's pull is bounded at _MOST_RESIDUAL standard errors (Huber weights),
+            # so one surprise cannot flatten the curve on the way
+            n, rate = self.labelled, self.prior
+            spread = np.sqrt(n * rate * (1 - rate))
+            residual = np.abs(self.matches - n * rate)
+            on = np.minimum(
+                1 - self.off_weight, _MOST_RESIDUAL * spread / np.maximum(residual, 1e-300)
+            )
             self.prior_curve = fit_prior_curve(
                 self._logit_score,
                 self.labelled * on,
@@ -517,7 +466,6 @@ class OASISSampler(_ImportanceBase):
                 self.prior_curve,
                 ridge=_RIDGE,
                 prediction=self.strata.mean_prediction,
-                noise=self.label_noise,
             )
 
     @property
@@ -562,12 +510,11 @@ class OASISSampler(_ImportanceBase):
         # pred_k - f (1 - alpha) in it, and a stratum's labels cut the variance of its count in
         # proportion to the match / non-match variance rate (1 - rate) of its unlabelled pairs
         rate, unlabelled = self.shrunk_rate, self.unlabelled
-        if self.check_unseen:
-            # a predicted match's label is a match with probability r_k (1 - eta): its variance
-            # includes the unseen errors', so strata the curve calls certain are still checked,
-            # as much as eta's posterior (from all predicted-match labels) says they may be off
-            positive = self.strata.mean_prediction == 1
-            rate = np.where(positive, rate * (1 - self.unseen_error_rate[0]), rate)
+        # a predicted match's label is a match with probability r_k (1 - eta): its variance
+        # includes the unseen errors', so strata the curve calls certain are still checked, as
+        # much as eta's posterior (from all predicted-match labels) says they may be off
+        positive = self.strata.mean_prediction == 1
+        rate = np.where(positive, rate * (1 - self.unseen_error_rate[0]), rate)
         weights = unlabelled / unlabelled.sum()
         f = self._stratified_terms(self.alpha)[:2]
         f = f[0] / f[1] if f[1] > 0 else 0.0
@@ -575,14 +522,7 @@ class OASISSampler(_ImportanceBase):
         q = weights * effect * np.sqrt(rate * (1 - rate))
         total = q.sum()
         q = q / total if total > 0 else weights
-        q = self.epsilon * weights + (1 - self.epsilon) * q
-        # a check on the model where precision is decided: a share of the draws goes to the
-        # unlabelled predicted matches in proportion, so a stratum the curve calls certain (a
-        # spike of non-matches scored 0.99) is still labelled
-        predicted = unlabelled * self.strata.mean_prediction
-        if predicted.sum() > 0 and self.check_predicted > 0:
-            q = (1 - self.check_predicted) * q + self.check_predicted * predicted / predicted.sum()
-        return q
+        return self.epsilon * weights + (1 - self.epsilon) * q
 
     def _stratified_terms(self, alpha: float) -> tuple[float, float, np.ndarray]:
         """Numerator sum_k pred_k M_k and denominator alpha P + (1 - alpha) sum_k M_k with M_k
@@ -623,9 +563,6 @@ class OASISSampler(_ImportanceBase):
             share * (part_variance + (part - mean) ** 2)
             for (*_, share), part, part_variance in zip(parts, means, variances, strict=True)
         )
-        # plus the label noise the curve is fitted with: any unlabelled pair may be a confident
-        # error (a match scored 0.01) that no label of its stratum has shown yet
-        variance += unlabelled * self.label_noise
         # d rate / d curve logit: the prior's weight times the slope of its mean
         size = a + b
         slope = (1 - off) * unlabelled * (size - n) / size * self.prior * (1 - self.prior)
@@ -633,9 +570,8 @@ class OASISSampler(_ImportanceBase):
         gradient = self._curve_design.T @ (sums * slope[:, None]) * self.recalibrate
         covariance = (sums * variance[:, None]).T @ sums
         covariance += gradient.T @ self._curve_covariance() @ gradient
-        if self.unseen_errors:
-            # an unseen error among the predicted matches takes one from both counts
-            covariance += self._unseen_error_moment()
+        # an unseen error among the predicted matches takes one from both counts
+        covariance += self._unseen_error_moment()
         predicted = float(self.strata.mean_prediction @ (self.strata.sizes - self.unsure))
         return counts @ sums, covariance, predicted
 

@@ -166,9 +166,6 @@ def test_bad_inputs_raise_clear_errors(pool):
         ({"alpha": 1.5}, "alpha"),
         ({"epsilon": 0}, "epsilon"),
         ({"prior_strength": -1}, "prior_strength"),
-        ({"check_predicted": 1.0}, "check_predicted"),
-        ({"label_noise": 0.5}, "label_noise"),
-        ({"off_curve": 1.0}, "off_curve"),
     ]:
         with pytest.raises(ValueError, match=name):
             OASISSampler(predictions, scores, oracle, **kwargs)
