@@ -418,11 +418,17 @@ def distinct_value_features(featurizer, tables: PairTables, li: np.ndarray, ri: 
                                                kinds=featurizer.kinds_, rich=featurizer.rich,
                                                idf=featurizer.idf_))
         values = np.concatenate([f.to_numpy(np.float32) for f in tables_])
-        found[attr] = (columns.get_indexer(tables_[0].columns), inverse.astype(np.int32), values)
+        at = columns.get_indexer(tables_[0].columns)
+        if featurizer.missing:  # the attribute's missing count: of its value pair alone too
+            blank = blanks[attr]
+            values = np.column_stack([values, (blank[distinct // base - 1].astype(np.float32)
+                                               + blank[distinct % base - 1])])
+            at = np.append(at, columns.get_loc(f"{attr}__n_missing"))
+        found[attr] = (at, inverse.astype(np.int32), values)
 
-    _in_threads(one, list(featurizer.attributes_), threads)
     blanks = ({a: _missing_values(tables.categories[a]) for a in featurizer.attributes_}
               if featurizer.missing else {})
+    _in_threads(one, list(featurizer.attributes_), threads)
     return {"attributes": {a: found[a] for a in featurizer.attributes_}, "blanks": blanks}
 
 
@@ -448,21 +454,36 @@ class ValueFeatures:
         li, ri = self.li[rows], self.ri[rows]
         if out is None:
             out = np.empty((len(li), len(self.columns)), dtype=np.float32)
-        for attr, (at, inverse, values) in self.found.items():
+        for at, inverse, values in self.found.values():
             out[:, at] = values[inverse[rows]]
-            if self.missing:
-                blank, codes = self.blanks[attr], self.tables.codes[attr]
-                out[:, self.columns.get_loc(f"{attr}__n_missing")] = (
-                    blank[codes[li]].astype(np.float64) + blank[codes[ri]].astype(np.float64))
         if self.missing:
-            for side, position in (("left", li), ("right", ri)):
-                filled = np.zeros(len(position), dtype=np.int64)
-                for a in self.attributes:
-                    filled += ~self.blanks[a][self.tables.codes[a][position]]
-                # the share of filled attributes, as the featurizer's mean of 0/1 floats
-                out[:, self.columns.get_loc(f"record__filled_{side}")] = (
-                    (filled / len(self.attributes)).round(9))
+            filled = self._filled(li, ri)
+            out[:, self.columns.get_indexer(filled.columns)] = filled.to_numpy()
         return pd.DataFrame(out, columns=self.columns, copy=False)
+
+    def _filled(self, li: np.ndarray, ri: np.ndarray) -> pd.DataFrame:
+        """The record columns of the pairs (li, ri): each side's share of filled attributes,
+        as the featurizer's mean of 0/1 floats (float32, as in the table)."""
+        shares = {}
+        for side, position in (("left", li), ("right", ri)):
+            filled = np.zeros(len(position), dtype=np.int64)
+            for a in self.attributes:
+                filled += ~self.blanks[a][self.tables.codes[a][position]]
+            shares[f"record__filled_{side}"] = (filled / len(self.attributes)).round(9).astype(
+                np.float32)
+        return pd.DataFrame(shares)
+
+    def proba(self, matcher) -> np.ndarray:
+        """P(match) of every pair by a SimilarityMatcher whose trees read one attribute (or the
+        record columns) each (`interactions` "attribute" or "none"): each attribute's log-odds
+        term computed once per distinct value pair (`term_log_odds`), summed per pair."""
+        total = np.zeros((len(matcher.models_), len(self)))
+        for at, inverse, values in self.found.values():
+            total += matcher.term_log_odds(
+                pd.DataFrame(values, columns=self.columns[at], copy=False))[:, inverse]
+        if self.missing:
+            total += matcher.term_log_odds(self._filled(self.li, self.ri))
+        return matcher.proba_of_log_odds(total)
 
 
 def features_by_value(featurizer, tables: PairTables, li: np.ndarray, ri: np.ndarray,
@@ -584,11 +605,14 @@ def score(matcher, tables: PairTables, records, li, ri, skip, client, chunk: int
             features = ValueFeatures(matcher.featurizer_, tables, li, ri, distinct_value_features(
                 matcher.featurizer_, tables, li, ri, threads, max(chunk // max(threads, 1), 1)))
 
-        def one(rows: slice) -> np.ndarray:  # small parts: each thread's float64 copies too
-            return matcher.proba_of_features(features.rows(rows))
+        if getattr(matcher, "interactions", "all") in ("attribute", "none"):
+            scores = features.proba(matcher)  # the terms of an additive model, by value
+        else:
+            def one(rows: slice) -> np.ndarray:  # small parts: each thread's float64 copies
+                return matcher.proba_of_features(features.rows(rows))
 
-        scores = np.concatenate(_in_threads(one, _chunks(len(features), PREDICT_ROWS),
-                                            threads))
+            scores = np.concatenate(_in_threads(one, _chunks(len(features), PREDICT_ROWS),
+                                                threads))
     elif client is not None:
         scores = score_candidates(matcher, _ids(records, li, ri), records, client=client,
                                   chunk_rows=chunk)
