@@ -271,10 +271,14 @@ class PairTables:
         return pd.DataFrame(data)
 
 
-def block(records: pd.DataFrame, client, n_jobs: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def block(records: pd.DataFrame, client, n_jobs: int = 1, fork: bool = False
+          ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[float, float] | None]:
     """Candidate pairs as sorted unique row positions (left < right), the blocker's keys in
-    `n_jobs` threads."""
+    `n_jobs` threads, or (`fork`, Linux) every other key in a forked child process meanwhile;
+    and the child's CPU seconds and peak private memory (None without a child)."""
     blocker = large_person_blocker(n_jobs=n_jobs)
+    if client is None and fork and FORK:
+        return _block_forked(blocker, records)
     if client is None:
         li, ri = blocker.block_positions(records)
         if n_jobs > 1:
@@ -283,7 +287,26 @@ def block(records: pd.DataFrame, client, n_jobs: int = 1) -> tuple[np.ndarray, n
         ids = DistributedBlocker(blocker, client=client).block(records)
         index = pd.Index(records["id"])
         li, ri = index.get_indexer(ids["ltable_id"]), index.get_indexer(ids["rtable_id"])
-    return li.astype(np.int32), ri.astype(np.int32)
+    return (li.astype(np.int32), ri.astype(np.int32)), None
+
+
+def _block_forked(blocker, records: pd.DataFrame
+                  ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[float, float]]:
+    """The union `blocker`'s candidates, its odd-numbered keys in a forked child: each
+    column's codes are computed here first (inside `shared_codes`, the child inherits them and
+    the pair tables reuse them), the halves' pairs are united here."""
+    from blocking import UnionBlocker
+    from blocking._arrays import column_codes, unique_pairs
+
+    for column in blocker.columns:
+        column_codes(records, None, column)
+    members = blocker.blockers
+    child = ForkedCall(partial(UnionBlocker(members[1::2]).block_positions, records))
+    first = UnionBlocker(members[::2]).block_positions(records)
+    second, cpu, peak = child.result()
+    li, ri = unique_pairs(np.concatenate([first[0], second[0]]),
+                          np.concatenate([first[1], second[1]]), len(records), dedup=True)
+    return (li.astype(np.int32), ri.astype(np.int32)), (cpu, peak)
 
 
 def gold_labels(records: pd.DataFrame, matches: pd.DataFrame, li, ri) -> np.ndarray:
@@ -776,6 +799,9 @@ def main(argv: list[str] | None = None) -> int:
                              "counted")
     parser.add_argument("--block-jobs", type=int, default=1,
                         help="threads running the blocker's keys (UnionBlocker n_jobs)")
+    parser.add_argument("--block-fork", action=argparse.BooleanOptionalAction, default=True,
+                        help="a forked child process runs every other blocking key meanwhile "
+                             "(Linux); its CPU time and private memory are counted")
     parser.add_argument("--repeat", type=int, default=1,
                         help="run ours (and Splink) this many times on the same records, "
                              "alternating who goes first; reports each run and the medians")
@@ -902,7 +928,12 @@ def run_ours(args, lfs, records, matches, client, reference: bool) -> dict:
     end-to-end figures (with the label model alone as an untimed reference if `reference`)."""
     stages = Stages(client)
     with shared_codes():  # the pair tables reuse the blocker's factorized columns
-        li, ri = stages.run("blocking", block, records, client, args.block_jobs)
+        fork = args.block_fork and client is None and FORK
+        (li, ri), child = stages.run("blocking" + (", half the keys in a forked process" if fork
+                                                   else ""),
+                                     block, records, client, args.block_jobs, fork)
+        if child is not None:
+            stages.add_child(*child)
         tables = stages.run("pair tables (value codes)", PairTables, records,
                             digit_views=args.digits == "views")
     L, child = stages.run("LF application" + (", half in a forked process" if args.lf_jobs > 1
