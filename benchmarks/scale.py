@@ -1,11 +1,15 @@
 """Scale benchmark: de-duplicate a million synthetic FEBRL-style person records end to end.
 
 Stages, each timed with its CPU time and peak resident memory: generate records
-(blocking.make_dirty_records), block (blocking.large_person_blocker, as row positions; the
-pair tables reuse its factorized columns), apply the FEBRL LFs (active/demo_lfs.py) to every
+(blocking.make_dirty_records), block (blocking.large_person_blocker, as row positions, every
+other key in a forked child process: `--block-fork`; the pair tables reuse its factorized
+columns), apply the FEBRL LFs (active/demo_lfs.py) to every
 candidate pair in chunks (`--lf-chunk`), run the active loop (ActiveLoop + SimulatedOracle) on a
 sampled pool, and score every candidate pair with the loop's final matcher (features computed
-once per distinct value pair of each attribute over all candidates: `--by-value`). The label
+once per distinct value pair of each attribute over all candidates: `--by-value`; with trees
+that read one attribute each, `--interactions attribute`, each attribute's log-odds term is
+also computed once per distinct value pair, `SimilarityMatcher.term_log_odds`, and the terms
+summed per candidate). The label
 model fitted on all votes (PenalizedLabelModel) is a reference figure, not timed: the loop
 fits its own. Libraries are imported before the clock starts, as
 Splink's runner does. Pair chunks are built from integer codes of the records' values
