@@ -771,10 +771,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pool-per-pattern", type=int, default=3,
                         help="pool: up to this many candidates of every LF-vote pattern, "
                              "the rest at random (sample_pool)")
-    parser.add_argument("--max-iter", type=int, default=100,
+    parser.add_argument("--max-iter", type=int, default=50,
                         help="boosting iterations of the loop's SimilarityMatcher")
-    parser.add_argument("--learning-rate", type=float, default=0.05,
-                        help="the loop's matcher's boosting learning rate")
+    parser.add_argument("--learning-rate", type=float, default=0.1,
+                        help="the loop's matcher's boosting learning rate (the library's "
+                             "default 0.05)")
     parser.add_argument("--n-models", type=int, default=1,
                         help="the loop's SimilarityMatcher: boosted models averaged")
     parser.add_argument("--subsample", type=float, default=1.0,
@@ -786,9 +787,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="which features the matcher's trees may combine (SimilarityMatcher"
                              "(interactions=)): 'attribute' = one additive term per attribute "
                              "(the default here), 'all' = the library's default")
-    parser.add_argument("--monotonic", action="store_true",
+    parser.add_argument("--monotonic", action=argparse.BooleanOptionalAction, default=True,
                         help="the loop's matcher as active.loop.default_matcher makes it: "
-                             "monotone in every similarity, l2 1.0")
+                             "monotone in every similarity, l2 1.0 (--no-monotonic: neither)")
     parser.add_argument("--soft-weight", type=_soft_weight, default="skill",
                         help="the loop's soft_weight: 'skill' (ActiveLoop's default), 'cv' or "
                              "a number")
@@ -1232,7 +1233,8 @@ def write_report(args, records, matches, run: dict) -> None:
         f"{args.pool_per_pattern} of every LF-vote pattern, the rest at random), budget "
         f"{args.budget}, batch {args.batch}, {len(history)} rounds, SimilarityMatcher with the "
         f"'{args.featurizer}' featurizer (digit codes: --digits {args.digits}; interactions: "
-        f"{args.interactions}), threshold "
+        f"{args.interactions}; {'monotone, l2 1.0, ' if args.monotonic else ''}"
+        f"{args.max_iter} iterations at learning rate {args.learning_rate:g}), threshold "
         f"{threshold:.3f}",
         f"- cheap rule before the features (at least {args.drop_votes} LFs vote non-match, two "
         f"more than vote match): {dropped[0]:,} candidates scored 0 without features, "

@@ -299,7 +299,7 @@ class SimilarityMatcher(PairMatcher):
             if inside.any() and not inside.all():
                 raise ValueError(f"SimilarityMatcher.term_log_odds: pass whole interaction "
                                  f"groups; missing {[self.columns_[j] for j in group]}")
-        X = features[given].to_numpy(dtype=float)
+        X = features[given].to_numpy(dtype=float, copy=True)  # binned in place
         for k, j in enumerate(at):
             X[:, k] = np.where(np.isnan(X[:, k]), np.nan,
                                np.searchsorted(self.edges_[j], X[:, k], side="right"))
