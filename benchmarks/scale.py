@@ -1,11 +1,15 @@
 """Scale benchmark: de-duplicate a million synthetic FEBRL-style person records end to end.
 
 Stages, each timed with its CPU time and peak resident memory: generate records
-(blocking.make_dirty_records), block (blocking.large_person_blocker, as row positions; the
-pair tables reuse its factorized columns), apply the FEBRL LFs (active/demo_lfs.py) to every
+(blocking.make_dirty_records), block (blocking.large_person_blocker, as row positions, every
+other key in a forked child process: `--block-fork`; the pair tables reuse its factorized
+columns), apply the FEBRL LFs (active/demo_lfs.py) to every
 candidate pair in chunks (`--lf-chunk`), run the active loop (ActiveLoop + SimulatedOracle) on a
 sampled pool, and score every candidate pair with the loop's final matcher (features computed
-once per distinct value pair of each attribute over all candidates: `--by-value`). The label
+once per distinct value pair of each attribute over all candidates: `--by-value`; with trees
+that read one attribute each, `--interactions attribute`, each attribute's log-odds term is
+also computed once per distinct value pair, `SimilarityMatcher.term_log_odds`, and the terms
+summed per candidate). The label
 model fitted on all votes (PenalizedLabelModel) is a reference figure, not timed: the loop
 fits its own. Libraries are imported before the clock starts, as
 Splink's runner does. Pair chunks are built from integer codes of the records' values
@@ -271,10 +275,14 @@ class PairTables:
         return pd.DataFrame(data)
 
 
-def block(records: pd.DataFrame, client, n_jobs: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def block(records: pd.DataFrame, client, n_jobs: int = 1, fork: bool = False
+          ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[float, float] | None]:
     """Candidate pairs as sorted unique row positions (left < right), the blocker's keys in
-    `n_jobs` threads."""
+    `n_jobs` threads, or (`fork`, Linux) every other key in a forked child process meanwhile;
+    and the child's CPU seconds and peak private memory (None without a child)."""
     blocker = large_person_blocker(n_jobs=n_jobs)
+    if client is None and fork and FORK:
+        return _block_forked(blocker, records)
     if client is None:
         li, ri = blocker.block_positions(records)
         if n_jobs > 1:
@@ -283,7 +291,26 @@ def block(records: pd.DataFrame, client, n_jobs: int = 1) -> tuple[np.ndarray, n
         ids = DistributedBlocker(blocker, client=client).block(records)
         index = pd.Index(records["id"])
         li, ri = index.get_indexer(ids["ltable_id"]), index.get_indexer(ids["rtable_id"])
-    return li.astype(np.int32), ri.astype(np.int32)
+    return (li.astype(np.int32), ri.astype(np.int32)), None
+
+
+def _block_forked(blocker, records: pd.DataFrame
+                  ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[float, float]]:
+    """The union `blocker`'s candidates, its odd-numbered keys in a forked child: each
+    column's codes are computed here first (inside `shared_codes`, the child inherits them and
+    the pair tables reuse them), the halves' pairs are united here."""
+    from blocking import UnionBlocker
+    from blocking._arrays import column_codes, unique_pairs
+
+    for column in blocker.columns:
+        column_codes(records, None, column)
+    members = blocker.blockers
+    child = ForkedCall(partial(UnionBlocker(members[1::2]).block_positions, records))
+    first = UnionBlocker(members[::2]).block_positions(records)
+    second, cpu, peak = child.result()
+    li, ri = unique_pairs(np.concatenate([first[0], second[0]]),
+                          np.concatenate([first[1], second[1]]), len(records), dedup=True)
+    return (li.astype(np.int32), ri.astype(np.int32)), (cpu, peak)
 
 
 def gold_labels(records: pd.DataFrame, matches: pd.DataFrame, li, ri) -> np.ndarray:
@@ -418,11 +445,17 @@ def distinct_value_features(featurizer, tables: PairTables, li: np.ndarray, ri: 
                                                kinds=featurizer.kinds_, rich=featurizer.rich,
                                                idf=featurizer.idf_))
         values = np.concatenate([f.to_numpy(np.float32) for f in tables_])
-        found[attr] = (columns.get_indexer(tables_[0].columns), inverse.astype(np.int32), values)
+        at = columns.get_indexer(tables_[0].columns)
+        if featurizer.missing:  # the attribute's missing count: of its value pair alone too
+            blank = blanks[attr]
+            values = np.column_stack([values, (blank[distinct // base - 1].astype(np.float32)
+                                               + blank[distinct % base - 1])])
+            at = np.append(at, columns.get_loc(f"{attr}__n_missing"))
+        found[attr] = (at, inverse.astype(np.int32), values)
 
-    _in_threads(one, list(featurizer.attributes_), threads)
     blanks = ({a: _missing_values(tables.categories[a]) for a in featurizer.attributes_}
               if featurizer.missing else {})
+    _in_threads(one, list(featurizer.attributes_), threads)
     return {"attributes": {a: found[a] for a in featurizer.attributes_}, "blanks": blanks}
 
 
@@ -448,21 +481,36 @@ class ValueFeatures:
         li, ri = self.li[rows], self.ri[rows]
         if out is None:
             out = np.empty((len(li), len(self.columns)), dtype=np.float32)
-        for attr, (at, inverse, values) in self.found.items():
+        for at, inverse, values in self.found.values():
             out[:, at] = values[inverse[rows]]
-            if self.missing:
-                blank, codes = self.blanks[attr], self.tables.codes[attr]
-                out[:, self.columns.get_loc(f"{attr}__n_missing")] = (
-                    blank[codes[li]].astype(np.float64) + blank[codes[ri]].astype(np.float64))
         if self.missing:
-            for side, position in (("left", li), ("right", ri)):
-                filled = np.zeros(len(position), dtype=np.int64)
-                for a in self.attributes:
-                    filled += ~self.blanks[a][self.tables.codes[a][position]]
-                # the share of filled attributes, as the featurizer's mean of 0/1 floats
-                out[:, self.columns.get_loc(f"record__filled_{side}")] = (
-                    (filled / len(self.attributes)).round(9))
+            filled = self._filled(li, ri)
+            out[:, self.columns.get_indexer(filled.columns)] = filled.to_numpy()
         return pd.DataFrame(out, columns=self.columns, copy=False)
+
+    def _filled(self, li: np.ndarray, ri: np.ndarray) -> pd.DataFrame:
+        """The record columns of the pairs (li, ri): each side's share of filled attributes,
+        as the featurizer's mean of 0/1 floats (float32, as in the table)."""
+        shares = {}
+        for side, position in (("left", li), ("right", ri)):
+            filled = np.zeros(len(position), dtype=np.int64)
+            for a in self.attributes:
+                filled += ~self.blanks[a][self.tables.codes[a][position]]
+            shares[f"record__filled_{side}"] = (filled / len(self.attributes)).round(9).astype(
+                np.float32)
+        return pd.DataFrame(shares)
+
+    def proba(self, matcher) -> np.ndarray:
+        """P(match) of every pair by a SimilarityMatcher whose trees read one attribute (or the
+        record columns) each (`interactions` "attribute" or "none"): each attribute's log-odds
+        term computed once per distinct value pair (`term_log_odds`), summed per pair."""
+        total = np.zeros((len(matcher.models_), len(self)))
+        for at, inverse, values in self.found.values():
+            total += matcher.term_log_odds(
+                pd.DataFrame(values, columns=self.columns[at], copy=False))[:, inverse]
+        if self.missing:
+            total += matcher.term_log_odds(self._filled(self.li, self.ri))
+        return matcher.proba_of_log_odds(total)
 
 
 def features_by_value(featurizer, tables: PairTables, li: np.ndarray, ri: np.ndarray,
@@ -584,11 +632,14 @@ def score(matcher, tables: PairTables, records, li, ri, skip, client, chunk: int
             features = ValueFeatures(matcher.featurizer_, tables, li, ri, distinct_value_features(
                 matcher.featurizer_, tables, li, ri, threads, max(chunk // max(threads, 1), 1)))
 
-        def one(rows: slice) -> np.ndarray:  # small parts: each thread's float64 copies too
-            return matcher.proba_of_features(features.rows(rows))
+        if getattr(matcher, "interactions", "all") in ("attribute", "none"):
+            scores = features.proba(matcher)  # the terms of an additive model, by value
+        else:
+            def one(rows: slice) -> np.ndarray:  # small parts: each thread's float64 copies
+                return matcher.proba_of_features(features.rows(rows))
 
-        scores = np.concatenate(_in_threads(one, _chunks(len(features), PREDICT_ROWS),
-                                            threads))
+            scores = np.concatenate(_in_threads(one, _chunks(len(features), PREDICT_ROWS),
+                                                threads))
     elif client is not None:
         scores = score_candidates(matcher, _ids(records, li, ri), records, client=client,
                                   chunk_rows=chunk)
@@ -720,10 +771,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pool-per-pattern", type=int, default=3,
                         help="pool: up to this many candidates of every LF-vote pattern, "
                              "the rest at random (sample_pool)")
-    parser.add_argument("--max-iter", type=int, default=100,
+    parser.add_argument("--max-iter", type=int, default=50,
                         help="boosting iterations of the loop's SimilarityMatcher")
-    parser.add_argument("--learning-rate", type=float, default=0.05,
-                        help="the loop's matcher's boosting learning rate")
+    parser.add_argument("--learning-rate", type=float, default=0.1,
+                        help="the loop's matcher's boosting learning rate (the library's "
+                             "default 0.05)")
     parser.add_argument("--n-models", type=int, default=1,
                         help="the loop's SimilarityMatcher: boosted models averaged")
     parser.add_argument("--subsample", type=float, default=1.0,
@@ -735,9 +787,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="which features the matcher's trees may combine (SimilarityMatcher"
                              "(interactions=)): 'attribute' = one additive term per attribute "
                              "(the default here), 'all' = the library's default")
-    parser.add_argument("--monotonic", action="store_true",
+    parser.add_argument("--monotonic", action=argparse.BooleanOptionalAction, default=True,
                         help="the loop's matcher as active.loop.default_matcher makes it: "
-                             "monotone in every similarity, l2 1.0")
+                             "monotone in every similarity, l2 1.0 (--no-monotonic: neither)")
     parser.add_argument("--soft-weight", type=_soft_weight, default="skill",
                         help="the loop's soft_weight: 'skill' (ActiveLoop's default), 'cv' or "
                              "a number")
@@ -752,6 +804,9 @@ def main(argv: list[str] | None = None) -> int:
                              "counted")
     parser.add_argument("--block-jobs", type=int, default=1,
                         help="threads running the blocker's keys (UnionBlocker n_jobs)")
+    parser.add_argument("--block-fork", action=argparse.BooleanOptionalAction, default=True,
+                        help="a forked child process runs every other blocking key meanwhile "
+                             "(Linux); its CPU time and private memory are counted")
     parser.add_argument("--repeat", type=int, default=1,
                         help="run ours (and Splink) this many times on the same records, "
                              "alternating who goes first; reports each run and the medians")
@@ -878,7 +933,12 @@ def run_ours(args, lfs, records, matches, client, reference: bool) -> dict:
     end-to-end figures (with the label model alone as an untimed reference if `reference`)."""
     stages = Stages(client)
     with shared_codes():  # the pair tables reuse the blocker's factorized columns
-        li, ri = stages.run("blocking", block, records, client, args.block_jobs)
+        fork = args.block_fork and client is None and FORK
+        (li, ri), child = stages.run("blocking" + (", half the keys in a forked process" if fork
+                                                   else ""),
+                                     block, records, client, args.block_jobs, fork)
+        if child is not None:
+            stages.add_child(*child)
         tables = stages.run("pair tables (value codes)", PairTables, records,
                             digit_views=args.digits == "views")
     L, child = stages.run("LF application" + (", half in a forked process" if args.lf_jobs > 1
@@ -1173,7 +1233,8 @@ def write_report(args, records, matches, run: dict) -> None:
         f"{args.pool_per_pattern} of every LF-vote pattern, the rest at random), budget "
         f"{args.budget}, batch {args.batch}, {len(history)} rounds, SimilarityMatcher with the "
         f"'{args.featurizer}' featurizer (digit codes: --digits {args.digits}; interactions: "
-        f"{args.interactions}), threshold "
+        f"{args.interactions}; {'monotone, l2 1.0, ' if args.monotonic else ''}"
+        f"{args.max_iter} iterations at learning rate {args.learning_rate:g}), threshold "
         f"{threshold:.3f}",
         f"- cheap rule before the features (at least {args.drop_votes} LFs vote non-match, two "
         f"more than vote match): {dropped[0]:,} candidates scored 0 without features, "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from labeling_functions.featurizer import PairFeaturizer
@@ -275,16 +276,65 @@ class SimilarityMatcher(PairMatcher):
         proba = np.mean([m.predict_proba(distinct)[:, 1] for m in self.models_], axis=0)
         return proba[inverse]
 
-    def _distinct_rows(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(a row position of each distinct row of the binned X, each row's distinct index)."""
+    def term_log_odds(self, features: pd.DataFrame) -> np.ndarray:
+        """Each model's log-odds term, shape (n_models, n), from the trees over the columns in
+        `features` (whole interaction groups; fitted columns it lacks must form groups of their
+        own). With `interactions` other than "all" a tree reads one group only, so P(match) is
+        `proba_of_log_odds` of the sum of the terms of all groups: each group's term can come
+        from its own table, e.g. once per distinct value pair of an attribute."""
+        self._check_fitted("term_log_odds")
+        if self.interactions == "all" or self.words_ is not None:
+            raise ValueError("SimilarityMatcher.term_log_odds: the trees combine every feature "
+                             "(interactions='all') or read the difference-words column; use "
+                             "proba_of_features")
+        fitted = {c: j for j, c in enumerate(self.columns_)}
+        unknown = [c for c in features.columns if c not in self.featurizer_.columns_]
+        if unknown:
+            raise ValueError(f"SimilarityMatcher.term_log_odds: {unknown[:5]} are not columns "
+                             f"of the featurizer's table")
+        given = [c for c in features.columns if c in fitted]  # the fit drops all-NaN columns
+        at = np.array([fitted[c] for c in given], dtype=np.int64)
+        for group in self._interaction_groups():
+            inside = np.isin(group, at)
+            if inside.any() and not inside.all():
+                raise ValueError(f"SimilarityMatcher.term_log_odds: pass whole interaction "
+                                 f"groups; missing {[self.columns_[j] for j in group]}")
+        X = features[given].to_numpy(dtype=float, copy=True)  # binned in place
+        for k, j in enumerate(at):
+            X[:, k] = np.where(np.isnan(X[:, k]), np.nan,
+                               np.searchsorted(self.edges_[j], X[:, k], side="right"))
+        first, inverse = self._distinct_rows(X, at)
+        rows = np.full((len(first) + 1, len(self.columns_)), np.nan)  # the last: all missing
+        rows[:-1, at] = X[first]
+        terms = np.array([m.decision_function(rows) for m in self.models_]).reshape(
+            len(self.models_), len(rows))
+        return (terms[:, :-1] - terms[:, -1:])[:, inverse]
+
+    def proba_of_log_odds(self, terms: np.ndarray) -> np.ndarray:
+        """P(match), shape (n,), from the sum over all interaction groups of their
+        `term_log_odds` (shape (n_models, n))."""
+        self._check_fitted("proba_of_log_odds")
+        terms = np.asarray(terms, dtype=float)
+        if terms.ndim != 2 or len(terms) != len(self.models_):
+            raise ValueError(f"SimilarityMatcher.proba_of_log_odds: terms must have shape "
+                             f"(n_models={len(self.models_)}, n), got {terms.shape}")
+        missing = np.full((1, len(self.columns_)), np.nan)
+        base = np.array([m.decision_function(missing)[0] for m in self.models_])
+        return np.mean(expit(terms + base[:, None]), axis=0)
+
+    def _distinct_rows(self, X: np.ndarray, columns: np.ndarray | None = None
+                       ) -> tuple[np.ndarray, np.ndarray]:
+        """(a row position of each distinct row of the binned X, each row's distinct index);
+        `columns`: the fitted column of each of X's columns (default: all, in order)."""
         key = np.zeros(len(X), dtype=np.int64)
         bound = 1
-        for j, edges in enumerate(self.edges_):
-            n = len(edges) + 2  # bins 0..len(edges), then NaN
+        at = range(len(self.edges_)) if columns is None else columns
+        for k, j in enumerate(at):
+            n = len(self.edges_[j]) + 2  # bins 0..len(edges), then NaN
             if bound * n >= 2**62:
                 key, uniques = pd.factorize(key)
                 bound = max(len(uniques), 1)
-            column = np.where(np.isnan(X[:, j]), n - 1, X[:, j]).astype(np.int64)
+            column = np.where(np.isnan(X[:, k]), n - 1, X[:, k]).astype(np.int64)
             key = key * n + column
             bound *= n
         inverse, uniques = pd.factorize(key)

@@ -289,3 +289,36 @@ def test_interactions_by_attribute_make_p_a_sum_of_attribute_terms(train_pairs, 
     for wrong in ("pairs", [["title", 3]], ["title"]):
         with pytest.raises(ValueError, match="interactions"):
             SimilarityMatcher(interactions=wrong).fit(pairs, y)
+
+
+def test_terms_of_an_additive_matcher_add_up_to_its_probabilities(train_pairs, test_pairs):
+    pairs, y = train_pairs
+    noisy = y.copy()
+    noisy[::5] = 1 - noisy[::5]
+    for kind, n_models in (("attribute", 1), ("none", 2)):
+        matcher = SimilarityMatcher(max_iter=40, interactions=kind, n_models=n_models,
+                                    subsample=0.8).fit(pairs, noisy)
+        features = matcher.featurizer_.transform(test_pairs[0])
+        groups: dict[str, list[str]] = {}
+        for column in features.columns:
+            groups.setdefault(column.rsplit("__", 1)[0], []).append(column)
+        # each attribute's term from its own distinct rows, gathered back to the pairs
+        total = np.zeros((n_models, len(features)))
+        for columns in groups.values():
+            own = features[columns]
+            inverse = own.groupby(columns, dropna=False, sort=False).ngroup().to_numpy()
+            rows = own[~own.duplicated()]  # in the order of the groups' first rows
+            total += matcher.term_log_odds(rows)[:, inverse]
+        expected = matcher.proba_of_features(features)
+        np.testing.assert_allclose(matcher.proba_of_log_odds(total), expected, atol=1e-12)
+        assert expected.std() > 0.1  # the terms carry the model, not a constant
+    attribute = SimilarityMatcher(max_iter=10, interactions="attribute").fit(pairs, y)
+    title = [c for c in attribute.columns_ if c.startswith("title__")]
+    with pytest.raises(ValueError, match="whole interaction groups"):
+        attribute.term_log_odds(features[title[:1]])
+    with pytest.raises(ValueError, match="not columns"):
+        attribute.term_log_odds(features[title].assign(title__nonsense=0.0))
+    with pytest.raises(ValueError, match="shape"):
+        attribute.proba_of_log_odds(np.zeros(len(features)))
+    with pytest.raises(ValueError, match="interactions='all'"):
+        SimilarityMatcher(max_iter=10).fit(pairs, y).term_log_odds(features[title])

@@ -165,18 +165,22 @@ def test_features_by_value_refuse_whole_record_features(scale, records):
         scale.features_by_value(featurizer, tables, li, ri)
 
 
-def test_scores_by_value_equal_scores_chunk_by_chunk(scale, records):
+@pytest.mark.parametrize("interactions", ["all", "attribute", "none"])
+def test_scores_by_value_equal_scores_chunk_by_chunk(scale, records, interactions):
     from matchers import SimilarityMatcher
 
     tables, li, ri, gold = _random_candidates(scale, records, seed=3)
     records = records[0]
-    matcher = SimilarityMatcher(max_iter=20, featurizer=scale.make_featurizer("lean")).fit(
+    matcher = SimilarityMatcher(max_iter=20, featurizer=scale.make_featurizer("lean"),
+                                interactions=interactions).fit(
         tables.pairs(li, ri).astype(object), np.where(gold == 1, 0.9, 0.1))
     skip = np.zeros(len(li), dtype=bool)
     skip[::5] = True
     got = scale.score(matcher, tables, records, li, ri, skip, None, 100, 2, by_value=True)
     want = scale.score(matcher, tables, records, li, ri, skip, None, 100, threads=1)
-    assert np.array_equal(got, want) and (got[skip] == 0).all() and (got[~skip] > 0).any()
+    # an additive matcher's terms are summed per distinct value pair: equal up to rounding
+    np.testing.assert_allclose(got, want, rtol=0, atol=0 if interactions == "all" else 1e-12)
+    assert (got[skip] == 0).all() and len(np.unique(got[~skip])) > 5
 
 
 def test_pair_tables_reuse_the_blockers_codes_unchanged(scale, records):
@@ -246,3 +250,23 @@ def test_errors_file_holds_the_false_the_missed_and_the_lost_pairs(scale, tmp_pa
     assert errors["missed"][["left_id", "right_id", "dropped"]].values.tolist() == [
         ["c", "d", True]]
     assert errors["lost"][["left_name", "right_name"]].values.tolist() == [["rob", "cy"]]
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps_rollup").exists(), reason="needs Linux's fork")
+def test_blocking_with_half_the_keys_in_a_forked_child_equals_blocking_here(scale, records):
+    from blocking import shared_codes
+
+    records = records[0]
+    with shared_codes():
+        (want_l, want_r), none = scale.block(records, None)
+    with shared_codes():
+        (got_l, got_r), (cpu, private_mb) = scale.block(records, None, fork=True)
+        tables = scale.PairTables(records)  # reads the codes computed before the fork
+    assert none is None and cpu > 0 and private_mb >= 0 and len(want_l) > 100
+    np.testing.assert_array_equal(got_l, want_l)
+    np.testing.assert_array_equal(got_r, want_r)
+    assert got_l.dtype == np.int32 and (got_l < got_r).all()
+    pairs = tables.pairs(got_l[:5], got_r[:5])
+    pd.testing.assert_series_equal(pairs["left_surname"].astype(object),
+                                   records["surname"].iloc[got_l[:5]].reset_index(drop=True),
+                                   check_names=False)
