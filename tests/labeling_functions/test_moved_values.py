@@ -44,6 +44,15 @@ def test_moved_values_go_back_and_the_title_keeps_the_rest():
     assert pairs.loc[0, "left_artist"] is None  # the input is not changed
 
 
+def test_restore_under_copy_on_write_does_not_touch_read_only_arrays():
+    pairs = dirty_pairs()
+    moved = MovedValues(pairs, ["song", "artist", "time"])
+    with pd.option_context("mode.copy_on_write", True):  # to_numpy gives read-only views here
+        restored = moved.restore(pairs)
+    assert restored.loc[0, "left_artist"] == "Taylor Swift"
+    assert pairs.loc[0, "left_artist"] is None
+
+
 def test_the_longest_value_wins_and_the_first_token_stays():
     pairs = clean_pairs()
     pairs.loc[0, ["left_song", "left_artist"]] = ["bad blood Taylor Swift Band", None]
