@@ -139,7 +139,7 @@ class MovedValues:
             _, first, codes = np.unique(
                 pd.util.hash_pandas_object(pairs[columns], index=False).to_numpy(np.uint64),
                 return_index=True, return_inverse=True)
-            records = pairs[columns].iloc[first].to_numpy(dtype=object, copy=True)  # edited in place
+            records = pairs[columns].iloc[first].to_numpy(dtype=object, copy=True)  # edited
             empty = _blank(records[:, 1:].ravel()).reshape(len(records), -1)
             changed = np.zeros(len(records), dtype=bool)
             for r in np.flatnonzero(empty.any(axis=1) & ~_blank(records[:, 0])):
