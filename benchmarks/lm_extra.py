@@ -23,14 +23,13 @@ from pathlib import Path
 
 import pandas as pd
 from _common import add_datasets_argument, append_results, command, markdown_table, timestamp
-from _variants import load_variant, make_dirty, unlabelled_records
+from _variants import load_variant, unlabelled_records, variant_tables
 
 from blocking import (
     EmbeddingKNNBlocker,
     TfidfKNNBlocker,
     blocking_quality,
     known_matches,
-    load_exp_tables,
 )
 from blocking.language_model import SentenceEncoder, lm_available
 from blocking.metrics import best_threshold, f_measure
@@ -40,15 +39,8 @@ from matchers import RNNMatcher, SimilarityMatcher
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def tables(folder: Path, variant: str, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    A, B = load_exp_tables(folder)
-    if variant == "dirty":
-        A, B = make_dirty(A, seed), make_dirty(B, seed + 1)
-    return A, B
-
-
 def measure(name: str, variant: str, folder: Path, ks: list[int], encoder) -> list[dict]:
-    A, B = tables(folder, variant, seed=0)
+    A, B = variant_tables(folder, variant, seed=0)
     matches = known_matches(load_variant(folder, variant, seed=0))
     on = [c for c in A.columns if c != "id" and c in B.columns]
     start = time.perf_counter()
