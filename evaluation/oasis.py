@@ -357,12 +357,14 @@ class OASISSampler(_ImportanceBase):
             0,
         )
 
-    def _beta_prior(self, spread: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _beta_prior(
+        self, spread: np.ndarray, mean: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Beta(a, b) parameters (S, K) of each stratum's prior for each spread (S,): mean on
-        the prior curve, variance that of a logit-normal of that spread (delta method,
-        (mu (1 - mu) spread)^2), so a stratum the curve puts at 1e-4 is not given the spike
-        at 0 of a Beta with a few pseudo-labels."""
-        mu = self.prior[None, :]
+        the prior curve (or `mean`), variance that of a logit-normal of that spread (delta
+        method, (mu (1 - mu) spread)^2), so a stratum the curve puts at 1e-4 is not given the
+        spike at 0 of a Beta with a few pseudo-labels."""
+        mu = (self.prior if mean is None else mean)[None, :]
         concentration = 1.0 / (mu * (1 - mu) * spread[:, None] ** 2) - 1.0
         concentration = np.maximum(concentration, 0.1)
         return concentration * mu, concentration * (1 - mu)
@@ -413,13 +415,30 @@ class OASISSampler(_ImportanceBase):
         `_OFF_CURVE`; 0 until a label contradicts the curve's side (a match where it says below
         1/2, a non-match where it says above), so unlabelled and agreeing strata keep the curve's
         rate exactly."""
-        n, m = self.labelled, self.matches
-        a, b = (x[0] for x in self._beta_prior(np.array([spread])))
+        n, m, rate = self.labelled, self.matches, self.held_out_prior
+        a, b = (x[0] for x in self._beta_prior(np.array([spread]), rate))
         on = betaln(a + m, b + n - m) - betaln(a, b)
         off = betaln(0.5 + m, 0.5 + n - m) - betaln(0.5, 0.5)
         odds = np.exp(np.clip(off - on, -700, 700)) * _OFF_CURVE / (1 - _OFF_CURVE)
-        contradicted = np.where(self.prior < 0.5, m > 0, n - m > 0)
+        contradicted = np.where(rate < 0.5, m > 0, n - m > 0)
         return np.where(contradicted, odds / (1 + odds), 0.0)
+
+    @property
+    def held_out_prior(self) -> np.ndarray:
+        """Per stratum: the prior curve's rate refitted without that stratum's labels (the
+        one-step leave-one-out approximation of the penalized logistic fit), so a stratum's
+        labels are judged against the curve the other strata support, not one they pulled."""
+
+        def compute() -> np.ndarray:
+            rate, n, design = self.prior, self.labelled, self._curve_design
+            weight = n * rate * (1 - rate)
+            information = (design * weight[:, None]).T @ design + np.diag(_RIDGE)
+            reach = np.einsum("ki,ij,kj->k", design, np.linalg.inv(information), design)
+            leverage = np.minimum(weight * reach, 0.99)
+            held_out = _logit(rate) - reach * (self.matches - n * rate) / (1 - leverage)
+            return np.clip(1.0 / (1.0 + np.exp(-held_out)), _MIN_RATE, 1 - _MIN_RATE)
+
+        return self._cached("held_out_prior", compute)
 
     @property
     def off_weight(self) -> np.ndarray:
@@ -453,7 +472,7 @@ class OASISSampler(_ImportanceBase):
             # strata off the curve (a confident error's) do not pull it for the whole pool, and
             # each stratum's pull is bounded at _MOST_RESIDUAL standard errors (Huber weights),
             # so one surprise cannot flatten the curve on the way
-            n, rate = self.labelled, self.prior
+            n, rate = self.labelled, self.held_out_prior
             spread = np.sqrt(n * rate * (1 - rate))
             residual = np.abs(self.matches - n * rate)
             on = np.minimum(
