@@ -274,8 +274,9 @@ class OASISSampler(_ImportanceBase):
     probability 0.05, off the curve (Jeffreys prior); a stratum whose labels contradict the
     curve's side (a match where it says below 1/2, a non-match above) is then estimated from a
     mixture weighted by the evidence (`off_weight`), its own labels in the interval too, and
-    neither it nor any stratum pulls the curve by more than 3 standard errors; unlabelled strata
-    and strata whose labels agree keep the curve's rate exactly. With the stratified estimator,
+    neither it nor any stratum pulls the curve by more than 3 standard errors of its labels'
+    distance from the curve fitted without them (leave-one-out); unlabelled strata and strata
+    whose labels agree keep the curve's rate exactly. With the stratified estimator,
     the unlabelled predicted matches may also hold non-matches beyond what the model expects:
     each one the model takes for a match is a non-match with probability eta, whose posterior
     comes from the labels of the predicted-match strata (Jeffreys prior; each label an error
@@ -357,14 +358,12 @@ class OASISSampler(_ImportanceBase):
             0,
         )
 
-    def _beta_prior(
-        self, spread: np.ndarray, mean: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def _beta_prior(self, spread: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Beta(a, b) parameters (S, K) of each stratum's prior for each spread (S,): mean on
-        the prior curve (or `mean`), variance that of a logit-normal of that spread (delta
-        method, (mu (1 - mu) spread)^2), so a stratum the curve puts at 1e-4 is not given the
-        spike at 0 of a Beta with a few pseudo-labels."""
-        mu = (self.prior if mean is None else mean)[None, :]
+        the prior curve, variance that of a logit-normal of that spread (delta method,
+        (mu (1 - mu) spread)^2), so a stratum the curve puts at 1e-4 is not given the spike
+        at 0 of a Beta with a few pseudo-labels."""
+        mu = self.prior[None, :]
         concentration = 1.0 / (mu * (1 - mu) * spread[:, None] ** 2) - 1.0
         concentration = np.maximum(concentration, 0.1)
         return concentration * mu, concentration * (1 - mu)
@@ -415,19 +414,18 @@ class OASISSampler(_ImportanceBase):
         `_OFF_CURVE`; 0 until a label contradicts the curve's side (a match where it says below
         1/2, a non-match where it says above), so unlabelled and agreeing strata keep the curve's
         rate exactly."""
-        n, m, rate = self.labelled, self.matches, self.held_out_prior
-        a, b = (x[0] for x in self._beta_prior(np.array([spread]), rate))
+        n, m = self.labelled, self.matches
+        a, b = (x[0] for x in self._beta_prior(np.array([spread])))
         on = betaln(a + m, b + n - m) - betaln(a, b)
         off = betaln(0.5 + m, 0.5 + n - m) - betaln(0.5, 0.5)
         odds = np.exp(np.clip(off - on, -700, 700)) * _OFF_CURVE / (1 - _OFF_CURVE)
-        contradicted = np.where(rate < 0.5, m > 0, n - m > 0)
+        contradicted = np.where(self.prior < 0.5, m > 0, n - m > 0)
         return np.where(contradicted, odds / (1 + odds), 0.0)
 
     @property
-    def held_out_prior(self) -> np.ndarray:
+    def _held_out_prior(self) -> np.ndarray:
         """Per stratum: the prior curve's rate refitted without that stratum's labels (the
-        one-step leave-one-out approximation of the penalized logistic fit), so a stratum's
-        labels are judged against the curve the other strata support, not one they pulled."""
+        one-step leave-one-out approximation of the penalized logistic fit)."""
 
         def compute() -> np.ndarray:
             rate, n, design = self.prior, self.labelled, self._curve_design
@@ -470,9 +468,12 @@ class OASISSampler(_ImportanceBase):
         or underconfident score on its own."""
         if self.recalibrate:
             # strata off the curve (a confident error's) do not pull it for the whole pool, and
-            # each stratum's pull is bounded at _MOST_RESIDUAL standard errors (Huber weights),
-            # so one surprise cannot flatten the curve on the way
-            n, rate = self.labelled, self.held_out_prior
+            # each stratum's pull is bounded at _MOST_RESIDUAL standard errors (Huber weights)
+            # of its labels' distance from the curve fitted without them: measured from the
+            # curve itself, a stratum that pulls it is less surprising after each refit, so
+            # one surprise (a match or two just below the threshold of a sharp pool, where only
+            # the ridge holds the curve) bent the curve a little further with every label
+            n, rate = self.labelled, self._held_out_prior
             spread = np.sqrt(n * rate * (1 - rate))
             residual = np.abs(self.matches - n * rate)
             on = np.minimum(
