@@ -274,8 +274,9 @@ class OASISSampler(_ImportanceBase):
     probability 0.05, off the curve (Jeffreys prior); a stratum whose labels contradict the
     curve's side (a match where it says below 1/2, a non-match above) is then estimated from a
     mixture weighted by the evidence (`off_weight`), its own labels in the interval too, and
-    neither it nor any stratum pulls the curve by more than 3 standard errors; unlabelled strata
-    and strata whose labels agree keep the curve's rate exactly. With the stratified estimator,
+    neither it nor any stratum pulls the curve by more than 3 standard errors of its labels'
+    distance from the curve fitted without them (leave-one-out); unlabelled strata and strata
+    whose labels agree keep the curve's rate exactly. With the stratified estimator,
     the unlabelled predicted matches may also hold non-matches beyond what the model expects:
     each one the model takes for a match is a non-match with probability eta, whose posterior
     comes from the labels of the predicted-match strata (Jeffreys prior; each label an error
@@ -422,6 +423,22 @@ class OASISSampler(_ImportanceBase):
         return np.where(contradicted, odds / (1 + odds), 0.0)
 
     @property
+    def _held_out_prior(self) -> np.ndarray:
+        """Per stratum: the prior curve's rate refitted without that stratum's labels (the
+        one-step leave-one-out approximation of the penalized logistic fit)."""
+
+        def compute() -> np.ndarray:
+            rate, n, design = self.prior, self.labelled, self._curve_design
+            weight = n * rate * (1 - rate)
+            information = (design * weight[:, None]).T @ design + np.diag(_RIDGE)
+            reach = np.einsum("ki,ij,kj->k", design, np.linalg.inv(information), design)
+            leverage = np.minimum(weight * reach, 0.99)
+            held_out = _logit(rate) - reach * (self.matches - n * rate) / (1 - leverage)
+            return np.clip(1.0 / (1.0 + np.exp(-held_out)), _MIN_RATE, 1 - _MIN_RATE)
+
+        return self._cached("held_out_prior", compute)
+
+    @property
     def off_weight(self) -> np.ndarray:
         """Per stratum: posterior probability that its labels, not the curve, set its rate."""
         return self._cached("off_weight", lambda: self._off_weight(self.spread))
@@ -451,9 +468,12 @@ class OASISSampler(_ImportanceBase):
         or underconfident score on its own."""
         if self.recalibrate:
             # strata off the curve (a confident error's) do not pull it for the whole pool, and
-            # each stratum's pull is bounded at _MOST_RESIDUAL standard errors (Huber weights),
-            # so one surprise cannot flatten the curve on the way
-            n, rate = self.labelled, self.prior
+            # each stratum's pull is bounded at _MOST_RESIDUAL standard errors (Huber weights)
+            # of its labels' distance from the curve fitted without them: measured from the
+            # curve itself, a stratum that pulls it is less surprising after each refit, so
+            # one surprise (a match or two just below the threshold of a sharp pool, where only
+            # the ridge holds the curve) bent the curve a little further with every label
+            n, rate = self.labelled, self._held_out_prior
             spread = np.sqrt(n * rate * (1 - rate))
             residual = np.abs(self.matches - n * rate)
             on = np.minimum(

@@ -150,3 +150,27 @@ def test_labels_off_the_curve_set_their_stratum_without_flattening_the_curve(mon
     # the curve alone (1 - 1e-6 there) ignores them; off the curve the stratum's labels count
     assert 1 - rates[0.0] < 0.01 < 0.5 * seen[0.05] < 1 - rates[0.05]
     assert slopes[0.05] >= 0.8 * slopes[0.0]
+
+
+def test_a_match_found_below_the_threshold_does_not_lift_the_curve_for_the_other_strata():
+    # a sharp rare pool with two matches planted among the predicted non-matches scored
+    # 0.15-0.45 (where the scores' own curve has almost none): once a run labels one, its
+    # stratum is judged against the curve the other strata support, so the curve does not
+    # bend to it and the other predicted non-match strata keep (almost) no matches
+    rng = np.random.default_rng(6)
+    labels, scores, predictions = _logit_pool(20_000, 0.002, (4.0, 1.5), (-7.0, 1.5), seed=6)
+    band = np.flatnonzero((scores > 0.15) & (scores < 0.45) & (labels == 0))
+    planted = rng.choice(band, 2, replace=False)
+    labels[planted] = 1
+    extra = []
+    for seed in range(12):
+        sampler = OASISSampler(predictions, scores, lambda i: int(labels[i]), seed=seed)
+        sampler.sample(300)
+        if not (sampler.labels[planted] == 1).any():
+            continue
+        others = sampler.strata.mean_prediction == 0
+        others[sampler.strata.index[planted]] = False
+        extra.append(sampler.unlabelled[others] @ sampler.shrunk_rate[others])
+    assert len(extra) >= 4
+    # the pool holds no match in those strata; a curve bent to the planted ones puts one or more
+    assert np.median(extra) < 0.5
