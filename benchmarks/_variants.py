@@ -37,6 +37,14 @@ def make_dirty(table: pd.DataFrame, seed: int, p: float = 0.5, id_column: str = 
     return out
 
 
+def split_name(name: str) -> tuple[str, str]:
+    """(data set, variant) of a benchmark name such as 'beer' or 'beer_dirty80'."""
+    for variant in VARIANTS:
+        if variant != "clean" and name.endswith(f"_{variant}"):
+            return name.removesuffix(f"_{variant}"), variant
+    return name, "clean"
+
+
 def variant_tables(folder: str | Path, variant: str = "clean", seed: int = 0
                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Both record tables of one data set folder in the named variant (`VARIANTS`, seeded)."""

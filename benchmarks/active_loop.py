@@ -5,10 +5,10 @@ on the test split after 0, 25, 50, 100 and 200 expert labels, batches of 10. Com
 maxKL only, risk k-medoids only, entropy, random, core-set (all with LFs), active learning
 without LFs (`no_lfs`: the hybrid selector, no label model, the matcher on expert labels only)
 and weak supervision without labels (`weak_only`), plus ablations of the hybrid's parts (see
-VARIANTS). A name ending in `_dirty` is the data set's dirty variant (benchmarks/_variants.py,
-dirtied with the run's seed). The matcher's featurizer is fitted on the pool and the test pairs
-together (every candidate, unlabelled). Runs append to the .jsonl next to --out; a stopped run
-resumes where it was.
+VARIANTS). A name ending in `_dirty` (`_dirty80`, `_title_only`) is the data set's dirty
+variant (benchmarks/_variants.py, dirtied with the run's seed). The matcher's featurizer is
+fitted on the pool and the test pairs together (every candidate, unlabelled). Runs append to
+the .jsonl next to --out; a stopped run resumes where it was.
 
     .venv/bin/python benchmarks/active_loop.py --names dblp_acm --seeds 0,1,2 --budget 200
     .venv/bin/python benchmarks/active_loop.py --quick         # one small data set, budget 30
@@ -41,6 +41,7 @@ sys.path.append(str(REPO / "benchmarks"))  # the helpers (_variants), after the 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from _common import command  # noqa: E402
+from _variants import split_name  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"
 SELECTORS = ["hybrid", "maxkl", "risk_kmedoids", "entropy", "random", "coreset"]
@@ -338,8 +339,7 @@ def main(argv: list[str] | None = None) -> int:
             if not todo:
                 continue
             for seed, config in todo:
-                dataset, variant = name.removesuffix("_dirty"), (
-                    "dirty" if name.endswith("_dirty") else "clean")
+                dataset, variant = split_name(name)
                 pool, test, lfs, L = _load(datasets, dataset, args.eval_split, variant, seed)
                 h = run_one(name, pool, test, lfs, L, config, seed, args.budget, args.batch,
                             args.matcher, args.audit)

@@ -33,6 +33,7 @@ sys.path.append(str(REPO / "benchmarks"))
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from _variants import split_name  # noqa: E402
 from active_loop import _load, _markdown  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"
@@ -54,7 +55,7 @@ def run_loop(name: str, datasets: Path, seed: int, budget: int, batch: int, spli
     from labeling_functions import PairFeaturizer
     from matchers import SimilarityMatcher
 
-    dataset, variant = name.removesuffix("_dirty"), "dirty" if name.endswith("_dirty") else "clean"
+    dataset, variant = split_name(name)
     pool, test, lfs, L = _load(datasets, dataset, split, variant, seed)
     gold = pool["label"].to_numpy()
     loop = ActiveLoop(
