@@ -35,13 +35,13 @@ from _common import RESULTS, add_datasets_argument, command, timestamp
 from _reference_oasis import REFERENCE as REFERENCE_PACKAGE
 from _reference_oasis import ReferenceSampler
 from matplotlib.figure import Figure
-from oasis_pools import FRESH, HELD_OUT, POOLS, real_pool, synthetic_pool
+from oasis_pools import FRESH, HELD_OUT, POOLS, household_pool, real_pool, synthetic_pool
 
 from evaluation import OASISSampler, f_measure
 
 OURS, AUTHORS = "ours", "authors'"
 BUDGETS = [100, 250, 500, 1000, 2000, 5000]
-REAL_SETS = ["abt_buy", "amazon_google", "dblp_acm"]
+REAL_SETS = ["abt_buy", "amazon_google", "dblp_acm", "household"]  # household: the demo's pool
 POOL_SEED = 2024
 HIDDEN_SCORE = 0.01  # the score of the confident errors' matches (oasis_pools.synthetic_pool)
 HELD_OUT_SEED = 7  # the held-out pools come from another seed family as well as other specs
@@ -57,6 +57,8 @@ def _pool(name: str, n_pairs: int, datasets: str) -> tuple[np.ndarray, np.ndarra
         return synthetic_pool(HELD_OUT[name], n_pairs, HELD_OUT_SEED)
     if name in FRESH:
         return synthetic_pool(FRESH[name], n_pairs, FRESH_SEED)
+    if name == "real household":
+        return household_pool()
     return real_pool(Path(datasets) / name.removeprefix("real "))
 
 
@@ -275,7 +277,9 @@ def main() -> None:
     parser.add_argument("--held-out", action="store_true", help="add the three held-out pools")
     parser.add_argument("--fresh", action="store_true", help="add the three fresh pools")
     parser.add_argument("--no-synthetic", action="store_true", help="only the real test splits")
-    parser.add_argument("--real", action="store_true", help="add the shared sets' test splits")
+    parser.add_argument("--real", nargs="*", metavar="SET", choices=REAL_SETS,
+                        help="add these shared sets' test splits (all without a name; household "
+                        "is the demo's pool)")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes")
     parser.add_argument(
         "--ours",
@@ -323,7 +327,7 @@ def main() -> None:
         for sampler in (OURS, AUTHORS)
         for seed in range(args.first_seed, args.first_seed + args.seeds)
     ]
-    real = [f"real {name}" for name in REAL_SETS] if args.real else []
+    real = [] if args.real is None else [f"real {name}" for name in args.real or REAL_SETS]
     for name in real:
         # a test split of ~2,000 pairs: budgets up to a half of it
         size = _pool(name, args.n_pairs, args.datasets)[0].size

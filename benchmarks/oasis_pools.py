@@ -90,4 +90,23 @@ def real_pool(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return test["label"].to_numpy().astype(np.int8), scores, (scores > 0.5).astype(np.int8)
 
 
+def household_pool(seed: int = 0, budget: int = 80) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Labels, scores and predictions of `riskweasul demo`'s pool: the household records'
+    candidate pairs scored by the active loop's matcher after `budget` simulated labels (the
+    demo's defaults), a pool whose false negatives spread over the low scores."""
+    from active import ActiveLoop, SimulatedOracle
+    from active.cli import DEMO_LFS
+    from blocking import demo_dataset
+    from labeling_functions import load_lfs
+
+    pairs = demo_dataset("household", seed=seed, n_entities=300).pairs
+    gold = pairs["label"].to_numpy()
+    loop = ActiveLoop(pairs, load_lfs(DEMO_LFS), oracle=SimulatedOracle(gold), batch_size=10,
+                      seed=seed, audit=2)
+    loop.run(budget)
+    scored = loop.scored_pairs()
+    return (gold.astype(np.int8), scored["score"].to_numpy(float),
+            scored["prediction"].to_numpy().astype(np.int8))
+
+
 PoolMaker = Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]]
