@@ -122,6 +122,12 @@ VARIANTS = {"hybrid_no_kl": ("hybrid", {"kl_share": 0.0}, {}),
                 "soft_weight": "skill",
                 "featurizer_options": {"restore": True, "restore_unseen": True},
                 "matcher_options": {"monotonic": True, "l2_regularization": 1.0}}),
+            # _bag5: the default's matcher an average of 5 boosted models, each on 80% of the
+            # pairs, the iterations shared among them (variance with few labels)
+            "hybrid_monotone_l2_skill_restore_bag5": ("hybrid", {}, {
+                "soft_weight": "skill", "featurizer_options": {"restore": True},
+                "matcher_options": {"monotonic": True, "l2_regularization": 1.0, "n_models": 5,
+                                    "subsample": 0.8}}),
             "hybrid_monotone_l2_skill_words_restore": ("hybrid", {}, {
                 "soft_weight": "skill", "featurizer_options": {"restore": True},
                 "matcher_options": {
