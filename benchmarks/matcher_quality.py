@@ -109,6 +109,10 @@ FEATURE_SETS = {  # name -> PairFeaturizer arguments; the first is the default, 
     "restore unseen": {"restore": True, "restore_unseen": True},
     # and values that read as title words left in the title (MovedValues(guard=True))
     "restore guard": {"restore": True, "restore_guard": True},
+    # and the whole record's asymmetric token coverage (PairFeaturizer(coverage=True))
+    "coverage": {"restore": True, "coverage": True},
+    # and the whole record's consecutive word pairs (PairFeaturizer(bigrams=True))
+    "bigrams": {"restore": True, "bigrams": True},
 }
 
 

@@ -417,6 +417,40 @@ class TokenSets:
         return shared, left, right
 
 
+    def token_idf(self) -> np.ndarray:
+        """The IDF of every token occurrence of the distinct values (each value's tokens once)."""
+        return self.idf[self._table.indices]
+
+    def unshared(self, rare: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per pair and side, the highest IDF among the side's tokens the other lacks (0 when it
+        lacks none) and how many of them have an IDF of at least `rare`: a rare word on one side
+        alone ('La Jolla' after a shared brewery name) argues non-match however much is shared.
+        Computed once per distinct (left value, right value) combination."""
+        combo, keys = pd.factorize(self._rows_a.astype(np.int64) * self._table.shape[0]
+                                   + self._rows_b)
+        rows_a, rows_b = keys // self._table.shape[0], keys % self._table.shape[0]
+        binary = self._table.copy()
+        binary.data[:] = 1.0
+        out = np.zeros((4, len(keys)))
+        for start in range(0, len(keys), _PAIR_SLICE):
+            left = binary[rows_a[start : start + _PAIR_SLICE]]
+            right = binary[rows_b[start : start + _PAIR_SLICE]]
+            both = left.multiply(right)
+            for k, side in enumerate((left, right)):
+                alone = sp.csr_matrix(side - both)
+                alone.eliminate_zeros()
+                weight = self.idf[alone.indices]
+                row = np.repeat(np.arange(alone.shape[0]), np.diff(alone.indptr))
+                top = np.zeros(alone.shape[0])
+                np.maximum.at(top, row, weight)
+                out[k, start : start + len(top)] = top
+                out[2 + k, start : start + len(top)] = np.bincount(
+                    row, weights=(weight >= rare).astype(np.float64), minlength=alone.shape[0])
+        out = out[:, combo]
+        out[:, self.missing] = np.nan
+        return out[0], out[1], out[2], out[3]
+
+
 def _rowsum(m: sp.spmatrix) -> np.ndarray:
     return np.asarray(m.sum(axis=1), dtype=np.float64).ravel()
 
