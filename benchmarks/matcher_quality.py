@@ -113,6 +113,10 @@ FEATURE_SETS = {  # name -> PairFeaturizer arguments; the first is the default, 
     "coverage": {"restore": True, "coverage": True},
     # and the whole record's consecutive word pairs (PairFeaturizer(bigrams=True))
     "bigrams": {"restore": True, "bigrams": True},
+    "coverage bigrams": {"restore": True, "coverage": True, "bigrams": True},
+    # and the character 3-grams of the words each side has alone (PairFeaturizer(residual=True))
+    "residual": {"restore": True, "residual": True},
+    "coverage residual": {"restore": True, "coverage": True, "residual": True},
 }
 
 

@@ -51,7 +51,7 @@ _DIRECTIONS = {
                      "partial_ratio", "codes_overlap", "quantities_overlap", "numbers_overlap",
                      "left_in_right_record", "right_in_left_record", "left_margin",
                      "right_margin", "coverage_left", "coverage_right", "bigram_tfidf_cosine",
-                     "bigram_idf_dice"), 1),
+                     "bigram_idf_dice", "residual_char3_cosine"), 1),
     **dict.fromkeys(("reldiff", "unshared_idf_left", "unshared_idf_right", "codes_unshared",
                      "quantities_unshared", "numbers_unshared", "rarest_unshared_left",
                      "rarest_unshared_right", "rare_unshared_left", "rare_unshared_right"), -1),
@@ -195,6 +195,7 @@ class PairFeaturizer(BaseEstimator):
         restore_guard: bool = False,
         coverage: bool = False,
         bigrams: bool = False,
+        residual: bool = False,
     ) -> None:
         self.attributes = attributes
         self.kinds = kinds
@@ -211,6 +212,7 @@ class PairFeaturizer(BaseEstimator):
         self.restore_guard = restore_guard
         self.coverage = coverage
         self.bigrams = bigrams
+        self.residual = residual
 
     # ----------------------------------------------------------------- fit
     def fit(self, pairs: pd.DataFrame, y: object = None) -> PairFeaturizer:
@@ -288,7 +290,7 @@ class PairFeaturizer(BaseEstimator):
             state = {**state, "feature_directions_": feature_directions(state["columns_"])}
         super().__setstate__({"kinds": None, "restore": False, "restore_unseen": False,
                               "restore_guard": False, "moved_": None, "coverage": False,
-                              "bigrams": False, **state})
+                              "bigrams": False, "residual": False, **state})
 
     def __getstate__(self) -> dict:
         """Pickles (model files) leave the cache out."""
@@ -498,6 +500,8 @@ class PairFeaturizer(BaseEstimator):
             features["record__rarest_unshared_right"] = top_right
             features["record__rare_unshared_left"] = rare_left
             features["record__rare_unshared_right"] = rare_right
+        if self.residual:
+            features["record__residual_char3_cosine"] = words.residual_char_cosine()
         if self.bigrams:
             pairs_of_words = _word_bigrams(left, right, self.record_idf_["bigrams"])
             features["record__bigram_tfidf_cosine"] = pairs_of_words.tfidf_cosine()
