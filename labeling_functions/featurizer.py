@@ -176,6 +176,12 @@ class PairFeaturizer(BaseEstimator):
     also puts back values that no record holds in place: the title's trailing run that reads
     like a short empty attribute's values (`MovedValues(suffixes=True)`). `restore_guard` (with
     `restore`) leaves in the title the values that read as title words (`MovedValues(guard=True)`).
+    Three more whole-record views (with `record`), each a switch: `coverage` the IDF share of
+    each side's words found in the other, and per side the highest IDF of a word the other lacks
+    and how many such words are rarer than the pool's median word (`TokenSets.unshared`);
+    `bigrams` the TF-IDF cosine and IDF Dice of consecutive word pairs (word order); `residual`
+    the character 3-gram cosine of the words each side has alone (a respelling against a
+    different word, `TokenSets.residual_char_cosine`).
     """
 
     def __init__(
