@@ -38,6 +38,7 @@ CONFIGS = {  # name -> PairFeaturizer options on top of restore=True (the loop's
     "coverage": {"coverage": True},
     "bigrams": {"bigrams": True},
     "residual": {"residual": True},
+    "coverage bigrams": {"coverage": True, "bigrams": True},
     "coverage residual": {"coverage": True, "residual": True},
     "coverage bigrams residual": {"coverage": True, "bigrams": True, "residual": True},
 }
