@@ -418,7 +418,6 @@ class TokenSets:
             values[self.missing] = np.nan
         return shared, left, right
 
-
     def token_idf(self) -> np.ndarray:
         """The IDF of every token occurrence of the distinct values (each value's tokens once)."""
         return self.idf[self._table.indices]
