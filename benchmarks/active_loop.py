@@ -128,6 +128,12 @@ VARIANTS = {"hybrid_no_kl": ("hybrid", {"kl_share": 0.0}, {}),
                 "soft_weight": "skill", "featurizer_options": {"restore": True},
                 "matcher_options": {"monotonic": True, "l2_regularization": 1.0, "n_models": 5,
                                     "subsample": 0.8}}),
+            # _coverage_residual: the whole record's asymmetric token coverage and the 3-grams
+            # of the words each side has alone (PairFeaturizer(coverage=True, residual=True))
+            "hybrid_monotone_l2_skill_restore_coverage_residual": ("hybrid", {}, {
+                "soft_weight": "skill", "featurizer_options": {"restore": True, "coverage": True,
+                                                               "residual": True},
+                "matcher_options": {"monotonic": True, "l2_regularization": 1.0}}),
             "hybrid_monotone_l2_skill_words_restore": ("hybrid", {}, {
                 "soft_weight": "skill", "featurizer_options": {"restore": True},
                 "matcher_options": {

@@ -109,6 +109,14 @@ FEATURE_SETS = {  # name -> PairFeaturizer arguments; the first is the default, 
     "restore unseen": {"restore": True, "restore_unseen": True},
     # and values that read as title words left in the title (MovedValues(guard=True))
     "restore guard": {"restore": True, "restore_guard": True},
+    # and the whole record's asymmetric token coverage (PairFeaturizer(coverage=True))
+    "coverage": {"restore": True, "coverage": True},
+    # and the whole record's consecutive word pairs (PairFeaturizer(bigrams=True))
+    "bigrams": {"restore": True, "bigrams": True},
+    "coverage bigrams": {"restore": True, "coverage": True, "bigrams": True},
+    # and the character 3-grams of the words each side has alone (PairFeaturizer(residual=True))
+    "residual": {"restore": True, "residual": True},
+    "coverage residual": {"restore": True, "coverage": True, "residual": True},
 }
 
 

@@ -50,9 +50,11 @@ _DIRECTIONS = {
                      "tfidf_cosine", "model_numbers", "char3_cosine", "idf_dice",
                      "partial_ratio", "codes_overlap", "quantities_overlap", "numbers_overlap",
                      "left_in_right_record", "right_in_left_record", "left_margin",
-                     "right_margin"), 1),
+                     "right_margin", "coverage_left", "coverage_right", "bigram_tfidf_cosine",
+                     "bigram_idf_dice", "residual_char3_cosine"), 1),
     **dict.fromkeys(("reldiff", "unshared_idf_left", "unshared_idf_right", "codes_unshared",
-                     "quantities_unshared", "numbers_unshared"), -1),
+                     "quantities_unshared", "numbers_unshared", "rarest_unshared_left",
+                     "rarest_unshared_right", "rare_unshared_left", "rare_unshared_right"), -1),
 }
 
 
@@ -78,6 +80,17 @@ _UNIT_ALIASES = {"inches": "in", "inch": "in", '"': "in", "lbs": "lb", "watts": 
                  "volts": "v", "volt": "v", "megapixel": "mp", "pcs": "pc", "pk": "pack",
                  "hrs": "hr"}
 _SPLIT_UNIT = re.compile(r"^(\d+(?:\.\d+)?)\s?(.*)$")
+
+
+# Two consecutive words (whatever punctuation between them), one overlapping match per word.
+_BIGRAM = r"(?=\b(\w+\W+\w+))"
+_NOT_WORD = re.compile(r"\W+")
+
+
+def _word_bigrams(left: pd.Series, right: pd.Series, idf: IdfTable | None = None) -> TokenSets:
+    """The two sides' consecutive word pairs ('rock bottom', 'bottom la'): word order, which the
+    word sets lose, tells a shared name followed by different words from the same name."""
+    return TokenSets(left, right, _BIGRAM, canonical=lambda t: _NOT_WORD.sub(" ", t), idf=idf)
 
 
 def _is_quantity(token: str) -> bool:
@@ -163,6 +176,12 @@ class PairFeaturizer(BaseEstimator):
     also puts back values that no record holds in place: the title's trailing run that reads
     like a short empty attribute's values (`MovedValues(suffixes=True)`). `restore_guard` (with
     `restore`) leaves in the title the values that read as title words (`MovedValues(guard=True)`).
+    Three more whole-record views (with `record`), each a switch: `coverage` the IDF share of
+    each side's words found in the other, and per side the highest IDF of a word the other lacks
+    and how many such words are rarer than the pool's median word (`TokenSets.unshared`);
+    `bigrams` the TF-IDF cosine and IDF Dice of consecutive word pairs (word order); `residual`
+    the character 3-gram cosine of the words each side has alone (a respelling against a
+    different word, `TokenSets.residual_char_cosine`).
     """
 
     def __init__(
@@ -180,6 +199,9 @@ class PairFeaturizer(BaseEstimator):
         restore: bool = False,
         restore_unseen: bool = False,
         restore_guard: bool = False,
+        coverage: bool = False,
+        bigrams: bool = False,
+        residual: bool = False,
     ) -> None:
         self.attributes = attributes
         self.kinds = kinds
@@ -194,6 +216,9 @@ class PairFeaturizer(BaseEstimator):
         self.restore = restore
         self.restore_unseen = restore_unseen
         self.restore_guard = restore_guard
+        self.coverage = coverage
+        self.bigrams = bigrams
+        self.residual = residual
 
     # ----------------------------------------------------------------- fit
     def fit(self, pairs: pd.DataFrame, y: object = None) -> PairFeaturizer:
@@ -225,11 +250,15 @@ class PairFeaturizer(BaseEstimator):
         self.record_idf_: dict[str, IdfTable] = {}
         if self.record or self.cross:
             left, right = self._records(restored)
-            self.record_idf_["words"] = TokenSets(left, right).idf_table()
+            words = TokenSets(left, right)
+            self.record_idf_["words"] = words.idf_table()
+            self.rare_idf_ = float(np.median(words.token_idf())) if words.n_docs else 0.0
             if self.record:
                 short = [_shortened(side, self.max_record_chars) for side in (left, right)]
                 self.record_idf_["char3"] = TokenSets(
                     *short, pattern=char_ngrams(3)).idf_table()
+                if self.bigrams:
+                    self.record_idf_["bigrams"] = _word_bigrams(left, right).idf_table()
         self.base_columns_ = list(self._compute(pairs.iloc[:1]).columns)
         self._clear_cache()
         self.context_: dict[str, pd.DataFrame] = {}
@@ -266,7 +295,8 @@ class PairFeaturizer(BaseEstimator):
         if "columns_" in state and "feature_directions_" not in state:
             state = {**state, "feature_directions_": feature_directions(state["columns_"])}
         super().__setstate__({"kinds": None, "restore": False, "restore_unseen": False,
-                              "restore_guard": False, "moved_": None, **state})
+                              "restore_guard": False, "moved_": None, "coverage": False,
+                              "bigrams": False, "residual": False, **state})
 
     def __getstate__(self) -> dict:
         """Pickles (model files) leave the cache out."""
@@ -468,6 +498,22 @@ class PairFeaturizer(BaseEstimator):
         features["record__idf_dice"] = 2 * shared / np.maximum(left_mass + right_mass, 1e-12)
         features["record__unshared_idf_left"] = np.maximum(left_mass - shared, 0.0)
         features["record__unshared_idf_right"] = np.maximum(right_mass - shared, 0.0)
+        if self.coverage:
+            features["record__coverage_left"] = shared / np.maximum(left_mass, 1e-12)
+            features["record__coverage_right"] = shared / np.maximum(right_mass, 1e-12)
+            top_left, top_right, rare_left, rare_right = words.unshared(self.rare_idf_)
+            features["record__rarest_unshared_left"] = top_left
+            features["record__rarest_unshared_right"] = top_right
+            features["record__rare_unshared_left"] = rare_left
+            features["record__rare_unshared_right"] = rare_right
+        if self.residual:
+            features["record__residual_char3_cosine"] = words.residual_char_cosine()
+        if self.bigrams:
+            pairs_of_words = _word_bigrams(left, right, self.record_idf_["bigrams"])
+            features["record__bigram_tfidf_cosine"] = pairs_of_words.tfidf_cosine()
+            shared, left_mass, right_mass = pairs_of_words.idf_mass()
+            features["record__bigram_idf_dice"] = 2 * shared / np.maximum(left_mass + right_mass,
+                                                                          1e-12)
         short = [_shortened(side, self.max_record_chars) for side in (left, right)]
         features["record__char3_cosine"] = TokenSets(
             *short, pattern=char_ngrams(3), idf=self.record_idf_["char3"]).tfidf_cosine()

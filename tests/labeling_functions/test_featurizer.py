@@ -249,3 +249,31 @@ def test_a_featurizer_pickled_before_directions_existed_loads():
     loaded = pickle.loads(pickle.dumps(old))
     np.testing.assert_array_equal(loaded.feature_directions_, expected)
     assert not hasattr(pickle.loads(pickle.dumps(PairFeaturizer())), "feature_directions_")
+
+
+@pytest.mark.parametrize("switch, columns", [
+    ("coverage", ["record__coverage_left", "record__coverage_right",
+                  "record__rarest_unshared_left", "record__rarest_unshared_right",
+                  "record__rare_unshared_left", "record__rare_unshared_right"]),
+    ("bigrams", ["record__bigram_tfidf_cosine", "record__bigram_idf_dice"]),
+    ("residual", ["record__residual_char3_cosine"]),
+])
+def test_record_view_switches_add_their_columns_batch_independent(switch, columns):
+    pairs = pool()
+    plain = PairFeaturizer(cache=False).fit(pairs)
+    f = PairFeaturizer(cache=False, **{switch: True}).fit(pairs)
+    assert set(f.columns_) - set(plain.columns_) == set(columns)
+    full = f.transform(pairs)
+    for rows in ([0], [3, 1]):
+        pd.testing.assert_frame_equal(f.transform(pairs.iloc[rows]), full.iloc[rows])
+    directions = dict(zip(f.columns_, f.feature_directions_, strict=True))
+    assert all(directions[c] == (-1 if "unshared" in c else 1) for c in columns)
+
+
+def test_bigrams_see_word_order_that_word_sets_miss():
+    pairs = pd.DataFrame({"left_title": ["rock bottom la jolla", "red ale"],
+                          "right_title": ["la jolla rock bottom", "red ale"]})
+    x = PairFeaturizer(bigrams=True, context=False).fit_transform(pairs)
+    assert x["record__tfidf_cosine"].iloc[0] == pytest.approx(1.0)
+    assert x["record__bigram_tfidf_cosine"].iloc[0] < 0.9
+    assert x["record__bigram_tfidf_cosine"].iloc[1] == pytest.approx(1.0)
