@@ -196,7 +196,9 @@ def test_false_negatives_among_low_scores_are_not_ruled_out_by_a_steep_curve():
         """Median over runs of the estimated false negatives' share of the true ones."""
         shares = []
         for seed in range(5):
-            sampler = OASISSampler(predictions, scores, lambda i: int(labels[i]), seed=seed, **options)
+            sampler = OASISSampler(
+                predictions, scores, lambda i: int(labels[i]), seed=seed, **options
+            )
             sampler.sample(400)
             negative = sampler.strata.mean_prediction == 0
             estimate = sampler.matches + sampler.unlabelled * sampler.shrunk_rate
