@@ -260,14 +260,21 @@ class OASISSampler(_ImportanceBase):
 
     `estimator="stratified"` (default): each draw takes a pair not labelled yet, uniformly from
     a stratum (every draw is a query). Each stratum's match rate has a Beta prior with its mean
-    on the curve and the variance of a logit-normal of sd `spread` around it; `spread` is
+    at `local_prior` and the variance of a logit-normal of sd `spread` around it. The local
+    prior is the strata's label rates, each shrunk towards the curve by `isotonic` pseudo-labels
+    (default 2; 0 = the curve alone), made monotone in the score by weighted isotonic regression
+    within each side of the threshold: strata whose labels break the curve's order pool their
+    labels, so a low-score stratum with a match or two lifts the lightly labelled strata just
+    above it where a steep curve calls them certain, and strata whose labels all agree with
+    their predictions lean towards them. `spread` is
     chosen by empirical Bayes (beta-binomial likelihood of all strata's labels), so the curve
     speaks for lightly labelled strata where the strata agree with it and each stratum's own
     labels weigh more where they do not. A stratum's matches M_k are its known matches plus
     its U_k unlabelled pairs times the posterior mean rate (`shrunk_rate`); F_alpha =
     sum_k pred_k M_k / (alpha P + (1 - alpha) sum_k M_k), exact on a fully labelled pool. The
     interval is Fieller's for that ratio, with each stratum's beta-binomial predictive variance
-    of its unlabelled matches plus the curve's uncertainty (delta method). The strata are
+    of its unlabelled matches plus the curve's uncertainty (delta method) plus that of each
+    pooled block's rate from its labels (shared by the block's strata). The strata are
     drawn by Neyman allocation for numerator - F denominator (U_k |pred_k - F (1 - alpha)|
     sqrt(rate (1 - rate))), mixed with the unlabelled pairs' distribution (share `epsilon`).
 
@@ -364,8 +371,8 @@ class OASISSampler(_ImportanceBase):
         )
 
     def _beta_prior(self, spread: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Beta(a, b) parameters (S, K) of each stratum's prior for each spread (S,): mean on
-        the prior curve, variance that of a logit-normal of that spread (delta method,
+        """Beta(a, b) parameters (S, K) of each stratum's prior for each spread (S,): mean
+        `local_prior`, variance that of a logit-normal of that spread (delta method,
         (mu (1 - mu) spread)^2), so a stratum the curve puts at 1e-4 is not given the spike
         at 0 of a Beta with a few pseudo-labels."""
         mu = self.local_prior[None, :]
