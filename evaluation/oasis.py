@@ -261,12 +261,13 @@ class OASISSampler(_ImportanceBase):
     `estimator="stratified"` (default): each draw takes a pair not labelled yet, uniformly from
     a stratum (every draw is a query). Each stratum's match rate has a Beta prior with its mean
     at `local_prior` and the variance of a logit-normal of sd `spread` around it. The local
-    prior is the strata's label rates, each shrunk towards the curve by `isotonic` pseudo-labels
-    (default 2; 0 = the curve alone), made monotone in the score by weighted isotonic regression
-    within each side of the threshold: strata whose labels break the curve's order pool their
-    labels, so a low-score stratum with a match or two lifts the lightly labelled strata just
-    above it where a steep curve calls them certain, and strata whose labels all agree with
-    their predictions lean towards them. `spread` is
+    prior is the curve (`isotonic=0`, default) or, with `isotonic` > 0, the strata's label
+    rates, each shrunk towards the curve by `isotonic` pseudo-labels, made monotone in the score
+    by weighted isotonic regression within each side of the threshold: strata whose labels
+    break the curve's order pool their labels, so a low-score stratum with a match or two lifts
+    the lightly labelled strata just above it where a steep curve calls them certain (pools
+    whose low scores are roughly calibrated), at the price of noisier rates where the curve is
+    right (not the default: see benchmarks/results/oasis_v15.md). `spread` is
     chosen by empirical Bayes (beta-binomial likelihood of all strata's labels), so the curve
     speaks for lightly labelled strata where the strata agree with it and each stratum's own
     labels weigh more where they do not. A stratum's matches M_k are its known matches plus
@@ -328,7 +329,7 @@ class OASISSampler(_ImportanceBase):
         seed: int | None = 0,
         recalibrate: bool = True,
         estimator: str = "stratified",
-        isotonic: float = 2.0,
+        isotonic: float = 0.0,
     ) -> None:
         super().__init__(
             predictions,

@@ -176,7 +176,7 @@ def test_a_match_found_below_the_threshold_does_not_lift_the_curve_for_the_other
     assert np.median(extra) < 0.5
 
 
-def test_false_negatives_among_low_scores_are_not_ruled_out_by_a_steep_curve():
+def test_isotonic_prior_keeps_false_negatives_among_low_scores_that_a_steep_curve_rules_out():
     # a small pool like the demo's: the predicted matches well separated, the false negatives
     # spread over scores 0.015-0.06 among non-matches scored as low (about 4% matches there,
     # roughly what the scores say); the curve fitted to all labels is steep and puts those
@@ -205,6 +205,6 @@ def test_false_negatives_among_low_scores_are_not_ruled_out_by_a_steep_curve():
             shares.append(estimate[negative].sum() / missed)
         return np.median(shares)
 
-    # the strata's own label rates, pooled where they break the order of the scores, lift
-    # the low-score strata that the curve calls certain
-    assert found(isotonic=0.0) < 0.2 < 0.35 < found()
+    # with `isotonic` the strata's own label rates, pooled where they break the order of the
+    # scores, lift the low-score strata that the curve calls certain
+    assert found() < 0.2 < 0.35 < found(isotonic=2.0)
