@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 from scipy.special import betaln
+from sklearn.isotonic import isotonic_regression
 
 from evaluation.base import _W2, Oracle, Sampler
 from evaluation.strata import Strata, stratify
@@ -259,14 +260,22 @@ class OASISSampler(_ImportanceBase):
 
     `estimator="stratified"` (default): each draw takes a pair not labelled yet, uniformly from
     a stratum (every draw is a query). Each stratum's match rate has a Beta prior with its mean
-    on the curve and the variance of a logit-normal of sd `spread` around it; `spread` is
+    at `local_prior` and the variance of a logit-normal of sd `spread` around it. The local
+    prior is the curve (`isotonic=0`, default) or, with `isotonic` > 0, the strata's label
+    rates, each shrunk towards the curve by `isotonic` pseudo-labels, made monotone in the score
+    by weighted isotonic regression within each side of the threshold: strata whose labels
+    break the curve's order pool their labels, so a low-score stratum with a match or two lifts
+    the lightly labelled strata just above it where a steep curve calls them certain (pools
+    whose low scores are roughly calibrated), at the price of noisier rates where the curve is
+    right (not the default: see benchmarks/results/oasis_v15.md). `spread` is
     chosen by empirical Bayes (beta-binomial likelihood of all strata's labels), so the curve
     speaks for lightly labelled strata where the strata agree with it and each stratum's own
     labels weigh more where they do not. A stratum's matches M_k are its known matches plus
     its U_k unlabelled pairs times the posterior mean rate (`shrunk_rate`); F_alpha =
     sum_k pred_k M_k / (alpha P + (1 - alpha) sum_k M_k), exact on a fully labelled pool. The
     interval is Fieller's for that ratio, with each stratum's beta-binomial predictive variance
-    of its unlabelled matches plus the curve's uncertainty (delta method). The strata are
+    of its unlabelled matches plus the curve's uncertainty (delta method) plus that of each
+    pooled block's rate from its labels (shared by the block's strata). The strata are
     drawn by Neyman allocation for numerator - F denominator (U_k |pred_k - F (1 - alpha)|
     sqrt(rate (1 - rate))), mixed with the unlabelled pairs' distribution (share `epsilon`).
 
@@ -320,6 +329,7 @@ class OASISSampler(_ImportanceBase):
         seed: int | None = 0,
         recalibrate: bool = True,
         estimator: str = "stratified",
+        isotonic: float = 0.0,
     ) -> None:
         super().__init__(
             predictions,
@@ -333,7 +343,10 @@ class OASISSampler(_ImportanceBase):
         )
         if estimator not in ESTIMATORS:
             raise ValueError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
+        if not isotonic >= 0:
+            raise ValueError(f"isotonic must be >= 0 (pseudo-labels per stratum), got {isotonic!r}")
         self.recalibrate, self.estimator = bool(recalibrate), estimator
+        self.isotonic = float(isotonic)
         self._spread_at = 0  # position of the current spread in _SPREADS
         self._curve_design = np.column_stack(
             [np.ones_like(self._logit_score), self._logit_score, self.strata.mean_prediction]
@@ -359,14 +372,49 @@ class OASISSampler(_ImportanceBase):
         )
 
     def _beta_prior(self, spread: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Beta(a, b) parameters (S, K) of each stratum's prior for each spread (S,): mean on
-        the prior curve, variance that of a logit-normal of that spread (delta method,
+        """Beta(a, b) parameters (S, K) of each stratum's prior for each spread (S,): mean
+        `local_prior`, variance that of a logit-normal of that spread (delta method,
         (mu (1 - mu) spread)^2), so a stratum the curve puts at 1e-4 is not given the spike
         at 0 of a Beta with a few pseudo-labels."""
-        mu = self.prior[None, :]
+        mu = self.local_prior[None, :]
         concentration = 1.0 / (mu * (1 - mu) * spread[:, None] ** 2) - 1.0
         concentration = np.maximum(concentration, 0.1)
         return concentration * mu, concentration * (1 - mu)
+
+    @property
+    def local_prior(self) -> np.ndarray:
+        """Prior mean match rate of each stratum: the strata's label rates, each shrunk towards
+        the prior curve by `isotonic` pseudo-labels, made monotone in the score by weighted
+        isotonic regression within the predicted matches and within the predicted non-matches
+        (the curve itself where `isotonic` is 0)."""
+        return self._local[0]
+
+    @property
+    def _local(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`local_prior`, per stratum the variance of its block's rate from the block's labels,
+        and the blocks (strata pooled by the isotonic fit) as indices 0 .. blocks - 1."""
+
+        def compute() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            k, c = self.strata.n_strata, self.isotonic
+            if c == 0:
+                return self.prior, np.zeros(k), np.arange(k)
+            n, m = self.labelled, self.matches
+            # pooled strata share their labels' rate: a low-score stratum with a match or two
+            # lifts the unlabelled strata just above it, which a steep curve would call certain
+            rate, weight, fit = (m + c * self.prior) / (n + c), n + c, np.empty(k)
+            positive = self.strata.mean_prediction >= 0.5
+            for group in (~positive, positive):
+                order = np.flatnonzero(group)
+                order = order[np.argsort(self._logit_score[order], kind="stable")]
+                fit[order] = isotonic_regression(rate[order], sample_weight=weight[order])
+            # a block: the strata of one side that the fit pooled (one fitted rate)
+            block = np.unique(np.column_stack([positive, fit]), axis=0, return_inverse=True)[1]
+            block = block.ravel()
+            fit = np.clip(fit, _MIN_RATE, 1 - _MIN_RATE)
+            labels, weights = np.bincount(block, n)[block], np.bincount(block, weight)[block]
+            return fit, fit * (1 - fit) * labels / weights**2, block
+
+        return self._cached("local", compute)
 
     @property
     def spread(self) -> float:
@@ -590,6 +638,14 @@ class OASISSampler(_ImportanceBase):
         gradient = self._curve_design.T @ (sums * slope[:, None]) * self.recalibrate
         covariance = (sums * variance[:, None]).T @ sums
         covariance += gradient.T @ self._curve_covariance() @ gradient
+        # and the uncertainty of the local prior's rate from its block's labels, shared by the
+        # strata of a block: d count / d prior mean = the prior's weight in the posterior mean
+        _, block_variance, block = self._local
+        pull = (1 - off) * unlabelled * (size - n) / size
+        per_block = np.zeros((block.max() + 1, 2))
+        np.add.at(per_block, block, sums * pull[:, None])
+        first = np.unique(block, return_index=True)[1]
+        covariance += (per_block * block_variance[first, None]).T @ per_block
         # an unseen error among the predicted matches takes one from both counts
         covariance += self._unseen_error_moment()
         predicted = float(self.strata.mean_prediction @ (self.strata.sizes - self.unsure))

@@ -174,3 +174,37 @@ def test_a_match_found_below_the_threshold_does_not_lift_the_curve_for_the_other
     assert len(extra) >= 4
     # the pool holds no match in those strata; a curve bent to the planted ones puts one or more
     assert np.median(extra) < 0.5
+
+
+def test_isotonic_prior_keeps_false_negatives_among_low_scores_that_a_steep_curve_rules_out():
+    # a small pool like the demo's: the predicted matches well separated, the false negatives
+    # spread over scores 0.015-0.06 among non-matches scored as low (about 4% matches there,
+    # roughly what the scores say); the curve fitted to all labels is steep and puts those
+    # strata at a few in ten thousand, and a curve alone finds a tenth of the false negatives
+    rng = np.random.default_rng(0)
+    logit = np.r_[
+        rng.normal(4.0, 1.5, 360),
+        rng.uniform(np.log(0.015 / 0.985), np.log(0.06 / 0.94), 40),
+        rng.normal(-3.5, 1.2, 2000),
+    ]
+    labels = np.r_[np.ones(400, np.int8), np.zeros(2000, np.int8)]
+    scores = 1 / (1 + np.exp(-logit))
+    predictions = (scores > 0.5).astype(np.int8)
+    missed = int(np.sum((predictions == 0) & (labels == 1)))
+
+    def found(**options):
+        """Median over runs of the estimated false negatives' share of the true ones."""
+        shares = []
+        for seed in range(5):
+            sampler = OASISSampler(
+                predictions, scores, lambda i: int(labels[i]), seed=seed, **options
+            )
+            sampler.sample(400)
+            negative = sampler.strata.mean_prediction == 0
+            estimate = sampler.matches + sampler.unlabelled * sampler.shrunk_rate
+            shares.append(estimate[negative].sum() / missed)
+        return np.median(shares)
+
+    # with `isotonic` the strata's own label rates, pooled where they break the order of the
+    # scores, lift the low-score strata that the curve calls certain
+    assert found() < 0.2 < 0.35 < found(isotonic=2.0)
