@@ -354,7 +354,7 @@ def merge(
 ) -> None:
     """One report from several runs (split by pools, seeds or budgets to fit the machine)."""
     frames = [pd.read_csv(RESULTS / f"{stem}.csv") for stem in stems]
-    runs = [(RESULTS / f"{stem}.md").read_text().splitlines()[2] + "\n" for stem in stems]
+    runs = [line for stem in stems for line in _run_lines((RESULTS / f"{stem}.md").read_text())]
     frame = pd.concat(frames, ignore_index=True)
     names = list(dict.fromkeys(frame["pool"]))
     extra = ""
@@ -362,6 +362,13 @@ def merge(
         other = pd.concat([pd.read_csv(RESULTS / f"{s}.csv") for s in against], ignore_index=True)
         extra = comparison(frame, other, names, against)
     report(frame, names, runs, out, n_pairs, datasets, extra)
+
+
+def _run_lines(text: str) -> list[str]:
+    """The command lines of the runs a report was made from (a lead paragraph may precede them;
+    a merged report holds several), each with its newline."""
+    head = text.split("\n## ", 1)[0].splitlines()
+    return [line + "\n" for line in head if line.startswith("`") and "benchmarks/oasis.py" in line]
 
 
 def comparison(frame: pd.DataFrame, other: pd.DataFrame, names: list[str], stems: list[str]) -> str:
