@@ -134,6 +134,10 @@ VARIANTS = {"hybrid_no_kl": ("hybrid", {"kl_share": 0.0}, {}),
                 "soft_weight": "skill", "featurizer_options": {"restore": True, "coverage": True,
                                                                "residual": True},
                 "matcher_options": {"monotonic": True, "l2_regularization": 1.0}}),
+            # _nokl: the default without maxKL's share of each batch (risk k-medoids alone)
+            "hybrid_monotone_l2_skill_restore_nokl": ("hybrid", {"kl_share": 0.0}, {
+                "soft_weight": "skill", "featurizer_options": {"restore": True},
+                "matcher_options": {"monotonic": True, "l2_regularization": 1.0}}),
             "hybrid_monotone_l2_skill_words_restore": ("hybrid", {}, {
                 "soft_weight": "skill", "featurizer_options": {"restore": True},
                 "matcher_options": {
