@@ -41,6 +41,9 @@ CONFIGS = {  # name -> PairFeaturizer options on top of restore=True (the loop's
     "coverage bigrams": {"coverage": True, "bigrams": True},
     "coverage residual": {"coverage": True, "residual": True},
     "coverage bigrams residual": {"coverage": True, "bigrams": True, "residual": True},
+    "restore unseen": {"restore_unseen": True},
+    "title core": {"title_core": True},
+    "unseen title core": {"restore_unseen": True, "title_core": True},
 }
 LOOP_MATCHER = {"monotonic": True, "l2_regularization": 1.0}
 

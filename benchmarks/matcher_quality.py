@@ -117,6 +117,9 @@ FEATURE_SETS = {  # name -> PairFeaturizer arguments; the first is the default, 
     # and the character 3-grams of the words each side has alone (PairFeaturizer(residual=True))
     "residual": {"restore": True, "residual": True},
     "coverage residual": {"restore": True, "coverage": True, "residual": True},
+    # and the title less the words that read like other attributes' values (title_core=True)
+    "title core": {"restore": True, "title_core": True},
+    "unseen title core": {"restore": True, "restore_unseen": True, "title_core": True},
 }
 
 

@@ -38,6 +38,9 @@ from labeling_functions.similarity import (
 
 __all__ = ["PairFeaturizer", "feature_directions", "record_texts"]
 
+# The pseudo-attribute of `title_core`: the title less the words of other attributes.
+_CORE = "title_core"
+
 # The whole-record similarities whose margins over competing candidates `context` adds.
 _CONTEXT_BASE = ("record__tfidf_cosine", "record__idf_dice", "record__char3_cosine",
                  "record__jaccard")
@@ -182,6 +185,11 @@ class PairFeaturizer(BaseEstimator):
     `bigrams` the TF-IDF cosine and IDF Dice of consecutive word pairs (word order); `residual`
     the character 3-gram cosine of the words each side has alone (a respelling against a
     different word, `TokenSets.residual_char_cosine`).
+    `title_core` adds the first attribute's similarities ('title_core__<metric>') computed on
+    its words less those that read like another short attribute's values (a brewery or a
+    brand that moved into the title and was not put back; `MovedValues.attribute_words`,
+    learnt on the fitted pool as `attribute_words_`), so shared words of a moved value do not
+    make two different titles look alike.
     """
 
     def __init__(
@@ -202,6 +210,7 @@ class PairFeaturizer(BaseEstimator):
         coverage: bool = False,
         bigrams: bool = False,
         residual: bool = False,
+        title_core: bool = False,
     ) -> None:
         self.attributes = attributes
         self.kinds = kinds
@@ -219,6 +228,7 @@ class PairFeaturizer(BaseEstimator):
         self.coverage = coverage
         self.bigrams = bigrams
         self.residual = residual
+        self.title_core = title_core
 
     # ----------------------------------------------------------------- fit
     def fit(self, pairs: pd.DataFrame, y: object = None) -> PairFeaturizer:
@@ -235,7 +245,7 @@ class PairFeaturizer(BaseEstimator):
                              f"the pairs, which have {found}")
         if len(pairs) == 0:
             raise ValueError("PairFeaturizer.fit: the pair table is empty; fit on the pool")
-        for name in ("restore", "restore_unseen", "restore_guard"):
+        for name in ("restore", "restore_unseen", "restore_guard", "title_core"):
             if not isinstance(getattr(self, name), bool | np.bool_):
                 raise TypeError(f"PairFeaturizer: {name} must be True or False, got "
                                 f"{getattr(self, name)!r}")
@@ -247,6 +257,13 @@ class PairFeaturizer(BaseEstimator):
         restored = self._restored(pairs)  # the tables' statistics; pairs keep their own keys
         self.kinds_ = {**attribute_kinds(restored, attributes), **self._given_kinds(attributes)}
         self.idf_ = fit_idf(restored, attributes, kinds=self.kinds_)
+        self.attribute_words_ = (
+            MovedValues(restored, attributes, suffixes=True).attribute_words()
+            if self.title_core and len(attributes) > 1
+            and self.kinds_[attributes[0]] != "numeric" else None)
+        if self.attribute_words_ is not None:
+            self.idf_.update(fit_idf(self._title_cores(restored), [_CORE],
+                                     kinds={_CORE: self.kinds_[attributes[0]]}))
         self.record_idf_: dict[str, IdfTable] = {}
         if self.record or self.cross:
             left, right = self._records(restored)
@@ -296,7 +313,8 @@ class PairFeaturizer(BaseEstimator):
             state = {**state, "feature_directions_": feature_directions(state["columns_"])}
         super().__setstate__({"kinds": None, "restore": False, "restore_unseen": False,
                               "restore_guard": False, "moved_": None, "coverage": False,
-                              "bigrams": False, "residual": False, **state})
+                              "bigrams": False, "residual": False, "title_core": False,
+                              "attribute_words_": None, **state})
 
     def __getstate__(self) -> dict:
         """Pickles (model files) leave the cache out."""
@@ -457,6 +475,10 @@ class PairFeaturizer(BaseEstimator):
     def _compute_all(self, pairs: pd.DataFrame) -> pd.DataFrame:
         parts = [similarity_features(pairs, self.attributes_, kinds=self.kinds_, rich=self.rich,
                                      idf=self.idf_)]
+        if self.attribute_words_ is not None:
+            parts.append(similarity_features(self._title_cores(pairs), [_CORE],
+                                             kinds={_CORE: self.kinds_[self.attributes_[0]]},
+                                             rich=self.rich, idf=self.idf_))
         features: dict[str, np.ndarray] = {}
         if self.missing:
             self._missingness(pairs, features)
@@ -468,6 +490,19 @@ class PairFeaturizer(BaseEstimator):
                 self._cross(pairs, left, right, features)
         parts.append(pd.DataFrame(features, index=pairs.index).round(9))
         return pd.concat(parts, axis=1)
+
+    def _title_cores(self, pairs: pd.DataFrame) -> pd.DataFrame:
+        """Both sides' titles less `attribute_words_` (per distinct title; None where no word
+        is left), as the pair columns of the attribute `_CORE`."""
+        out = {}
+        for column, side in zip(side_columns(self.attributes_[0]), side_columns(_CORE),
+                                strict=True):
+            codes, uniques = pd.factorize(pairs[column], use_na_sentinel=True)
+            kept = [" ".join(w for w in str(v).lower().split() if w not in self.attribute_words_)
+                    for v in uniques]
+            cores = np.array([k or None for k in kept] + [None], dtype=object)
+            out[side] = cores[codes]
+        return pd.DataFrame(out, index=pairs.index)
 
     def _missingness(self, pairs: pd.DataFrame, features: dict[str, np.ndarray]) -> None:
         filled = []

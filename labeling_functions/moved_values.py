@@ -201,6 +201,12 @@ class MovedValues:
         best = len(total) - 1 - int(np.argmax(total[::-1]))
         return best + 1 if total[best] >= self.min_odds else 0
 
+    def attribute_words(self) -> frozenset[str]:
+        """The tokens that read like some short attribute's values rather than title words
+        (log-odds `min_odds` or more, `_token_odds`; needs `suffixes=True`)."""
+        return frozenset(token for odds, _ in self.odds.values()
+                         for token, value in odds.items() if value >= self.min_odds)
+
     @staticmethod
     def _by_shape(title: list[str], shapes: list[tuple[str, ...]]
                   ) -> tuple[int, int, object] | None:

@@ -173,3 +173,31 @@ def test_restore_unseen_reaches_the_featurizer_and_is_checked():
     assert old.restore_unseen is False
     with pytest.raises(TypeError, match="restore_unseen"):
         PairFeaturizer(restore=True, restore_unseen=1).fit(pairs)
+
+
+def test_title_core_leaves_out_words_that_read_like_another_attribute():
+    pairs = brewery_pairs()
+    shared_brewery = pd.DataFrame({"left_beer": ["night stout kappa brewing"],
+                                   "left_brewery": [None],
+                                   "right_beer": ["pale ale lambda brewing"],
+                                   "right_brewery": [None]})
+    pairs = pd.concat([pairs, shared_brewery], ignore_index=True)
+    plain = PairFeaturizer(context=False, restore=True).fit(pairs)
+    f = PairFeaturizer(context=False, restore=True, title_core=True).fit(pairs)
+    assert "brewing" in f.attribute_words_
+    assert not {"ale", "red", "stout"} & f.attribute_words_
+    assert set(f.columns_) - set(plain.columns_) == {
+        f"title_core__{m}" for m in ("jaccard", "levenshtein", "jaro_winkler", "exact",
+                                     "model_numbers", "char3_cosine", "idf_dice",
+                                     "unshared_idf_left", "unshared_idf_right", "partial_ratio")}
+    x = f.transform(pairs)
+    assert x.loc[6, "beer__jaccard"] > 0.1  # the titles share a brewery word only
+    assert x.loc[6, "title_core__jaccard"] == 0.0
+    assert x.loc[3, "title_core__jaccard"] == x.loc[3, "beer__jaccard"]  # nothing to leave out
+    pd.testing.assert_frame_equal(f.transform(pairs.iloc[[6, 2]]), x.iloc[[6, 2]])
+    state = {k: v for k, v in f.__dict__.items() if k not in ("title_core", "attribute_words_")}
+    old = PairFeaturizer.__new__(PairFeaturizer)
+    old.__setstate__(state)  # a model file from before `title_core`
+    assert old.title_core is False and old.attribute_words_ is None
+    with pytest.raises(TypeError, match="title_core"):
+        PairFeaturizer(title_core=1).fit(pairs)
