@@ -20,7 +20,7 @@ from sklearn.exceptions import NotFittedError
 
 from blocking.pairs import attribute_names, side_columns
 from labeling_functions.cache import similarity_cache
-from labeling_functions.moved_values import MovedValues
+from labeling_functions.moved_values import MovedValues, _blank
 from labeling_functions.similarity import (
     _MODEL_TOKEN,
     KINDS,
@@ -186,10 +186,12 @@ class PairFeaturizer(BaseEstimator):
     the character 3-gram cosine of the words each side has alone (a respelling against a
     different word, `TokenSets.residual_char_cosine`).
     `title_core` adds the first attribute's similarities ('title_core__<metric>') computed on
-    its words less those that read like another short attribute's values (a brewery or a
-    brand that moved into the title and was not put back; `MovedValues.attribute_words`,
-    learnt on the fitted pool as `attribute_words_`), so shared words of a moved value do not
-    make two different titles look alike.
+    its words less what reads like another short attribute's values: the trailing run of each
+    of the record's empty attributes (`MovedValues.title_core`, a brewery or a brand that moved
+    into the title and was not put back) and every word whose odds of standing in such values
+    are high (`MovedValues.attribute_words`); both learnt on the fitted pool (`core_values_`,
+    `attribute_words_`), so the shared words of a moved value do not make two different titles
+    look alike, nor its different spellings two equal titles differ.
     """
 
     def __init__(
@@ -257,10 +259,11 @@ class PairFeaturizer(BaseEstimator):
         restored = self._restored(pairs)  # the tables' statistics; pairs keep their own keys
         self.kinds_ = {**attribute_kinds(restored, attributes), **self._given_kinds(attributes)}
         self.idf_ = fit_idf(restored, attributes, kinds=self.kinds_)
-        self.attribute_words_ = (
-            MovedValues(restored, attributes, suffixes=True).attribute_words()
-            if self.title_core and len(attributes) > 1
-            and self.kinds_[attributes[0]] != "numeric" else None)
+        self.core_values_ = (MovedValues(restored, attributes, suffixes=True)
+                             if self.title_core and len(attributes) > 1
+                             and self.kinds_[attributes[0]] != "numeric" else None)
+        self.attribute_words_ = (None if self.core_values_ is None
+                                 else self.core_values_.attribute_words())
         if self.attribute_words_ is not None:
             self.idf_.update(fit_idf(self._title_cores(restored), [_CORE],
                                      kinds={_CORE: self.kinds_[attributes[0]]}))
@@ -314,7 +317,7 @@ class PairFeaturizer(BaseEstimator):
         super().__setstate__({"kinds": None, "restore": False, "restore_unseen": False,
                               "restore_guard": False, "moved_": None, "coverage": False,
                               "bigrams": False, "residual": False, "title_core": False,
-                              "attribute_words_": None, **state})
+                              "attribute_words_": None, "core_values_": None, **state})
 
     def __getstate__(self) -> dict:
         """Pickles (model files) leave the cache out."""
@@ -495,13 +498,17 @@ class PairFeaturizer(BaseEstimator):
         """Both sides' titles less `attribute_words_` (per distinct title; None where no word
         is left), as the pair columns of the attribute `_CORE`."""
         out = {}
-        for column, side in zip(side_columns(self.attributes_[0]), side_columns(_CORE),
-                                strict=True):
-            codes, uniques = pd.factorize(pairs[column], use_na_sentinel=True)
-            kept = [" ".join(w for w in str(v).lower().split() if w not in self.attribute_words_)
-                    for v in uniques]
-            cores = np.array([k or None for k in kept] + [None], dtype=object)
-            out[side] = cores[codes]
+        for side, name in enumerate(side_columns(_CORE)):
+            columns = [side_columns(a)[side] for a in self.attributes_]
+            code, records = _side_codes(pairs, columns)
+            values = records.to_numpy(dtype=object)
+            empty = _blank(values[:, 1:].ravel()).reshape(len(values), -1)
+            kept = [" ".join(w for w in self.core_values_.title_core(str(title), missing)
+                             if w not in self.attribute_words_) if not _blank(values[r, :1])[0]
+                    else "" for r, (title, missing) in enumerate(zip(values[:, 0], empty,
+                                                                     strict=True))]
+            cores = np.array([k or None for k in kept], dtype=object)
+            out[name] = cores[code]
         return pd.DataFrame(out, index=pairs.index)
 
     def _missingness(self, pairs: pd.DataFrame, features: dict[str, np.ndarray]) -> None:

@@ -207,6 +207,16 @@ class MovedValues:
         return frozenset(token for odds, _ in self.odds.values()
                          for token, value in odds.items() if value >= self.min_odds)
 
+    def title_core(self, title: str, empty: np.ndarray) -> list[str]:
+        """The title's tokens less the trailing runs that read like the values of its record's
+        `empty` short attributes (`_by_odds`, last attribute first)."""
+        tokens = list(_tokens(title))
+        for attr in np.array(self.others, dtype=object)[empty][::-1]:
+            if attr in self.odds:
+                run = self._by_odds(tokens, *self.odds[attr])
+                del tokens[len(tokens) - run:]
+        return tokens
+
     @staticmethod
     def _by_shape(title: list[str], shapes: list[tuple[str, ...]]
                   ) -> tuple[int, int, object] | None:

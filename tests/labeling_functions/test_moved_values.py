@@ -201,3 +201,12 @@ def test_title_core_leaves_out_words_that_read_like_another_attribute():
     assert old.title_core is False and old.attribute_words_ is None
     with pytest.raises(TypeError, match="title_core"):
         PairFeaturizer(title_core=1).fit(pairs)
+
+
+def test_title_core_cuts_the_trailing_run_of_an_empty_attribute_only():
+    pairs = brewery_pairs()
+    moved = MovedValues(pairs, ["beer", "brewery"], suffixes=True)
+    title = "sour red ale omega brewing company"
+    assert moved.title_core(title, np.array([True])) == ["sour", "red", "ale"]
+    assert moved.title_core(title, np.array([False])) == title.split()
+    assert moved.title_core("harvest red ale", np.array([True])) == ["harvest", "red", "ale"]
