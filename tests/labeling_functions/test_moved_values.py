@@ -195,6 +195,7 @@ def test_title_core_leaves_out_words_that_read_like_another_attribute():
     assert x.loc[6, "title_core__jaccard"] == 0.0
     assert x.loc[3, "title_core__jaccard"] == x.loc[3, "beer__jaccard"]  # nothing to leave out
     pd.testing.assert_frame_equal(f.transform(pairs.iloc[[6, 2]]), x.iloc[[6, 2]])
+    pd.testing.assert_frame_equal(pickle.loads(pickle.dumps(f)).transform(pairs), x)
     state = {k: v for k, v in f.__dict__.items() if k not in ("title_core", "attribute_words_")}
     old = PairFeaturizer.__new__(PairFeaturizer)
     old.__setstate__(state)  # a model file from before `title_core`
