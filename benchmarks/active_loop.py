@@ -122,6 +122,12 @@ VARIANTS = {"hybrid_no_kl": ("hybrid", {"kl_share": 0.0}, {}),
                 "soft_weight": "skill",
                 "featurizer_options": {"restore": True, "restore_unseen": True},
                 "matcher_options": {"monotonic": True, "l2_regularization": 1.0}}),
+            # _title_core: the title's similarities also on the title less what reads like
+            # other attributes' values (PairFeaturizer(title_core=True)); matcher_quality.beer_v17
+            "hybrid_monotone_l2_skill_restore_title_core": ("hybrid", {}, {
+                "soft_weight": "skill",
+                "featurizer_options": {"restore": True, "title_core": True},
+                "matcher_options": {"monotonic": True, "l2_regularization": 1.0}}),
             # _bag5: the default's matcher an average of 5 boosted models, each on 80% of the
             # pairs, the iterations shared among them (variance with few labels)
             "hybrid_monotone_l2_skill_restore_bag5": ("hybrid", {}, {
