@@ -25,6 +25,16 @@ def add_datasets_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_dirty_analysis_arguments(parser: argparse.ArgumentParser) -> None:
+    """--datasets, --name, --seeds and --options of the dirty-variant analyses."""
+    add_datasets_argument(parser)
+    parser.add_argument("--name", default="beer")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument(
+        "--options", default="{}", help="PairFeaturizer options (JSON) on top of restore=True"
+    )
+
+
 def dataset_folder(path: str | Path, script: str, *required: str) -> Path:
     """`path` as a Path; exits with a message naming what is missing and what to pass when the
     folder, or one of the `required` entries inside it, does not exist."""

@@ -11,7 +11,7 @@ import json
 
 import numpy as np
 import pandas as pd
-from _common import add_datasets_argument, dataset_folder
+from _common import add_dirty_analysis_arguments, dataset_folder
 from _variants import load_variant
 from matcher_cv import LOOP_MATCHER
 
@@ -35,11 +35,7 @@ def scored(folder, variant: str, seed: int, options: dict
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_datasets_argument(parser)
-    parser.add_argument("--name", default="beer")
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--options", default="{}", help="PairFeaturizer options (JSON) on top "
-                        "of restore=True")
+    add_dirty_analysis_arguments(parser)
     args = parser.parse_args()
     folder = dataset_folder(args.datasets, "dirty_errors", args.name) / args.name
     options = json.loads(args.options)

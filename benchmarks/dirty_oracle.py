@@ -16,7 +16,7 @@ import json
 
 import numpy as np
 import pandas as pd
-from _common import add_datasets_argument, dataset_folder
+from _common import add_dirty_analysis_arguments, dataset_folder
 from matcher_cv import LOOP_MATCHER, cross_validated
 
 from blocking import load_exp_tables, load_pairs
@@ -48,12 +48,8 @@ def touched(table: pd.DataFrame, seed: int, how: str, attrs: list[str] | None,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_datasets_argument(parser)
-    parser.add_argument("--name", default="beer")
+    add_dirty_analysis_arguments(parser)
     parser.add_argument("--modes", nargs="+", default=["none", "move:all"])
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--options", default="{}", help="PairFeaturizer options (JSON) on top "
-                        "of restore=True")
     args = parser.parse_args()
     folder = dataset_folder(args.datasets, "dirty_oracle", args.name) / args.name
     options = json.loads(args.options)
