@@ -120,6 +120,8 @@ FEATURE_SETS = {  # name -> PairFeaturizer arguments; the first is the default, 
     # and the title less the words that read like other attributes' values (title_core=True)
     "title core": {"restore": True, "title_core": True},
     "unseen title core": {"restore": True, "restore_unseen": True, "title_core": True},
+    # and a context margin of 0, not NaN, where the record has no other candidate
+    "restore lone zero": {"restore": True, "lone_margin": 0.0},
 }
 
 
