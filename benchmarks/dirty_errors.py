@@ -21,16 +21,17 @@ from matchers import SimilarityMatcher
 
 
 def scored(folder, variant: str, seed: int, options: dict
-           ) -> tuple[pd.DataFrame, np.ndarray, float, pd.DataFrame]:
-    """(test pairs, their P(match), the cut chosen on valid, their features)."""
+           ) -> tuple[pd.DataFrame, np.ndarray, float, pd.DataFrame, np.ndarray]:
+    """(test pairs, their P(match), the cut chosen on valid, their features, valid P(match))."""
     splits = load_variant(folder, variant, seed)
     pool = pd.concat(list(splits.values()), ignore_index=True)
     featurizer = PairFeaturizer(restore=True, **options).fit(pool)
     m = SimilarityMatcher(seed=seed, featurizer=featurizer, **LOOP_MATCHER)
     m.fit(splits["train"], splits["train"]["label"].to_numpy(float))
-    cut, _ = best_threshold(splits["valid"]["label"].to_numpy(), m.match_proba(splits["valid"]))
+    valid = m.match_proba(splits["valid"])
+    cut, _ = best_threshold(splits["valid"]["label"].to_numpy(), valid)
     test = splits["test"]
-    return test, m.match_proba(test), cut, featurizer.transform(test)
+    return test, m.match_proba(test), cut, featurizer.transform(test), valid
 
 
 def main() -> None:
@@ -41,11 +42,11 @@ def main() -> None:
     options = json.loads(args.options)
     pd.set_option("display.width", 250)
     pd.set_option("display.max_colwidth", 100)
-    test, clean_p, clean_cut, clean_x = scored(folder, "clean", 0, options)
+    test, clean_p, clean_cut, clean_x, _ = scored(folder, "clean", 0, options)
     y = test["label"].to_numpy()
     values = [c for c in test.columns if c.startswith(("left_", "right_"))]
     for seed in range(args.seeds):
-        dirty, dirty_p, dirty_cut, dirty_x = scored(folder, "dirty", seed, options)
+        dirty, dirty_p, dirty_cut, dirty_x, _ = scored(folder, "dirty", seed, options)
         right_clean = (clean_p >= clean_cut) == y
         right_dirty = (dirty_p >= dirty_cut) == y
         print(f"seed {seed}: cut clean {clean_cut:.2f}, dirty {dirty_cut:.2f}; lost "

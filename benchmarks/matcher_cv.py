@@ -44,6 +44,7 @@ CONFIGS = {  # name -> PairFeaturizer options on top of restore=True (the loop's
     "restore unseen": {"restore_unseen": True},
     "title core": {"title_core": True},
     "unseen title core": {"restore_unseen": True, "title_core": True},
+    "lone zero": {"lone_margin": 0.0},  # a record's only candidate: margin 0, not NaN
 }
 LOOP_MATCHER = {"monotonic": True, "l2_regularization": 1.0}
 

@@ -120,6 +120,8 @@ FEATURE_SETS = {  # name -> PairFeaturizer arguments; the first is the default, 
     # and the title less the words that read like other attributes' values (title_core=True)
     "title core": {"restore": True, "title_core": True},
     "unseen title core": {"restore": True, "restore_unseen": True, "title_core": True},
+    # and a context margin of 0, not NaN, where the record has no other candidate
+    "restore lone zero": {"restore": True, "lone_margin": 0.0},
 }
 
 
@@ -134,6 +136,14 @@ MATCHER_CONFIGS = {  # name -> SimilarityMatcher options; "default" = Similarity
     "loop bag3mf": {**_LOOP, **_BAG3MF},
     "words": {**_ONE, "difference_words": 1.0},  # + the cross-fitted difference-words column
     "loop words": {**_LOOP, **_ONE, "difference_words": 1.0},
+    # the loop's one model with half the features per split, or one term per attribute
+    "loop half features": {**_LOOP, **_ONE, "max_features": 0.5},
+    "loop attribute terms": {**_LOOP, **_ONE, "interactions": "attribute"},
+    # averaged models on their own 80% or 90% of the pairs, every feature (bag3mf less its
+    # feature sampling), and five models with both
+    "loop bag3": {**_LOOP, "n_models": 3, "subsample": 0.8, "max_features": 1.0},
+    "loop bag3 90%": {**_LOOP, "n_models": 3, "subsample": 0.9, "max_features": 1.0},
+    "loop bag5mf": {**_LOOP, "n_models": 5, "subsample": 0.8, "max_features": 0.5},
 }
 
 

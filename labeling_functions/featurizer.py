@@ -166,7 +166,9 @@ class PairFeaturizer(BaseEstimator):
     numbers with units); `cross` each text attribute's tokens found in the other side's whole
     record; `missing` the missingness pattern; `context` (with `record`), per side, how far a
     pair's whole-record similarities lead (or trail) the best other candidate of that record
-    among the fitted pool's pairs (NaN where the record has no other). `max_record_chars` caps
+    among the fitted pool's pairs (NaN where the record has no other, or `lone_margin` if given:
+    e.g. 0.0, neither leading nor trailing, so the trees cannot learn "the record's only
+    candidate" as a side of their own). `max_record_chars` caps
     the record text used by the character 3-gram view (long descriptions would dominate its
     cost); `max_value_chars` every value (a 1 MB field is compared on its first characters).
     `kinds` overrides the inferred kind ('numeric', 'short', 'long') of named attributes, e.g.
@@ -213,6 +215,7 @@ class PairFeaturizer(BaseEstimator):
         bigrams: bool = False,
         residual: bool = False,
         title_core: bool = False,
+        lone_margin: float | None = None,
     ) -> None:
         self.attributes = attributes
         self.kinds = kinds
@@ -231,6 +234,7 @@ class PairFeaturizer(BaseEstimator):
         self.bigrams = bigrams
         self.residual = residual
         self.title_core = title_core
+        self.lone_margin = lone_margin
 
     # ----------------------------------------------------------------- fit
     def fit(self, pairs: pd.DataFrame, y: object = None) -> PairFeaturizer:
@@ -251,6 +255,11 @@ class PairFeaturizer(BaseEstimator):
             if not isinstance(getattr(self, name), bool | np.bool_):
                 raise TypeError(f"PairFeaturizer: {name} must be True or False, got "
                                 f"{getattr(self, name)!r}")
+        lone = self.lone_margin
+        if lone is not None and (isinstance(lone, bool) or not isinstance(
+                lone, int | float | np.number) or not np.isfinite(lone)):
+            raise ValueError(f"PairFeaturizer: lone_margin must be None (NaN) or a finite "
+                             f"number, got {lone!r}")
         self.attributes_ = attributes
         pairs = self._truncated(pairs)
         self.moved_ = (MovedValues(pairs, attributes, suffixes=bool(self.restore_unseen),
@@ -317,7 +326,8 @@ class PairFeaturizer(BaseEstimator):
         super().__setstate__({"kinds": None, "restore": False, "restore_unseen": False,
                               "restore_guard": False, "moved_": None, "coverage": False,
                               "bigrams": False, "residual": False, "title_core": False,
-                              "attribute_words_": None, "core_values_": None, **state})
+                              "attribute_words_": None, "core_values_": None,
+                              "lone_margin": None, **state})
 
     def __getstate__(self) -> dict:
         """Pickles (model files) leave the cache out."""
@@ -396,7 +406,8 @@ class PairFeaturizer(BaseEstimator):
         return tables
 
     def _margins(self, pairs: pd.DataFrame, base: np.ndarray) -> np.ndarray:
-        """Each pair's margin over the best other candidate of its left and right record."""
+        """Each pair's margin over the best other candidate of its left and right record
+        (`lone_margin`, else NaN, where the record has none with a value)."""
         pair_hash = self._pair_hashes(pairs)
         out = []
         for column, table in self.context_.items():
@@ -407,7 +418,10 @@ class PairFeaturizer(BaseEstimator):
                 other = np.where(itself, found["second"].to_numpy(np.float64),
                                  found["best"].to_numpy(np.float64))
                 other = np.where(np.isinf(other), np.nan, other)
-                out.append(value - other)
+                margin = value - other
+                if self.lone_margin is not None:
+                    margin[np.isnan(other) & ~np.isnan(value)] = self.lone_margin
+                out.append(margin)
         return np.column_stack(out).astype(np.float32)
 
     def fit_transform(self, pairs: pd.DataFrame, y: object = None) -> pd.DataFrame:

@@ -158,6 +158,29 @@ def test_context_margins_rank_a_pair_against_its_records_other_candidates():
     assert not any("margin" in c for c in PairFeaturizer(context=False).fit(pairs).columns_)
 
 
+def test_lone_margin_fills_only_the_margins_of_a_records_only_candidate():
+    base = pool()
+    sony = base.iloc[[0, 0]].reset_index(drop=True)
+    sony["right_title"] = ["bravia kdl40 40in lcd", "samsung ue40 panel"]
+    pairs = pd.concat([sony, base.iloc[1:]], ignore_index=True)
+    plain = PairFeaturizer().fit(pairs)
+    lone = PairFeaturizer(lone_margin=0.0).fit(pairs)
+    X, Y = plain.transform(pairs), lone.transform(pairs)
+    margins = [c for c in X.columns if c.endswith("_margin")]
+    alone = X[margins].isna() & X[[c.rsplit("__", 1)[0] for c in margins]].notna().to_numpy()
+    assert alone.to_numpy().any() and not alone["record__tfidf_cosine__left_margin"][:2].any()
+    assert (Y[margins][alone] == 0.0).sum().sum() == alone.sum().sum()
+    pd.testing.assert_frame_equal(Y[margins][~alone], X[margins][~alone])
+    pd.testing.assert_frame_equal(Y.drop(columns=margins), X.drop(columns=margins))
+    assert PairFeaturizer(lone_margin=-1.0).fit(pairs).transform(pairs)[margins][alone].eq(
+        -1.0).sum().sum() == alone.sum().sum()
+    old = pickle.loads(pickle.dumps(plain))
+    del old.__dict__["lone_margin"]  # a model file written before the option existed
+    pd.testing.assert_frame_equal(pickle.loads(pickle.dumps(old)).transform(pairs), X)
+    for bad in (float("nan"), "0", True):
+        with pytest.raises(ValueError, match="lone_margin"):
+            PairFeaturizer(lone_margin=bad).fit(pairs)
+
 def test_quantity_tokens_equal_those_of_the_units_regex():
     import re
 
