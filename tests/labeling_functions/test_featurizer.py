@@ -181,6 +181,7 @@ def test_lone_margin_fills_only_the_margins_of_a_records_only_candidate():
         with pytest.raises(ValueError, match="lone_margin"):
             PairFeaturizer(lone_margin=bad).fit(pairs)
 
+
 def test_quantity_tokens_equal_those_of_the_units_regex():
     import re
 
