@@ -194,10 +194,13 @@ def _cv(y: np.ndarray, repeats: int, fit_score: Callable[[np.ndarray, np.ndarray
 
 
 def transfer(folder: Path, seed: int, repeats: int) -> list[dict]:
-    """The four train -> scored variant cells of one dirtying seed."""
+    """The four train -> scored variant cells of one dirtying seed: CV (ap, f1) and test F1
+    (fit on the fitted variant's train split, cut on the scored variant's valid split)."""
     held = {}
     for variant in ("clean", "dirty"):
         splits, featurizer, features = _pool(folder, variant, seed if variant == "dirty" else 0)
+        ends = np.cumsum([len(splits[s]) for s in SPLITS])
+        at = dict(zip(SPLITS, np.split(np.arange(ends[-1]), ends[:-1]), strict=True))
         held[variant] = (featurizer, pd.concat([splits[s] for s in SPLITS], ignore_index=True),
                          pd.concat([features[s] for s in SPLITS], ignore_index=True))
     y = held["clean"][1]["label"].to_numpy()
@@ -212,8 +215,11 @@ def transfer(folder: Path, seed: int, repeats: int) -> list[dict]:
                             fitted[0], seed)
                 return _scores("base", m, held_out[1].iloc[test], held_out[0].iloc[test])
             ap, f1 = _cv(y, repeats, fit_score)
+            valid, test = (fit_score(at["train"], at[s]) for s in ("valid", "test"))
+            cut, _ = best_threshold(y[at["valid"]], valid)
             rows.append({"part": "transfer", "dataset": folder.name, "seed": seed,
-                         "cell": f"{fitted_on}->{scored_on}", "ap": ap, "f1": f1})
+                         "cell": f"{fitted_on}->{scored_on}", "ap": ap, "f1": f1,
+                         "test_f1": 100 * f_measure(y[at["test"]], test >= cut)})
             print(json.dumps(rows[-1]), flush=True)
     return rows
 
@@ -253,11 +259,14 @@ def report(rows: list[dict]) -> list[str]:
     if "cell" in frame:
         cells = frame[frame["part"] == "transfer"]
         if len(cells):
-            lines += ["## transfer (CV ap / f1, mean over dirtying seeds; f1 per seed)", "",
-                      "| dataset | cell | ap | f1 | f1 per seed |", "|---|---|---|---|---|"]
+            lines += ["## transfer (CV ap / f1, mean over dirtying seeds; f1 and test F1 per "
+                      "seed)", "", "| dataset | cell | CV ap | CV f1 | CV f1 per seed | test F1 "
+                      "per seed | test F1 median |", "|---|---|---|---|---|---|---|"]
             for (name, cell), g in cells.groupby(["dataset", "cell"], sort=False):
                 lines.append(f"| {name} | {cell} | {g['ap'].mean():.1f} | {g['f1'].mean():.1f} "
-                             f"| {', '.join(f'{v:.1f}' for v in g['f1'])} |")
+                             f"| {', '.join(f'{v:.1f}' for v in g['f1'])} | "
+                             f"{', '.join(f'{v:.1f}' for v in g['test_f1'])} | "
+                             f"{g['test_f1'].median():.1f} |")
             lines.append("")
     if "option" in frame:
         part = frame[frame["part"] == "options"]
