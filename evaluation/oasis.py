@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 from scipy.special import betaln
+from scipy.stats import poisson
 from sklearn.isotonic import isotonic_regression
 
 from evaluation.base import _W2, Oracle, Sampler
@@ -38,6 +39,10 @@ _OFF_CURVE = 0.05
 _MOST_RESIDUAL = 3.0
 # the grid of eta, the rate of errors among predicted matches beyond the model's
 _UNSEEN_RATES = np.geomspace(1e-7, 0.5, 200)
+# a window of strata contradicts the prior curve when its labels hold at least this many errors
+# and more than the curve expects (one-sided Poisson test at this level)
+_HEDGE_ERRORS = 2
+_HEDGE_LEVEL = 0.05
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -278,6 +283,13 @@ class OASISSampler(_ImportanceBase):
     pooled block's rate from its labels (shared by the block's strata). The strata are
     drawn by Neyman allocation for numerator - F denominator (U_k |pred_k - F (1 - alpha)|
     sqrt(rate (1 - rate))), mixed with the unlabelled pairs' distribution (share `epsilon`).
+    With `hedge_window` > 0, where the labels of a window of strata (that many either side, on
+    one side of the threshold) hold at least two errors and more than the curve expects
+    (one-sided Poisson test, p < 0.05), the allocation takes each of those strata's rate as its
+    mean calibrated score when that is the more uncertain of the two, so a score band whose
+    matches the curve rules out (match rates not monotone in the score) is labelled on. Not the
+    default (0): it helps such pools from about 500 labels and costs some well-calibrated ones a
+    little (benchmarks/results/oasis_v21_hedge.md; 4 is the value measured there).
 
     Confident errors (matches scored 0.01, non-matches 0.99): each stratum's rate is, with prior
     probability 0.05, off the curve (Jeffreys prior); a stratum whose labels contradict the
@@ -330,6 +342,7 @@ class OASISSampler(_ImportanceBase):
         recalibrate: bool = True,
         estimator: str = "stratified",
         isotonic: float = 0.0,
+        hedge_window: int = 0,
     ) -> None:
         super().__init__(
             predictions,
@@ -347,6 +360,12 @@ class OASISSampler(_ImportanceBase):
             raise ValueError(f"isotonic must be >= 0 (pseudo-labels per stratum), got {isotonic!r}")
         self.recalibrate, self.estimator = bool(recalibrate), estimator
         self.isotonic = float(isotonic)
+        whole = isinstance(hedge_window, int | np.integer) and not isinstance(hedge_window, bool)
+        if not whole or hedge_window < 0:
+            raise ValueError(
+                f"hedge_window must be a whole number of strata >= 0, got {hedge_window!r}"
+            )
+        self.hedge_window = int(hedge_window)
         self._spread_at = 0  # position of the current spread in _SPREADS
         self._curve_design = np.column_stack(
             [np.ones_like(self._logit_score), self._logit_score, self.strata.mean_prediction]
@@ -583,6 +602,10 @@ class OASISSampler(_ImportanceBase):
         # much as eta's posterior (from all predicted-match labels) says they may be off
         positive = self.strata.mean_prediction == 1
         rate = np.where(positive, rate * (1 - self.unseen_error_rate[0]), rate)
+        if self.hedge_window:
+            score = self.strata.mean_score
+            hedged = self.contradicted & (score * (1 - score) > rate * (1 - rate))
+            rate = np.where(hedged, score, rate)
         weights = unlabelled / unlabelled.sum()
         f = self._stratified_terms(self.alpha)[:2]
         f = f[0] / f[1] if f[1] > 0 else 0.0
@@ -591,6 +614,25 @@ class OASISSampler(_ImportanceBase):
         total = q.sum()
         q = q / total if total > 0 else weights
         return self.epsilon * weights + (1 - self.epsilon) * q
+
+    @property
+    def contradicted(self) -> np.ndarray:
+        """Per stratum: whether the labels of its window of strata (`hedge_window` either
+        side, on its side of the threshold) hold at least two errors and more than the prior
+        curve expects there (one-sided Poisson test)."""
+        positive = self.strata.mean_prediction == 1
+        n, prior = self.labelled, self.prior
+        observed = np.where(positive, n - self.matches, self.matches).astype(float)
+        expected = np.where(positive, n * (1 - prior), n * prior)
+        width = self.hedge_window
+        kernel = np.ones(2 * width + 1)
+        out = np.zeros(n.size, bool)
+        for side in (np.flatnonzero(positive), np.flatnonzero(~positive)):
+            if side.size:
+                seen = np.convolve(np.pad(observed[side], width), kernel, "valid")
+                expect = np.convolve(np.pad(expected[side], width), kernel, "valid")
+                out[side] = (seen >= _HEDGE_ERRORS) & (poisson.sf(seen - 1, expect) < _HEDGE_LEVEL)
+        return out
 
     def _stratified_terms(self, alpha: float) -> tuple[float, float, np.ndarray]:
         """Numerator sum_k pred_k M_k and denominator alpha P + (1 - alpha) sum_k M_k with M_k

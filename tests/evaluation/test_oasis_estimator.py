@@ -1,6 +1,7 @@
 """The stratified OASIS estimate: logit strata, empirical-Bayes spread, bias and coverage."""
 
 import numpy as np
+import pytest
 
 from evaluation import OASISSampler, f_measure
 
@@ -176,11 +177,11 @@ def test_a_match_found_below_the_threshold_does_not_lift_the_curve_for_the_other
     assert np.median(extra) < 0.5
 
 
-def test_isotonic_prior_keeps_false_negatives_among_low_scores_that_a_steep_curve_rules_out():
-    # a small pool like the demo's: the predicted matches well separated, the false negatives
-    # spread over scores 0.015-0.06 among non-matches scored as low (about 4% matches there,
-    # roughly what the scores say); the curve fitted to all labels is steep and puts those
-    # strata at a few in ten thousand, and a curve alone finds a tenth of the false negatives
+def _demo_like_pool():
+    """A small pool like the demo's: the predicted matches well separated, the false negatives
+    spread over scores 0.015-0.06 among non-matches scored as low (about 4% matches there,
+    roughly what the scores say); the curve fitted to all labels is steep and puts those
+    strata at a few in ten thousand."""
     rng = np.random.default_rng(0)
     logit = np.r_[
         rng.normal(4.0, 1.5, 360),
@@ -189,7 +190,12 @@ def test_isotonic_prior_keeps_false_negatives_among_low_scores_that_a_steep_curv
     ]
     labels = np.r_[np.ones(400, np.int8), np.zeros(2000, np.int8)]
     scores = 1 / (1 + np.exp(-logit))
-    predictions = (scores > 0.5).astype(np.int8)
+    return labels, scores, (scores > 0.5).astype(np.int8)
+
+
+def test_isotonic_prior_keeps_false_negatives_among_low_scores_that_a_steep_curve_rules_out():
+    # a curve alone finds a tenth of the demo-like pool's false negatives
+    labels, scores, predictions = _demo_like_pool()
     missed = int(np.sum((predictions == 0) & (labels == 1)))
 
     def found(**options):
@@ -208,3 +214,48 @@ def test_isotonic_prior_keeps_false_negatives_among_low_scores_that_a_steep_curv
     # with `isotonic` the strata's own label rates, pooled where they break the order of the
     # scores, lift the low-score strata that the curve calls certain
     assert found() < 0.2 < 0.35 < found(isotonic=2.0)
+
+
+def test_hedge_labels_a_score_band_whose_matches_the_curve_rules_out():
+    # in the demo-like pool the labels of the band scored 0.015-0.06 soon hold more matches
+    # than the steep curve expects: the hedge keeps drawing there, and the estimate follows
+    labels, scores, predictions = _demo_like_pool()
+    band = (scores > 0.015) & (scores < 0.06)
+    truth = f_measure(labels, predictions)
+
+    def run(window):
+        """(labels in the band, absolute error) per seed at 400 labels."""
+        out = []
+        for seed in range(8):
+            sampler = OASISSampler(
+                predictions, scores, lambda i: int(labels[i]), seed=seed, hedge_window=window
+            ).sample(400)
+            out.append((band[sampler.labels >= 0].sum(), abs(sampler.estimate - truth)))
+        return np.array(out)
+
+    off, on = run(0), run(4)
+    # where a seed's band labels find no surplus the draws are the unhedged ones exactly
+    assert np.all(on[:, 0] >= off[:, 0])
+    assert on[:, 0].sum() > 1.3 * off[:, 0].sum()
+    assert on[:, 1].sum() < 0.9 * off[:, 1].sum()
+
+
+def test_hedge_stays_shut_where_the_curve_is_right():
+    # scores whose match log-odds is linear in the logit score: no window should contradict
+    # the fitted curve, so the allocation is the unhedged one
+    labels, scores, predictions = _logit_pool(20_000, 0.02, (2.0, 1.5), (-4.0, 1.5), seed=3)
+    runs = []
+    for window in (0, 4):
+        sampler = OASISSampler(
+            predictions, scores, lambda i: int(labels[i]), seed=0, hedge_window=window
+        ).sample(300)
+        runs.append(sampler)
+    assert runs[1].contradicted.mean() < 0.05
+    assert abs(runs[1].estimate - runs[0].estimate) < 0.02
+
+
+def test_hedge_window_is_validated():
+    labels, scores, predictions = _logit_pool(1_000, 0.1, (2.0, 1.0), (-2.0, 1.0), seed=0)
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="hedge_window"):
+            OASISSampler(predictions, scores, lambda i: int(labels[i]), hedge_window=bad)
