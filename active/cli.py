@@ -726,7 +726,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from blocking.pairs import pair_keys
     from evaluation import OASISSampler, plot_estimate, read_predictions
 
-    _check_args(args, n=v.positive_int, alpha=v.fraction, seed=v.seed, port=v.port)
+    _check_args(args, n=v.positive_int, alpha=v.fraction, seed=v.seed, port=v.port,
+                hedge_window=v.non_negative_int)
     v.input_file(args.predictions, "--predictions")
     out = Path(args.output)
     if out.exists() and not out.is_dir():
@@ -761,7 +762,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     asker = EvaluationAsker(oracle, store, frame)
     sampler = OASISSampler(frame[args.prediction_column].to_numpy(),
                            frame[args.score_column].to_numpy(), asker, alpha=args.alpha,
-                           seed=args.seed)
+                           seed=args.seed, hedge_window=args.hedge_window)
     console = _console()
     sampler.sample(min(args.n, len(frame)))
     if sampler.stopped:
@@ -935,6 +936,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--store", help="label store (default: OUTPUT/labels.sqlite)")
     ev.add_argument("--output", default="riskweasul-eval", help="folder for the outputs")
     ev.add_argument("--show-score", action="store_true", help="show the prediction's score")
+    ev.add_argument("--hedge-window", type=int, default=0,
+                    help="keep labelling a band of scores whose answers contradict the score "
+                         "curve (strata either side; 0 = off, 4 as benchmarked; see "
+                         "benchmarks/results/oasis_v21_hedge.md)")
     ev.add_argument("--seed", type=int, default=0, help="fixes every random choice")
     ev.set_defaults(func=cmd_evaluate)
     return parser

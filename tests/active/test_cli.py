@@ -102,6 +102,29 @@ def test_evaluate_stores_answers_and_resumes(tmp_path, capsys):
     assert (tmp_path / "ev" / "oasis_estimate.png").exists()
 
 
+def test_evaluate_passes_the_hedge_window_to_the_sampler(tmp_path, capsys, monkeypatch):
+    import evaluation
+
+    seen = []
+
+    class Recording(evaluation.OASISSampler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            seen.append(self.hedge_window)
+
+    monkeypatch.setattr(evaluation, "OASISSampler", Recording)
+    frame = pd.DataFrame({"ltable_id": np.arange(50), "rtable_id": np.arange(50) + 100,
+                          "prediction": np.arange(50) % 2, "score": np.linspace(0, 1, 50)})
+    frame.to_csv(tmp_path / "p.csv", index=False)
+    frame.assign(label=frame["prediction"])[["ltable_id", "rtable_id", "label"]].to_csv(
+        tmp_path / "l.csv", index=False)
+    base = ["evaluate", "--predictions", str(tmp_path / "p.csv"), "--oracle", "file", "--labels",
+            str(tmp_path / "l.csv"), "--n", "10"]
+    assert main([*base, "--output", str(tmp_path / "a")]) == 0
+    assert main([*base, "--output", str(tmp_path / "b"), "--hedge-window", "4"]) == 0
+    assert seen == [0, 4]
+
+
 def test_bad_inputs_give_one_line_errors(tmp_path, capsys):
     assert main(["lfs", "--lfs", str(tmp_path / "missing.py")]) == 2
     assert "missing.py" in capsys.readouterr().err
