@@ -15,7 +15,7 @@ test F1 of the same splits (dirty_training.v19_*.json) and the anchors of ../sha
 Needs the `lm` extra; seconds are wall-clock on `--threads` CPU threads.
 
     OMP_NUM_THREADS=1 .venv/bin/python -u benchmarks/lm_matcher.py --names beer \
-        --variants clean dirty --seeds 0 1 2 --epochs 10
+        --variants clean dirty --seeds 0 1 2 --epochs 10 --lr 5e-5 --batch-size 8
 """
 
 from __future__ import annotations
@@ -296,7 +296,7 @@ def main() -> None:
                         help="cls: transformers' classification head on [CLS]; mean: mean pooling")
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--lr", type=float, default=5e-5)
-    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--max-length", type=int, default=256)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
