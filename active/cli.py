@@ -762,7 +762,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     asker = EvaluationAsker(oracle, store, frame)
     sampler = OASISSampler(frame[args.prediction_column].to_numpy(),
                            frame[args.score_column].to_numpy(), asker, alpha=args.alpha,
-                           seed=args.seed, hedge_window=args.hedge_window)
+                           seed=args.seed, hedge_window=args.hedge_window,
+                           estimator=args.estimator, n_strata=args.strata)
     console = _console()
     sampler.sample(min(args.n, len(frame)))
     if sampler.stopped:
@@ -818,6 +819,12 @@ def _add_pair_options(parser: argparse.ArgumentParser, defaults_from: str) -> No
            "names with codes and typos)", choices=ANALYZERS)
     option(parser, "--window", "window size (sorted)", type=int)
     option(parser, "--id-column", "the record id column of the tables")
+
+
+# evaluation.oasis.ESTIMATORS and evaluation.strata.STRATIFICATIONS, named here so that the
+# parser does not import the numerical stack (a test keeps them equal)
+EVALUATE_ESTIMATORS = ("stratified", "poststratified", "ratio", "doubly_robust")
+EVALUATE_STRATA = ("auto", "fine")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -940,6 +947,13 @@ def build_parser() -> argparse.ArgumentParser:
                     help="keep labelling a band of scores whose answers contradict the score "
                          "curve (strata either side; 0 = off, 4 as benchmarked; see "
                          "benchmarks/results/oasis_v21_hedge.md)")
+    ev.add_argument("--estimator", choices=EVALUATE_ESTIMATORS, default="stratified",
+                    help="how the draws are made and the labels combined (OASISSampler's "
+                         "estimator; see benchmarks/results/oasis_v23.md)")
+    ev.add_argument("--strata", choices=EVALUATE_STRATA, default="auto",
+                    help="score strata: auto (the logit rule) or fine (the OASIS authors' "
+                         "rule; with --estimator poststratified on pools of a few thousand "
+                         "pairs)")
     ev.add_argument("--seed", type=int, default=0, help="fixes every random choice")
     ev.set_defaults(func=cmd_evaluate)
     return parser

@@ -16,7 +16,7 @@ from sklearn.isotonic import isotonic_regression
 from evaluation.base import _W2, Oracle, Sampler
 from evaluation.strata import Strata, stratify
 
-ESTIMATORS = ("stratified", "ratio", "doubly_robust")
+ESTIMATORS = ("stratified", "poststratified", "ratio", "doubly_robust")
 # prior curve (intercept, slope on the logit score, shift for predicted matches) that takes the
 # calibrated scores as they are
 _IDENTITY = np.array([0.0, 1.0, 0.0])
@@ -170,8 +170,9 @@ class _ImportanceBase(Sampler):
     def _stratify(self, n_strata: int | str) -> Strata:
         """Strata cut on the logit of the calibrated scores: a score of 1e-6 and one of 1e-3
         promise match rates a thousand times apart, which a cut on the scores themselves
-        would put in one stratum."""
-        strata = stratify(_logit(self.calibrated), self.predictions, n_strata, most=_MOST_STRATA)
+        would put in one stratum ("fine" cuts the scores themselves, as the authors do)."""
+        scale = self.calibrated if n_strata == "fine" else _logit(self.calibrated)
+        strata = stratify(scale, self.predictions, n_strata, most=_MOST_STRATA)
         mean_score = np.bincount(strata.index, weights=self.calibrated) / strata.sizes
         return replace(strata, mean_score=mean_score)
 
@@ -314,6 +315,14 @@ class OASISSampler(_ImportanceBase):
     distribution (share `epsilon`), then a pair within it; their Beta-Bernoulli model of a
     stratum's rate has `prior_strength` pseudo-labels in all (default 2 per stratum).
 
+    `estimator="poststratified"`: the draws of "ratio" (the paper's instrumental distribution,
+    with replacement), the estimate and interval of "stratified" (labelled pairs counted
+    exactly, the rest at the curve's posterior rates). With `n_strata="fine"` (the authors'
+    strata: `evaluation.strata.stratify`) it is the paper's sampler with a post-stratified
+    estimate; on small pools of a sharp matcher the draws label nearly every pair between the
+    near-certain bulks, which the estimate then counts exactly
+    (benchmarks/results/oasis_v23.md).
+
     `estimator="ratio"`: draws with replacement (a re-drawn pair reuses its label) and the
     paper's importance-weighted ratio sum w TP / sum w (alpha pred + (1 - alpha) true) over all
     draws, w = p / q.
@@ -371,7 +380,10 @@ class OASISSampler(_ImportanceBase):
             [np.ones_like(self._logit_score), self._logit_score, self.strata.mean_prediction]
         )
         self.doubly_robust = estimator == "doubly_robust"
+        # the draws: without replacement by Neyman allocation ("stratified") or else from the
+        # paper's instrumental distribution; the estimate: post-stratified for both of the first
         self.stratified = estimator == "stratified"
+        self.post_stratified = estimator in ("stratified", "poststratified")
         # stratified: each stratum's members in a random order, drawn front to back (uniformly
         # without replacement); a stream of its own so the stratum draws are the same as before
         key = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2,))).random(
@@ -775,7 +787,7 @@ class OASISSampler(_ImportanceBase):
     def _ratio_terms(self, alpha: float) -> tuple[float, float, np.ndarray]:
         """Doubly robust numerator sum_k pred_k M_k and denominator alpha P + (1 - alpha)
         sum_k M_k, and V(f) = Var(numerator - f denominator) = c0 + c1 f + c2 f^2."""
-        if self.stratified:
+        if self.post_stratified:
             return self._stratified_terms(alpha)
         if not self.doubly_robust:
             return super()._ratio_terms(alpha)

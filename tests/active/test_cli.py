@@ -102,7 +102,7 @@ def test_evaluate_stores_answers_and_resumes(tmp_path, capsys):
     assert (tmp_path / "ev" / "oasis_estimate.png").exists()
 
 
-def test_evaluate_passes_the_hedge_window_to_the_sampler(tmp_path, capsys, monkeypatch):
+def test_evaluate_passes_the_sampler_options_through(tmp_path, capsys, monkeypatch):
     import evaluation
 
     seen = []
@@ -110,7 +110,7 @@ def test_evaluate_passes_the_hedge_window_to_the_sampler(tmp_path, capsys, monke
     class Recording(evaluation.OASISSampler):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
-            seen.append(self.hedge_window)
+            seen.append((self.hedge_window, self.estimator, self.strata.n_strata))
 
     monkeypatch.setattr(evaluation, "OASISSampler", Recording)
     frame = pd.DataFrame({"ltable_id": np.arange(50), "rtable_id": np.arange(50) + 100,
@@ -122,7 +122,21 @@ def test_evaluate_passes_the_hedge_window_to_the_sampler(tmp_path, capsys, monke
             str(tmp_path / "l.csv"), "--n", "10"]
     assert main([*base, "--output", str(tmp_path / "a")]) == 0
     assert main([*base, "--output", str(tmp_path / "b"), "--hedge-window", "4"]) == 0
-    assert seen == [0, 4]
+    assert main([*base, "--output", str(tmp_path / "c"), "--estimator", "poststratified",
+                 "--strata", "fine"]) == 0
+    fine = evaluation.stratify(frame["score"].to_numpy(), frame["prediction"].to_numpy(), "fine")
+    auto = seen[0][2]
+    assert seen == [(0, "stratified", auto), (4, "stratified", auto),
+                    (0, "poststratified", fine.n_strata)]
+    assert auto != fine.n_strata
+
+
+def test_evaluate_choices_are_the_samplers():
+    from active.cli import EVALUATE_ESTIMATORS, EVALUATE_STRATA
+    from evaluation.oasis import ESTIMATORS
+    from evaluation.strata import STRATIFICATIONS
+
+    assert EVALUATE_ESTIMATORS == ESTIMATORS and EVALUATE_STRATA == STRATIFICATIONS
 
 
 def test_bad_inputs_give_one_line_errors(tmp_path, capsys):

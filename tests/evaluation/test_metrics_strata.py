@@ -39,7 +39,7 @@ def test_calibration_of_probabilities_margins_and_several_classifiers(make_pool)
     np.testing.assert_allclose(both, 0.5)
 
 
-@pytest.mark.parametrize("n_strata", ["auto", 7])
+@pytest.mark.parametrize("n_strata", ["auto", "fine", 7])
 def test_strata_partition_the_pool_and_are_pure_in_prediction(n_strata, make_pool):
     _, scores, predictions = make_pool(2000)
     strata = stratify(scores, predictions, n_strata)
@@ -57,6 +57,34 @@ def test_equal_size_strata_and_bad_n_strata():
     strata = stratify(scores, np.zeros(1000, dtype=np.int8), 10)
     assert list(strata.sizes) == [100] * 10
     assert (np.diff(strata.mean_score) > 0).all()
-    for bad in (0, "many", 2.5):
+    for bad in (0, "many", 2.5, "Fine"):
         with pytest.raises(ValueError, match="n_strata"):
             stratify(scores, np.zeros(1000, dtype=np.int8), bad)
+
+
+def _sharp_pool(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Scores of a sharp matcher on a small pool: near-certain bulks at 0 and 1, 60 pairs
+    scattered in between."""
+    rng = np.random.default_rng(seed)
+    middle = rng.uniform(0.02, 0.98, 60)
+    scores = np.concatenate([rng.uniform(0, 1e-6, 1500), middle, 1 - rng.uniform(0, 1e-6, 400)])
+    return scores, middle
+
+
+def test_fine_strata_isolate_the_pairs_between_the_certain_bulks():
+    scores, middle = _sharp_pool(0)
+    predictions = (scores > 0.5).astype(np.int8)
+    fine = stratify(scores, predictions, "fine")
+    auto = stratify(scores, predictions, "auto")
+    between = np.isin(scores, middle)
+    # most uncertain pairs sit alone or in pairs, the near-certain ones in large strata
+    assert np.median(fine.sizes[fine.index[between]]) <= 2
+    assert np.median(auto.sizes[auto.index[between]]) > 2
+    assert fine.sizes[fine.index[:1500]].min() >= 100
+
+
+def test_fine_strata_with_mostly_tied_scores():
+    scores = np.concatenate([np.zeros(900), np.linspace(0.1, 1.0, 100)])
+    strata = stratify(scores, (scores > 0.5).astype(np.int8), "fine")
+    assert strata.sizes.sum() == 1000 and 1 < strata.n_strata <= 100
+    assert np.unique(strata.index[:900]).size == 1  # the tied scores are one bin

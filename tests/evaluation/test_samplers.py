@@ -283,7 +283,9 @@ def test_prior_learns_that_low_scores_hold_fewer_matches_than_they_claim(make_po
     assert (learned.match_rate[low] < fixed.match_rate[low]).all()
 
 
-@pytest.mark.parametrize("estimator", ["stratified", "doubly_robust", "ratio"])
+@pytest.mark.parametrize(
+    "estimator", ["stratified", "poststratified", "doubly_robust", "ratio"]
+)
 def test_fully_labelled_pool_gives_the_exact_measures(make_pool, estimator):
     labels, scores, predictions = make_pool(300, 0.2, seed=15)
     sampler = OASISSampler(
@@ -381,3 +383,29 @@ def test_unknown_estimator_is_rejected(pool):
     labels, scores, predictions = pool
     with pytest.raises(ValueError, match="estimator must be one of"):
         OASISSampler(predictions, scores, lambda i: int(labels[i]), estimator="mean")
+
+
+def test_poststratified_on_fine_strata_is_exact_once_the_uncertain_pairs_are_labelled():
+    # a small pool of a sharp matcher (as a shared set's test split): with fine strata every
+    # pair between the certain bulks is a stratum of its own, the paper's draws find them, and
+    # the post-stratified estimate counts each labelled pair exactly
+    rng = np.random.default_rng(21)
+    middle = rng.uniform(0.02, 0.98, 60)
+    scores = np.concatenate([rng.uniform(0, 1e-7, 1500), middle, 1 - rng.uniform(0, 1e-7, 400)])
+    labels = np.concatenate([np.zeros(1500), rng.random(60) < middle, np.ones(400)])
+    predictions = (scores > 0.5).astype(np.int8)
+    truth = f_measure(labels, predictions)
+    for seed in range(3):
+        sampler = OASISSampler(
+            predictions,
+            scores,
+            lambda i: int(labels[i]),
+            seed=seed,
+            n_strata="fine",
+            estimator="poststratified",
+        ).sample(150)
+        between = sampler.strata.index[1500:1560]
+        assert (sampler.labelled[between] == sampler.strata.sizes[between]).mean() >= 0.8
+        assert sampler.estimate == pytest.approx(truth, abs=2e-3)
+        low, high = sampler.interval()
+        assert low <= truth <= high and high - low < 0.02
