@@ -131,6 +131,13 @@ def test_evaluate_passes_the_sampler_options_through(tmp_path, capsys, monkeypat
     assert auto != fine.n_strata
 
 
+@pytest.mark.parametrize("option", ["--estimator", "--strata"])
+def test_evaluate_refuses_an_unknown_choice(option, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["evaluate", "--predictions", "p.csv", option, "mean"])
+    assert exit_.value.code == 2 and f"argument {option}: invalid choice" in capsys.readouterr().err
+
+
 def test_evaluate_choices_are_the_samplers():
     from active.cli import EVALUATE_ESTIMATORS, EVALUATE_STRATA
     from evaluation.oasis import ESTIMATORS

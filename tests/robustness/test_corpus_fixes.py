@@ -187,14 +187,12 @@ def _evaluate(project, capsys, predictions: str, labels: str, *extra):
 
 
 @pytest.mark.parametrize("option, value", [("--n", "0"), ("--alpha", "1.5"), ("--alpha", "nan"),
-                                           ("--seed", "-5"), ("--hedge-window", "-1"),
-                                           ("--estimator", "mean"), ("--strata", "Fine")])
+                                           ("--seed", "-5"), ("--hedge-window", "-1")])
 def test_evaluate_options_are_named(project, capsys, option, value):
     status, err, store = _evaluate(project, capsys, "ltable_id,rtable_id,prediction,score\n"
                                    "a,b,1,0.9\n", "ltable_id,rtable_id,label\na,b,1\n",
                                    option, value)
-    named = f"error: {option}" in err or f"error: argument {option}: invalid choice" in err
-    assert status == 2 and named and not store.exists()
+    assert status == 2 and f"error: {option}" in err and not store.exists()
 
 
 def test_evaluate_reads_ids_as_written(project, capsys):
