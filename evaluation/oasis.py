@@ -133,6 +133,10 @@ def fit_prior_curve(
         hessian = (design * information[:, None]).T @ design
         step = np.linalg.solve(hessian + ridge * np.eye(theta.size), gradient)
         theta = theta + step * min(1.0, _MAX_STEP / (np.linalg.norm(step) + 1e-300))
+        # a higher score never means a lower match rate: two early errors among the predicted
+        # matches could otherwise turn the curve over, and the strata that agree with the
+        # scores would then look off it and stop pulling it back
+        theta[1] = max(theta[1], 0.0)
     return theta
 
 

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from evaluation import OASISSampler, f_measure
+from evaluation.oasis import fit_prior_curve
 
 
 def _logit_pool(n, rate, match, other, seed):
@@ -259,3 +260,21 @@ def test_hedge_window_is_validated():
     for bad in (-1, 1.5, True):
         with pytest.raises(ValueError, match="hedge_window"):
             OASISSampler(predictions, scores, lambda i: int(labels[i]), hedge_window=bad)
+
+
+def test_two_early_errors_do_not_turn_the_prior_curve_over():
+    # the first two labels: non-matches in two predicted-match strata scored 0.7 and 0.85;
+    # a falling curve would explain them and then call the 0.999... stratum a non-match
+    logit_score = np.array([-16.0, 0.9, 1.7, 16.0])
+    prediction = np.array([0.0, 1.0, 1.0, 1.0])
+    theta = np.array([0.0, 1.0, 0.0])
+    for refit in range(3):
+        theta = fit_prior_curve(
+            logit_score,
+            np.array([0.0, 1.0, 1.0, 0.0]),
+            np.zeros(4),
+            theta,
+            ridge=np.array([0.5, 0.05, 0.5]),
+            prediction=prediction,
+        )
+        assert theta[1] >= 0.0, refit
