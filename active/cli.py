@@ -763,7 +763,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     sampler = OASISSampler(frame[args.prediction_column].to_numpy(),
                            frame[args.score_column].to_numpy(), asker, alpha=args.alpha,
                            seed=args.seed, hedge_window=args.hedge_window,
-                           estimator=args.estimator, n_strata=args.strata)
+                           estimator=args.estimator, n_strata=args.strata,
+                           allocation=args.allocation)
     console = _console()
     sampler.sample(min(args.n, len(frame)))
     if sampler.stopped:
@@ -821,10 +822,11 @@ def _add_pair_options(parser: argparse.ArgumentParser, defaults_from: str) -> No
     option(parser, "--id-column", "the record id column of the tables")
 
 
-# evaluation.oasis.ESTIMATORS and evaluation.strata.STRATIFICATIONS, named here so that the
-# parser does not import the numerical stack (a test keeps them equal)
+# evaluation.oasis.ESTIMATORS and ALLOCATIONS and evaluation.strata.STRATIFICATIONS, named here
+# so that the parser does not import the numerical stack (a test keeps them equal)
 EVALUATE_ESTIMATORS = ("stratified", "poststratified", "ratio", "doubly_robust")
-EVALUATE_STRATA = ("auto", "fine")
+EVALUATE_ALLOCATIONS = ("neyman", "variance")
+EVALUATE_STRATA = ("auto", "fine", "finest")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -951,9 +953,13 @@ def build_parser() -> argparse.ArgumentParser:
                     help="how the draws are made and the labels combined (OASISSampler's "
                          "estimator; see benchmarks/results/oasis_v23.md)")
     ev.add_argument("--strata", choices=EVALUATE_STRATA, default="auto",
-                    help="score strata: auto (the logit rule) or fine (the OASIS authors' "
+                    help="score strata: auto (the logit rule), fine (the OASIS authors' "
                          "rule; with --estimator poststratified on pools of a few thousand "
-                         "pairs)")
+                         "pairs) or finest (whichever of the two cuts more strata)")
+    ev.add_argument("--allocation", choices=EVALUATE_ALLOCATIONS, default="neyman",
+                    help="how the stratified estimator picks the next stratum: neyman, or "
+                         "variance (where one label is expected to remove the most variance; "
+                         "with --strata finest; see benchmarks/results/oasis_v24.md)")
     ev.add_argument("--seed", type=int, default=0, help="fixes every random choice")
     ev.set_defaults(func=cmd_evaluate)
     return parser

@@ -17,6 +17,7 @@ from evaluation.base import _W2, Oracle, Sampler
 from evaluation.strata import Strata, stratify
 
 ESTIMATORS = ("stratified", "poststratified", "ratio", "doubly_robust")
+ALLOCATIONS = ("neyman", "variance")  # how the stratified estimator's draws pick a stratum
 # prior curve (intercept, slope on the logit score, shift for predicted matches) that takes the
 # calibrated scores as they are
 _IDENTITY = np.array([0.0, 1.0, 0.0])
@@ -174,7 +175,10 @@ class _ImportanceBase(Sampler):
     def _stratify(self, n_strata: int | str) -> Strata:
         """Strata cut on the logit of the calibrated scores: a score of 1e-6 and one of 1e-3
         promise match rates a thousand times apart, which a cut on the scores themselves
-        would put in one stratum ("fine" cuts the scores themselves, as the authors do)."""
+        would put in one stratum ("fine" cuts the scores themselves, as the authors do;
+        "finest" takes whichever of "auto" and "fine" gives more strata)."""
+        if n_strata == "finest":
+            return max(map(self._stratify, ("auto", "fine")), key=lambda s: s.n_strata)
         scale = self.calibrated if n_strata == "fine" else _logit(self.calibrated)
         strata = stratify(scale, self.predictions, n_strata, most=_MOST_STRATA)
         mean_score = np.bincount(strata.index, weights=self.calibrated) / strata.sizes
@@ -295,6 +299,14 @@ class OASISSampler(_ImportanceBase):
     matches the curve rules out (match rates not monotone in the score) is labelled on. Not the
     default (0): it helps such pools from about 500 labels and costs some well-calibrated ones a
     little (benchmarks/results/oasis_v21_hedge.md; 4 is the value measured there).
+    With `allocation="variance"` the strata are drawn in proportion to the expected fall in the
+    variance of numerator - F denominator from one more label in each: its own unlabelled
+    matches' beta-binomial variance, plus what the label takes off every stratum's through the
+    refitted prior curve. A small stratum between the near-certain bulks loses all its variance
+    to one label and a large one the curve pins loses little, so the uncertain band is labelled
+    out early, where Neyman's allocation (in proportion to a stratum's size) leaves much of it
+    to the curve. With `n_strata="finest"` (the finer of "auto" and "fine") it is what
+    benchmarks/results/oasis_v24.md measures against the default.
 
     Confident errors (matches scored 0.01, non-matches 0.99): each stratum's rate is, with prior
     probability 0.05, off the curve (Jeffreys prior); a stratum whose labels contradict the
@@ -356,6 +368,7 @@ class OASISSampler(_ImportanceBase):
         estimator: str = "stratified",
         isotonic: float = 0.0,
         hedge_window: int = 0,
+        allocation: str = "neyman",
     ) -> None:
         super().__init__(
             predictions,
@@ -379,6 +392,14 @@ class OASISSampler(_ImportanceBase):
                 f"hedge_window must be a whole number of strata >= 0, got {hedge_window!r}"
             )
         self.hedge_window = int(hedge_window)
+        if allocation not in ALLOCATIONS:
+            raise ValueError(f"allocation must be one of {ALLOCATIONS}, got {allocation!r}")
+        if allocation != "neyman" and estimator != "stratified":
+            raise ValueError(
+                f'allocation="{allocation}" steers the draws of estimator="stratified"; '
+                f'estimator="{estimator}" draws from the paper\'s instrumental distribution'
+            )
+        self.allocation = allocation
         self._spread_at = 0  # position of the current spread in _SPREADS
         self._curve_design = np.column_stack(
             [np.ones_like(self._logit_score), self._logit_score, self.strata.mean_prediction]
@@ -539,11 +560,16 @@ class OASISSampler(_ImportanceBase):
         """Covariance of the prior curve's parameters: the inverse penalized information of
         the binomial fit, each stratum's information deflated by its overdispersion
         1 + (labels - 1) rate (1 - rate) spread^2."""
-        rate, n = self.prior, self.labelled * (1 - self.off_weight)
-        spread = rate * (1 - rate) * self.spread**2
-        weight = n * rate * (1 - rate) / (1 + np.maximum(n - 1, 0) * spread)
+        weight = self._curve_weight(self.labelled * (1 - self.off_weight))
         information = (self._curve_design * weight[:, None]).T @ self._curve_design
         return np.linalg.inv(information + _RIDGE * np.eye(self._curve_design.shape[1]))
+
+    def _curve_weight(self, n: np.ndarray) -> np.ndarray:
+        """Per stratum, the curve's information from n labels there: n rate (1 - rate),
+        deflated by their overdispersion 1 + (n - 1) rate (1 - rate) spread^2."""
+        rate = self.prior
+        spread = rate * (1 - rate) * self.spread**2
+        return n * rate * (1 - rate) / (1 + np.maximum(n - 1, 0) * spread)
 
     def _learn(self) -> None:
         """Refit the prior curve to all labels so far: strata share what the labels say about
@@ -609,10 +635,23 @@ class OASISSampler(_ImportanceBase):
     def _distribution(self) -> np.ndarray:
         if not self.stratified:
             return super()._distribution()
-        # Neyman allocation for numerator - f denominator: each unlabelled match counts
-        # pred_k - f (1 - alpha) in it, and a stratum's labels cut the variance of its count in
-        # proportion to the match / non-match variance rate (1 - rate) of its unlabelled pairs
-        rate, unlabelled = self.shrunk_rate, self.unlabelled
+        weights = self.unlabelled / self.unlabelled.sum()
+        f = self._stratified_terms(self.alpha)[:2]
+        f = f[0] / f[1] if f[1] > 0 else 0.0
+        # each unlabelled match counts pred_k - f (1 - alpha) in numerator - f denominator
+        effect = self.strata.mean_prediction - f * (1 - self.alpha)
+        if self.allocation == "variance":
+            q = self._variance_reduction(effect)
+        else:
+            q = self._neyman(weights, np.abs(effect))
+        total = q.sum()
+        q = q / total if total > 0 else weights
+        return self.epsilon * weights + (1 - self.epsilon) * q
+
+    def _neyman(self, weights: np.ndarray, effect: np.ndarray) -> np.ndarray:
+        """Neyman allocation over strata (unnormalized): unlabelled share times effect times
+        the match / non-match standard deviation of the stratum's unlabelled pairs."""
+        rate = self.shrunk_rate
         # a predicted match's label is a match with probability r_k (1 - eta): its variance
         # includes the unseen errors', so strata the curve calls certain are still checked, as
         # much as eta's posterior (from all predicted-match labels) says they may be off
@@ -622,14 +661,38 @@ class OASISSampler(_ImportanceBase):
             score = self.strata.mean_score
             hedged = self.contradicted & (score * (1 - score) > rate * (1 - rate))
             rate = np.where(hedged, score, rate)
-        weights = unlabelled / unlabelled.sum()
-        f = self._stratified_terms(self.alpha)[:2]
-        f = f[0] / f[1] if f[1] > 0 else 0.0
-        effect = np.abs(self.strata.mean_prediction - f * (1 - self.alpha))
-        q = weights * effect * np.sqrt(rate * (1 - rate))
-        total = q.sum()
-        q = q / total if total > 0 else weights
-        return self.epsilon * weights + (1 - self.epsilon) * q
+        return weights * effect * np.sqrt(rate * (1 - rate))
+
+    @property
+    def _prior_pull(self) -> np.ndarray:
+        """Per stratum, d (expected unlabelled matches) / d (prior mean): the unlabelled pairs
+        times the prior's weight in the posterior mean."""
+        (a, b), off = self._posterior, self.off_weight
+        size = a + b
+        return (1 - off) * self.unlabelled * (size - self.labelled) / size
+
+    @property
+    def _count_slope(self) -> np.ndarray:
+        """Per stratum, d (expected unlabelled matches) / d (prior curve's logit)."""
+        return self._prior_pull * self.prior * (1 - self.prior)
+
+    def _variance_reduction(self, effect: np.ndarray) -> np.ndarray:
+        """Per stratum, the expected fall in the variance of numerator - f denominator from one
+        more label there: its own unlabelled matches' beta-binomial variance, and (Sherman-
+        Morrison) every stratum's share through the prior curve that the label refits."""
+        unlabelled, (a, b), off = self.unlabelled, self._posterior, self.off_weight
+        rate, size = self.shrunk_rate, a + b
+        # U r (1 - r) (size + U) / (size + 1) before the label, (U - 1) ... / (size + 2) after
+        own = effect**2 * rate * (1 - rate) * (size + unlabelled) ** 2 / ((size + 1) * (size + 2))
+        n = self.labelled * (1 - off)
+        gradient = self._curve_design.T @ (effect * self._count_slope) * self.recalibrate
+        covariance = self._curve_covariance()
+        information = np.maximum(self._curve_weight(n + 1) - self._curve_weight(n), 0.0)
+        reach = self._curve_design @ covariance
+        curve = (reach @ gradient) ** 2 * information / (
+            1 + information * np.einsum("ki,ki->k", reach, self._curve_design)
+        )
+        return np.where(unlabelled > 0, own + curve, 0.0)
 
     @property
     def contradicted(self) -> np.ndarray:
@@ -689,19 +752,15 @@ class OASISSampler(_ImportanceBase):
             share * (part_variance + (part - mean) ** 2)
             for (*_, share), part, part_variance in zip(parts, means, variances, strict=True)
         )
-        # d rate / d curve logit: the prior's weight times the slope of its mean
-        size = a + b
-        slope = (1 - off) * unlabelled * (size - n) / size * self.prior * (1 - self.prior)
         sums = np.column_stack([self.strata.mean_prediction, np.ones_like(counts)])
-        gradient = self._curve_design.T @ (sums * slope[:, None]) * self.recalibrate
+        gradient = self._curve_design.T @ (sums * self._count_slope[:, None]) * self.recalibrate
         covariance = (sums * variance[:, None]).T @ sums
         covariance += gradient.T @ self._curve_covariance() @ gradient
         # and the uncertainty of the local prior's rate from its block's labels, shared by the
-        # strata of a block: d count / d prior mean = the prior's weight in the posterior mean
+        # strata of a block
         _, block_variance, block = self._local
-        pull = (1 - off) * unlabelled * (size - n) / size
         per_block = np.zeros((block.max() + 1, 2))
-        np.add.at(per_block, block, sums * pull[:, None])
+        np.add.at(per_block, block, sums * self._prior_pull[:, None])
         first = np.unique(block, return_index=True)[1]
         covariance += (per_block * block_variance[first, None]).T @ per_block
         # an unseen error among the predicted matches takes one from both counts

@@ -110,7 +110,8 @@ def test_evaluate_passes_the_sampler_options_through(tmp_path, capsys, monkeypat
     class Recording(evaluation.OASISSampler):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
-            seen.append((self.hedge_window, self.estimator, self.strata.n_strata))
+            seen.append((self.hedge_window, self.estimator, self.strata.n_strata,
+                         self.allocation))
 
     monkeypatch.setattr(evaluation, "OASISSampler", Recording)
     frame = pd.DataFrame({"ltable_id": np.arange(50), "rtable_id": np.arange(50) + 100,
@@ -124,14 +125,17 @@ def test_evaluate_passes_the_sampler_options_through(tmp_path, capsys, monkeypat
     assert main([*base, "--output", str(tmp_path / "b"), "--hedge-window", "4"]) == 0
     assert main([*base, "--output", str(tmp_path / "c"), "--estimator", "poststratified",
                  "--strata", "fine"]) == 0
+    assert main([*base, "--output", str(tmp_path / "d"), "--allocation", "variance",
+                 "--strata", "finest"]) == 0
     fine = evaluation.stratify(frame["score"].to_numpy(), frame["prediction"].to_numpy(), "fine")
     auto = seen[0][2]
-    assert seen == [(0, "stratified", auto), (4, "stratified", auto),
-                    (0, "poststratified", fine.n_strata)]
+    assert seen == [(0, "stratified", auto, "neyman"), (4, "stratified", auto, "neyman"),
+                    (0, "poststratified", fine.n_strata, "neyman"),
+                    (0, "stratified", max(auto, fine.n_strata), "variance")]
     assert auto != fine.n_strata
 
 
-@pytest.mark.parametrize("option", ["--estimator", "--strata"])
+@pytest.mark.parametrize("option", ["--estimator", "--strata", "--allocation"])
 def test_evaluate_refuses_an_unknown_choice(option, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["evaluate", "--predictions", "p.csv", option, "mean"])
@@ -139,11 +143,12 @@ def test_evaluate_refuses_an_unknown_choice(option, capsys):
 
 
 def test_evaluate_choices_are_the_samplers():
-    from active.cli import EVALUATE_ESTIMATORS, EVALUATE_STRATA
-    from evaluation.oasis import ESTIMATORS
+    from active.cli import EVALUATE_ALLOCATIONS, EVALUATE_ESTIMATORS, EVALUATE_STRATA
+    from evaluation.oasis import ALLOCATIONS, ESTIMATORS
     from evaluation.strata import STRATIFICATIONS
 
     assert EVALUATE_ESTIMATORS == ESTIMATORS and EVALUATE_STRATA == STRATIFICATIONS
+    assert EVALUATE_ALLOCATIONS == ALLOCATIONS
 
 
 def test_bad_inputs_give_one_line_errors(tmp_path, capsys):

@@ -39,7 +39,7 @@ def test_calibration_of_probabilities_margins_and_several_classifiers(make_pool)
     np.testing.assert_allclose(both, 0.5)
 
 
-@pytest.mark.parametrize("n_strata", ["auto", "fine", 7])
+@pytest.mark.parametrize("n_strata", ["auto", "fine", "finest", 7])
 def test_strata_partition_the_pool_and_are_pure_in_prediction(n_strata, make_pool):
     _, scores, predictions = make_pool(2000)
     strata = stratify(scores, predictions, n_strata)
@@ -88,3 +88,16 @@ def test_fine_strata_with_mostly_tied_scores():
     strata = stratify(scores, (scores > 0.5).astype(np.int8), "fine")
     assert strata.sizes.sum() == 1000 and 1 < strata.n_strata <= 100
     assert np.unique(strata.index[:900]).size == 1  # the tied scores are one bin
+
+
+def test_finest_strata_are_the_rule_with_more_strata():
+    # sharp scores: the fine rule isolates the band between the bulks; squeezed scores (all
+    # within 0.4-0.6): it gives a handful of strata, fewer than the auto rule
+    sharp, _ = _sharp_pool(1)
+    squeezed = np.random.default_rng(2).uniform(0.4, 0.6, 2000)
+    for scores, wins in ((sharp, "fine"), (squeezed, "auto")):
+        predictions = (scores > 0.5).astype(np.int8)
+        counts = {rule: stratify(scores, predictions, rule).n_strata for rule in ("auto", "fine")}
+        finest = stratify(scores, predictions, "finest")
+        assert max(counts, key=counts.get) == wins
+        assert finest.n_strata == counts[wins]

@@ -409,3 +409,43 @@ def test_poststratified_on_fine_strata_is_exact_once_the_uncertain_pairs_are_lab
         assert sampler.estimate == pytest.approx(truth, abs=2e-3)
         low, high = sampler.interval()
         assert low <= truth <= high and high - low < 0.02
+
+
+def test_variance_allocation_labels_out_the_uncertain_band_that_neyman_samples():
+    # a small pool of a sharp matcher: 60 pairs between near-certain bulks. One label removes a
+    # whole uncertain pair's variance but little of a large stratum's that the curve pins, so
+    # the variance allocation labels nearly the whole band, where Neyman's (strata in
+    # proportion to their size) leaves most of it to the curve
+    rng = np.random.default_rng(21)
+    middle = rng.uniform(0.02, 0.98, 60)
+    scores = np.concatenate([rng.uniform(0, 1e-3, 1500), middle, 1 - rng.uniform(0, 1e-3, 400)])
+    labels = np.concatenate([np.zeros(1500), rng.random(60) < middle, np.ones(400)])
+    predictions = (scores > 0.5).astype(np.int8)
+    truth = f_measure(labels, predictions)
+    for seed in range(3):
+        runs = {
+            allocation: OASISSampler(
+                predictions,
+                scores,
+                lambda i: int(labels[i]),
+                seed=seed,
+                n_strata="finest",
+                allocation=allocation,
+            ).sample(120)
+            for allocation in ("neyman", "variance")
+        }
+        band = {name: (run.labels[1500:1560] >= 0).mean() for name, run in runs.items()}
+        assert band["variance"] >= 0.9 > 0.6 > band["neyman"]
+        assert abs(runs["variance"].estimate - truth) < 1e-3
+        low, high = runs["variance"].interval()
+        assert low <= truth <= high
+
+
+def test_bad_allocation_is_rejected(pool):
+    labels, scores, predictions = pool
+    with pytest.raises(ValueError, match="allocation must be one of"):
+        OASISSampler(predictions, scores, lambda i: int(labels[i]), allocation="greedy")
+    with pytest.raises(ValueError, match='steers the draws of estimator="stratified"'):
+        OASISSampler(
+            predictions, scores, lambda i: int(labels[i]), allocation="variance", estimator="ratio"
+        )
