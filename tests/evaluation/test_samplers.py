@@ -385,15 +385,23 @@ def test_unknown_estimator_is_rejected(pool):
         OASISSampler(predictions, scores, lambda i: int(labels[i]), estimator="mean")
 
 
+def _sharp_small_pool(bulk_width: float):
+    """Labels, scores and predictions of a sharp matcher on 1,960 pairs: bulks of 1,500
+    non-matches and 400 matches within `bulk_width` of 0 and 1, 60 pairs in between whose
+    scores are their match rates."""
+    rng = np.random.default_rng(21)
+    middle = rng.uniform(0.02, 0.98, 60)
+    low, high = rng.uniform(0, bulk_width, 1500), 1 - rng.uniform(0, bulk_width, 400)
+    scores = np.concatenate([low, middle, high])
+    labels = np.concatenate([np.zeros(1500), rng.random(60) < middle, np.ones(400)])
+    return labels, scores, (scores > 0.5).astype(np.int8)
+
+
 def test_poststratified_on_fine_strata_is_exact_once_the_uncertain_pairs_are_labelled():
     # a small pool of a sharp matcher (as a shared set's test split): with fine strata every
     # pair between the certain bulks is a stratum of its own, the paper's draws find them, and
     # the post-stratified estimate counts each labelled pair exactly
-    rng = np.random.default_rng(21)
-    middle = rng.uniform(0.02, 0.98, 60)
-    scores = np.concatenate([rng.uniform(0, 1e-7, 1500), middle, 1 - rng.uniform(0, 1e-7, 400)])
-    labels = np.concatenate([np.zeros(1500), rng.random(60) < middle, np.ones(400)])
-    predictions = (scores > 0.5).astype(np.int8)
+    labels, scores, predictions = _sharp_small_pool(1e-7)
     truth = f_measure(labels, predictions)
     for seed in range(3):
         sampler = OASISSampler(
@@ -416,11 +424,7 @@ def test_variance_allocation_labels_out_the_uncertain_band_that_neyman_samples()
     # whole uncertain pair's variance but little of a large stratum's that the curve pins, so
     # the variance allocation labels nearly the whole band, where Neyman's (strata in
     # proportion to their size) leaves most of it to the curve
-    rng = np.random.default_rng(21)
-    middle = rng.uniform(0.02, 0.98, 60)
-    scores = np.concatenate([rng.uniform(0, 1e-3, 1500), middle, 1 - rng.uniform(0, 1e-3, 400)])
-    labels = np.concatenate([np.zeros(1500), rng.random(60) < middle, np.ones(400)])
-    predictions = (scores > 0.5).astype(np.int8)
+    labels, scores, predictions = _sharp_small_pool(1e-3)
     truth = f_measure(labels, predictions)
     for seed in range(3):
         runs = {
