@@ -727,7 +727,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from evaluation import OASISSampler, plot_estimate, read_predictions
 
     _check_args(args, n=v.positive_int, alpha=v.fraction, seed=v.seed, port=v.port,
-                hedge_window=v.non_negative_int)
+                hedge_window=v.non_negative_int, misfit=v.non_negative)
     v.input_file(args.predictions, "--predictions")
     out = Path(args.output)
     if out.exists() and not out.is_dir():
@@ -764,7 +764,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                            frame[args.score_column].to_numpy(), asker, alpha=args.alpha,
                            seed=args.seed, hedge_window=args.hedge_window,
                            estimator=args.estimator, n_strata=args.strata,
-                           allocation=args.allocation)
+                           allocation=args.allocation, misfit=args.misfit)
     console = _console()
     sampler.sample(min(args.n, len(frame)))
     if sampler.stopped:
@@ -960,6 +960,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="how the stratified estimator picks the next stratum: neyman, or "
                          "variance (where one label is expected to remove the most variance; "
                          "with --strata finest; see benchmarks/results/oasis_v24.md)")
+    ev.add_argument("--misfit", type=float, default=1.0,
+                    help="how far (sd, log-odds) the score-to-match-rate curve may be off "
+                         "where labels do not reach; 0 trusts the curve there (see "
+                         "benchmarks/results/oasis_v25.md)")
     ev.add_argument("--seed", type=int, default=0, help="fixes every random choice")
     ev.set_defaults(func=cmd_evaluate)
     return parser

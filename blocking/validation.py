@@ -119,6 +119,15 @@ def fraction(value: Any, where: str) -> float:
     return float(value)
 
 
+def non_negative(value: Any, where: str) -> float:
+    """`value` as a finite number >= 0 (a scale, a width)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        raise InputError(f"{where}: expected a number >= 0, got {_describe(value)}")
+    if not 0.0 <= float(value) < float("inf"):  # NaN fails too
+        raise InputError(f"{where}: expected a finite number >= 0, got {value!r}")
+    return float(value)
+
+
 def boolean(value: Any, where: str) -> bool:
     """`value` as a bool; only true/false themselves are accepted (not 0/1 or "yes")."""
     if isinstance(value, (bool, np.bool_)):

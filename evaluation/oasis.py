@@ -9,6 +9,8 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
+from scipy.linalg import solveh_banded
+from scipy.linalg.lapack import dpttrf
 from scipy.special import betaln
 from scipy.stats import poisson
 from sklearn.isotonic import isotonic_regression
@@ -44,6 +46,7 @@ _UNSEEN_RATES = np.geomspace(1e-7, 0.5, 200)
 # and more than the curve expects (one-sided Poisson test at this level)
 _HEDGE_ERRORS = 2
 _HEDGE_LEVEL = 0.05
+_MISFIT_STEPS = 50  # most Newton steps of the misfit's Laplace fit (warm-started: a few)
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -139,6 +142,14 @@ def fit_prior_curve(
         # scores would then look off it and stop pulling it back
         theta[1] = max(theta[1], 0.0)
     return theta
+
+
+def _tridiagonal_inverse_diagonal(diagonal: np.ndarray, off: np.ndarray) -> np.ndarray:
+    """Diagonal of the inverse of a symmetric positive definite tridiagonal matrix, from its
+    LDL' pivots taken forwards and backwards: 1 / (forward_i + backward_i - diagonal_i)."""
+    forward = dpttrf(diagonal, off)[0]
+    backward = dpttrf(diagonal[::-1], off[::-1])[0][::-1]
+    return 1 / (forward + backward - diagonal)
 
 
 class _ImportanceBase(Sampler):
@@ -369,6 +380,8 @@ class OASISSampler(_ImportanceBase):
         isotonic: float = 0.0,
         hedge_window: int = 0,
         allocation: str = "neyman",
+        misfit: float = 1.0,
+        misfit_length: float = 1.0,
     ) -> None:
         super().__init__(
             predictions,
@@ -400,6 +413,20 @@ class OASISSampler(_ImportanceBase):
                 f'estimator="{estimator}" draws from the paper\'s instrumental distribution'
             )
         self.allocation = allocation
+        if not misfit >= 0:
+            raise ValueError(f"misfit must be >= 0 (sd of the curve's log-odds), got {misfit!r}")
+        if not misfit_length > 0:
+            raise ValueError(
+                f"misfit_length must be > 0 (logit-score units), got {misfit_length!r}"
+            )
+        if misfit > 0 and isotonic > 0:
+            raise ValueError(
+                f"isotonic={isotonic!r} and misfit={misfit!r} are two local priors; "
+                "pass misfit=0 to use the isotonic one"
+            )
+        self.misfit, self.misfit_length = float(misfit), float(misfit_length)
+        self._misfit_order, self._misfit_precision = self._misfit_prior()
+        self._shift = np.zeros(self.strata.n_strata)  # warm start of the misfit's fit
         self._spread_at = 0  # position of the current spread in _SPREADS
         self._curve_design = np.column_stack(
             [np.ones_like(self._logit_score), self._logit_score, self.strata.mean_prediction]
@@ -453,7 +480,8 @@ class OASISSampler(_ImportanceBase):
         def compute() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             k, c = self.strata.n_strata, self.isotonic
             if c == 0:
-                return self.prior, np.zeros(k), np.arange(k)
+                rate = self._misfit_fit[0] if self.misfit > 0 else self.prior
+                return rate, np.zeros(k), np.arange(k)
             n, m = self.labelled, self.matches
             # pooled strata share their labels' rate: a low-score stratum with a match or two
             # lifts the unlabelled strata just above it, which a steep curve would call certain
@@ -471,6 +499,66 @@ class OASISSampler(_ImportanceBase):
             return fit, fit * (1 - fit) * labels / weights**2, block
 
         return self._cached("local", compute)
+
+    def _misfit_prior(self) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        """The strata sorted by side of the threshold and logit score, and the tridiagonal
+        precision (diagonal, off-diagonal) in that order of the misfit's prior: an Ornstein-
+        Uhlenbeck process over the logit score, sd `misfit`, correlation exp(-distance /
+        `misfit_length`), independent between the two sides."""
+        side, x = self.strata.mean_prediction >= 0.5, self._logit_score
+        order = np.lexsort((x, side))
+        gap = np.maximum(np.diff(x[order]), 1e-9 * self.misfit_length)
+        rho = np.exp(-gap / self.misfit_length) * (side[order][1:] == side[order][:-1])
+        inner = 1 / (1 - rho**2)
+        diagonal = np.ones(order.size)
+        diagonal[:-1] += inner - 1
+        diagonal[1:] += inner - 1
+        scale = max(self.misfit, 1e-12) ** 2
+        return order, (diagonal / scale, -rho * inner / scale)
+
+    @property
+    def _misfit_fit(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per stratum the prior curve's rate shifted on the logit scale by the curve's local
+        misfit that the other strata's labels show (Laplace fit of the misfit's Gaussian
+        process to all labels, then each stratum's leave-one-out mean), and the banded
+        posterior precision of the misfit in `_misfit_order` (for `solveh_banded`)."""
+
+        def compute() -> tuple[np.ndarray, np.ndarray]:
+            order, (diagonal, off) = self._misfit_order, self._misfit_precision
+            curve = _logit(self.prior)[order]
+            n, m = self.labelled[order].astype(float), self.matches[order].astype(float)
+            band = np.zeros((2, order.size))
+            band[0, 1:] = off
+            shift = self._shift[order]
+            for _ in range(_MISFIT_STEPS):
+                rate = 1 / (1 + np.exp(-(curve + shift)))
+                weight = n * rate * (1 - rate)
+                band[1] = diagonal + weight
+                # Newton on the log posterior: (prior precision + W) new = W shift + residual
+                step = solveh_banded(band, weight * shift + m - n * rate) - shift
+                shift = shift + np.clip(step, -_MAX_STEP, _MAX_STEP)
+                if np.abs(step).max() < 1e-8:
+                    break
+            rate = 1 / (1 + np.exp(-(curve + shift)))
+            weight = n * rate * (1 - rate)
+            band[1] = diagonal + weight
+            variance = _tridiagonal_inverse_diagonal(band[1], off)
+            # leave-one-out: remove each stratum's own labels (its Gaussian site) from its mean
+            held_out = shift - (m - n * rate) * variance / (1 - variance * weight)
+            self._shift[order] = shift
+            local = np.empty(order.size)
+            local[order] = 1 / (1 + np.exp(-(curve + held_out)))
+            return np.clip(local, _MIN_RATE, 1 - _MIN_RATE), band
+
+        return self._cached("misfit", compute)
+
+    def _misfit_variance(self, gradient: np.ndarray) -> np.ndarray:
+        """gradient^T cov(local prior rates) gradient under the misfit's posterior, for a
+        gradient (strata x columns) of the counts in the local prior rates."""
+        band = self._misfit_fit[1]
+        rate = self.local_prior
+        reach = (gradient * (rate * (1 - rate))[:, None])[self._misfit_order]
+        return reach.T @ solveh_banded(band, reach)
 
     @property
     def spread(self) -> float:
@@ -763,6 +851,9 @@ class OASISSampler(_ImportanceBase):
         np.add.at(per_block, block, sums * self._prior_pull[:, None])
         first = np.unique(block, return_index=True)[1]
         covariance += (per_block * block_variance[first, None]).T @ per_block
+        # and that of the curve's local misfit, correlated along the scores
+        if self.misfit > 0:
+            covariance += self._misfit_variance(sums * self._prior_pull[:, None])
         # an unseen error among the predicted matches takes one from both counts
         covariance += self._unseen_error_moment()
         predicted = float(self.strata.mean_prediction @ (self.strata.sizes - self.unsure))

@@ -194,27 +194,58 @@ def _demo_like_pool():
     return labels, scores, (scores > 0.5).astype(np.int8)
 
 
-def test_isotonic_prior_keeps_false_negatives_among_low_scores_that_a_steep_curve_rules_out():
-    # a curve alone finds a tenth of the demo-like pool's false negatives
+def _found_false_negatives(budget: int, **options) -> float:
+    """Median over runs on the demo-like pool of the estimated false negatives' share of the
+    true ones."""
     labels, scores, predictions = _demo_like_pool()
     missed = int(np.sum((predictions == 0) & (labels == 1)))
+    shares = []
+    for seed in range(5):
+        sampler = OASISSampler(predictions, scores, lambda i: int(labels[i]), seed=seed, **options)
+        sampler.sample(budget)
+        negative = sampler.strata.mean_prediction == 0
+        estimate = sampler.matches + sampler.unlabelled * sampler.shrunk_rate
+        shares.append(estimate[negative].sum() / missed)
+    return float(np.median(shares))
 
-    def found(**options):
-        """Median over runs of the estimated false negatives' share of the true ones."""
-        shares = []
-        for seed in range(5):
-            sampler = OASISSampler(
-                predictions, scores, lambda i: int(labels[i]), seed=seed, **options
-            )
-            sampler.sample(400)
-            negative = sampler.strata.mean_prediction == 0
-            estimate = sampler.matches + sampler.unlabelled * sampler.shrunk_rate
-            shares.append(estimate[negative].sum() / missed)
-        return np.median(shares)
 
-    # with `isotonic` the strata's own label rates, pooled where they break the order of the
-    # scores, lift the low-score strata that the curve calls certain
-    assert found() < 0.2 < 0.35 < found(isotonic=2.0)
+def test_isotonic_prior_keeps_false_negatives_among_low_scores_that_a_steep_curve_rules_out():
+    # a curve alone finds a tenth of the demo-like pool's false negatives; with `isotonic` the
+    # strata's own label rates, pooled where they break the order of the scores, lift the
+    # low-score strata that the curve calls certain
+    curve = _found_false_negatives(400, misfit=0)
+    assert curve < 0.2 < 0.35 < _found_false_negatives(400, isotonic=2.0, misfit=0)
+
+
+def test_misfit_lifts_the_strata_near_a_band_whose_labels_beat_the_curve():
+    # once the band of hidden false negatives holds labels, the curve's local misfit fitted to
+    # them lifts its unlabelled neighbours: the curve alone keeps well under half of them
+    curve = _found_false_negatives(1000, misfit=0)
+    assert curve < 0.45 < 0.6 < _found_false_negatives(1000)
+
+
+def test_interval_widens_with_the_misfit_prior():
+    labels, scores, predictions = _logit_pool(20_000, 0.02, (2.0, 1.5), (-4.0, 1.5), seed=3)
+
+    def width(**options) -> float:
+        sampler = OASISSampler(predictions, scores, lambda i: int(labels[i]), seed=0, **options)
+        low, high = sampler.sample(300).interval()
+        return high - low
+
+    # the misfit's prior sd sets how far the curve may be off where no label is
+    assert width(misfit=0) < width() < width(misfit=3)
+
+
+def test_misfit_is_validated():
+    labels, scores, predictions = _logit_pool(1_000, 0.1, (2.0, 1.0), (-2.0, 1.0), seed=0)
+    for options, name in (
+        (dict(misfit=-1), "misfit must be"),
+        (dict(misfit=float("nan")), "misfit must be"),
+        (dict(misfit_length=0), "misfit_length"),
+        (dict(isotonic=2.0), "misfit=0"),
+    ):
+        with pytest.raises(ValueError, match=name):
+            OASISSampler(predictions, scores, lambda i: int(labels[i]), **options)
 
 
 def test_hedge_labels_a_score_band_whose_matches_the_curve_rules_out():
@@ -228,8 +259,14 @@ def test_hedge_labels_a_score_band_whose_matches_the_curve_rules_out():
         """(labels in the band, absolute error) per seed at 400 labels."""
         out = []
         for seed in range(8):
+            # the curve alone (misfit=0), so the band's surplus is left to the hedge to find
             sampler = OASISSampler(
-                predictions, scores, lambda i: int(labels[i]), seed=seed, hedge_window=window
+                predictions,
+                scores,
+                lambda i: int(labels[i]),
+                seed=seed,
+                hedge_window=window,
+                misfit=0,
             ).sample(400)
             out.append((band[sampler.labels >= 0].sum(), abs(sampler.estimate - truth)))
         return np.array(out)

@@ -11,6 +11,7 @@ from blocking.validation import (
     boolean,
     check_options,
     input_file,
+    non_negative,
     one_of,
     output_folder,
     positive_int,
@@ -55,6 +56,15 @@ def test_positive_int_accepts_whole_numbers_and_their_text():
     assert positive_int(3, "--k") == 3
     assert positive_int(np.int64(7), "--k") == 7
     assert positive_int(" 12 ", "--k") == 12
+
+
+def test_non_negative_refuses_negative_and_non_finite_numbers():
+    assert non_negative(0, "--misfit") == 0.0 and non_negative(2.5, "--misfit") == 2.5
+    for bad in (-0.5, float("nan"), float("inf")):
+        with pytest.raises(InputError, match=rf"--misfit: expected a finite .* got {bad}"):
+            non_negative(bad, "--misfit")
+    with pytest.raises(InputError, match=r"--misfit: expected a number >= 0, got true"):
+        non_negative(True, "--misfit")
 
 
 def test_seed_and_threads():
