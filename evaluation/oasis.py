@@ -286,8 +286,18 @@ class OASISSampler(_ImportanceBase):
     `estimator="stratified"` (default): each draw takes a pair not labelled yet, uniformly from
     a stratum (every draw is a query). Each stratum's match rate has a Beta prior with its mean
     at `local_prior` and the variance of a logit-normal of sd `spread` around it. The local
-    prior is the curve (`isotonic=0`, default) or, with `isotonic` > 0, the strata's label
-    rates, each shrunk towards the curve by `isotonic` pseudo-labels, made monotone in the score
+    prior is the curve shifted by its local misfit (`misfit` > 0, default 1): the curve's
+    log-odds may be off by a shift that varies smoothly along the logit score (a Gaussian
+    process, sd `misfit`, correlation exp(-distance / `misfit_length`), one per side of the
+    threshold), fitted to all strata's labels by Laplace's method. Each stratum takes the shift
+    its neighbours' labels show (its own labels left out: they enter its Beta posterior), and
+    the shift's posterior uncertainty enters the interval. Labels near a stratum pin its
+    shift; where none reaches, the shift keeps its prior sd, so the interval no longer takes
+    the curve's extrapolation as exact, and a band of low scores whose labels hold more
+    matches than the curve says lifts the unlabelled strata around it (the demo's pool:
+    benchmarks/results/oasis_v25.md). `misfit=0` is the curve itself; with `isotonic` > 0
+    (and `misfit=0`) the local prior is the strata's label rates, each shrunk towards the curve
+    by `isotonic` pseudo-labels, made monotone in the score
     by weighted isotonic regression within each side of the threshold: strata whose labels
     break the curve's order pool their labels, so a low-score stratum with a match or two lifts
     the lightly labelled strata just above it where a steep curve calls them certain (pools
@@ -466,10 +476,11 @@ class OASISSampler(_ImportanceBase):
 
     @property
     def local_prior(self) -> np.ndarray:
-        """Prior mean match rate of each stratum: the strata's label rates, each shrunk towards
-        the prior curve by `isotonic` pseudo-labels, made monotone in the score by weighted
-        isotonic regression within the predicted matches and within the predicted non-matches
-        (the curve itself where `isotonic` is 0)."""
+        """Prior mean match rate of each stratum: the prior curve shifted by the local misfit
+        its neighbours' labels show (`misfit` > 0), or the strata's label rates, each shrunk
+        towards the curve by `isotonic` pseudo-labels, made monotone in the score by weighted
+        isotonic regression within each side of the threshold (`isotonic` > 0), or the curve
+        itself."""
         return self._local[0]
 
     @property
