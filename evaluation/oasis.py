@@ -6,11 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
-from scipy.linalg import solveh_banded
-from scipy.linalg.lapack import dpttrf
+from scipy.linalg.lapack import dptsv, dpttrf
 from scipy.special import betaln
 from scipy.stats import poisson
 from sklearn.isotonic import isotonic_regression
@@ -46,7 +45,10 @@ _UNSEEN_RATES = np.geomspace(1e-7, 0.5, 200)
 # and more than the curve expects (one-sided Poisson test at this level)
 _HEDGE_ERRORS = 2
 _HEDGE_LEVEL = 0.05
+# the misfit's prior sd: `misfit` times the factor whose Laplace evidence is highest
+_MISFIT_FACTORS = (1.0, 2.0, 4.0)
 _MISFIT_STEPS = 50  # most Newton steps of the misfit's Laplace fit (warm-started: a few)
+_MISFIT_TOLERANCE = 1e-7
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -142,6 +144,17 @@ def fit_prior_curve(
         # scores would then look off it and stop pulling it back
         theta[1] = max(theta[1], 0.0)
     return theta
+
+
+class _MisfitFit(NamedTuple):
+    """The misfit's Laplace fit, in `_misfit_order`: posterior mode, each stratum's mean
+    without its own labels, the posterior precision (diagonal, off-diagonal) and the log
+    evidence."""
+
+    shift: np.ndarray
+    held_out: np.ndarray
+    precision: tuple[np.ndarray, np.ndarray]
+    evidence: float
 
 
 def _tridiagonal_inverse_diagonal(diagonal: np.ndarray, off: np.ndarray) -> np.ndarray:
@@ -288,14 +301,15 @@ class OASISSampler(_ImportanceBase):
     at `local_prior` and the variance of a logit-normal of sd `spread` around it. The local
     prior is the curve shifted by its local misfit (`misfit` > 0, default 1): the curve's
     log-odds may be off by a shift that varies smoothly along the logit score (a Gaussian
-    process, sd `misfit`, correlation exp(-distance / `misfit_length`), one per side of the
-    threshold), fitted to all strata's labels by Laplace's method. Each stratum takes the shift
-    its neighbours' labels show (its own labels left out: they enter its Beta posterior), and
-    the shift's posterior uncertainty enters the interval. Labels near a stratum pin its
-    shift; where none reaches, the shift keeps its prior sd, so the interval no longer takes
-    the curve's extrapolation as exact, and a band of low scores whose labels hold more
-    matches than the curve says lifts the unlabelled strata around it (the demo's pool:
-    benchmarks/results/oasis_v25.md). `misfit=0` is the curve itself; with `isotonic` > 0
+    process, correlation exp(-distance / `misfit_length`), one per side of the threshold),
+    fitted to all strata's labels by Laplace's method, with the sd (`misfit` times 1, 2 or 4)
+    whose evidence is highest: labels far off the curve widen the misfit's reach. Each stratum
+    takes the shift its neighbours' labels show (its own labels left out: they enter its Beta
+    posterior), and the shift's posterior uncertainty enters the interval. Labels near a
+    stratum pin its shift; where none reaches, the shift keeps its prior sd, so the interval
+    no longer takes the curve's extrapolation as exact, and a band of low scores whose labels
+    hold more matches than the curve says lifts the unlabelled strata around it (the demo's
+    pool: benchmarks/results/oasis_v25.md). `misfit=0` is the curve itself; with `isotonic` > 0
     (and `misfit=0`) the local prior is the strata's label rates, each shrunk towards the curve
     by `isotonic` pseudo-labels, made monotone in the score
     by weighted isotonic regression within each side of the threshold: strata whose labels
@@ -436,7 +450,7 @@ class OASISSampler(_ImportanceBase):
             )
         self.misfit, self.misfit_length = float(misfit), float(misfit_length)
         self._misfit_order, self._misfit_precision = self._misfit_prior()
-        self._shift = np.zeros(self.strata.n_strata)  # warm start of the misfit's fit
+        self._misfit_starts = [np.zeros(self.strata.n_strata) for _ in _MISFIT_FACTORS]
         self._spread_at = 0  # position of the current spread in _SPREADS
         self._curve_design = np.column_stack(
             [np.ones_like(self._logit_score), self._logit_score, self.strata.mean_prediction]
@@ -491,7 +505,7 @@ class OASISSampler(_ImportanceBase):
         def compute() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             k, c = self.strata.n_strata, self.isotonic
             if c == 0:
-                rate = self._misfit_fit[0] if self.misfit > 0 else self.prior
+                rate = self.misfit_rate if self.misfit > 0 else self.prior
                 return rate, np.zeros(k), np.arange(k)
             n, m = self.labelled, self.matches
             # pooled strata share their labels' rate: a low-score stratum with a match or two
@@ -513,8 +527,8 @@ class OASISSampler(_ImportanceBase):
 
     def _misfit_prior(self) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
         """The strata sorted by side of the threshold and logit score, and the tridiagonal
-        precision (diagonal, off-diagonal) in that order of the misfit's prior: an Ornstein-
-        Uhlenbeck process over the logit score, sd `misfit`, correlation exp(-distance /
+        precision (diagonal, off-diagonal) in that order of the misfit's prior at unit sd: an
+        Ornstein-Uhlenbeck process over the logit score, correlation exp(-distance /
         `misfit_length`), independent between the two sides."""
         side, x = self.strata.mean_prediction >= 0.5, self._logit_score
         order = np.lexsort((x, side))
@@ -524,52 +538,65 @@ class OASISSampler(_ImportanceBase):
         diagonal = np.ones(order.size)
         diagonal[:-1] += inner - 1
         diagonal[1:] += inner - 1
-        scale = max(self.misfit, 1e-12) ** 2
-        return order, (diagonal / scale, -rho * inner / scale)
+        return order, (diagonal, -rho * inner)
 
-    @property
-    def _misfit_fit(self) -> tuple[np.ndarray, np.ndarray]:
-        """Per stratum the prior curve's rate shifted on the logit scale by the curve's local
-        misfit that the other strata's labels show (Laplace fit of the misfit's Gaussian
-        process to all labels, then each stratum's leave-one-out mean), and the banded
-        posterior precision of the misfit in `_misfit_order` (for `solveh_banded`)."""
-
-        def compute() -> tuple[np.ndarray, np.ndarray]:
-            order, (diagonal, off) = self._misfit_order, self._misfit_precision
-            curve = _logit(self.prior)[order]
-            n, m = self.labelled[order].astype(float), self.matches[order].astype(float)
-            band = np.zeros((2, order.size))
-            band[0, 1:] = off
-            shift = self._shift[order]
-            for _ in range(_MISFIT_STEPS):
-                rate = 1 / (1 + np.exp(-(curve + shift)))
-                weight = n * rate * (1 - rate)
-                band[1] = diagonal + weight
-                # Newton on the log posterior: (prior precision + W) new = W shift + residual
-                step = solveh_banded(band, weight * shift + m - n * rate) - shift
-                shift = shift + np.clip(step, -_MAX_STEP, _MAX_STEP)
-                if np.abs(step).max() < 1e-8:
-                    break
+    def _fit_misfit(self, scale: float, start: np.ndarray) -> _MisfitFit:
+        """The misfit's Laplace fit to all strata's labels at prior sd `scale`: Newton steps on
+        its log posterior from `start`, in `_misfit_order`."""
+        order, (diagonal, off) = self._misfit_order, self._misfit_precision
+        diagonal, off = diagonal / scale**2, off / scale**2
+        curve = _logit(self.prior)[order]
+        n, m = self.labelled[order].astype(float), self.matches[order].astype(float)
+        shift = start
+        for _ in range(_MISFIT_STEPS):
             rate = 1 / (1 + np.exp(-(curve + shift)))
             weight = n * rate * (1 - rate)
-            band[1] = diagonal + weight
-            variance = _tridiagonal_inverse_diagonal(band[1], off)
-            # leave-one-out: remove each stratum's own labels (its Gaussian site) from its mean
-            held_out = shift - (m - n * rate) * variance / (1 - variance * weight)
-            self._shift[order] = shift
-            local = np.empty(order.size)
-            local[order] = 1 / (1 + np.exp(-(curve + held_out)))
-            return np.clip(local, _MIN_RATE, 1 - _MIN_RATE), band
+            # (prior precision + W) next = W shift + residual
+            step = dptsv(diagonal + weight, off, weight * shift + m - n * rate)[2] - shift
+            shift = shift + np.clip(step, -_MAX_STEP, _MAX_STEP)
+            if np.abs(step).max() < _MISFIT_TOLERANCE:
+                break
+        rate = np.clip(1 / (1 + np.exp(-(curve + shift))), 1e-300, 1 - 1e-16)
+        weight = n * rate * (1 - rate)
+        posterior = diagonal + weight
+        # Laplace's log evidence: log likelihood - shift' Q shift / 2 + (log|Q| - log|Q + W|) / 2
+        penalty = shift @ (diagonal * shift) + 2 * (shift[:-1] * off * shift[1:]).sum()
+        evidence = (m * np.log(rate) + (n - m) * np.log1p(-rate)).sum() - penalty / 2
+        evidence += (np.log(dpttrf(diagonal, off)[0]) - np.log(dpttrf(posterior, off)[0])).sum() / 2
+        # each stratum's mean without its own labels (its Gaussian site taken out)
+        variance = _tridiagonal_inverse_diagonal(posterior, off)
+        held_out = shift - (m - n * rate) * variance / (1 - variance * weight)
+        return _MisfitFit(shift, held_out, (posterior, off), evidence)
+
+    @property
+    def _misfit_fit(self) -> _MisfitFit:
+        """The misfit's fit at the prior sd the labels support best: Laplace's evidence over
+        `misfit` times 1, 2 and 4, each fit warm-started from its own last one."""
+
+        def compute() -> _MisfitFit:
+            order = self._misfit_order
+            fits = []
+            for start, factor in zip(self._misfit_starts, _MISFIT_FACTORS, strict=True):
+                fits.append(self._fit_misfit(self.misfit * factor, start[order]))
+                start[order] = fits[-1].shift
+            return max(fits, key=lambda fit: fit.evidence)
 
         return self._cached("misfit", compute)
+
+    @property
+    def misfit_rate(self) -> np.ndarray:
+        """Per stratum the prior curve's rate shifted on the logit scale by the curve's local
+        misfit that the other strata's labels show."""
+        local = np.empty(self.strata.n_strata)
+        local[self._misfit_order] = self._misfit_fit.held_out
+        return np.clip(1 / (1 + np.exp(-(_logit(self.prior) + local))), _MIN_RATE, 1 - _MIN_RATE)
 
     def _misfit_variance(self, gradient: np.ndarray) -> np.ndarray:
         """gradient^T cov(local prior rates) gradient under the misfit's posterior, for a
         gradient (strata x columns) of the counts in the local prior rates."""
-        band = self._misfit_fit[1]
         rate = self.local_prior
         reach = (gradient * (rate * (1 - rate))[:, None])[self._misfit_order]
-        return reach.T @ solveh_banded(band, reach)
+        return reach.T @ dptsv(*self._misfit_fit.precision, reach)[2]
 
     @property
     def spread(self) -> float:
