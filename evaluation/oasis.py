@@ -147,10 +147,11 @@ def fit_prior_curve(
 
 
 class _MisfitFit(NamedTuple):
-    """The misfit's Laplace fit, in `_misfit_order`: posterior mode, each stratum's mean
-    without its own labels, the posterior precision (diagonal, off-diagonal) and the log
-    evidence."""
+    """The misfit's Laplace fit at prior sd `scale`, in `_misfit_order`: posterior mode, each
+    stratum's mean without its own labels, the posterior precision (diagonal, off-diagonal)
+    and the log evidence."""
 
+    scale: float
     shift: np.ndarray
     held_out: np.ndarray
     precision: tuple[np.ndarray, np.ndarray]
@@ -566,7 +567,7 @@ class OASISSampler(_ImportanceBase):
         # each stratum's mean without its own labels (its Gaussian site taken out)
         variance = _tridiagonal_inverse_diagonal(posterior, off)
         held_out = shift - (m - n * rate) * variance / (1 - variance * weight)
-        return _MisfitFit(shift, held_out, (posterior, off), evidence)
+        return _MisfitFit(scale, shift, held_out, (posterior, off), evidence)
 
     @property
     def _misfit_fit(self) -> _MisfitFit:
@@ -582,6 +583,12 @@ class OASISSampler(_ImportanceBase):
             return max(fits, key=lambda fit: fit.evidence)
 
         return self._cached("misfit", compute)
+
+    @property
+    def misfit_sd(self) -> float:
+        """The misfit's prior sd (log-odds) that the labels support best: `misfit` times 1, 2
+        or 4; 0 with `misfit=0`."""
+        return self._misfit_fit.scale if self.misfit > 0 else 0.0
 
     @property
     def misfit_rate(self) -> np.ndarray:
