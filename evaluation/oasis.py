@@ -45,8 +45,6 @@ _UNSEEN_RATES = np.geomspace(1e-7, 0.5, 200)
 # and more than the curve expects (one-sided Poisson test at this level)
 _HEDGE_ERRORS = 2
 _HEDGE_LEVEL = 0.05
-# the misfit's prior sd: `misfit` times the factor whose Laplace evidence is highest
-_MISFIT_FACTORS = (1.0, 2.0, 4.0)
 _MISFIT_STEPS = 50  # most Newton steps of the misfit's Laplace fit (warm-started: a few)
 _MISFIT_TOLERANCE = 1e-7
 
@@ -147,15 +145,12 @@ def fit_prior_curve(
 
 
 class _MisfitFit(NamedTuple):
-    """The misfit's Laplace fit at prior sd `scale`, in `_misfit_order`: posterior mode, each
-    stratum's mean without its own labels, the posterior precision (diagonal, off-diagonal)
-    and the log evidence."""
+    """The misfit's Laplace fit, in `_misfit_order`: posterior mode, each stratum's mean
+    without its own labels, and the posterior precision (diagonal, off-diagonal)."""
 
-    scale: float
     shift: np.ndarray
     held_out: np.ndarray
     precision: tuple[np.ndarray, np.ndarray]
-    evidence: float
 
 
 def _tridiagonal_inverse_diagonal(diagonal: np.ndarray, off: np.ndarray) -> np.ndarray:
@@ -300,16 +295,15 @@ class OASISSampler(_ImportanceBase):
     `estimator="stratified"` (default): each draw takes a pair not labelled yet, uniformly from
     a stratum (every draw is a query). Each stratum's match rate has a Beta prior with its mean
     at `local_prior` and the variance of a logit-normal of sd `spread` around it. The local
-    prior is the curve shifted by its local misfit (`misfit` > 0, default 1): the curve's
-    log-odds may be off by a shift that varies smoothly along the logit score (a Gaussian
-    process, correlation exp(-distance / `misfit_length`), one per side of the threshold),
-    fitted to all strata's labels by Laplace's method, with the sd (`misfit` times 1, 2 or 4)
-    whose evidence is highest: labels far off the curve widen the misfit's reach. Each stratum
-    takes the shift its neighbours' labels show (its own labels left out: they enter its Beta
-    posterior), and the shift's posterior uncertainty enters the interval. Labels near a
-    stratum pin its shift; where none reaches, the shift keeps its prior sd, so the interval
-    no longer takes the curve's extrapolation as exact, and a band of low scores whose labels
-    hold more matches than the curve says lifts the unlabelled strata around it (the demo's
+    prior is the curve shifted by its local misfit (`misfit` > 0, default 1): the curve's log-
+    odds may be off by a shift that varies smoothly along the logit score (a Gaussian process,
+    sd `misfit`, correlation exp(-distance / `misfit_length`), one per side of the threshold),
+    fitted to all strata's labels by Laplace's method. Each stratum takes the shift its
+    neighbours' labels show (its own labels left out: they enter its Beta posterior), and the
+    shift's posterior uncertainty enters the interval. Labels near a stratum pin its shift;
+    where none reaches, the shift keeps its prior sd, so the interval no longer takes the
+    curve's extrapolation as exact, and a band of low scores whose labels hold more matches than
+    the curve says lifts the unlabelled strata around it (the demo's
     pool: benchmarks/results/oasis_v25.md). `misfit=0` is the curve itself; with `isotonic` > 0
     (and `misfit=0`) the local prior is the strata's label rates, each shrunk towards the curve
     by `isotonic` pseudo-labels, made monotone in the score
@@ -451,7 +445,7 @@ class OASISSampler(_ImportanceBase):
             )
         self.misfit, self.misfit_length = float(misfit), float(misfit_length)
         self._misfit_order, self._misfit_precision = self._misfit_prior()
-        self._misfit_starts = [np.zeros(self.strata.n_strata) for _ in _MISFIT_FACTORS]
+        self._misfit_start = np.zeros(self.strata.n_strata)
         self._spread_at = 0  # position of the current spread in _SPREADS
         self._curve_design = np.column_stack(
             [np.ones_like(self._logit_score), self._logit_score, self.strata.mean_prediction]
@@ -528,8 +522,8 @@ class OASISSampler(_ImportanceBase):
 
     def _misfit_prior(self) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
         """The strata sorted by side of the threshold and logit score, and the tridiagonal
-        precision (diagonal, off-diagonal) in that order of the misfit's prior at unit sd: an
-        Ornstein-Uhlenbeck process over the logit score, correlation exp(-distance /
+        precision (diagonal, off-diagonal) in that order of the misfit's prior: an Ornstein-
+        Uhlenbeck process over the logit score, sd `misfit`, correlation exp(-distance /
         `misfit_length`), independent between the two sides."""
         side, x = self.strata.mean_prediction >= 0.5, self._logit_score
         order = np.lexsort((x, side))
@@ -539,56 +533,37 @@ class OASISSampler(_ImportanceBase):
         diagonal = np.ones(order.size)
         diagonal[:-1] += inner - 1
         diagonal[1:] += inner - 1
-        return order, (diagonal, -rho * inner)
-
-    def _fit_misfit(self, scale: float, start: np.ndarray) -> _MisfitFit:
-        """The misfit's Laplace fit to all strata's labels at prior sd `scale`: Newton steps on
-        its log posterior from `start`, in `_misfit_order`."""
-        order, (diagonal, off) = self._misfit_order, self._misfit_precision
-        diagonal, off = diagonal / scale**2, off / scale**2
-        curve = _logit(self.prior)[order]
-        n, m = self.labelled[order].astype(float), self.matches[order].astype(float)
-        shift = start
-        for _ in range(_MISFIT_STEPS):
-            rate = 1 / (1 + np.exp(-(curve + shift)))
-            weight = n * rate * (1 - rate)
-            # (prior precision + W) next = W shift + residual
-            step = dptsv(diagonal + weight, off, weight * shift + m - n * rate)[2] - shift
-            shift = shift + np.clip(step, -_MAX_STEP, _MAX_STEP)
-            if np.abs(step).max() < _MISFIT_TOLERANCE:
-                break
-        rate = np.clip(1 / (1 + np.exp(-(curve + shift))), 1e-300, 1 - 1e-16)
-        weight = n * rate * (1 - rate)
-        posterior = diagonal + weight
-        # Laplace's log evidence: log likelihood - shift' Q shift / 2 + (log|Q| - log|Q + W|) / 2
-        penalty = shift @ (diagonal * shift) + 2 * (shift[:-1] * off * shift[1:]).sum()
-        evidence = (m * np.log(rate) + (n - m) * np.log1p(-rate)).sum() - penalty / 2
-        evidence += (np.log(dpttrf(diagonal, off)[0]) - np.log(dpttrf(posterior, off)[0])).sum() / 2
-        # each stratum's mean without its own labels (its Gaussian site taken out)
-        variance = _tridiagonal_inverse_diagonal(posterior, off)
-        held_out = shift - (m - n * rate) * variance / (1 - variance * weight)
-        return _MisfitFit(scale, shift, held_out, (posterior, off), evidence)
+        variance = max(self.misfit, 1e-12) ** 2  # unused at misfit=0
+        return order, (diagonal / variance, -rho * inner / variance)
 
     @property
     def _misfit_fit(self) -> _MisfitFit:
-        """The misfit's fit at the prior sd the labels support best: Laplace's evidence over
-        `misfit` times 1, 2 and 4, each fit warm-started from its own last one."""
+        """The misfit's Laplace fit to all strata's labels: Newton steps on its log posterior,
+        warm-started from the last fit."""
 
         def compute() -> _MisfitFit:
-            order = self._misfit_order
-            fits = []
-            for start, factor in zip(self._misfit_starts, _MISFIT_FACTORS, strict=True):
-                fits.append(self._fit_misfit(self.misfit * factor, start[order]))
-                start[order] = fits[-1].shift
-            return max(fits, key=lambda fit: fit.evidence)
+            order, (diagonal, off) = self._misfit_order, self._misfit_precision
+            curve = _logit(self.prior)[order]
+            n, m = self.labelled[order].astype(float), self.matches[order].astype(float)
+            shift = self._misfit_start[order]
+            for _ in range(_MISFIT_STEPS):
+                rate = 1 / (1 + np.exp(-(curve + shift)))
+                weight = n * rate * (1 - rate)
+                # (prior precision + W) next = W shift + residual
+                step = dptsv(diagonal + weight, off, weight * shift + m - n * rate)[2] - shift
+                shift = shift + np.clip(step, -_MAX_STEP, _MAX_STEP)
+                if np.abs(step).max() < _MISFIT_TOLERANCE:
+                    break
+            self._misfit_start[order] = shift
+            rate = 1 / (1 + np.exp(-(curve + shift)))
+            weight = n * rate * (1 - rate)
+            posterior = diagonal + weight
+            # each stratum's mean without its own labels (its Gaussian site taken out)
+            variance = _tridiagonal_inverse_diagonal(posterior, off)
+            held_out = shift - (m - n * rate) * variance / (1 - variance * weight)
+            return _MisfitFit(shift, held_out, (posterior, off))
 
         return self._cached("misfit", compute)
-
-    @property
-    def misfit_sd(self) -> float:
-        """The misfit's prior sd (log-odds) that the labels support best: `misfit` times 1, 2
-        or 4; 0 with `misfit=0`."""
-        return self._misfit_fit.scale if self.misfit > 0 else 0.0
 
     @property
     def misfit_rate(self) -> np.ndarray:

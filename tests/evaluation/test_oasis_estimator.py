@@ -224,20 +224,6 @@ def test_misfit_lifts_the_strata_near_a_band_whose_labels_beat_the_curve():
     assert curve < 0.45 < 0.6 < _found_false_negatives(1000)
 
 
-def test_misfit_sd_grows_only_where_labels_leave_the_curve():
-    def chosen(labels, scores, predictions) -> list[float]:
-        runs = []
-        for seed in range(3):
-            sampler = OASISSampler(predictions, scores, lambda i: int(labels[i]), seed=seed)
-            runs += [sampler.sample(budget - sampler.n_queries).misfit_sd for budget in (400, 800)]
-        return runs
-
-    # log-odds linear in the logit score: the curve fits, the misfit keeps its least sd
-    assert chosen(*_logit_pool(20_000, 0.02, (2.0, 1.5), (-4.0, 1.5), seed=3)) == [1.0] * 6
-    # a band of matches among low scores that a steep curve rules out: a wider misfit
-    assert np.mean(chosen(*_demo_like_pool())) >= 2.0
-
-
 def test_interval_widens_with_the_misfit_prior():
     labels, scores, predictions = _logit_pool(20_000, 0.02, (2.0, 1.5), (-4.0, 1.5), seed=3)
 
