@@ -266,6 +266,17 @@ def plot(frame: pd.DataFrame, pools: list[str], path: Path) -> None:
     figure.savefig(path, dpi=100)
 
 
+def _results_stem(value: str) -> str:
+    """--out: a file stem written under benchmarks/results/; a path into that folder (with or
+    without a suffix) is taken by its stem, so a long run does not fail when it writes."""
+    path = Path(value)
+    if path.parent != Path(".") and path.parent.resolve() != RESULTS.resolve():
+        raise argparse.ArgumentTypeError(
+            f"the results go to {RESULTS}; give a file stem such as oasis_v26, got {value!r}"
+        )
+    return path.stem if path.suffix in (".md", ".csv", ".png") else path.name
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_datasets_argument(parser)
@@ -287,7 +298,9 @@ def main() -> None:
         default={},
         help='OASISSampler options (JSON): {"estimator": "ratio"}',
     )
-    parser.add_argument("--out", default="oasis", help="results file stem")
+    parser.add_argument(
+        "--out", type=_results_stem, default="oasis", help="results file stem (benchmarks/results)"
+    )
     parser.add_argument(
         "--merge",
         nargs="+",

@@ -47,11 +47,21 @@ _HEDGE_ERRORS = 2
 _HEDGE_LEVEL = 0.05
 _MISFIT_STEPS = 50  # most Newton steps of the misfit's Laplace fit (warm-started: a few)
 _MISFIT_TOLERANCE = 1e-7
+# Gauss-Hermite nodes and weights for expectations under a standard normal
+_NODES, _NODE_WEIGHTS = np.polynomial.hermite_e.hermegauss(16)
+_NODE_WEIGHTS = _NODE_WEIGHTS / _NODE_WEIGHTS.sum()
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(p, _MIN_SCORE, 1 - _MIN_SCORE)
     return np.log(p / (1 - p))
+
+
+def _logit_normal_slope(mean: np.ndarray, variance: np.ndarray) -> np.ndarray:
+    """E[r (1 - r)] for r = sigmoid(eta), eta ~ N(mean, variance) (quadrature): how far r moves
+    with eta on average, which far below 1/2 is exp(variance / 2) times its slope at the mean."""
+    rate = 1 / (1 + np.exp(-(mean[:, None] + np.sqrt(variance)[:, None] * _NODES)))
+    return (rate * (1 - rate)) @ _NODE_WEIGHTS
 
 
 def _second_moment_terms(
@@ -145,11 +155,12 @@ def fit_prior_curve(
 
 
 class _MisfitFit(NamedTuple):
-    """The misfit's Laplace fit, in `_misfit_order`: posterior mode, each stratum's mean
-    without its own labels, and the posterior precision (diagonal, off-diagonal)."""
+    """The misfit's Laplace fit, in `_misfit_order`: posterior mode, each stratum's mean and
+    variance without its own labels, and the posterior precision (diagonal, off-diagonal)."""
 
     shift: np.ndarray
     held_out: np.ndarray
+    held_out_variance: np.ndarray
     precision: tuple[np.ndarray, np.ndarray]
 
 
@@ -300,7 +311,9 @@ class OASISSampler(_ImportanceBase):
     sd `misfit`, correlation exp(-distance / `misfit_length`), one per side of the threshold),
     fitted to all strata's labels by Laplace's method. Each stratum takes the shift its
     neighbours' labels show (its own labels left out: they enter its Beta posterior), and the
-    shift's posterior uncertainty enters the interval. Labels near a stratum pin its shift;
+    shift's posterior uncertainty enters the interval (each stratum's rate moving with its
+    log-odds by r (1 - r) averaged over that uncertainty, which far below 1/2 is more than at
+    the shift's mode: benchmarks/results/oasis_v26.md). Labels near a stratum pin its shift;
     where none reaches, the shift keeps its prior sd, so the interval no longer takes the
     curve's extrapolation as exact, and a band of low scores whose labels hold more matches than
     the curve says lifts the unlabelled strata around it (the demo's
@@ -560,8 +573,9 @@ class OASISSampler(_ImportanceBase):
             posterior = diagonal + weight
             # each stratum's mean without its own labels (its Gaussian site taken out)
             variance = _tridiagonal_inverse_diagonal(posterior, off)
-            held_out = shift - (m - n * rate) * variance / (1 - variance * weight)
-            return _MisfitFit(shift, held_out, (posterior, off))
+            held_out_variance = variance / (1 - variance * weight)
+            held_out = shift - (m - n * rate) * held_out_variance
+            return _MisfitFit(shift, held_out, held_out_variance, (posterior, off))
 
         return self._cached("misfit", compute)
 
@@ -573,11 +587,24 @@ class OASISSampler(_ImportanceBase):
         local[self._misfit_order] = self._misfit_fit.held_out
         return np.clip(1 / (1 + np.exp(-(_logit(self.prior) + local))), _MIN_RATE, 1 - _MIN_RATE)
 
+    @property
+    def _misfit_slope(self) -> np.ndarray:
+        """Per stratum E[r (1 - r)], the mean slope of the rate r in its log-odds, over the
+        misfit's shift without the stratum's own labels: where that shift is uncertain, the
+        rate of a band the curve puts near 0 may move far more than its slope at the mode says."""
+
+        def compute() -> np.ndarray:
+            fit, order = self._misfit_fit, self._misfit_order
+            mean, variance = np.empty((2, self.strata.n_strata))
+            mean[order], variance[order] = fit.held_out, fit.held_out_variance
+            return _logit_normal_slope(_logit(self.prior) + mean, variance)
+
+        return self._cached("misfit_slope", compute)
+
     def _misfit_variance(self, gradient: np.ndarray) -> np.ndarray:
         """gradient^T cov(local prior rates) gradient under the misfit's posterior, for a
         gradient (strata x columns) of the counts in the local prior rates."""
-        rate = self.local_prior
-        reach = (gradient * (rate * (1 - rate))[:, None])[self._misfit_order]
+        reach = (gradient * self._misfit_slope[:, None])[self._misfit_order]
         return reach.T @ dptsv(*self._misfit_fit.precision, reach)[2]
 
     @property
@@ -781,7 +808,10 @@ class OASISSampler(_ImportanceBase):
 
     @property
     def _count_slope(self) -> np.ndarray:
-        """Per stratum, d (expected unlabelled matches) / d (prior curve's logit)."""
+        """Per stratum, d (expected unlabelled matches) / d (prior curve's logit), through the
+        local prior: the misfit shifts the curve's logit, so its mean slope is E[r (1 - r)]."""
+        if self.misfit > 0:
+            return self._prior_pull * self._misfit_slope
         return self._prior_pull * self.prior * (1 - self.prior)
 
     def _variance_reduction(self, effect: np.ndarray) -> np.ndarray:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from evaluation import OASISSampler, f_measure
-from evaluation.oasis import fit_prior_curve
+from evaluation.oasis import _logit_normal_slope, fit_prior_curve
 
 
 def _logit_pool(n, rate, match, other, seed):
@@ -234,6 +234,20 @@ def test_interval_widens_with_the_misfit_prior():
 
     # the misfit's prior sd sets how far the curve may be off where no label is
     assert width(misfit=0) < width() < width(misfit=3)
+
+
+def test_logit_normal_slope_matches_its_limits_and_sampling():
+    # the misfit's interval term takes the rate's slope in its log-odds averaged over the
+    # shift's uncertainty: known limits, and sampling
+    slope = _logit_normal_slope(np.array([-12.0, 0.5, 3.0]), np.array([1.0, 2.0, 0.0]))
+    at_mean = 1 / (1 + np.exp(-3.0))
+    assert slope[2] == pytest.approx(at_mean * (1 - at_mean))
+    # far below 1/2 the rate is log-normal, its mean slope exp(mean + variance / 2): 1.65 times
+    # the slope at the mean log-odds for a shift of sd 1
+    assert slope[0] == pytest.approx(np.exp(-12.0 + 0.5), rel=0.01)
+    draws = 0.5 + np.sqrt(2.0) * np.random.default_rng(0).standard_normal(1_000_000)
+    draws = 1 / (1 + np.exp(-draws))
+    assert slope[1] == pytest.approx((draws * (1 - draws)).mean(), abs=2e-3)
 
 
 def test_misfit_is_validated():
