@@ -52,8 +52,12 @@ def dataset_folder(path: str | Path, script: str, *required: str) -> Path:
 
 def command(script: str, argv: list[str] | None = None) -> str:
     """The command line that reproduces this run (`argv` defaults to the script's arguments),
-    each argument quoted for a POSIX shell where it needs it (JSON, names with spaces)."""
-    return shlex.join([".venv/bin/python", f"benchmarks/{script}", *(argv or sys.argv[1:])])
+    each argument quoted for a POSIX shell where it needs it (JSON, names with spaces), run by
+    the interpreter that ran it (relative to the repository when it lives there)."""
+    interpreter = Path(sys.executable)
+    if interpreter.is_relative_to(ROOT):
+        interpreter = interpreter.relative_to(ROOT)
+    return shlex.join([str(interpreter), f"benchmarks/{script}", *(argv or sys.argv[1:])])
 
 
 def timestamp() -> str:
