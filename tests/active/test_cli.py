@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from active.cli import RUN_DEFAULTS, Progress, build_parser, main
+from active.cli import RUN_DEFAULTS, Progress, _oasis_line, build_parser, main
 from active.store import LabelStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -317,3 +317,12 @@ def test_final_matcher_line_names_the_comparison_and_why():
     assert "0.800 vs in-loop 0.900 on 3 expert labels" in line
     assert "in-loop matcher: higher in 12%" in line
     assert _final_line({"why": "too few"}) == "final matcher not used: too few"
+
+
+def test_the_demo_says_when_its_oasis_interval_misses_the_truth():
+    inside = _oasis_line(200, 0.95, 0.93, 0.97, 0.94)
+    assert inside == ("OASIS F1 estimate from 200 labels: 0.950 (95% interval 0.9300-0.9700); "
+                      "true pool F1 0.940")
+    missed = _oasis_line(200, 0.987, 0.9753, 0.998, 0.94)
+    assert missed.startswith("OASIS F1 estimate from 200 labels: 0.987")
+    assert "misses the true F1" in missed and "Known limits" in missed
