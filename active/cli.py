@@ -737,7 +737,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from evaluation import OASISSampler, plot_estimate, read_predictions
 
     _check_args(args, n=v.positive_int, alpha=v.fraction, seed=v.seed, port=v.port,
-                hedge_window=v.non_negative_int, misfit=v.non_negative)
+                hedge_window=v.non_negative_int, misfit=v.non_negative,
+                tail_slope=v.non_negative)
     v.input_file(args.predictions, "--predictions")
     out = Path(args.output)
     if out.exists() and not out.is_dir():
@@ -774,7 +775,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                            frame[args.score_column].to_numpy(), asker, alpha=args.alpha,
                            seed=args.seed, hedge_window=args.hedge_window,
                            estimator=args.estimator, n_strata=args.strata,
-                           allocation=args.allocation, misfit=args.misfit)
+                           allocation=args.allocation, misfit=args.misfit,
+                           tail_slope=args.tail_slope)
     console = _console()
     sampler.sample(min(args.n, len(frame)))
     if sampler.stopped:
@@ -974,6 +976,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="how far (sd, log-odds) the score-to-match-rate curve may be off "
                          "where labels do not reach; 0 trusts the curve there (see "
                          "benchmarks/results/oasis_v25.md)")
+    ev.add_argument("--tail-slope", type=float, default=1.0,
+                    help="least slope (per unit of the scores' log-odds) of the "
+                         "score-to-match-rate curve beyond the outermost labelled error on "
+                         "each side; 0 lets a curve flattened by a band of errors run on into "
+                         "the near-certain bulk (see benchmarks/results/oasis_v29.md)")
     ev.add_argument("--seed", type=int, default=0, help="fixes every random choice")
     ev.set_defaults(func=cmd_evaluate)
     return parser

@@ -232,11 +232,15 @@ class _ImportanceBase(Sampler):
         it."""
 
         def compute() -> np.ndarray:
-            a, b, c = self.prior_curve
-            logit = a + b * self._logit_score + c * self.strata.mean_prediction
+            logit = self._curve_logit()
             return np.clip(1.0 / (1.0 + np.exp(-logit)), _MIN_RATE, 1 - _MIN_RATE)
 
         return self._cached("prior", compute)
+
+    def _curve_logit(self) -> np.ndarray:
+        """The prior curve's log-odds of each stratum."""
+        a, b, c = self.prior_curve
+        return a + b * self._logit_score + c * self.strata.mean_prediction
 
     @property
     def match_rate(self) -> np.ndarray:
@@ -351,6 +355,15 @@ class OASISSampler(_ImportanceBase):
     to the curve. With `n_strata="finest"` (the finer of "auto" and "fine") it is what
     benchmarks/results/oasis_v24.md measures against the default.
 
+    In each side's tail, the strata whose every pair lies more than `misfit_length` beyond the
+    side's outermost labelled error (the lowest-scored labelled match among the predicted
+    non-matches, the highest-scored labelled non-match among the predicted matches), the
+    curve's log-odds fall at least `tail_slope` (default 1) times as fast as the scores' log-
+    odds. A real matcher's errors sit in a band of middling scores, and a curve fitted to that
+    band is flat: it would give each pair of a bulk scored 1e-7 nearly the band's rate of 1e-4,
+    errors that no label has seen. `tail_slope=0` keeps the fitted curve everywhere
+    (benchmarks/results/oasis_v29.md).
+
     Confident errors (matches scored 0.01, non-matches 0.99): each stratum's rate is, with prior
     probability 0.05, off the curve (Jeffreys prior); a stratum whose labels contradict the
     curve's side (a match where it says below 1/2, a non-match above) is then estimated from a
@@ -414,6 +427,7 @@ class OASISSampler(_ImportanceBase):
         allocation: str = "neyman",
         misfit: float = 1.0,
         misfit_length: float = 1.0,
+        tail_slope: float = 1.0,
     ) -> None:
         super().__init__(
             predictions,
@@ -457,6 +471,17 @@ class OASISSampler(_ImportanceBase):
                 "pass misfit=0 to use the isotonic one"
             )
         self.misfit, self.misfit_length = float(misfit), float(misfit_length)
+        if not tail_slope >= 0:
+            raise ValueError(
+                f"tail_slope must be >= 0 (least slope of the curve's tails), got {tail_slope!r}"
+            )
+        self.tail_slope = float(tail_slope)
+        # each pair's logit score and each stratum's lowest and highest, for the curve's tails
+        self._pair_logit = _logit(self.calibrated)
+        self._score_range = np.full((2, self.strata.n_strata), np.inf)
+        self._score_range[1] *= -1
+        np.minimum.at(self._score_range[0], self.strata.index, self._pair_logit)
+        np.maximum.at(self._score_range[1], self.strata.index, self._pair_logit)
         self._misfit_order, self._misfit_precision = self._misfit_prior()
         self._misfit_start = np.zeros(self.strata.n_strata)
         self._spread_at = 0  # position of the current spread in _SPREADS
@@ -485,6 +510,25 @@ class OASISSampler(_ImportanceBase):
             0.0,
             0,
         )
+
+    def _curve_logit(self) -> np.ndarray:
+        """The prior curve's log-odds, at least `tail_slope` steep in each side's tail (the
+        strata beyond its outermost labelled error), where no label says how fast the match
+        rate falls."""
+        logit = super()._curve_logit()
+        slope = self.prior_curve[1]
+        if slope >= self.tail_slope:
+            return logit
+        x, positive = self._logit_score, self.strata.mean_prediction >= 0.5
+        errors = (self.labels >= 0) & (self.labels != self.predictions)
+        lowest, highest = self._score_range
+        for side, outwards, nearest in ((0, -1.0, highest), (1, 1.0, lowest)):
+            seen = errors & (self.predictions == side)
+            if seen.any():
+                knot = outwards * (np.max(outwards * self._pair_logit[seen]) + self.misfit_length)
+                tail = (positive == bool(side)) & (outwards * (nearest - knot) > 0)
+                logit = np.where(tail, logit + (self.tail_slope - slope) * (x - knot), logit)
+        return logit
 
     def _beta_prior(self, spread: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Beta(a, b) parameters (S, K) of each stratum's prior for each spread (S,): mean

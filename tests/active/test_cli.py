@@ -111,7 +111,7 @@ def test_evaluate_passes_the_sampler_options_through(tmp_path, capsys, monkeypat
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             seen.append((self.hedge_window, self.estimator, self.strata.n_strata,
-                         self.allocation, self.misfit))
+                         self.allocation, self.misfit, self.tail_slope))
 
     monkeypatch.setattr(evaluation, "OASISSampler", Recording)
     frame = pd.DataFrame({"ltable_id": np.arange(50), "rtable_id": np.arange(50) + 100,
@@ -126,12 +126,13 @@ def test_evaluate_passes_the_sampler_options_through(tmp_path, capsys, monkeypat
     assert main([*base, "--output", str(tmp_path / "c"), "--estimator", "poststratified",
                  "--strata", "fine"]) == 0
     assert main([*base, "--output", str(tmp_path / "d"), "--allocation", "variance",
-                 "--strata", "finest", "--misfit", "0"]) == 0
+                 "--strata", "finest", "--misfit", "0", "--tail-slope", "0"]) == 0
     fine = evaluation.stratify(frame["score"].to_numpy(), frame["prediction"].to_numpy(), "fine")
     auto = seen[0][2]
-    assert seen == [(0, "stratified", auto, "neyman", 1.0), (4, "stratified", auto, "neyman", 1.0),
-                    (0, "poststratified", fine.n_strata, "neyman", 1.0),
-                    (0, "stratified", max(auto, fine.n_strata), "variance", 0.0)]
+    assert seen == [(0, "stratified", auto, "neyman", 1.0, 1.0),
+                    (4, "stratified", auto, "neyman", 1.0, 1.0),
+                    (0, "poststratified", fine.n_strata, "neyman", 1.0, 1.0),
+                    (0, "stratified", max(auto, fine.n_strata), "variance", 0.0, 0.0)]
     assert auto != fine.n_strata
 
 

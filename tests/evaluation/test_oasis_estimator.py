@@ -250,12 +250,48 @@ def test_logit_normal_slope_matches_its_limits_and_sampling():
     assert slope[1] == pytest.approx((draws * (1 - draws)).mean(), abs=2e-3)
 
 
+def _band_and_bulk_pool():
+    """A small pool like dblp_acm's: a few non-matches among the confident predicted matches,
+    a band of low scores about one in five of them matches, and a bulk scored near 1e-7 that
+    holds none; the curve fitted to those labels is flat (slope about 0.5)."""
+    rng = np.random.default_rng(0)
+    logit = np.r_[
+        rng.normal(6.0, 1.5, 400),
+        rng.uniform(1.0, 7.0, 20),
+        rng.uniform(-5.0, -1.0, 40),
+        rng.normal(-16.0, 1.5, 2000),
+    ]
+    band = (np.arange(40) % 5 == 0).astype(np.int8)
+    labels = np.r_[np.ones(400, np.int8), np.zeros(20, np.int8), band, np.zeros(2000, np.int8)]
+    scores = 1 / (1 + np.exp(-logit))
+    return labels, scores, (scores > 0.5).astype(np.int8)
+
+
+def test_tail_slope_keeps_the_bulk_below_the_last_error_near_its_scores():
+    # the flat curve gives each of 2,000 pairs scored 1e-7 the band's rate of about 1e-4:
+    # matches that are not there; beyond the lowest labelled match the tail falls with the scores
+    labels, scores, predictions = _band_and_bulk_pool()
+
+    def bulk_matches(seed: int, **options) -> float:
+        sampler = OASISSampler(
+            predictions, scores, lambda i: int(labels[i]), seed=seed, **options
+        ).sample(500)
+        assert sampler.prior_curve[1] < 0.7
+        bulk = (sampler.strata.mean_score < 1e-5) & (sampler.strata.mean_prediction == 0)
+        return float((sampler.unlabelled * sampler.shrunk_rate)[bulk].sum())
+
+    for seed in (0, 1):
+        assert bulk_matches(seed) < 0.05 < 0.25 < bulk_matches(seed, tail_slope=0.0)
+
+
 def test_misfit_is_validated():
     labels, scores, predictions = _logit_pool(1_000, 0.1, (2.0, 1.0), (-2.0, 1.0), seed=0)
     for options, name in (
         (dict(misfit=-1), "misfit must be"),
         (dict(misfit=float("nan")), "misfit must be"),
         (dict(misfit_length=0), "misfit_length"),
+        (dict(tail_slope=-1.0), "tail_slope"),
+        (dict(tail_slope=float("nan")), "tail_slope"),
         (dict(isotonic=2.0), "misfit=0"),
     ):
         with pytest.raises(ValueError, match=name):
