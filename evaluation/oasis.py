@@ -12,7 +12,6 @@ import numpy as np
 from scipy.linalg.lapack import dptsv, dpttrf
 from scipy.special import betaln
 from scipy.stats import poisson
-from sklearn.isotonic import isotonic_regression
 
 from evaluation.base import _W2, Oracle, Sampler
 from evaluation.strata import Strata, stratify
@@ -321,22 +320,14 @@ class OASISSampler(_ImportanceBase):
     where none reaches, the shift keeps its prior sd, so the interval no longer takes the
     curve's extrapolation as exact, and a band of low scores whose labels hold more matches than
     the curve says lifts the unlabelled strata around it (the demo's
-    pool: benchmarks/results/oasis_v25.md). `misfit=0` is the curve itself; with `isotonic` > 0
-    (and `misfit=0`) the local prior is the strata's label rates, each shrunk towards the curve
-    by `isotonic` pseudo-labels, made monotone in the score
-    by weighted isotonic regression within each side of the threshold: strata whose labels
-    break the curve's order pool their labels, so a low-score stratum with a match or two lifts
-    the lightly labelled strata just above it where a steep curve calls them certain (pools
-    whose low scores are roughly calibrated), at the price of noisier rates where the curve is
-    right (not the default: see benchmarks/results/oasis_v15.md). `spread` is
+    pool: benchmarks/results/oasis_v25.md). `misfit=0` is the curve itself. `spread` is
     chosen by empirical Bayes (beta-binomial likelihood of all strata's labels), so the curve
     speaks for lightly labelled strata where the strata agree with it and each stratum's own
     labels weigh more where they do not. A stratum's matches M_k are its known matches plus
     its U_k unlabelled pairs times the posterior mean rate (`shrunk_rate`); F_alpha =
     sum_k pred_k M_k / (alpha P + (1 - alpha) sum_k M_k), exact on a fully labelled pool. The
     interval is Fieller's for that ratio, with each stratum's beta-binomial predictive variance
-    of its unlabelled matches plus the curve's uncertainty (delta method) plus that of each
-    pooled block's rate from its labels (shared by the block's strata). The strata are
+    of its unlabelled matches plus the curve's uncertainty (delta method). The strata are
     drawn by Neyman allocation for numerator - F denominator (U_k |pred_k - F (1 - alpha)|
     sqrt(rate (1 - rate))), mixed with the unlabelled pairs' distribution (share `epsilon`).
     With `hedge_window` > 0, where the labels of a window of strata (that many either side, on
@@ -422,7 +413,6 @@ class OASISSampler(_ImportanceBase):
         seed: int | None = 0,
         recalibrate: bool = True,
         estimator: str = "stratified",
-        isotonic: float = 0.0,
         hedge_window: int = 0,
         allocation: str = "neyman",
         misfit: float = 1.0,
@@ -441,10 +431,7 @@ class OASISSampler(_ImportanceBase):
         )
         if estimator not in ESTIMATORS:
             raise ValueError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
-        if not isotonic >= 0:
-            raise ValueError(f"isotonic must be >= 0 (pseudo-labels per stratum), got {isotonic!r}")
         self.recalibrate, self.estimator = bool(recalibrate), estimator
-        self.isotonic = float(isotonic)
         whole = isinstance(hedge_window, int | np.integer) and not isinstance(hedge_window, bool)
         if not whole or hedge_window < 0:
             raise ValueError(
@@ -464,11 +451,6 @@ class OASISSampler(_ImportanceBase):
         if not misfit_length > 0:
             raise ValueError(
                 f"misfit_length must be > 0 (logit-score units), got {misfit_length!r}"
-            )
-        if misfit > 0 and isotonic > 0:
-            raise ValueError(
-                f"isotonic={isotonic!r} and misfit={misfit!r} are two local priors; "
-                "pass misfit=0 to use the isotonic one"
             )
         self.misfit, self.misfit_length = float(misfit), float(misfit_length)
         if not tail_slope >= 0:
@@ -543,39 +525,8 @@ class OASISSampler(_ImportanceBase):
     @property
     def local_prior(self) -> np.ndarray:
         """Prior mean match rate of each stratum: the prior curve shifted by the local misfit
-        its neighbours' labels show (`misfit` > 0), or the strata's label rates, each shrunk
-        towards the curve by `isotonic` pseudo-labels, made monotone in the score by weighted
-        isotonic regression within each side of the threshold (`isotonic` > 0), or the curve
-        itself."""
-        return self._local[0]
-
-    @property
-    def _local(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """`local_prior`, per stratum the variance of its block's rate from the block's labels,
-        and the blocks (strata pooled by the isotonic fit) as indices 0 .. blocks - 1."""
-
-        def compute() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-            k, c = self.strata.n_strata, self.isotonic
-            if c == 0:
-                rate = self.misfit_rate if self.misfit > 0 else self.prior
-                return rate, np.zeros(k), np.arange(k)
-            n, m = self.labelled, self.matches
-            # pooled strata share their labels' rate: a low-score stratum with a match or two
-            # lifts the unlabelled strata just above it, which a steep curve would call certain
-            rate, weight, fit = (m + c * self.prior) / (n + c), n + c, np.empty(k)
-            positive = self.strata.mean_prediction >= 0.5
-            for group in (~positive, positive):
-                order = np.flatnonzero(group)
-                order = order[np.argsort(self._logit_score[order], kind="stable")]
-                fit[order] = isotonic_regression(rate[order], sample_weight=weight[order])
-            # a block: the strata of one side that the fit pooled (one fitted rate)
-            block = np.unique(np.column_stack([positive, fit]), axis=0, return_inverse=True)[1]
-            block = block.ravel()
-            fit = np.clip(fit, _MIN_RATE, 1 - _MIN_RATE)
-            labels, weights = np.bincount(block, n)[block], np.bincount(block, weight)[block]
-            return fit, fit * (1 - fit) * labels / weights**2, block
-
-        return self._cached("local", compute)
+        its neighbours' labels show (`misfit` > 0), or the curve itself."""
+        return self.misfit_rate if self.misfit > 0 else self.prior
 
     def _misfit_prior(self) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
         """The strata sorted by side of the threshold and logit score, and the tridiagonal
@@ -938,13 +889,6 @@ class OASISSampler(_ImportanceBase):
         gradient = self._curve_design.T @ (sums * self._count_slope[:, None]) * self.recalibrate
         covariance = (sums * variance[:, None]).T @ sums
         covariance += gradient.T @ self._curve_covariance() @ gradient
-        # and the uncertainty of the local prior's rate from its block's labels, shared by the
-        # strata of a block
-        _, block_variance, block = self._local
-        per_block = np.zeros((block.max() + 1, 2))
-        np.add.at(per_block, block, sums * self._prior_pull[:, None])
-        first = np.unique(block, return_index=True)[1]
-        covariance += (per_block * block_variance[first, None]).T @ per_block
         # and that of the curve's local misfit, correlated along the scores
         if self.misfit > 0:
             covariance += self._misfit_variance(sums * self._prior_pull[:, None])

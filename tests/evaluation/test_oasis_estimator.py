@@ -209,14 +209,6 @@ def _found_false_negatives(budget: int, **options) -> float:
     return float(np.median(shares))
 
 
-def test_isotonic_prior_keeps_false_negatives_among_low_scores_that_a_steep_curve_rules_out():
-    # a curve alone finds a tenth of the demo-like pool's false negatives; with `isotonic` the
-    # strata's own label rates, pooled where they break the order of the scores, lift the
-    # low-score strata that the curve calls certain
-    curve = _found_false_negatives(400, misfit=0)
-    assert curve < 0.2 < 0.35 < _found_false_negatives(400, isotonic=2.0, misfit=0)
-
-
 def test_misfit_lifts_the_strata_near_a_band_whose_labels_beat_the_curve():
     # once the band of hidden false negatives holds labels, the curve's local misfit fitted to
     # them lifts its unlabelled neighbours: the curve alone keeps well under half of them
@@ -292,7 +284,6 @@ def test_misfit_is_validated():
         (dict(misfit_length=0), "misfit_length"),
         (dict(tail_slope=-1.0), "tail_slope"),
         (dict(tail_slope=float("nan")), "tail_slope"),
-        (dict(isotonic=2.0), "misfit=0"),
     ):
         with pytest.raises(ValueError, match=name):
             OASISSampler(predictions, scores, lambda i: int(labels[i]), **options)
