@@ -298,107 +298,97 @@ class _ImportanceBase(Sampler):
 
 
 class OASISSampler(_ImportanceBase):
-    """Optimal asymptotic sequential importance sampling of F_alpha (OASIS).
+    """Optimal asymptotic sequential importance sampling of F_alpha (OASIS), with a model of
+    the match rate along the scores that lets a few hundred labels speak for the whole pool.
 
-    Pairs are stratified by the logit of their calibrated score (up to 250 strata by the
-    cumulative sqrt(frequency) rule) and by prediction. A prior curve, rate = sigmoid(a + b
-    logit(stratum's mean score) + c share predicted 1), starts at the calibrated scores (0, 1,
-    0) and, with `recalibrate` (default), is refitted to all labels after each one, so strata
-    share what the labels say about the scores; False keeps the scores (the paper's OASIS).
+    Parameters
+    ----------
+    predictions, scores, oracle, alpha, seed
+        The matcher's 0/1 predictions and calibrated scores per pair, who answers, the F
+        measure's weight on precision, and the seed of every draw.
+    epsilon
+        Share of the draws that follow the unlabelled pairs' own distribution (keeps every
+        stratum reachable).
+    n_strata
+        "auto": up to 250 strata cut on the logit of the scores (cumulative sqrt(frequency));
+        "fine": the authors' cuts on the scores themselves; "finest": whichever gives more.
+    prior_strength
+        Pseudo-labels of the Beta model that steers the draws of "ratio" and "doubly_robust"
+        (default 2 per stratum).
+    recalibrate
+        Refit the prior curve, rate = sigmoid(a + b logit(score) + c share predicted 1), to
+        all labels after each one (default). False keeps the scores as they are (the paper).
+    estimator
+        "stratified" (default), "poststratified", "ratio" or "doubly_robust" (Notes).
+    hedge_window
+        > 0: label on where a window of that many strata either side holds more errors than
+        the curve expects (Notes). Not the default: benchmarks/results/oasis_v21_hedge.md.
+    allocation
+        "neyman" (default) or "variance" (Notes; benchmarks/results/oasis_v24.md).
+    misfit, misfit_length
+        Prior sd of the curve's local misfit in log-odds, and its correlation length in logit
+        units (Notes). `misfit=0` trusts the curve everywhere.
+    tail_slope
+        Least slope of the curve beyond the outermost labelled error (Notes). 0 keeps the
+        fitted curve everywhere (benchmarks/results/oasis_v29.md).
 
-    `estimator="stratified"` (default): each draw takes a pair not labelled yet, uniformly from
-    a stratum (every draw is a query). Each stratum's match rate has a Beta prior with its mean
-    at `local_prior` and the variance of a logit-normal of sd `spread` around it. The local
-    prior is the curve shifted by its local misfit (`misfit` > 0, default 1): the curve's log-
-    odds may be off by a shift that varies smoothly along the logit score (a Gaussian process,
-    sd `misfit`, correlation exp(-distance / `misfit_length`), one per side of the threshold),
-    fitted to all strata's labels by Laplace's method. Each stratum takes the shift its
-    neighbours' labels show (its own labels left out: they enter its Beta posterior), and the
-    shift's posterior uncertainty enters the interval (each stratum's rate moving with its
-    log-odds by r (1 - r) averaged over that uncertainty, which far below 1/2 is more than at
-    the shift's mode: benchmarks/results/oasis_v26.md). Labels near a stratum pin its shift;
-    where none reaches, the shift keeps its prior sd, so the interval no longer takes the
-    curve's extrapolation as exact, and a band of low scores whose labels hold more matches than
-    the curve says lifts the unlabelled strata around it (the demo's
-    pool: benchmarks/results/oasis_v25.md). `misfit=0` is the curve itself. `spread` is
-    chosen by empirical Bayes (beta-binomial likelihood of all strata's labels), so the curve
-    speaks for lightly labelled strata where the strata agree with it and each stratum's own
-    labels weigh more where they do not. A stratum's matches M_k are its known matches plus
-    its U_k unlabelled pairs times the posterior mean rate (`shrunk_rate`); F_alpha =
-    sum_k pred_k M_k / (alpha P + (1 - alpha) sum_k M_k), exact on a fully labelled pool. The
-    interval is Fieller's for that ratio, with each stratum's beta-binomial predictive variance
-    of its unlabelled matches plus the curve's uncertainty (delta method). The strata are
-    drawn by Neyman allocation for numerator - F denominator (U_k |pred_k - F (1 - alpha)|
-    sqrt(rate (1 - rate))), mixed with the unlabelled pairs' distribution (share `epsilon`).
-    With `hedge_window` > 0, where the labels of a window of strata (that many either side, on
-    one side of the threshold) hold at least two errors and more than the curve expects
-    (one-sided Poisson test, p < 0.05), the allocation takes each of those strata's rate as its
-    mean calibrated score when that is the more uncertain of the two, so a score band whose
-    matches the curve rules out (match rates not monotone in the score) is labelled on. Not the
-    default (0): it helps such pools from about 500 labels and costs some well-calibrated ones a
-    little (benchmarks/results/oasis_v21_hedge.md; 4 is the value measured there).
-    With `allocation="variance"` the strata are drawn in proportion to the expected fall in the
-    variance of numerator - F denominator from one more label in each: its own unlabelled
-    matches' beta-binomial variance, plus what the label takes off every stratum's through the
-    refitted prior curve. A small stratum between the near-certain bulks loses all its variance
-    to one label and a large one the curve pins loses little, so the uncertain band is labelled
-    out early, where Neyman's allocation (in proportion to a stratum's size) leaves much of it
-    to the curve. With `n_strata="finest"` (the finer of "auto" and "fine") it is what
-    benchmarks/results/oasis_v24.md measures against the default.
+    Notes
+    -----
+    **The stratified estimate (default).** Each draw labels a pair not labelled yet, uniformly
+    from a stratum. A stratum's matches are its known matches plus its unlabelled pairs times
+    its posterior rate (`shrunk_rate`); F_alpha = sum_k pred_k M_k / (alpha P + (1 - alpha)
+    sum_k M_k), exact on a fully labelled pool. Each stratum's rate has a Beta prior:
+    - its mean is `local_prior`: the curve shifted by a smooth local misfit (a Gaussian
+      process along the logit score, sd `misfit`, correlation exp(-distance /
+      `misfit_length`), one per side of the threshold, fitted to the other strata's labels by
+      Laplace's method; benchmarks/results/oasis_v25.md, oasis_v26.md);
+    - its variance is that of a logit-normal of sd `spread` around it, with `spread` chosen
+      by empirical Bayes from all strata's labels.
 
-    In each side's tail, the strata whose every pair lies more than `misfit_length` beyond the
-    side's outermost labelled error (the lowest-scored labelled match among the predicted
-    non-matches, the highest-scored labelled non-match among the predicted matches), the
-    curve's log-odds fall at least `tail_slope` (default 1) times as fast as the scores' log-
-    odds. A real matcher's errors sit in a band of middling scores, and a curve fitted to that
-    band is flat: it would give each pair of a bulk scored 1e-7 nearly the band's rate of 1e-4,
-    errors that no label has seen. `tail_slope=0` keeps the fitted curve everywhere
-    (benchmarks/results/oasis_v29.md).
+    The interval is Fieller's for that ratio. Its variance sums each stratum's beta-binomial
+    variance of its unlabelled matches, the curve's uncertainty (delta method), and the
+    misfit's posterior uncertainty.
 
-    Confident errors (matches scored 0.01, non-matches 0.99): each stratum's rate is, with prior
-    probability 0.05, off the curve (Jeffreys prior); a stratum whose labels contradict the
-    curve's side (a match where it says below 1/2, a non-match above) is then estimated from a
-    mixture weighted by the evidence (`off_weight`), its own labels in the interval too, and
-    neither it nor any stratum pulls the curve by more than 3 standard errors of its labels'
-    distance from the curve fitted without them (leave-one-out); unlabelled strata and strata
-    whose labels agree keep the curve's rate exactly. With the stratified estimator,
-    the unlabelled predicted matches may also hold non-matches beyond what the model expects:
-    each one the model takes for a match is a non-match with probability eta, whose posterior
-    comes from the labels of the predicted-match strata (Jeffreys prior; each label an error
-    with the model's probability plus eta times the model's match rate, so errors the model
-    expects near the threshold are not evidence of eta). The second moment of those unseen
-    errors is added to the interval's variance, and the Neyman allocation takes a predicted
-    match's label to be a match with probability r_k (1 - E[eta]), so strata the curve calls
-    certain are checked as far as eta's posterior says they may be off, and less as their labels
-    keep agreeing. The predicted non-matches get no such term: their unlabelled pairs are
-    hundreds of times their labels, and the same rule there gives intervals tens of points wide.
+    **The draws.** Neyman allocation for numerator - F denominator, U_k |pred_k - F (1 -
+    alpha)| sqrt(rate (1 - rate)), mixed with the unlabelled pairs' distribution (share
+    `epsilon`).
+    - With `hedge_window` > 0: where a window's labels hold at least two errors and more
+      than the curve expects (one-sided Poisson test, p < 0.05), a stratum's rate is its
+      mean score whenever that is the more uncertain of the two.
+    - With `allocation="variance"`: in proportion to the fall in variance one more label
+      brings, its own and through the refitted curve, so the small strata between the
+      near-certain bulks are labelled out early.
 
-    For "ratio" and "doubly_robust" each draw picks a stratum from the paper's variance-
-    minimizing instrumental distribution for the current F estimate, mixed with the population
-    distribution (share `epsilon`), then a pair within it; their Beta-Bernoulli model of a
-    stratum's rate has `prior_strength` pseudo-labels in all (default 2 per stratum).
+    **The curve's tails.** Beyond each side's outermost labelled error (plus `misfit_length`),
+    the curve's log-odds fall at least `tail_slope` times as fast as the scores'. A curve
+    fitted to a real matcher's band of middling errors is flat, and would otherwise give a
+    bulk scored 1e-7 the band's rate.
 
-    `estimator="poststratified"`: the draws of "ratio" (the paper's instrumental distribution,
-    with replacement), the estimate and interval of "stratified" (labelled pairs counted
-    exactly, the rest at the curve's posterior rates). With `n_strata="fine"` (the authors'
-    strata: `evaluation.strata.stratify`) it is the paper's sampler with a post-stratified
-    estimate; on small pools of a sharp matcher the draws label nearly every pair between the
-    near-certain bulks, which the estimate then counts exactly
-    (benchmarks/results/oasis_v23.md).
+    **Confident errors** (matches scored 0.01, non-matches 0.99).
+    - Off the curve: with prior probability 0.05 a stratum's rate is off the curve
+      (Jeffreys prior). A stratum whose labels contradict the curve's side is estimated from
+      the mixture weighted by the evidence (`off_weight`). Unlabelled strata, and strata
+      whose labels agree, keep the curve's rate.
+    - Bounded pull: no stratum pulls the curve by more than 3 standard errors of its labels'
+      distance from the curve fitted without them.
+    - Unseen errors among the predicted matches: each pair the model takes for a match is a
+      non-match with probability eta (`unseen_error_rate`, posterior from the predicted-match
+      labels). Its second moment widens the interval, and the draws check the strata the
+      curve calls certain as far as eta allows. The predicted non-matches get no such term:
+      their unlabelled pairs are hundreds of times their labels, and the same rule gives
+      intervals tens of points wide there.
 
-    `estimator="ratio"`: draws with replacement (a re-drawn pair reuses its label) and the
-    paper's importance-weighted ratio sum w TP / sum w (alpha pred + (1 - alpha) true) over all
-    draws, w = p / q.
-
-    `estimator="doubly_robust"`: draws as for "ratio"; every accepted draw t gives, for each
-    stratum k, an unbiased estimate of its number of matches,
-    known matches_k + U_k r_k + [k_t = k, pair new] (N_k / q_k) (y_t - r_k), with r_k a working
-    model of the unlabelled pairs' match rate fixed before the draw (`working_rate`); the
-    averages over draws enter the same F_alpha, fully labelled strata counted exactly, with
-    Fieller's interval from the empirical covariance of the per-draw estimates (each
-    stratum's variance at least what its draws would have under the posterior match rates).
-    It costs O(number of strata^2) per draw, and labels that all contradict the predictions
-    give a small positive F instead of exactly 0.
+    **The other estimators** draw from the paper's variance-minimizing instrumental
+    distribution for the current F, mixed with the population (share `epsilon`).
+    - "ratio": with replacement; the paper's importance-weighted ratio sum w TP / sum w
+      (alpha pred + (1 - alpha) true), w = p / q.
+    - "poststratified": the draws of "ratio", the estimate and interval of "stratified".
+      With `n_strata="fine"` it is the paper's sampler with a post-stratified estimate
+      (benchmarks/results/oasis_v23.md).
+    - "doubly_robust": each accepted draw gives every stratum an unbiased estimate of its
+      matches: known matches + U_k r_k + [drawn here, pair new] (N_k / q_k) (y - r_k), with r_k
+      a working model fixed before the draw (`working_rate`). Their averages enter F_alpha,
+      with Fieller's interval from their empirical covariance. It costs O(strata^2) per draw.
     """
 
     def __init__(
