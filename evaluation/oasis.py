@@ -387,8 +387,11 @@ class OASISSampler(_ImportanceBase):
       (benchmarks/results/oasis_v23.md).
     - "doubly_robust": each accepted draw gives every stratum an unbiased estimate of its
       matches: known matches + U_k r_k + [drawn here, pair new] (N_k / q_k) (y - r_k), with r_k
-      a working model fixed before the draw (`working_rate`). Their averages enter F_alpha,
-      with Fieller's interval from their empirical covariance. It costs O(strata^2) per draw.
+      a working model fixed before the draw (`working_rate`). Their averages enter F_alpha
+      (fully labelled strata counted exactly), with Fieller's interval from their empirical
+      covariance, each stratum's variance at least what its draws would have under the
+      posterior rates. It costs O(strata^2) per draw, and labels that all contradict the
+      predictions give a small positive F instead of exactly 0.
     """
 
     def __init__(
