@@ -122,24 +122,12 @@ VARIANTS = {"hybrid_no_kl": ("hybrid", {"kl_share": 0.0}, {}),
                 "soft_weight": "skill",
                 "featurizer_options": {"restore": True, "restore_unseen": True},
                 "matcher_options": {"monotonic": True, "l2_regularization": 1.0}}),
-            # _title_core: the title's similarities also on the title less what reads like
-            # other attributes' values (PairFeaturizer(title_core=True)); matcher_quality.beer_v17
-            "hybrid_monotone_l2_skill_restore_title_core": ("hybrid", {}, {
-                "soft_weight": "skill",
-                "featurizer_options": {"restore": True, "title_core": True},
-                "matcher_options": {"monotonic": True, "l2_regularization": 1.0}}),
             # _bag5: the default's matcher an average of 5 boosted models, each on 80% of the
             # pairs, the iterations shared among them (variance with few labels)
             "hybrid_monotone_l2_skill_restore_bag5": ("hybrid", {}, {
                 "soft_weight": "skill", "featurizer_options": {"restore": True},
                 "matcher_options": {"monotonic": True, "l2_regularization": 1.0, "n_models": 5,
                                     "subsample": 0.8}}),
-            # _coverage_residual: the whole record's asymmetric token coverage and the 3-grams
-            # of the words each side has alone (PairFeaturizer(coverage=True, residual=True))
-            "hybrid_monotone_l2_skill_restore_coverage_residual": ("hybrid", {}, {
-                "soft_weight": "skill", "featurizer_options": {"restore": True, "coverage": True,
-                                                               "residual": True},
-                "matcher_options": {"monotonic": True, "l2_regularization": 1.0}}),
             # _nokl: the default without maxKL's share of each batch (risk k-medoids alone)
             "hybrid_monotone_l2_skill_restore_nokl": ("hybrid", {"kl_share": 0.0}, {
                 "soft_weight": "skill", "featurizer_options": {"restore": True},

@@ -109,19 +109,6 @@ FEATURE_SETS = {  # name -> PairFeaturizer arguments; the first is the default, 
     "restore unseen": {"restore": True, "restore_unseen": True},
     # and values that read as title words left in the title (MovedValues(guard=True))
     "restore guard": {"restore": True, "restore_guard": True},
-    # and the whole record's asymmetric token coverage (PairFeaturizer(coverage=True))
-    "coverage": {"restore": True, "coverage": True},
-    # and the whole record's consecutive word pairs (PairFeaturizer(bigrams=True))
-    "bigrams": {"restore": True, "bigrams": True},
-    "coverage bigrams": {"restore": True, "coverage": True, "bigrams": True},
-    # and the character 3-grams of the words each side has alone (PairFeaturizer(residual=True))
-    "residual": {"restore": True, "residual": True},
-    "coverage residual": {"restore": True, "coverage": True, "residual": True},
-    # and the title less the words that read like other attributes' values (title_core=True)
-    "title core": {"restore": True, "title_core": True},
-    "unseen title core": {"restore": True, "restore_unseen": True, "title_core": True},
-    # and a context margin of 0, not NaN, where the record has no other candidate
-    "restore lone zero": {"restore": True, "lone_margin": 0.0},
 }
 
 

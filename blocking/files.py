@@ -23,6 +23,10 @@ MAGIC = b"RISKWEASUL-MODEL "
 FORMAT = 1
 
 
+class StaleModelError(ValueError):
+    """A model file this version can no longer use as it was fitted (raised while unpickling)."""
+
+
 def _version() -> str:
     try:
         return metadata.version("riskweasul")
@@ -104,6 +108,8 @@ def load_model(path: str | os.PathLike, kind: str | tuple[str, ...], where: str 
         )
     try:
         obj = pickle.loads(payload)
+    except StaleModelError as exc:
+        raise ValueError(f"{where}: {path}: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - any unpickling failure means a damaged file
         raise ValueError(
             f"{where}: {path} is damaged or truncated ({type(exc).__name__}); write the model again"

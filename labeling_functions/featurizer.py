@@ -18,9 +18,10 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
+from blocking.files import StaleModelError
 from blocking.pairs import attribute_names, side_columns
 from labeling_functions.cache import similarity_cache
-from labeling_functions.moved_values import MovedValues, _blank
+from labeling_functions.moved_values import MovedValues
 from labeling_functions.similarity import (
     _MODEL_TOKEN,
     KINDS,
@@ -38,8 +39,11 @@ from labeling_functions.similarity import (
 
 __all__ = ["PairFeaturizer", "feature_directions", "record_texts"]
 
-# The pseudo-attribute of `title_core`: the title less the words of other attributes.
-_CORE = "title_core"
+# Views measured and removed (benchmarks/results/issue15_recheck_v32.md): their setting when off,
+# and what a model file fitted before their removal may hold of them.
+_REMOVED_OPTIONS = {"coverage": False, "bigrams": False, "residual": False, "title_core": False,
+                    "lone_margin": None}
+_REMOVED_STATE = {*_REMOVED_OPTIONS, "attribute_words_", "core_values_", "rare_idf_"}
 
 # The whole-record similarities whose margins over competing candidates `context` adds.
 _CONTEXT_BASE = ("record__tfidf_cosine", "record__idf_dice", "record__char3_cosine",
@@ -53,11 +57,9 @@ _DIRECTIONS = {
                      "tfidf_cosine", "model_numbers", "char3_cosine", "idf_dice",
                      "partial_ratio", "codes_overlap", "quantities_overlap", "numbers_overlap",
                      "left_in_right_record", "right_in_left_record", "left_margin",
-                     "right_margin", "coverage_left", "coverage_right", "bigram_tfidf_cosine",
-                     "bigram_idf_dice", "residual_char3_cosine"), 1),
+                     "right_margin"), 1),
     **dict.fromkeys(("reldiff", "unshared_idf_left", "unshared_idf_right", "codes_unshared",
-                     "quantities_unshared", "numbers_unshared", "rarest_unshared_left",
-                     "rarest_unshared_right", "rare_unshared_left", "rare_unshared_right"), -1),
+                     "quantities_unshared", "numbers_unshared"), -1),
 }
 
 
@@ -83,17 +85,6 @@ _UNIT_ALIASES = {"inches": "in", "inch": "in", '"': "in", "lbs": "lb", "watts": 
                  "volts": "v", "volt": "v", "megapixel": "mp", "pcs": "pc", "pk": "pack",
                  "hrs": "hr"}
 _SPLIT_UNIT = re.compile(r"^(\d+(?:\.\d+)?)\s?(.*)$")
-
-
-# Two consecutive words (whatever punctuation between them), one overlapping match per word.
-_BIGRAM = r"(?=\b(\w+\W+\w+))"
-_NOT_WORD = re.compile(r"\W+")
-
-
-def _word_bigrams(left: pd.Series, right: pd.Series, idf: IdfTable | None = None) -> TokenSets:
-    """The two sides' consecutive word pairs ('rock bottom', 'bottom la'): word order, which the
-    word sets lose, tells a shared name followed by different words from the same name."""
-    return TokenSets(left, right, _BIGRAM, canonical=lambda t: _NOT_WORD.sub(" ", t), idf=idf)
 
 
 def _is_quantity(token: str) -> bool:
@@ -166,9 +157,7 @@ class PairFeaturizer(BaseEstimator):
     numbers with units); `cross` each text attribute's tokens found in the other side's whole
     record; `missing` the missingness pattern; `context` (with `record`), per side, how far a
     pair's whole-record similarities lead (or trail) the best other candidate of that record
-    among the fitted pool's pairs (NaN where the record has no other, or `lone_margin` if given:
-    e.g. 0.0, neither leading nor trailing, so the trees cannot learn "the record's only
-    candidate" as a side of their own). `max_record_chars` caps
+    among the fitted pool's pairs (NaN where the record has no other). `max_record_chars` caps
     the record text used by the character 3-gram view (long descriptions would dominate its
     cost); `max_value_chars` every value (a 1 MB field is compared on its first characters).
     `kinds` overrides the inferred kind ('numeric', 'short', 'long') of named attributes, e.g.
@@ -181,19 +170,6 @@ class PairFeaturizer(BaseEstimator):
     also puts back values that no record holds in place: the title's trailing run that reads
     like a short empty attribute's values (`MovedValues(suffixes=True)`). `restore_guard` (with
     `restore`) leaves in the title the values that read as title words (`MovedValues(guard=True)`).
-    Three more whole-record views (with `record`), each a switch: `coverage` the IDF share of
-    each side's words found in the other, and per side the highest IDF of a word the other lacks
-    and how many such words are rarer than the pool's median word (`TokenSets.unshared`);
-    `bigrams` the TF-IDF cosine and IDF Dice of consecutive word pairs (word order); `residual`
-    the character 3-gram cosine of the words each side has alone (a respelling against a
-    different word, `TokenSets.residual_char_cosine`).
-    `title_core` adds the first attribute's similarities ('title_core__<metric>') computed on
-    its words less what reads like another short attribute's values: the trailing run of each
-    of the record's empty attributes (`MovedValues.title_core`, a brewery or a brand that moved
-    into the title and was not put back) and every word whose odds of standing in such values
-    are high (`MovedValues.attribute_words`); both learnt on the fitted pool (`core_values_`,
-    `attribute_words_`), so the shared words of a moved value do not make two different titles
-    look alike, nor its different spellings two equal titles differ.
     """
 
     def __init__(
@@ -211,11 +187,6 @@ class PairFeaturizer(BaseEstimator):
         restore: bool = False,
         restore_unseen: bool = False,
         restore_guard: bool = False,
-        coverage: bool = False,
-        bigrams: bool = False,
-        residual: bool = False,
-        title_core: bool = False,
-        lone_margin: float | None = None,
     ) -> None:
         self.attributes = attributes
         self.kinds = kinds
@@ -230,11 +201,6 @@ class PairFeaturizer(BaseEstimator):
         self.restore = restore
         self.restore_unseen = restore_unseen
         self.restore_guard = restore_guard
-        self.coverage = coverage
-        self.bigrams = bigrams
-        self.residual = residual
-        self.title_core = title_core
-        self.lone_margin = lone_margin
 
     # ----------------------------------------------------------------- fit
     def fit(self, pairs: pd.DataFrame, y: object = None) -> PairFeaturizer:
@@ -251,15 +217,10 @@ class PairFeaturizer(BaseEstimator):
                              f"the pairs, which have {found}")
         if len(pairs) == 0:
             raise ValueError("PairFeaturizer.fit: the pair table is empty; fit on the pool")
-        for name in ("restore", "restore_unseen", "restore_guard", "title_core"):
+        for name in ("restore", "restore_unseen", "restore_guard"):
             if not isinstance(getattr(self, name), bool | np.bool_):
                 raise TypeError(f"PairFeaturizer: {name} must be True or False, got "
                                 f"{getattr(self, name)!r}")
-        lone = self.lone_margin
-        if lone is not None and (isinstance(lone, bool) or not isinstance(
-                lone, int | float | np.number) or not np.isfinite(lone)):
-            raise ValueError(f"PairFeaturizer: lone_margin must be None (NaN) or a finite "
-                             f"number, got {lone!r}")
         self.attributes_ = attributes
         pairs = self._truncated(pairs)
         self.moved_ = (MovedValues(pairs, attributes, suffixes=bool(self.restore_unseen),
@@ -268,26 +229,15 @@ class PairFeaturizer(BaseEstimator):
         restored = self._restored(pairs)  # the tables' statistics; pairs keep their own keys
         self.kinds_ = {**attribute_kinds(restored, attributes), **self._given_kinds(attributes)}
         self.idf_ = fit_idf(restored, attributes, kinds=self.kinds_)
-        self.core_values_ = (MovedValues(restored, attributes, suffixes=True)
-                             if self.title_core and len(attributes) > 1
-                             and self.kinds_[attributes[0]] != "numeric" else None)
-        self.attribute_words_ = (None if self.core_values_ is None
-                                 else self.core_values_.attribute_words())
-        if self.attribute_words_ is not None:
-            self.idf_.update(fit_idf(self._title_cores(restored), [_CORE],
-                                     kinds={_CORE: self.kinds_[attributes[0]]}))
         self.record_idf_: dict[str, IdfTable] = {}
         if self.record or self.cross:
             left, right = self._records(restored)
             words = TokenSets(left, right)
             self.record_idf_["words"] = words.idf_table()
-            self.rare_idf_ = float(np.median(words.token_idf())) if words.n_docs else 0.0
             if self.record:
                 short = [_shortened(side, self.max_record_chars) for side in (left, right)]
                 self.record_idf_["char3"] = TokenSets(
                     *short, pattern=char_ngrams(3)).idf_table()
-                if self.bigrams:
-                    self.record_idf_["bigrams"] = _word_bigrams(left, right).idf_table()
         self.base_columns_ = list(self._compute(pairs.iloc[:1]).columns)
         self._clear_cache()
         self.context_: dict[str, pd.DataFrame] = {}
@@ -320,14 +270,18 @@ class PairFeaturizer(BaseEstimator):
 
     def __setstate__(self, state: dict) -> None:
         """Unpickle; a model file written before `kinds` or `feature_directions_` existed gets
-        the default (the directions follow from the fitted columns)."""
+        the default (the directions follow from the fitted columns). A file fitted with one of
+        the views since removed switched on cannot give its columns: it is refused."""
+        used = [f"{name}={state[name]!r}" for name, off in _REMOVED_OPTIONS.items()
+                if name in state and state[name] is not off and state[name] != off]
+        if used:
+            raise StaleModelError(f"PairFeaturizer: fitted with {', '.join(used)}, an option "
+                                  f"this riskweasul no longer has; fit the model again")
+        state = {k: v for k, v in state.items() if k not in _REMOVED_STATE}
         if "columns_" in state and "feature_directions_" not in state:
             state = {**state, "feature_directions_": feature_directions(state["columns_"])}
         super().__setstate__({"kinds": None, "restore": False, "restore_unseen": False,
-                              "restore_guard": False, "moved_": None, "coverage": False,
-                              "bigrams": False, "residual": False, "title_core": False,
-                              "attribute_words_": None, "core_values_": None,
-                              "lone_margin": None, **state})
+                              "restore_guard": False, "moved_": None, **state})
 
     def __getstate__(self) -> dict:
         """Pickles (model files) leave the cache out."""
@@ -407,7 +361,7 @@ class PairFeaturizer(BaseEstimator):
 
     def _margins(self, pairs: pd.DataFrame, base: np.ndarray) -> np.ndarray:
         """Each pair's margin over the best other candidate of its left and right record
-        (`lone_margin`, else NaN, where the record has none with a value)."""
+        (NaN where the record has none with a value)."""
         pair_hash = self._pair_hashes(pairs)
         out = []
         for column, table in self.context_.items():
@@ -418,10 +372,7 @@ class PairFeaturizer(BaseEstimator):
                 other = np.where(itself, found["second"].to_numpy(np.float64),
                                  found["best"].to_numpy(np.float64))
                 other = np.where(np.isinf(other), np.nan, other)
-                margin = value - other
-                if self.lone_margin is not None:
-                    margin[np.isnan(other) & ~np.isnan(value)] = self.lone_margin
-                out.append(margin)
+                out.append(value - other)
         return np.column_stack(out).astype(np.float32)
 
     def fit_transform(self, pairs: pd.DataFrame, y: object = None) -> pd.DataFrame:
@@ -492,10 +443,6 @@ class PairFeaturizer(BaseEstimator):
     def _compute_all(self, pairs: pd.DataFrame) -> pd.DataFrame:
         parts = [similarity_features(pairs, self.attributes_, kinds=self.kinds_, rich=self.rich,
                                      idf=self.idf_)]
-        if self.attribute_words_ is not None:
-            parts.append(similarity_features(self._title_cores(pairs), [_CORE],
-                                             kinds={_CORE: self.kinds_[self.attributes_[0]]},
-                                             rich=self.rich, idf=self.idf_))
         features: dict[str, np.ndarray] = {}
         if self.missing:
             self._missingness(pairs, features)
@@ -507,23 +454,6 @@ class PairFeaturizer(BaseEstimator):
                 self._cross(pairs, left, right, features)
         parts.append(pd.DataFrame(features, index=pairs.index).round(9))
         return pd.concat(parts, axis=1)
-
-    def _title_cores(self, pairs: pd.DataFrame) -> pd.DataFrame:
-        """Both sides' titles less `attribute_words_` (per distinct title; None where no word
-        is left), as the pair columns of the attribute `_CORE`."""
-        out = {}
-        for side, name in enumerate(side_columns(_CORE)):
-            columns = [side_columns(a)[side] for a in self.attributes_]
-            code, records = _side_codes(pairs, columns)
-            values = records.to_numpy(dtype=object)
-            empty = _blank(values[:, 1:].ravel()).reshape(len(values), -1)
-            kept = [" ".join(w for w in self.core_values_.title_core(str(title), missing)
-                             if w not in self.attribute_words_) if not _blank(values[r, :1])[0]
-                    else "" for r, (title, missing) in enumerate(zip(values[:, 0], empty,
-                                                                     strict=True))]
-            cores = np.array([k or None for k in kept], dtype=object)
-            out[name] = cores[code]
-        return pd.DataFrame(out, index=pairs.index)
 
     def _missingness(self, pairs: pd.DataFrame, features: dict[str, np.ndarray]) -> None:
         filled = []
@@ -554,22 +484,6 @@ class PairFeaturizer(BaseEstimator):
         features["record__idf_dice"] = 2 * shared / np.maximum(left_mass + right_mass, 1e-12)
         features["record__unshared_idf_left"] = np.maximum(left_mass - shared, 0.0)
         features["record__unshared_idf_right"] = np.maximum(right_mass - shared, 0.0)
-        if self.coverage:
-            features["record__coverage_left"] = shared / np.maximum(left_mass, 1e-12)
-            features["record__coverage_right"] = shared / np.maximum(right_mass, 1e-12)
-            top_left, top_right, rare_left, rare_right = words.unshared(self.rare_idf_)
-            features["record__rarest_unshared_left"] = top_left
-            features["record__rarest_unshared_right"] = top_right
-            features["record__rare_unshared_left"] = rare_left
-            features["record__rare_unshared_right"] = rare_right
-        if self.residual:
-            features["record__residual_char3_cosine"] = words.residual_char_cosine()
-        if self.bigrams:
-            pairs_of_words = _word_bigrams(left, right, self.record_idf_["bigrams"])
-            features["record__bigram_tfidf_cosine"] = pairs_of_words.tfidf_cosine()
-            shared, left_mass, right_mass = pairs_of_words.idf_mass()
-            features["record__bigram_idf_dice"] = 2 * shared / np.maximum(left_mass + right_mass,
-                                                                          1e-12)
         short = [_shortened(side, self.max_record_chars) for side in (left, right)]
         features["record__char3_cosine"] = TokenSets(
             *short, pattern=char_ngrams(3), idf=self.record_idf_["char3"]).tfidf_cosine()

@@ -201,22 +201,6 @@ class MovedValues:
         best = len(total) - 1 - int(np.argmax(total[::-1]))
         return best + 1 if total[best] >= self.min_odds else 0
 
-    def attribute_words(self) -> frozenset[str]:
-        """The tokens that read like some short attribute's values rather than title words
-        (log-odds `min_odds` or more, `_token_odds`; needs `suffixes=True`)."""
-        return frozenset(token for odds, _ in self.odds.values()
-                         for token, value in odds.items() if value >= self.min_odds)
-
-    def title_core(self, title: str, empty: np.ndarray) -> list[str]:
-        """The title's tokens less the trailing runs that read like the values of its record's
-        `empty` short attributes (`_by_odds`, last attribute first)."""
-        tokens = list(_tokens(title))
-        for attr in np.array(self.others, dtype=object)[empty][::-1]:
-            if attr in self.odds:
-                run = self._by_odds(tokens, *self.odds[attr])
-                del tokens[len(tokens) - run:]
-        return tokens
-
     @staticmethod
     def _by_shape(title: list[str], shapes: list[tuple[str, ...]]
                   ) -> tuple[int, int, object] | None:

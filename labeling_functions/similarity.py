@@ -22,7 +22,6 @@ import pandas as pd
 import scipy.sparse as sp
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import JaroWinkler, Levenshtein
-from sklearn.feature_extraction.text import CountVectorizer
 
 from blocking.pairs import attribute_names
 from labeling_functions.cache import cached, similarity_cache
@@ -327,7 +326,6 @@ class TokenSets:
         self.missing = (self.left_size == 0) | (self.right_size == 0)
         self._intersection: np.ndarray | None = None
         self._shared: sp.csr_matrix | None = None
-        self._alone_tokens: tuple[np.ndarray, sp.csr_matrix, sp.csr_matrix] | None = None
         self._pos_a, self._distinct_a = pd.factorize(rows_a)
         self._pos_b, self._distinct_b = pd.factorize(rows_b)
         cells = len(self._distinct_a) * len(self._distinct_b)
@@ -417,67 +415,6 @@ class TokenSets:
         for values in (shared, left, right):
             values[self.missing] = np.nan
         return shared, left, right
-
-    def token_idf(self) -> np.ndarray:
-        """The IDF of every token occurrence of the distinct values (each value's tokens once)."""
-        return self.idf[self._table.indices]
-
-    def _alone(self) -> tuple[np.ndarray, sp.csr_matrix, sp.csr_matrix]:
-        """(each pair's distinct (left value, right value) combination, per combination the
-        tokens the left has and the right lacks, and the reverse), as binary rows."""
-        if self._alone_tokens is None:
-            n_rows = self._table.shape[0]
-            combo, keys = pd.factorize(self._rows_a.astype(np.int64) * n_rows + self._rows_b)
-            binary = self._table.copy()
-            binary.data[:] = 1.0
-            sides: tuple[list, list] = ([], [])
-            for start in range(0, len(keys), _PAIR_SLICE):
-                part = keys[start : start + _PAIR_SLICE]
-                left, right = binary[part // n_rows], binary[part % n_rows]
-                both = left.multiply(right)
-                for k, side in enumerate((left, right)):
-                    alone = sp.csr_matrix(side - both)
-                    alone.eliminate_zeros()
-                    sides[k].append(alone)
-            empty = sp.csr_matrix((0, binary.shape[1]))
-            self._alone_tokens = (combo, sp.vstack([empty, *sides[0]], format="csr"),
-                                  sp.vstack([empty, *sides[1]], format="csr"))
-        return self._alone_tokens
-
-    def unshared(self, rare: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Per pair and side, the highest IDF among the side's tokens the other lacks (0 when it
-        lacks none) and how many of them have an IDF of at least `rare`: a rare word on one side
-        alone ('La Jolla' after a shared brewery name) argues non-match however much is shared.
-        Computed once per distinct (left value, right value) combination."""
-        combo, *sides = self._alone()
-        out = []
-        for alone in sides:
-            weight = self.idf[alone.indices]
-            row = np.repeat(np.arange(alone.shape[0]), np.diff(alone.indptr))
-            top = np.zeros(alone.shape[0])
-            np.maximum.at(top, row, weight)
-            out += [top, np.bincount(row, weights=(weight >= rare).astype(np.float64),
-                                     minlength=alone.shape[0])]
-        out = np.array(out)[:, combo]
-        out[:, self.missing] = np.nan
-        return out[0], out[2], out[1], out[3]
-
-    def residual_char_cosine(self) -> np.ndarray:
-        """Per pair, the cosine of the character 3-grams of the words each side has alone (1 when
-        neither has any, 0 when one side alone has some): 'barleywine' against 'barley wine', or
-        a typo, is a near miss; 'pike' against 'bristol' a real difference."""
-        combo, left, right = self._alone()
-        padded = [f" {t} " for t in self.terms]
-        grams = CountVectorizer(analyzer="char", ngram_range=(3, 3), lowercase=False,
-                                binary=True, dtype=np.float64).fit_transform(padded)
-        left, right = sp.csr_matrix(left @ grams), sp.csr_matrix(right @ grams)
-        dot = _rowsum(left.multiply(right))
-        norms = np.sqrt(_rowsum(left.multiply(left)) * _rowsum(right.multiply(right)))
-        nothing = (np.diff(left.indptr) == 0) & (np.diff(right.indptr) == 0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out = np.where(nothing, 1.0, np.where(norms > 0, dot / norms, 0.0))[combo]
-        out[self.missing] = np.nan
-        return out
 
 
 def _rowsum(m: sp.spmatrix) -> np.ndarray:

@@ -158,30 +158,6 @@ def test_context_margins_rank_a_pair_against_its_records_other_candidates():
     assert not any("margin" in c for c in PairFeaturizer(context=False).fit(pairs).columns_)
 
 
-def test_lone_margin_fills_only_the_margins_of_a_records_only_candidate():
-    base = pool()
-    sony = base.iloc[[0, 0]].reset_index(drop=True)
-    sony["right_title"] = ["bravia kdl40 40in lcd", "samsung ue40 panel"]
-    pairs = pd.concat([sony, base.iloc[1:]], ignore_index=True)
-    plain = PairFeaturizer().fit(pairs)
-    lone = PairFeaturizer(lone_margin=0.0).fit(pairs)
-    X, Y = plain.transform(pairs), lone.transform(pairs)
-    margins = [c for c in X.columns if c.endswith("_margin")]
-    alone = X[margins].isna() & X[[c.rsplit("__", 1)[0] for c in margins]].notna().to_numpy()
-    assert alone.to_numpy().any() and not alone["record__tfidf_cosine__left_margin"][:2].any()
-    assert (Y[margins][alone] == 0.0).sum().sum() == alone.sum().sum()
-    pd.testing.assert_frame_equal(Y[margins][~alone], X[margins][~alone])
-    pd.testing.assert_frame_equal(Y.drop(columns=margins), X.drop(columns=margins))
-    assert PairFeaturizer(lone_margin=-1.0).fit(pairs).transform(pairs)[margins][alone].eq(
-        -1.0).sum().sum() == alone.sum().sum()
-    old = pickle.loads(pickle.dumps(plain))
-    del old.__dict__["lone_margin"]  # a model file written before the option existed
-    pd.testing.assert_frame_equal(pickle.loads(pickle.dumps(old)).transform(pairs), X)
-    for bad in (float("nan"), "0", True):
-        with pytest.raises(ValueError, match="lone_margin"):
-            PairFeaturizer(lone_margin=bad).fit(pairs)
-
-
 def test_quantity_tokens_equal_those_of_the_units_regex():
     import re
 
@@ -275,29 +251,23 @@ def test_a_featurizer_pickled_before_directions_existed_loads():
     assert not hasattr(pickle.loads(pickle.dumps(PairFeaturizer())), "feature_directions_")
 
 
-@pytest.mark.parametrize("switch, columns", [
-    ("coverage", ["record__coverage_left", "record__coverage_right",
-                  "record__rarest_unshared_left", "record__rarest_unshared_right",
-                  "record__rare_unshared_left", "record__rare_unshared_right"]),
-    ("bigrams", ["record__bigram_tfidf_cosine", "record__bigram_idf_dice"]),
-    ("residual", ["record__residual_char3_cosine"]),
-])
-def test_record_view_switches_add_their_columns_batch_independent(switch, columns):
+@pytest.mark.parametrize("option, value", [("coverage", True), ("title_core", True),
+                                           ("lone_margin", 0.0)])
+def test_a_model_file_fitted_with_a_removed_view_is_refused_by_name(tmp_path, option, value):
+    from matchers import SimilarityMatcher
+
     pairs = pool()
-    plain = PairFeaturizer(cache=False).fit(pairs)
-    f = PairFeaturizer(cache=False, **{switch: True}).fit(pairs)
-    assert set(f.columns_) - set(plain.columns_) == set(columns)
-    full = f.transform(pairs)
-    for rows in ([0], [3, 1]):
-        pd.testing.assert_frame_equal(f.transform(pairs.iloc[rows]), full.iloc[rows])
-    directions = dict(zip(f.columns_, f.feature_directions_, strict=True))
-    assert all(directions[c] == (-1 if "unshared" in c else 1) for c in columns)
-
-
-def test_bigrams_see_word_order_that_word_sets_miss():
-    pairs = pd.DataFrame({"left_title": ["rock bottom la jolla", "red ale"],
-                          "right_title": ["la jolla rock bottom", "red ale"]})
-    x = PairFeaturizer(bigrams=True, context=False).fit_transform(pairs)
-    assert x["record__tfidf_cosine"].iloc[0] == pytest.approx(1.0)
-    assert x["record__bigram_tfidf_cosine"].iloc[0] < 0.9
-    assert x["record__bigram_tfidf_cosine"].iloc[1] == pytest.approx(1.0)
+    matcher = SimilarityMatcher(max_iter=5).fit(pairs, np.array([1, 1, 0, 1, 0, 1.0]))
+    expected = matcher.match_proba(pairs)
+    # as written before the view was removed: its switch off, its fitted leftovers still there
+    matcher.featurizer_.__dict__.update({option: None if option == "lone_margin" else False,
+                                         "rare_idf_": 1.0, "attribute_words_": None})
+    matcher.save(tmp_path / "off.model")
+    loaded = SimilarityMatcher.load(tmp_path / "off.model")
+    np.testing.assert_array_equal(loaded.match_proba(pairs), expected)
+    assert not hasattr(loaded.featurizer_, option) and not hasattr(loaded.featurizer_, "rare_idf_")
+    matcher.featurizer_.__dict__[option] = value
+    matcher.save(tmp_path / "on.model")
+    with pytest.raises(ValueError, match=rf"on\.model: PairFeaturizer: fitted with {option}="
+                                         rf"{value}.*fit the model again"):
+        SimilarityMatcher.load(tmp_path / "on.model")

@@ -291,27 +291,3 @@ def test_model_tokens_need_a_letter_and_a_digit():
     assert [_is_model_token(t) for t in ("19650312", "2577", "lds4821ww", "mb13-pnk", "x1",
                                          "a-1", "word", "12-34", "4k")] == [
         False, False, True, True, False, False, False, False, False]
-
-
-def test_unshared_finds_each_sides_rarest_lone_word_and_counts_the_rare_ones():
-    left = pd.Series(["rock bottom red ale", "rock bottom red ale", "pike old ale", None])
-    right = pd.Series(["rock bottom red ale", "rock bottom la jolla red ale", "bristol old ale",
-                       "x"])
-    tokens = S.TokenSets(left, right)
-    idf = dict(zip(tokens.terms, tokens.idf, strict=True))
-    top_left, top_right, rare_left, rare_right = tokens.unshared(rare=idf["jolla"])
-    np.testing.assert_allclose(top_left[:3], [0.0, 0.0, idf["pike"]])
-    np.testing.assert_allclose(top_right[:3], [0.0, max(idf["la"], idf["jolla"]),
-                                               idf["bristol"]])
-    np.testing.assert_allclose(rare_right[:3], [0, 2, 1])  # 'la' and 'jolla' are as rare
-    np.testing.assert_allclose(rare_left[:3], [0, 0, 1])
-    assert np.isnan([top_left[3], top_right[3], rare_left[3], rare_right[3]]).all()
-
-
-def test_residual_char_cosine_tells_a_respelling_from_a_different_word():
-    left = pd.Series(["old barleywine ale", "old pike ale", "same words", "a b", None])
-    right = pd.Series(["old barley wine ale", "old bristol ale", "words same", "a b c", "x"])
-    out = S.TokenSets(left, right).residual_char_cosine()
-    assert out[0] > 0.5 > out[1] >= 0.0  # 'barleywine' vs 'barley wine'; 'pike' vs 'bristol'
-    assert out[2] == 1.0 and out[3] == 0.0  # nothing alone; one side alone has a word
-    assert np.isnan(out[4])
