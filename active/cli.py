@@ -293,8 +293,9 @@ def _oasis_line(n_labels: int, estimate: float, low: float, high: float, truth: 
             "'Known limits' in the README)")
 
 
-def _blocker(opts: dict):
-    """The blocker the options name (tfidf, sorted, equivalence, person, embedding or both)."""
+def _blocker(opts: dict, table_columns: tuple[str, ...] | list[str] = ()):
+    """The blocker the options name (tfidf, sorted, equivalence, person, embedding or both);
+    `table_columns` (the record table's, the id left out) are named when --block-on is missing."""
     from blocking import (
         AttributeEquivalenceBlocker,
         EmbeddingKNNBlocker,
@@ -310,7 +311,9 @@ def _blocker(opts: dict):
     if blocking not in BLOCKINGS:
         raise CLIError(f"--blocking must be one of {', '.join(BLOCKINGS)}, got {blocking!r}")
     if blocking != "person" and not columns:
-        raise CLIError(f"--blocking {blocking} needs --block-on COLUMN[,COLUMN...]")
+        hint = (f": the column(s) whose text finds candidates, e.g. --block-on {table_columns[0]} "
+                f"(the table has {', '.join(table_columns)})" if table_columns else "")
+        raise CLIError(f"--blocking {blocking} needs --block-on COLUMN[,COLUMN...]{hint}")
     if opts["analyzer"] not in ANALYZERS:
         raise CLIError(f"--analyzer must be one of {', '.join(ANALYZERS)}, got "
                        f"{opts['analyzer']!r}")
@@ -350,7 +353,7 @@ def _pairs_from_tables(opts: dict, progress: Progress):
         with progress.stage(f"reading the pairs {opts['pairs']}"):
             pairs = load_pairs(opts["pairs"], left, right, id_column=id_column)
     else:
-        blocker = _blocker(opts)
+        blocker = _blocker(opts, [c for c in left.columns if c != id_column])
         with progress.stage(f"blocking {sizes} records ({opts['blocking']})"):
             pairs = join_pairs(blocker.block(left, right), left, right, id_column=id_column)
     progress.log(f"{len(pairs)} candidate pairs from {sizes} records")

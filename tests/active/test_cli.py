@@ -309,6 +309,18 @@ def test_embedding_blocking_without_the_lm_extra_says_how_to_install_it(tmp_path
     assert "riskweasul[lm]" in err and len(err.strip().splitlines()) == 1
 
 
+def test_tfidf_blocking_without_block_on_names_the_tables_columns(tmp_path, capsys):
+    table = tmp_path / "t.csv"
+    pd.DataFrame({"id": [1, 2], "name": ["a b", "a c"], "city": ["x", "y"]}).to_csv(
+        table, index=False)
+    (tmp_path / "lfs.py").write_text(LFS_FILE)
+    assert main(["run", "--left", str(table), "--lfs", str(tmp_path / "lfs.py"), "--output",
+                 str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "needs --block-on" in err and "e.g. --block-on name (the table has name, city)" in err
+    assert len(err.strip().splitlines()) == 1
+
+
 def test_final_matcher_line_names_the_comparison_and_why():
     from active.cli import _final_line
 
