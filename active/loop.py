@@ -92,6 +92,12 @@ class LabelSnapshot:
         """Which labels an audit drew."""
         return self.frame >= 0
 
+    def same_as(self, other: LabelSnapshot | None) -> bool:
+        """Whether `other` holds the same answers (positions, labels and audit draws)."""
+        return other is not None and all(
+            np.array_equal(getattr(self, f), getattr(other, f))
+            for f in ("positions", "labels", "inclusion_prob", "frame"))
+
     def training(self) -> dict[int, int]:
         """The labels the models learn from: the audit's are kept out, so that the matcher
         being measured never saw the pairs that measure it."""
@@ -837,16 +843,19 @@ class ActiveLoop:
 
     def _next_state(self, state: RoundState, pending: Future | None,
                     executor: ThreadPoolExecutor | None) -> tuple[RoundState, Future | None]:
-        """The state the next batch is chosen from, and the fit now running (if background)."""
+        """The state the next batch is chosen from, and the fit now running (if background);
+        no new fit where the batch brought no answer (every pair skipped)."""
         snapshot = self._snapshot()
         labels = snapshot.training()
+        if pending is not None:
+            state = self._take(pending)
+        if snapshot.same_as(state.snapshot):
+            return state, None
         if executor is None:
             self._status(f"fitting the models on {len(labels)} labels")
             new = self.fit_round(labels, previous=state, snapshot=snapshot)
             self.history.append(new.row)
             return new, None
-        if pending is not None:
-            state = self._take(pending)
         self._status(f"training the models on {len(labels)} labels in the background")
         return state, executor.submit(self.fit_round, labels, state, False, snapshot)
 

@@ -143,3 +143,17 @@ def test_final_pseudo_labels_are_confident_hard_and_never_on_expert_pairs(pool, 
     assert set(np.unique(y[w == 0.3])) <= {0.0, 1.0}
     assert not set(pseudo_rows.tolist()) & set(loop.expert_labels())
     assert "n_pseudo" not in reports[False]
+
+
+@pytest.mark.parametrize("background", [False, True])
+def test_a_batch_of_skips_brings_no_refit(pool, make, background):
+    gold = pool["label"].to_numpy()
+    person = Person(gold, {k: Answer.SKIP for k in range(5, 10)})  # the second batch, all of it
+    loop = make(person, background=background, audit=0)
+    fits = []
+    fit_round = loop.fit_round
+    loop.fit_round = lambda *a, **k: fits.append(len(loop.answers())) or fit_round(*a, **k)
+    loop.run(10)
+    assert len(loop.answers()) == 10
+    assert fits.count(5) == 1  # fitted once on the first batch's 5 answers, not again after
+    assert len(person.seen) == 15 and len({v.position for v in person.seen}) == 15
