@@ -8,7 +8,9 @@ and weak supervision without labels (`weak_only`), plus ablations of the hybrid'
 VARIANTS). A name ending in `_dirty` (`_dirty80`, `_title_only`) is the data set's dirty
 variant (benchmarks/_variants.py, dirtied with the run's seed). The matcher's featurizer is
 fitted on the pool and the test pairs together (every candidate, unlabelled). Runs append to
-the .jsonl next to --out; a stopped run resumes where it was.
+the .jsonl next to --out; a stopped run resumes where it was. The loop as shipped is the config
+`hybrid_monotone_l2_skill_restore` (DEFAULT_CONFIG); a bare selector name such as `hybrid` runs
+the selector with an unconstrained matcher and no restore.
 
     .venv/bin/python benchmarks/active_loop.py --names dblp_acm --seeds 0,1,2 --budget 200
     .venv/bin/python benchmarks/active_loop.py --quick         # one small data set, budget 30
@@ -44,6 +46,9 @@ from _common import command  # noqa: E402
 from _variants import split_name  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"
+# ActiveLoop's defaults: the hybrid selector, a monotone l2 matcher, soft labels weighed by
+# their Brier skill, moved values restored (the issue-15 bars are read on this config)
+DEFAULT_CONFIG = "hybrid_monotone_l2_skill_restore"
 SELECTORS = ["hybrid", "maxkl", "risk_kmedoids", "entropy", "random", "coreset"]
 BASELINES = ["no_lfs", "weak_only"]
 CHECKPOINTS = (0, 25, 50, 100, 200)
@@ -294,7 +299,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default=str(REPO.parent / "shared" / "datasets"))
     parser.add_argument("--names", default="dblp_acm,abt_buy")
-    parser.add_argument("--configs", default=",".join(SELECTORS + BASELINES))
+    parser.add_argument("--configs", default=",".join(SELECTORS + BASELINES),
+                        help="selectors, baselines or VARIANTS; the loop as shipped "
+                             f"(ActiveLoop's defaults) is {DEFAULT_CONFIG}, while a bare "
+                             "selector name runs it with an unconstrained matcher and no "
+                             "restore (the ablation's base)")
     parser.add_argument("--seeds", default="0")
     parser.add_argument("--budget", type=int, default=100)
     parser.add_argument("--batch", type=int, default=10)
