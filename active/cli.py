@@ -534,6 +534,11 @@ def _write_run(loop, out: Path, dedup: bool, opts: dict, progress: Progress) -> 
 
 def _print_summary(console, loop, files: dict[str, Path]) -> None:
     """The end of a run: which matcher scored, the matches, the files written."""
+    unanswered = getattr(loop.oracle, "unanswered", ())
+    if unanswered:
+        console.print(f"the label file has no answer for {len(unanswered)} of the pairs the "
+                      f"loop asked about (e.g. {min(unanswered)!r}); they were skipped. Add "
+                      "them to the file and rerun to use them")
     if loop.final is not None:
         console.print(_final_line(loop.final))
     estimate = loop.f1_estimate()

@@ -128,13 +128,15 @@ _FALSE = {"0", "0.0", "non-match", "nonmatch", "n", "no", "false"}
 
 class FileOracle:
     """Answers from a CSV of labels: columns ``label`` plus ``ltable_id``/``rtable_id``, ``key``
-    or ``id``. A pair missing from the file is skipped (asked again next time, never stored);
-    `unknown_keys(keys)` lists the file's pairs that are not in a pool, to check it up front."""
+    or ``id``. A pair missing from the file is skipped (asked again next time, never stored)
+    and kept in `unanswered`; `unknown_keys(keys)` lists the file's pairs that are not in a
+    pool, to check it up front."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         table = read_answers(self.path, "FileOracle: label file")
         self.answers: dict[str, Answer] = {}
+        self.unanswered: set[str] = set()
         for key, raw, line in table.itertuples(index=False):
             text = raw.lower()
             if text in _TRUE:
@@ -154,4 +156,7 @@ class FileOracle:
         return sorted(set(self.answers).difference(map(str, keys)))
 
     def ask(self, view: PairView) -> Answer:
-        return self.answers.get(str(view.key), Answer.SKIP)
+        answer = self.answers.get(str(view.key), Answer.SKIP)
+        if answer is Answer.SKIP:
+            self.unanswered.add(str(view.key))
+        return answer

@@ -339,3 +339,28 @@ def test_the_demo_says_when_its_oasis_interval_misses_the_truth():
     missed = _oasis_line(200, 0.987, 0.9753, 0.998, 0.94)
     assert missed.startswith("OASIS F1 estimate from 200 labels: 0.987")
     assert "misses the true F1" in missed and "Known limits" in missed
+
+
+def test_summary_says_how_many_asked_pairs_the_label_file_could_not_answer(tmp_path):
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from active.cli import _print_summary
+    from active.oracles import FileOracle
+
+    labels = tmp_path / "labels.csv"
+    labels.write_text("ltable_id,rtable_id,label\n1,10,1\n")
+    oracle = FileOracle(labels)
+    oracle.unanswered |= {"2|20", "3|30"}
+    loop = SimpleNamespace(oracle=oracle, final=None, f1_estimate=lambda: None,
+                           predict=lambda: np.zeros(3), threshold=0.5)
+    console = Console(record=True, width=200)
+    _print_summary(console, loop, {})
+    text = console.export_text()
+    assert "the label file has no answer for 2 of the pairs the loop asked about" in text
+    assert "(e.g. '2|20')" in text
+    oracle.unanswered.clear()
+    console = Console(record=True, width=200)
+    _print_summary(console, loop, {})
+    assert "no answer" not in console.export_text()

@@ -66,6 +66,7 @@ def test_file_oracle_answers_by_key_and_skips_what_it_does_not_know(tmp_path, pa
     assert [oracle.ask(v) for v in views(pairs)] == [
         Answer.MATCH, Answer.NON_MATCH, Answer.UNSURE, Answer.SKIP]
     assert oracle.unknown_keys(pair_keys(pairs)) == ["9|9"]
+    assert oracle.unanswered == {views(pairs)[3].key}  # the pair it had to skip
 
 
 def test_file_oracle_keeps_the_spelling_of_ids(tmp_path, pairs):
